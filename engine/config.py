@@ -1,0 +1,24 @@
+"""Numeric constants shared by the engine's kernels and public functions."""
+
+#: Probabilities are floored here before the log, so one impossible byte costs 26.6 bits, not inf.
+PROB_FLOOR = 1e-8
+
+#: Every numba kernel is compiled with these flags.
+NUMBA_FLAGS = dict(cache=True, nogil=True, fastmath=True)
+#: Kernels whose floating-point order must match numpy (gradients, float64 mode) drop fastmath.
+NUMBA_FLAGS_EXACT = dict(cache=True, nogil=True)
+
+#: Positions per chunk of the streamed forward pass (recurrence of chunk i overlaps readout of i-1).
+CHUNK = 4096
+
+#: The session keeps a hidden state every this many positions, to re-run any range exactly.
+CHECKPOINT_EVERY = 1024
+
+#: Texts up to this many bytes keep every hidden state in memory (N x H float32).
+FULL_STATES_LIMIT = 1 << 18
+
+#: A model file larger than this is refused before loading (a 4 GiB model is surely a mistake).
+MAX_MODEL_BYTES = 2 << 30
+
+#: Tokens of the 256-byte alphabet.
+VOCAB = 256

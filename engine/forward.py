@@ -1,0 +1,145 @@
+"""The forward pass: hidden states for a byte sequence, and the bits of each next-byte prediction.
+
+Definitions (the same everywhere in factormap):
+
+- ``h_t = tanh(bh + Wx[:, x_t] + Wh @ h_{t-1})`` with ``h_{-1} = 0`` (or a given ``h0``);
+- ``p_t = softmax(Wy @ h_t + by)`` is the prediction made at position t, of the byte ``x_{t+1}``;
+- ``bits_t = -log2 max(p_t[x_{t+1}], 1e-8)``; BPC is the mean of ``bits_t`` over t = 0..N-2.
+
+The recurrence runs in a numba kernel (float32 with a vectorised rational tanh; float64 models use
+libm tanh for exact checks). The readout is one BLAS matrix multiply per block of positions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from factormap.engine.config import PROB_FLOOR
+from factormap.engine.kernels.recurrence import recur_exact_kernel, recur_fast_kernel
+from factormap.engine.model import Model
+
+LOG_FLOOR = math.log(PROB_FLOOR)
+
+
+def as_bytes_array(x) -> np.ndarray:
+    """A uint8 array view of ``bytes``/``bytearray``/array input (no copy for bytes)."""
+    if isinstance(x, (bytes, bytearray, memoryview)):
+        return np.frombuffer(x, dtype=np.uint8)
+    arr = np.asarray(x)
+    if arr.dtype != np.uint8:
+        if arr.size and (arr.min() < 0 or arr.max() > 255):
+            raise ValueError("byte values must lie in 0..255")
+        arr = arr.astype(np.uint8)
+    return np.ascontiguousarray(arr)
+
+
+def recur(model: Model, x, h0: np.ndarray | None = None, *, exact: bool | None = None,
+          out: np.ndarray | None = None) -> np.ndarray:
+    """Hidden states ``h_t`` for every byte of ``x``, shape (len(x), H), in the model's dtype.
+
+    Args:
+        model: the weights.
+        x: bytes (or a uint8 array).
+        h0: the state before ``x[0]`` (``h_{-1}``); zeros when omitted.
+        exact: use libm tanh instead of the rational approximation; default: only for float64 models.
+        out: optional preallocated (len(x), H) array to write into.
+    """
+    xs = as_bytes_array(x)
+    dtype = model.dtype
+    h = np.zeros(model.H, dtype) if h0 is None else np.ascontiguousarray(h0, dtype=dtype)
+    if h.shape != (model.H,):
+        raise ValueError(f"h0 has shape {h.shape}, expected ({model.H},)")
+    if out is None:
+        out = np.empty((xs.shape[0], model.H), dtype)
+    if xs.shape[0] == 0:
+        return out
+    if exact is None:
+        exact = dtype != np.float32
+    kernel = recur_exact_kernel if exact or dtype != np.float32 else recur_fast_kernel
+    kernel(model.WxT, model.WhT, model.bh, xs, h, out)
+    return out
+
+
+@dataclass(frozen=True)
+class Readout:
+    """Per-position prediction statistics for a block of states.
+
+    Attributes:
+        bits: ``-log2 max(p_t[target_t], 1e-8)`` (float32); NaN where there is no target.
+        pred_byte: ``argmax p_t`` (uint8), the byte the model finds most likely next.
+        pred_prob: ``max p_t`` (float32), its probability.
+    """
+
+    bits: np.ndarray
+    pred_byte: np.ndarray
+    pred_prob: np.ndarray
+
+
+def readout(model: Model, states: np.ndarray, targets) -> Readout:
+    """Log-softmax statistics of ``Wy @ h_t + by`` for each row of ``states``.
+
+    Args:
+        states: (n, H) hidden states.
+        targets: (n,) target byte of each row, or -1 where there is none (bits become NaN).
+    """
+    n = states.shape[0]
+    tg = np.asarray(targets, dtype=np.int64)
+    logits = states @ (model.WyT if states.dtype == model.dtype else model.WyT.astype(states.dtype))
+    logits += model.by
+    rows = np.arange(n)
+    pred = logits.argmax(axis=1)
+    logits -= logits[rows, pred][:, None]
+    has_target = tg >= 0
+    target_logit = logits[rows, np.where(has_target, tg, 0)]
+    np.exp(logits, out=logits)
+    total = logits.sum(axis=1, dtype=np.float64)
+    logp = target_logit - np.log(total)
+    bits = (-np.maximum(logp, LOG_FLOOR) / math.log(2.0)).astype(np.float32)
+    bits[~has_target] = np.nan
+    return Readout(bits=bits, pred_byte=pred.astype(np.uint8), pred_prob=(1.0 / total).astype(np.float32))
+
+
+@dataclass(frozen=True)
+class ForwardResult:
+    """The whole forward pass over a (small) byte sequence.
+
+    Attributes:
+        states: (N, H) hidden states h_t.
+        bits: (N-1,) bits of the prediction made at t of byte t+1.
+        pred_byte: (N,) most likely next byte after each position.
+        pred_prob: (N,) its probability.
+    """
+
+    states: np.ndarray
+    bits: np.ndarray
+    pred_byte: np.ndarray
+    pred_prob: np.ndarray
+
+    @property
+    def bpc(self) -> float:
+        """Mean of ``bits`` (float64 accumulation); NaN for a sequence of fewer than 2 bytes."""
+        return float(np.mean(self.bits, dtype=np.float64)) if self.bits.size else math.nan
+
+
+def next_targets(xs: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Target byte of each position in [start, stop): ``x[t+1]``, or -1 past the end."""
+    tg = np.full(stop - start, -1, dtype=np.int64)
+    last = min(stop, xs.shape[0] - 1)
+    if last > start:
+        tg[: last - start] = xs[start + 1: last + 1]
+    return tg
+
+
+def forward(model: Model, x, h0: np.ndarray | None = None, *, exact: bool | None = None) -> ForwardResult:
+    """States, bits and predictions for all of ``x`` at once (keeps N x H states: small texts only).
+
+    For long texts use :class:`factormap.engine.Session`, which streams in chunks.
+    """
+    xs = as_bytes_array(x)
+    states = recur(model, xs, h0, exact=exact)
+    ro = readout(model, states, next_targets(xs, 0, xs.shape[0]))
+    return ForwardResult(states=states, bits=ro.bits[:-1] if xs.shape[0] else ro.bits,
+                         pred_byte=ro.pred_byte, pred_prob=ro.pred_prob)

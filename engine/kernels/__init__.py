@@ -1,0 +1,1 @@
+"""Private numba kernels. Call the validated public wrappers in ``factormap.engine`` instead."""

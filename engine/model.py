@@ -1,0 +1,251 @@
+"""The model: an immutable set of tanh-RNN weights, read from and written to `.bin` or `.npz`.
+
+The `.bin` format is raw little-endian float32 with no header, in this order::
+
+    Wx[H][256], Wh[H][H], bh[H], Wy[256][H], by[256]
+
+so a file holds ``H**2 + 513*H + 256`` floats and H is solved from its size (329,216 bytes is
+H = 128). An `.npz` holds arrays named ``Wx, Wh, bh, Wy, by`` of those shapes.
+
+The recurrence is ``h_t = tanh(bh + Wx[:, x_t] + Wh @ h_{t-1})`` with ``h_{-1} = 0``, and ``h_t``
+predicts ``x_{t+1}`` through ``softmax(Wy @ h_t + by)``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from factormap.engine.config import MAX_MODEL_BYTES, VOCAB
+from factormap.engine.errors import ModelError
+
+ARRAY_NAMES = ("Wx", "Wh", "bh", "Wy", "by")
+
+
+def float_count(hidden: int) -> int:
+    """Number of float32 values in a `.bin` model of hidden size ``hidden``."""
+    return hidden * hidden + (2 * VOCAB + 1) * hidden + VOCAB
+
+
+def hidden_size_for(n_floats: int) -> float:
+    """The real root H of ``H**2 + 513*H + 256 = n_floats`` (an integer for a valid file)."""
+    b = 2 * VOCAB + 1
+    return (-b + math.sqrt(b * b - 4 * (VOCAB - n_floats))) / 2
+
+
+def _shapes(hidden: int) -> dict[str, tuple[int, ...]]:
+    return {
+        "Wx": (hidden, VOCAB),
+        "Wh": (hidden, hidden),
+        "bh": (hidden,),
+        "Wy": (VOCAB, hidden),
+        "by": (VOCAB,),
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """Weights of a byte-level tanh RNN with hidden size ``H``; read-only arrays.
+
+    Attributes:
+        Wx: input weights, shape (H, 256); column ``Wx[:, b]`` is added when byte b is read.
+        Wh: recurrent weights, shape (H, H).
+        bh: hidden bias, shape (H,).
+        Wy: readout weights, shape (256, H).
+        by: readout bias, shape (256,).
+        source: where the weights came from (a path or a description), for display only.
+    """
+
+    Wx: np.ndarray
+    Wh: np.ndarray
+    bh: np.ndarray
+    Wy: np.ndarray
+    by: np.ndarray
+    source: str = "<memory>"
+
+    def __post_init__(self) -> None:
+        hidden = np.asarray(self.Wh).shape[0] if np.ndim(self.Wh) == 2 else -1
+        if hidden < 1:
+            raise ModelError(f"{self.source}: Wh must be a square matrix, got shape {np.shape(self.Wh)}")
+        dtype = np.result_type(*(np.asarray(getattr(self, n)).dtype for n in ARRAY_NAMES))
+        if dtype not in (np.float32, np.float64):
+            dtype = np.dtype(np.float32)
+        for name, shape in _shapes(hidden).items():
+            arr = np.asarray(getattr(self, name))
+            if arr.shape != shape:
+                raise ModelError(f"{self.source}: array {name} has shape {arr.shape}, expected {shape} for H={hidden}")
+            arr = np.array(arr, dtype=dtype, order="C", copy=True)
+            if not np.all(np.isfinite(arr)):
+                bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+                raise ModelError(f"{self.source}: {bad} NaN or Inf value(s) in {name}; the weights are unusable")
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+
+    @property
+    def H(self) -> int:
+        """Hidden size."""
+        return self.Wh.shape[0]
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Floating type of the weights (float32 as loaded; float64 for exact checks)."""
+        return self.Wh.dtype
+
+    @property
+    def n_params(self) -> int:
+        """Number of weights."""
+        return float_count(self.H)
+
+    @cached_property
+    def WhT(self) -> np.ndarray:
+        """``Wh`` transposed, C-contiguous (the layout the recurrence kernel streams)."""
+        out = np.ascontiguousarray(self.Wh.T)
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def WxT(self) -> np.ndarray:
+        """``Wx`` transposed, C-contiguous: row b is the input column of byte b."""
+        out = np.ascontiguousarray(self.Wx.T)
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def WyT(self) -> np.ndarray:
+        """``Wy`` transposed, C-contiguous (H, 256), for the chunked readout GEMM."""
+        out = np.ascontiguousarray(self.Wy.T)
+        out.setflags(write=False)
+        return out
+
+    @cached_property
+    def spectral_radius(self) -> float:
+        """Largest absolute eigenvalue of ``Wh``."""
+        return float(np.max(np.abs(np.linalg.eigvals(self.Wh.astype(np.float64)))))
+
+    @cached_property
+    def wh_frobenius(self) -> float:
+        """Frobenius norm ``||Wh||_F``."""
+        return float(np.linalg.norm(self.Wh.astype(np.float64)))
+
+    def astype(self, dtype) -> "Model":
+        """The same model with weights of another float type (float64 for gradient checks)."""
+        return Model(*(getattr(self, n).astype(dtype) for n in ARRAY_NAMES), source=self.source)
+
+    def replace(self, **arrays: np.ndarray) -> "Model":
+        """A new model with some arrays replaced (used by weight-editing interventions)."""
+        kw = {n: arrays.get(n, getattr(self, n)) for n in ARRAY_NAMES}
+        return Model(**kw, source=arrays.get("source", self.source))  # type: ignore[arg-type]
+
+    def to_bin_bytes(self) -> bytes:
+        """The model in `.bin` layout (little-endian float32)."""
+        return b"".join(getattr(self, n).astype("<f4").tobytes() for n in ARRAY_NAMES)
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise ModelError(f"{path}: no such model file")
+    if path.is_dir():
+        raise ModelError(f"{path}: is a directory, not a model file")
+    if not os.access(path, os.R_OK):
+        raise ModelError(f"{path}: model file is not readable (permission denied)")
+
+
+def _nearest_valid(n_floats: int) -> str:
+    root = hidden_size_for(max(n_floats, 0))
+    lo = max(1, math.floor(root))
+    cands = sorted({lo, lo + 1}, key=lambda h: abs(float_count(h) - n_floats))
+    h = cands[0]
+    return f"H={h} would need {4 * float_count(h):,} bytes"
+
+
+def _load_bin(path: Path) -> Model:
+    size = path.stat().st_size
+    if size == 0:
+        raise ModelError(f"{path}: model file is empty (expected {4 * float_count(128):,} bytes for H=128)")
+    if size > MAX_MODEL_BYTES:
+        raise ModelError(f"{path}: model file is {size:,} bytes, larger than any model this tool will load "
+                         f"({MAX_MODEL_BYTES:,} bytes)")
+    if size % 4:
+        raise ModelError(f"{path}: size {size:,} bytes is not a whole number of float32 values; "
+                         f"nearest valid: {_nearest_valid(size // 4)}")
+    n = size // 4
+    root = hidden_size_for(n)
+    hidden = round(root)
+    if hidden < 1 or float_count(hidden) != n:
+        raise ModelError(f"{path}: size {size:,} bytes matches no hidden size; nearest valid: {_nearest_valid(n)}")
+    flat = np.fromfile(path, dtype="<f4")
+    arrays, pos = {}, 0
+    for name, shape in _shapes(hidden).items():
+        cnt = int(np.prod(shape))
+        arrays[name] = flat[pos:pos + cnt].reshape(shape).astype(np.float32)
+        pos += cnt
+    return Model(**arrays, source=str(path))
+
+
+def _load_npz(path: Path) -> Model:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [n for n in ARRAY_NAMES if n not in data.files]
+            if missing:
+                raise ModelError(f"{path}: .npz is missing array(s) {', '.join(missing)} "
+                                 f"(needs {', '.join(ARRAY_NAMES)})")
+            arrays = {n: np.asarray(data[n]) for n in ARRAY_NAMES}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        if isinstance(exc, ModelError):
+            raise
+        raise ModelError(f"{path}: not a readable .npz archive ({exc.__class__.__name__})") from None
+    for n, a in arrays.items():
+        if not np.issubdtype(a.dtype, np.floating):
+            raise ModelError(f"{path}: array {n} has dtype {a.dtype}, expected floats")
+    if arrays["Wh"].ndim != 2:
+        raise ModelError(f"{path}: array Wh has shape {arrays['Wh'].shape}, expected (H, H)")
+    return Model(**{n: a.astype(np.float32) for n, a in arrays.items()}, source=str(path))
+
+
+def load_model(path: str | os.PathLike) -> Model:
+    """Read a model from a `.bin` (raw float32) or `.npz` file; never writes anything.
+
+    Raises:
+        ModelError: one sentence naming the file and the problem (missing, a directory, empty,
+            a size that matches no H with the nearest valid H, NaN/Inf weights, bad arrays).
+    """
+    path = Path(path)
+    _check_path(path)
+    if path.suffix.lower() == ".npz" or zipfile.is_zipfile(path):
+        return _load_npz(path)
+    return _load_bin(path)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename: never a half-written file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model: Model, path: str | os.PathLike) -> None:
+    """Write ``model`` atomically as `.bin` (float32) or, for a `.npz` suffix, as named arrays."""
+    path = Path(path)
+    if path.suffix.lower() == ".npz":
+        import io
+
+        buf = io.BytesIO()
+        np.savez(buf, **{n: getattr(model, n).astype(np.float32) for n in ARRAY_NAMES})
+        atomic_write_bytes(path, buf.getvalue())
+    else:
+        atomic_write_bytes(path, model.to_bin_bytes())

@@ -1,0 +1,253 @@
+"""The streaming session: the engine's face to the app and to notebooks.
+
+``Session(model, text)`` runs the forward pass over the whole text in chunks and keeps only what is
+small: per-position bits (float32), the predicted byte and its probability, and the hidden state at
+a checkpoint every ``checkpoint_every`` positions. ``states(t0, t1)`` re-runs any range exactly from
+the nearest checkpoint, with a small LRU cache. Texts up to ``full_states_limit`` bytes keep every
+state instead. Work advances lazily (the first screen needs only the first chunk) or by driving
+:meth:`Session.run` from a worker; both are thread-safe and never compute a chunk twice.
+
+On two cores the recurrence of chunk i (numba, GIL released) overlaps the readout of chunk i-1
+(BLAS, GIL released) in a helper thread.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from factormap.engine.config import CHECKPOINT_EVERY, CHUNK, FULL_STATES_LIMIT
+from factormap.engine.forward import as_bytes_array, next_targets, readout, recur
+from factormap.engine.model import Model
+from factormap.engine.text import check_text
+
+_CACHE_SEGMENTS = 32
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a streamed pass has come.
+
+    Attributes:
+        done: positions whose states (and bits) are computed, from 0.
+        total: positions in the text.
+        elapsed: seconds since the pass started.
+    """
+
+    done: int
+    total: int
+    elapsed: float
+
+    @property
+    def fraction(self) -> float:
+        """``done / total``."""
+        return self.done / self.total if self.total else 1.0
+
+
+class Session:
+    """A model and a text, with the forward pass streamed over the text.
+
+    Attributes:
+        model: the weights.
+        text: the text's bytes.
+        x: the text as a read-only uint8 array.
+        n: number of bytes.
+        bits: (n-1,) float32 bits of the prediction at t of byte t+1; NaN where not yet computed.
+        pred_byte: (n,) uint8 most likely next byte after each position.
+        pred_prob: (n,) float32 its probability.
+        checkpoint_every: C; ``checkpoints[k]`` is the state before position k*C.
+    """
+
+    def __init__(self, model: Model, text: bytes, *, checkpoint_every: int = CHECKPOINT_EVERY,
+                 full_states_limit: int = FULL_STATES_LIMIT, chunk: int = CHUNK) -> None:
+        check_text(text)
+        self.model = model
+        self.text = bytes(text)
+        self.x = as_bytes_array(self.text)
+        self.n = self.x.shape[0]
+        self.checkpoint_every = int(checkpoint_every)
+        self.chunk = max(self.checkpoint_every, (int(chunk) // self.checkpoint_every) * self.checkpoint_every)
+        H = model.H
+        self.bits = np.full(self.n - 1, np.nan, np.float32)
+        self.pred_byte = np.zeros(self.n, np.uint8)
+        self.pred_prob = np.zeros(self.n, np.float32)
+        n_ckpt = (self.n + self.checkpoint_every - 1) // self.checkpoint_every
+        self.checkpoints = np.zeros((n_ckpt, H), model.dtype)
+        self._all_states = np.empty((self.n, H), model.dtype) if self.n <= full_states_limit else None
+        self._done = 0
+        self._bits_done = 0
+        self._h = np.zeros(H, model.dtype)
+        self._advance_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future | None = None
+        self._pending_stop = 0
+
+    # -- progress ---------------------------------------------------------------------------
+    @property
+    def H(self) -> int:
+        """Hidden size."""
+        return self.model.H
+
+    @property
+    def done(self) -> int:
+        """Positions [0, done) have their states computed."""
+        return self._done
+
+    @property
+    def complete(self) -> bool:
+        """True once the whole text has been run and every bit is known."""
+        return self._bits_done >= self.n
+
+    @property
+    def bpc(self) -> float:
+        """Mean of ``bits`` over t = 0..n-2 (float64 accumulation); runs the rest of the text if needed."""
+        self.ensure(self.n)
+        return float(np.mean(self.bits, dtype=np.float64))
+
+    # -- advancing ----------------------------------------------------------------------------
+    def _readout_into(self, start: int, states: np.ndarray) -> None:
+        stop = start + states.shape[0]
+        ro = readout(self.model, states, next_targets(self.x, start, stop))
+        bstop = min(stop, self.n - 1)
+        self.bits[start:bstop] = ro.bits[: bstop - start]
+        self.pred_byte[start:stop] = ro.pred_byte
+        self.pred_prob[start:stop] = ro.pred_prob
+
+    def _finish_pending(self) -> None:
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+
+    def _advance_chunk(self) -> None:
+        """Run the next chunk's recurrence and start its readout (caller holds the lock)."""
+        start = self._done
+        stop = min(self.n, start + self.chunk)
+        C = self.checkpoint_every
+        out = self._all_states[start:stop] if self._all_states is not None else None
+        states = np.empty((stop - start, self.H), self.model.dtype) if out is None else out
+        for k0 in range(start, stop, C):
+            k1 = min(stop, k0 + C)
+            self.checkpoints[k0 // C] = self._h
+            seg = states[k0 - start:k1 - start]
+            recur(self.model, self.x[k0:k1], self._h, out=seg)
+            self._h = seg[-1].copy()
+        self._done = stop
+        self._settle()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="factormap-readout")
+        self._pending = self._pool.submit(self._readout_into, start, states)
+        self._pending_stop = stop
+
+    def _settle(self) -> None:
+        """Wait for the outstanding readout (caller holds the lock)."""
+        if self._pending is not None:
+            self._finish_pending()
+            self._bits_done = self._pending_stop
+
+    def ensure(self, t: int) -> None:
+        """Compute states and bits for every position below ``t`` (synchronously)."""
+        t = min(int(t), self.n)
+        if self._bits_done >= t:
+            return
+        with self._advance_lock:
+            while self._done < t:
+                self._advance_chunk()
+            self._settle()
+
+    def run(self, should_stop: Callable[[], bool] | None = None) -> Iterator[Progress]:
+        """Stream the forward pass over the rest of the text, yielding progress after each chunk.
+
+        Stops early (leaving a consistent, resumable session) when ``should_stop()`` is true.
+        """
+        t_start = time.perf_counter()
+        while True:
+            with self._advance_lock:
+                if self._done >= self.n:
+                    self._settle()
+                    yield Progress(self.n, self.n, time.perf_counter() - t_start)
+                    return
+                self._advance_chunk()
+                done = self._done
+            yield Progress(done, self.n, time.perf_counter() - t_start)
+            if should_stop is not None and should_stop():
+                with self._advance_lock:
+                    self._settle()
+                return
+
+    def close(self) -> None:
+        """Stop the readout helper thread."""
+        if self._pool is not None:
+            with self._advance_lock:
+                self._settle()
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    # -- states -------------------------------------------------------------------------------
+    def _segment(self, k: int) -> np.ndarray:
+        """States of checkpoint segment k, [k*C, min(n, (k+1)*C)), re-run exactly and cached."""
+        with self._cache_lock:
+            seg = self._cache.get(k)
+            if seg is not None:
+                self._cache.move_to_end(k)
+                return seg
+        C = self.checkpoint_every
+        k0, k1 = k * C, min(self.n, (k + 1) * C)
+        seg = recur(self.model, self.x[k0:k1], self.checkpoints[k])
+        seg.setflags(write=False)
+        with self._cache_lock:
+            self._cache[k] = seg
+            while len(self._cache) > _CACHE_SEGMENTS:
+                self._cache.popitem(last=False)
+        return seg
+
+    def states(self, t0: int, t1: int) -> np.ndarray:
+        """Exact hidden states h_t for t in [t0, t1), shape (t1-t0, H); computes what is missing."""
+        t0, t1 = max(0, int(t0)), min(self.n, int(t1))
+        if t1 <= t0:
+            return np.empty((0, self.H), self.model.dtype)
+        if self._done < t1:
+            with self._advance_lock:
+                while self._done < t1:
+                    self._advance_chunk()
+        if self._all_states is not None:
+            return self._all_states[t0:t1].copy()
+        C = self.checkpoint_every
+        parts = []
+        for k in range(t0 // C, (t1 - 1) // C + 1):
+            seg = self._segment(k)
+            a, b = max(t0, k * C) - k * C, min(t1, (k + 1) * C) - k * C
+            parts.append(seg[a:b])
+        return np.concatenate(parts) if len(parts) > 1 else parts[0].copy()
+
+    def state_before(self, t: int) -> np.ndarray:
+        """``h_{t-1}``: the state the recurrence starts from at position t (zeros at t = 0)."""
+        if t <= 0:
+            return np.zeros(self.H, self.model.dtype)
+        return self.states(t - 1, t)[0]
+
+    def bits_range(self, t0: int, t1: int) -> np.ndarray:
+        """Bits of positions [t0, t1) (clipped to 0..n-2), computing what is missing."""
+        t1 = min(int(t1), self.n - 1)
+        t0 = max(0, int(t0))
+        self.ensure(t1 + 1)
+        return self.bits[t0:t1]
+
+    def worst_positions(self, count: int = 10) -> np.ndarray:
+        """Positions t of the ``count`` largest bits, worst first (runs the whole text if needed)."""
+        self.ensure(self.n)
+        count = min(count, self.bits.size)
+        idx = np.argpartition(-self.bits, count - 1)[:count]
+        return idx[np.argsort(-self.bits[idx], kind="stable")]
+
+    def context(self, t: int, before: int = 20, after: int = 10) -> tuple[bytes, bytes, bytes]:
+        """The bytes before position t, the byte at t, and the bytes after it."""
+        return (self.text[max(0, t - before):t], self.text[t:t + 1], self.text[t + 1:t + 1 + after])

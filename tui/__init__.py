@@ -1,0 +1,1 @@
+"""factormap.tui: the terminal app and the command line of factormap-tui."""

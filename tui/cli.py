@@ -1,0 +1,60 @@
+"""The ``factormap-tui`` command: open the app, or run a headless sub-command.
+
+``factormap-tui`` alone opens the demo; ``factormap-tui MODEL TEXT`` opens your files;
+``factormap-tui COMMAND ...`` runs one of :data:`factormap.tui.commands.COMMANDS`.
+Usage errors print one line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from factormap.tui.commands import COMMANDS
+from factormap.tui.commands.common import PROG, Parser, UsageError
+
+
+def _command_parser(name: str):
+    module = importlib.import_module(f"factormap.tui.commands.{COMMANDS[name][0]}")
+    parser = Parser(prog=f"{PROG} {name}", description=COMMANDS[name][1])
+    module.add_arguments(parser)
+    return parser, module
+
+
+def _open_parser() -> Parser:
+    commands = "\n".join(f"  {name:<8} {help_}" for name, (_, help_) in COMMANDS.items())
+    parser = Parser(
+        prog=PROG,
+        description="Explore a character-level RNN language model in the terminal.",
+        epilog=f"commands (factormap-tui COMMAND --help):\n{commands}",
+        formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("model", nargs="?", help="model file (.bin or .npz); omit both to open the demo")
+    parser.add_argument("text", nargs="?", help="text file to step through")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if argv and argv[0] in COMMANDS:
+            parser, module = _command_parser(argv[0])
+            return int(module.run(parser.parse_args(argv[1:])) or 0)
+        args = _open_parser().parse_args(argv)
+        if (args.model is None) != (args.text is None):
+            raise UsageError("give both MODEL and TEXT, or neither to open the demo")
+        from factormap.tui.launch import launch
+
+        return launch(args.model, args.text)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,10 @@
+"""Headless sub-commands of ``factormap-tui``; each module defines ``add_arguments`` and ``run``.
+
+A module listed in :data:`COMMANDS` is imported only when its command is used, so the app's
+start-up never pays for another command's imports.
+"""
+
+#: command name -> (module under factormap.tui.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("info", "print the model's and the text's vital figures"),
+}

@@ -1,0 +1,93 @@
+"""What the headless commands share: argument parsing that fails in one line, input loading."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from factormap.engine.errors import FactormapError
+from factormap.engine.model import Model, load_model
+from factormap.engine.text import load_text
+
+PROG = "factormap-tui"
+
+
+class UsageError(Exception):
+    """A problem with the command line or its input files: one line on stderr, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr and exit status 2, never a traceback."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def looks_like_model(path: Path) -> bool:
+    """True if ``path`` loads as a model (used to detect model and text given in swapped order)."""
+    try:
+        load_model(path)
+    except (FactormapError, OSError):
+        return False
+    return True
+
+
+def load_inputs(model_path: str, text_path: str) -> tuple[Model, bytes]:
+    """Load the model and the text, turning every documented problem into a :class:`UsageError`."""
+    mp, tp = Path(model_path), Path(text_path)
+    try:
+        model = load_model(mp)
+    except FactormapError as exc:
+        if tp.is_file() and mp.is_file() and looks_like_model(tp):
+            raise UsageError(f"the arguments look swapped: {tp} is a model and {mp} is not; "
+                             f"the order is MODEL TEXT") from None
+        raise UsageError(str(exc)) from None
+    try:
+        text = load_text(tp)
+    except FactormapError as exc:
+        raise UsageError(str(exc)) from None
+    return model, text
+
+
+def print_json(data) -> None:
+    """Print ``data`` as indented JSON on stdout (NaN becomes null)."""
+    json.dump(_clean(data), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def _clean(obj):
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _clean(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def printable(data: bytes) -> str:
+    """Bytes as one line of text: printable ASCII as is, everything else as a visible escape."""
+    out = []
+    for b in data:
+        if b == 0x0A:
+            out.append("\\n")
+        elif b == 0x09:
+            out.append("\\t")
+        elif b == 0x0D:
+            out.append("\\r")
+        elif 0x20 <= b < 0x7F:
+            out.append(chr(b))
+        else:
+            out.append(f"\\x{b:02x}")
+    return "".join(out)

@@ -1,0 +1,82 @@
+"""``factormap-tui info MODEL TEXT``: the vital figures of a model on a text."""
+
+from __future__ import annotations
+
+import argparse
+
+from factormap.engine.session import Session
+from factormap.tui.commands.common import load_inputs, print_json, printable
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``info``."""
+    parser.add_argument("model", help="model file (.bin raw float32, or .npz)")
+    parser.add_argument("text", help="text file (any bytes)")
+    parser.add_argument("--worst", type=int, default=10, help="how many worst-predicted positions to list")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+
+def collect(session: Session, worst: int = 10) -> dict:
+    """The figures ``info`` prints, keyed by what they are.
+
+    ``bpc`` is the mean of ``-log2 max(p(x_{t+1}), 1e-8)`` over t = 0..N-2;
+    ``wh.spectral_radius`` is max |eigenvalue| of Wh; ``wh.frobenius`` is ||Wh||_F.
+    """
+    m = session.model
+    rows = []
+    for t in session.worst_positions(worst):
+        before, at, after = session.context(int(t) + 1, before=24, after=8)
+        rows.append({
+            "position": int(t),
+            "bits": float(session.bits[t]),
+            "target_byte": int(session.x[t + 1]),
+            "predicted_byte": int(session.pred_byte[t]),
+            "predicted_prob": float(session.pred_prob[t]),
+            "context_before": printable(before),
+            "target": printable(at),
+            "context_after": printable(after),
+        })
+    return {
+        "model": {"path": m.source, "hidden_size": m.H, "parameters": m.n_params},
+        "wh": {"spectral_radius": m.spectral_radius, "frobenius": m.wh_frobenius},
+        "text": {"bytes": session.n, "predictions": session.n - 1},
+        "bpc": session.bpc,
+        "worst_positions": rows,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the figures as rich tables or, with ``--json``, as JSON."""
+    model, text = load_inputs(args.model, args.text)
+    session = Session(model, text)
+    data = collect(session, args.worst)
+    session.close()
+    if args.json:
+        print_json(data)
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console()
+    summary = Table(title=f"{args.model} on {args.text}", show_header=False)
+    summary.add_column("quantity", style="bold")
+    summary.add_column("value", justify="right")
+    summary.add_row("hidden size H", str(model.H))
+    summary.add_row("parameters", f"{model.n_params:,}")
+    summary.add_row("spectral radius of Wh", f"{data['wh']['spectral_radius']:.4f}")
+    summary.add_row("‖Wh‖_F", f"{data['wh']['frobenius']:.4f}")
+    summary.add_row("text bytes", f"{session.n:,}")
+    summary.add_row("bits per character", f"{data['bpc']:.4f}")
+    console.print(summary)
+    worst = Table(title=f"{len(data['worst_positions'])} worst-predicted positions")
+    for col, just in (("t", "right"), ("bits", "right"), ("context → target", "left"), ("predicted", "left")):
+        worst.add_column(col, justify=just)
+    for r in data["worst_positions"]:
+        ctx = Text(r["context_before"], style="dim")
+        ctx.append(r["target"], style="bold reverse")
+        ctx.append(r["context_after"], style="dim")
+        pred = f"{printable(bytes([r['predicted_byte']]))} ({r['predicted_prob']:.2f})"
+        worst.add_row(str(r["position"]), f"{r['bits']:.2f}", ctx, pred)
+    console.print(worst)
+    return 0

@@ -1,0 +1,1 @@
+"""The app's screens: the explorer, help, and the dashboard."""
