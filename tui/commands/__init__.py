@@ -7,4 +7,5 @@ start-up never pays for another command's imports.
 #: command name -> (module under factormap.tui.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("info", "print the model's and the text's vital figures"),
+    "report": ("report", "print the research's figures: attribution, factor map, interventions"),
 }

@@ -1,0 +1,65 @@
+"""``factormap-tui report MODEL TEXT``: the research's figures for a model on a text.
+
+The report is made of sections, each a module listed in :data:`SECTIONS` that defines::
+
+    add_arguments(parser)               # optional: the section's own options
+    compute(session, args, progress) -> dict   # JSON-ready, keys name the quantity
+    render(data, console) -> None       # rich tables for people
+
+``--json`` prints ``{section_name: compute(...)}``; ``--only NAME`` restricts to some sections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from factormap.engine.session import Session
+from factormap.tui.commands.common import load_inputs, print_json
+
+#: section name -> module under factormap.tui.commands, in the order they print.
+SECTIONS: dict[str, str] = {}
+
+
+def _modules():
+    return {name: importlib.import_module(f"factormap.tui.commands.{mod}") for name, mod in SECTIONS.items()}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``report``, including every section's own."""
+    parser.add_argument("model", help="model file (.bin raw float32, or .npz)")
+    parser.add_argument("text", help="text file (any bytes)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument("--only", action="append", choices=list(SECTIONS), metavar="SECTION",
+                        help=f"only these sections ({', '.join(SECTIONS) or 'none yet'}); repeatable")
+    for module in _modules().values():
+        if hasattr(module, "add_arguments"):
+            module.add_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute every chosen section, then print tables or JSON."""
+    model, text = load_inputs(args.model, args.text)
+    session = Session(model, text)
+    chosen = {n: m for n, m in _modules().items() if not args.only or n in args.only}
+    results = {}
+    if args.json:
+        for name, module in chosen.items():
+            results[name] = module.compute(session, args, None)
+        session.close()
+        print_json(results)
+        return 0
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console()
+    err = Console(file=sys.stderr)
+    with Progress(console=err, transient=True) as bar:
+        for name, module in chosen.items():
+            task = bar.add_task(name, total=1.0)
+            results[name] = module.compute(session, args, lambda f, task=task: bar.update(task, completed=f))
+    session.close()
+    for name, module in chosen.items():
+        module.render(results[name], console)
+    return 0
