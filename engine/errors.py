@@ -11,3 +11,11 @@ class ModelError(FactormapError):
 
 class TextError(FactormapError):
     """A text file that cannot be explored (missing, a directory, empty, a single byte...)."""
+
+
+class Cancelled(Exception):
+    """Raised inside a long computation when its ``should_stop()`` callable returned true.
+
+    Every long engine entry point takes ``progress: Callable[[float], None] | None`` (called with the
+    fraction done, 0..1) and ``should_stop: Callable[[], bool] | None``; it raises this when stopped.
+    """
