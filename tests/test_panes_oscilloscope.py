@@ -1,0 +1,118 @@
+"""Pilot tests of the neuron oscilloscope: the window follows the cursor, traces are the session's states."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from textual.app import App, ComposeResult
+
+from factormap.engine.session import Session
+from factormap.tui.widgets.oscilloscope import Oscilloscope, byte_label
+
+TEXT = b"The quick brown fox\tjumps over the lazy dog.\n" * 8
+
+
+class OscilloscopeApp(App):
+    """Just the oscilloscope, filling the screen."""
+
+    def __init__(self, session: Session, neurons: list[int] | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.neurons = neurons
+
+    def compose(self) -> ComposeResult:
+        yield Oscilloscope(self.session, self.neurons, id="oscilloscope")
+
+
+async def settle(pilot, widget: Oscilloscope) -> None:
+    """Wait until no frame is being built or due."""
+    for _ in range(200):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if not widget.drawing:
+            return
+    raise AssertionError("the oscilloscope never settled")
+
+
+@pytest.fixture
+def session(random_model):
+    s = Session(random_model(16, seed=3), TEXT)
+    yield s
+    s.close()
+
+
+def assert_view_matches(session: Session, osc: Oscilloscope, t: int) -> None:
+    view = osc.view
+    assert view.t == t
+    assert view.t0 <= t < view.t1
+    np.testing.assert_array_equal(view.traces, session.states(view.t0, view.t1)[:, list(view.neurons)])
+
+
+async def test_window_follows_cursor(session):
+    app = OscilloscopeApp(session)
+    async with app.run_test(size=(100, 20)) as pilot:
+        osc = app.query_one(Oscilloscope)
+        await settle(pilot, osc)
+        assert osc.view.neurons == (0, 1, 2, 3)
+        assert_view_matches(session, osc, 0)
+        assert osc.view.t0 == 0
+        first = (osc.view.t0, osc.view.t1)
+        osc.set_cursor(200)
+        await settle(pilot, osc)
+        assert_view_matches(session, osc, 200)
+        assert (osc.view.t0, osc.view.t1) != first
+        assert osc.view.t1 - osc.view.t0 == first[1] - first[0]
+        assert f"t=200" in osc.render().plain
+        assert byte_label(session.x[200]) in osc.render().plain
+        osc.set_cursor(session.n + 50)
+        await settle(pilot, osc)
+        assert_view_matches(session, osc, session.n - 1)
+        assert osc.view.t1 == session.n
+
+
+async def test_burst_of_cursor_moves_coalesces(session):
+    app = OscilloscopeApp(session)
+    async with app.run_test(size=(100, 20)) as pilot:
+        osc = app.query_one(Oscilloscope)
+        await settle(pilot, osc)
+        before = osc.draw_count
+        for t in range(1, 61):
+            osc.set_cursor(t)
+        await settle(pilot, osc)
+        assert_view_matches(session, osc, 60)
+        # one build was started by the first move; all later moves collapse into one more
+        assert osc.draw_count - before <= 2
+
+
+async def test_neurons_and_readouts(session, rng):
+    app = OscilloscopeApp(session, neurons=[5])
+    async with app.run_test(size=(100, 20)) as pilot:
+        osc = app.query_one(Oscilloscope)
+        await settle(pilot, osc)
+        assert osc.view.neurons == (5,)
+        osc.add_neuron(9)
+        osc.add_neuron(5)
+        await settle(pilot, osc)
+        assert osc.view.neurons == (5, 9)
+        osc.remove_neuron(5)
+        await settle(pilot, osc)
+        assert osc.view.neurons == (9,)
+        assert_view_matches(session, osc, 0)
+        u = rng.standard_normal(session.H)
+        u /= np.linalg.norm(u)
+        osc.set_readouts({"u_test": u})
+        await settle(pilot, osc)
+        states = session.states(osc.view.t0, osc.view.t1).astype(np.float64)
+        np.testing.assert_allclose(osc.view.readouts["u_test"], states @ u)
+        assert "h·u_test" in osc.render().plain
+        with pytest.raises(ValueError):
+            osc.set_readouts({"bad": np.ones(3)})
+        with pytest.raises(ValueError):
+            osc.add_neuron(session.H)
+
+
+def test_byte_labels_are_visible():
+    assert byte_label(ord("a")) == "a"
+    assert byte_label(0x20) == "␣"
+    assert byte_label(0x0A) == "\\n"
+    assert byte_label(0x9F) == "\\x9f"

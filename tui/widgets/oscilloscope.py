@@ -1,0 +1,250 @@
+"""The neuron oscilloscope: selected hidden units as traces over a window that follows the cursor.
+
+Drawing a plotext chart costs milliseconds of pure Python, so the chart is built in a thread worker
+and the widget only shows the last finished frame. At most one build runs at a time; cursor moves
+that arrive meanwhile only mark the view stale, and the next build starts from the newest cursor
+as soon as the running one finishes. The worker's result is applied when it has finished, on the main thread. A burst of key presses therefore costs at most one build in
+flight plus one pending, never a queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from rich.text import Text
+from textual import work
+from textual.app import RenderResult
+from textual.events import Resize
+from textual.reactive import var
+from textual.worker import Worker, WorkerState
+from textual_plotext import PlotextPlot
+
+from factormap.engine.session import Session
+from factormap.tui.commands.common import printable
+
+TRACE_COLORS = ("cyan", "magenta", "green", "orange", "blue", "red", "yellow", "white")
+"""plotext colours of the neuron traces, in the order of ``neurons``."""
+READOUT_COLORS = ("gray", "white")
+"""plotext colours of the feature-direction readout traces."""
+DEFAULT_NEURON_COUNT = 4
+"""How many units the oscilloscope shows when none are chosen."""
+Y_AXIS_COLUMNS = 7
+"""Columns plotext spends on the left y axis and the frame."""
+
+
+def byte_label(byte: int) -> str:
+    """One byte as an x-axis label: printable ASCII as is, a space as ``␣``, others escaped."""
+    return "␣" if byte == 0x20 else printable(bytes([byte]))
+
+
+@dataclass(frozen=True)
+class OscilloscopeView:
+    """What one finished frame shows.
+
+    Attributes:
+        t: the cursor position the window was placed around.
+        t0: first position in the window.
+        t1: one past the last position in the window.
+        neurons: the units drawn, in trace order.
+        traces: (t1-t0, len(neurons)) activations h_t[j] for t in [t0, t1).
+        readouts: name -> (t1-t0,) projections h_t·u of the feature-direction traces.
+        size: (width, height) the frame was built for.
+    """
+
+    t: int
+    t0: int
+    t1: int
+    neurons: tuple[int, ...]
+    traces: np.ndarray
+    readouts: dict[str, np.ndarray] = field(default_factory=dict)
+    size: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """Everything a build needs, copied on the main thread so the worker reads no widget state."""
+
+    t: int
+    t0: int
+    t1: int
+    neurons: tuple[int, ...]
+    neurons_label: str
+    readouts: tuple[tuple[str, np.ndarray], ...]
+    size: tuple[int, int]
+    plot_theme: str
+
+
+class Oscilloscope(PlotextPlot):
+    """Hidden-unit traces h_t[j] over a window around the cursor, y fixed to [-1, 1].
+
+    Args:
+        session: the engine session whose states are drawn.
+        neurons: the units to draw; None shows a default set (the first four units until a
+            gradient-energy ranking is given with :meth:`set_default_neurons`).
+        id: the DOM id.
+    """
+
+    neurons: var[tuple[int, ...]] = var((), init=False)
+    """The units drawn as traces, in order."""
+
+    def __init__(self, session: Session, neurons: list[int] | None = None, *, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.session = session
+        self.cursor = 0
+        self.view: OscilloscopeView | None = None
+        """The data of the frame on screen (None before the first frame)."""
+        self.draw_count = 0
+        """Frames built so far (bursts of cursor moves coalesce, so this grows slower than moves)."""
+        self._neurons_label = "selected units"
+        self._readouts: dict[str, np.ndarray] = {}
+        self._frame: Text | None = None
+        self._building = False
+        self._stale = False
+        if neurons is None:
+            count = min(DEFAULT_NEURON_COUNT, session.H)
+            self._neurons_label = f"units 0–{count - 1} (default; no gradient ranking yet)"
+            neurons = list(range(count))
+        self.set_reactive(Oscilloscope.neurons, self._checked(neurons))
+
+    def on_mount(self) -> None:
+        """Register the plot theme and redraw whenever the app theme changes."""
+        super().on_mount()
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.replot())
+        self.replot()
+
+    # -- public API -------------------------------------------------------------------------
+    def set_cursor(self, t: int) -> None:
+        """Move the window to follow position ``t`` (cheap: the redraw is coalesced)."""
+        t = min(max(0, int(t)), self.session.n - 1)
+        if t != self.cursor:
+            self.cursor = t
+            self.replot()
+
+    def add_neuron(self, j: int) -> None:
+        """Add unit ``j`` to the traces (no-op when already shown)."""
+        if j not in self.neurons:
+            self._neurons_label = "selected units"
+            self.neurons = self._checked((*self.neurons, j))
+
+    def remove_neuron(self, j: int) -> None:
+        """Remove unit ``j`` from the traces (no-op when absent)."""
+        if j in self.neurons:
+            self._neurons_label = "selected units"
+            self.neurons = tuple(k for k in self.neurons if k != j)
+
+    def set_default_neurons(self, neurons: list[int], label: str) -> None:
+        """Show ``neurons`` as the default set, described by ``label`` (e.g. the ranking used)."""
+        self._neurons_label = label
+        self.neurons = self._checked(neurons)
+
+    def set_readouts(self, directions: dict[str, np.ndarray]) -> None:
+        """Draw h·u for each named unit direction u as extra traces on the right axis ({} removes them)."""
+        H = self.session.H
+        for name, u in directions.items():
+            if np.shape(u) != (H,):
+                raise ValueError(f"direction {name!r} has shape {np.shape(u)}, expected ({H},)")
+        self._readouts = {name: np.asarray(u, np.float64) for name, u in directions.items()}
+        self.replot()
+
+    @property
+    def drawing(self) -> bool:
+        """True while a frame is being built or a newer one is still due."""
+        return self._building or self._stale
+
+    def window(self, t: int, width: int) -> tuple[int, int]:
+        """The window [t0, t1) shown for cursor ``t`` in a widget ``width`` columns wide.
+
+        About three columns per byte so each byte keeps its label; the cursor sits in the middle
+        except near the ends of the text.
+        """
+        span = min(self.session.n, max(8, min(96, (width - Y_AXIS_COLUMNS) // 3)))
+        t0 = min(max(0, t - span // 2), self.session.n - span)
+        return t0, t0 + span
+
+    # -- drawing ------------------------------------------------------------------------------
+    def watch_neurons(self) -> None:
+        """Redraw with the new set of traces."""
+        self.replot()
+
+    def on_resize(self, _event: Resize) -> None:
+        """Rebuild the frame for the new size."""
+        self.replot()
+
+    def replot(self) -> None:
+        """Ask for a frame of the current state: starts a build, or marks the running one stale."""
+        if not self.is_mounted or self.size.width <= 0 or self.size.height <= 0:
+            return
+        if self._building:
+            self._stale = True
+            return
+        self._building = True
+        self._stale = False
+        t0, t1 = self.window(self.cursor, self.size.width)
+        request = _Request(self.cursor, t0, t1, self.neurons, self._neurons_label,
+                           tuple(self._readouts.items()), (self.size.width, self.size.height),
+                           self._get_plotext_theme_name(self.app.theme))
+        self._build(request)
+
+    @work(thread=True, exclusive=True, group="oscilloscope-draw", exit_on_error=False)
+    def _build(self, request: _Request) -> tuple[OscilloscopeView, Text]:
+        states = self.session.states(request.t0, request.t1).astype(np.float64)
+        view = OscilloscopeView(request.t, request.t0, request.t1, request.neurons,
+                                states[:, list(request.neurons)],
+                                {name: states @ u for name, u in request.readouts}, request.size)
+        return view, self._draw(view, request)
+
+    def _draw(self, view: OscilloscopeView, request: _Request) -> Text:
+        """Build the plotext frame of ``view`` (runs in the worker; only one at a time)."""
+        plt = self.plt
+        plt.clear_data()
+        xs = list(range(view.t0, view.t1))
+        for i, j in enumerate(view.neurons):
+            plt.plot(xs, view.traces[:, i].tolist(), color=TRACE_COLORS[i % len(TRACE_COLORS)], label=f"h[{j}]")
+        for i, (name, values) in enumerate(view.readouts.items()):
+            plt.plot(xs, values.tolist(), yside="right", color=READOUT_COLORS[i % len(READOUT_COLORS)],
+                     label=f"h·{name}")
+        if view.readouts:
+            bound = max(1.0, float(np.ceil(max(np.abs(v).max() for v in view.readouts.values()))))
+            plt.ylim(-bound, bound, yside="right")
+        plt.ylim(-1, 1)
+        plt.yticks([-1, -0.5, 0, 0.5, 1])
+        plt.xlim(view.t0 - 0.5, view.t1 - 0.5)
+        plt.vline(view.t, "red")
+        cols_per_byte = max(1, (view.size[0] - Y_AXIS_COLUMNS) // max(1, len(xs)))
+        stride = max(1, -(-3 // cols_per_byte))
+        ticks = sorted({*xs[(view.t - view.t0) % stride::stride], view.t})
+        plt.xticks(ticks, [byte_label(int(self.session.x[k])) for k in ticks])
+        plt.title(f"t={view.t}  {request.neurons_label}")
+        plt.plotsize(*view.size)
+        plt._set_size(*view.size)  # see PlotextPlot.render: plotsize alone does not resize
+        plt.theme(request.plot_theme)
+        return Text.from_ansi(plt.build())
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Show a finished frame (and start the next build if the cursor moved meanwhile);
+        report a failed build as a notification."""
+        if event.worker.group != "oscilloscope-draw" or event.state not in (WorkerState.SUCCESS,
+                                                                              WorkerState.ERROR):
+            return
+        self._building = False
+        if event.state == WorkerState.ERROR:
+            self.notify(f"oscilloscope: {event.worker.error}", severity="error")
+            return
+        self.view, self._frame = event.worker.result
+        self.draw_count += 1
+        self.refresh()
+        if self._stale or self.view.size != (self.size.width, self.size.height):
+            self.replot()
+
+    def render(self) -> RenderResult:
+        """The last finished frame (the build happens in the worker, never here)."""
+        return self._frame if self._frame is not None else Text("drawing…", style="dim")
+
+    def _checked(self, neurons: list[int] | tuple[int, ...]) -> tuple[int, ...]:
+        H = self.session.H
+        bad = [j for j in neurons if not 0 <= j < H]
+        if bad:
+            raise ValueError(f"units {bad} are outside 0..{H - 1}")
+        return tuple(int(j) for j in dict.fromkeys(neurons))
