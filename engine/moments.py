@@ -1,0 +1,120 @@
+"""Streaming float64 sufficient statistics of hidden states and the features read from them.
+
+The factor map needs means, covariances and per-value means over a whole text. These accumulators
+take the text in blocks of positions and keep only sums, so memory does not grow with the text:
+``StateMoments`` keeps ``sum h`` and ``sum h h^T`` (H + H^2 numbers), ``FeatureMoments`` keeps
+``sum f``, ``sum f^2``, ``sum h f`` and, for integer-valued features, a count and a state sum per
+distinct value. Sums are taken around a shift (the first block's mean) so that the variance
+``E[(h - m)^2] - (E[h] - m)^2`` does not lose digits to cancellation on long texts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Conditional means are kept for at most this many distinct values of a feature; past it the
+#: feature is treated as continuous (a position index, say) and gets no conditional means.
+MAX_COND_VALUES = 4096
+
+
+class StateMoments:
+    """Running ``n``, ``sum (h - m)`` and ``sum (h - m)(h - m)^T`` over blocks of states (float64)."""
+
+    def __init__(self, H: int) -> None:
+        self.n = 0
+        self.shift: np.ndarray | None = None
+        self.sum = np.zeros(H)
+        self.cross = np.zeros((H, H))
+
+    def add(self, states: np.ndarray) -> np.ndarray:
+        """Add a block of states (B, H); returns the block shifted, as float64, for the features."""
+        s = np.asarray(states, np.float64)
+        if self.shift is None:
+            self.shift = s.mean(axis=0) if s.shape[0] else np.zeros(s.shape[1])
+        centred = s - self.shift
+        self.n += s.shape[0]
+        self.sum += centred.sum(axis=0)
+        self.cross += centred.T @ centred
+        return centred
+
+    @property
+    def mean(self) -> np.ndarray:
+        """``E[h]`` over the positions added."""
+        return self.shift + self.sum / self.n
+
+    @property
+    def cov(self) -> np.ndarray:
+        """Population covariance ``E[(h - E h)(h - E h)^T]`` (divides by n)."""
+        d = self.sum / self.n
+        return self.cross / self.n - np.outer(d, d)
+
+
+class FeatureMoments:
+    """Running sums of one feature f and of its products with the (shifted) states.
+
+    Attributes:
+        discrete: True while every value seen is an integer and there are at most
+            :data:`MAX_COND_VALUES` distinct ones; only then are per-value sums kept.
+        value_counts: value -> number of positions with that value.
+        value_sums: value -> ``sum (h - m)`` over those positions.
+    """
+
+    def __init__(self, H: int) -> None:
+        self.n = 0
+        self.shift: float | None = None
+        self.sum = 0.0
+        self.sq = 0.0
+        self.cross = np.zeros(H)
+        self.discrete = True
+        self.value_counts: dict[float, int] = {}
+        self.value_sums: dict[float, np.ndarray] = {}
+
+    def add(self, centred_states: np.ndarray, f: np.ndarray) -> None:
+        """Add a block: states already shifted by :meth:`StateMoments.add`, and f (B,)."""
+        f = np.asarray(f, np.float64)
+        if self.shift is None:
+            self.shift = float(f.mean()) if f.size else 0.0
+        g = f - self.shift
+        self.n += f.size
+        self.sum += float(g.sum())
+        self.sq += float(g @ g)
+        self.cross += centred_states.T @ g
+        if self.discrete:
+            self._add_values(centred_states, f)
+
+    def _add_values(self, centred_states: np.ndarray, f: np.ndarray) -> None:
+        if not np.all(f == np.round(f)):
+            self._drop_values()
+            return
+        order = np.argsort(f, kind="stable")
+        values, starts, counts = np.unique(f[order], return_index=True, return_counts=True)
+        sums = np.add.reduceat(centred_states[order], starts, axis=0) if values.size else []
+        for value, count, total in zip(values.tolist(), counts.tolist(), sums):
+            if value in self.value_counts:
+                self.value_counts[value] += count
+                self.value_sums[value] += total
+            else:
+                self.value_counts[value] = count
+                self.value_sums[value] = total.copy()
+        if len(self.value_counts) > MAX_COND_VALUES:
+            self._drop_values()
+
+    def _drop_values(self) -> None:
+        self.discrete = False
+        self.value_counts.clear()
+        self.value_sums.clear()
+
+    @property
+    def mean(self) -> float:
+        """``E[f]``."""
+        return self.shift + self.sum / self.n
+
+    @property
+    def var(self) -> float:
+        """Population variance of f (divides by n)."""
+        d = self.sum / self.n
+        return self.sq / self.n - d * d
+
+    def cov_with(self, states: StateMoments) -> np.ndarray:
+        """``Cov(h, f)`` (H,), population (divides by n)."""
+        return self.cross / self.n - (states.sum / states.n) * (self.sum / self.n)
