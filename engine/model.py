@@ -17,6 +17,7 @@ import math
 import os
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -25,8 +26,17 @@ import numpy as np
 
 from factormap.engine.config import MAX_MODEL_BYTES, VOCAB
 from factormap.engine.errors import ModelError
+from factormap.engine.memory import available_memory
 
 ARRAY_NAMES = ("Wx", "Wh", "bh", "Wy", "by")
+
+#: Loading and running a model holds about this many copies of its weights at once: the bytes
+#: read from the file, the model's own arrays, and the transposed copies the kernels stream.
+MODEL_MEMORY_FACTOR = 3
+
+#: Everything that can go wrong while numpy unpacks a hostile or damaged `.npz` archive.
+_NPZ_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, KeyError,
+               NotImplementedError, RuntimeError, MemoryError)
 
 
 def float_count(hidden: int) -> int:
@@ -153,8 +163,22 @@ def _check_path(path: Path) -> None:
         raise ModelError(f"{path}: no such model file")
     if path.is_dir():
         raise ModelError(f"{path}: is a directory, not a model file")
+    if not path.is_file():
+        raise ModelError(f"{path}: is not a regular file (a device, pipe or socket), not a model file")
     if not os.access(path, os.R_OK):
         raise ModelError(f"{path}: model file is not readable (permission denied)")
+
+
+def _check_fits(path: Path, weight_bytes: int, what: str = "model file is") -> None:
+    """Refuse weights stored in ``weight_bytes`` bytes if above the cap or the available memory."""
+    if weight_bytes > MAX_MODEL_BYTES:
+        raise ModelError(f"{path}: {what} {weight_bytes:,} bytes, larger than any model this tool will load "
+                         f"({MAX_MODEL_BYTES:,} bytes)")
+    free = available_memory()
+    if free is not None and MODEL_MEMORY_FACTOR * weight_bytes > free:
+        raise ModelError(f"{path}: {what} {weight_bytes:,} bytes and running it needs about "
+                         f"{MODEL_MEMORY_FACTOR * weight_bytes:,} bytes of memory, but only "
+                         f"{free:,} bytes are available")
 
 
 def _nearest_valid(n_floats: int) -> str:
@@ -169,9 +193,7 @@ def _load_bin(path: Path) -> Model:
     size = path.stat().st_size
     if size == 0:
         raise ModelError(f"{path}: model file is empty (expected {4 * float_count(128):,} bytes for H=128)")
-    if size > MAX_MODEL_BYTES:
-        raise ModelError(f"{path}: model file is {size:,} bytes, larger than any model this tool will load "
-                         f"({MAX_MODEL_BYTES:,} bytes)")
+    _check_fits(path, size)
     if size % 4:
         raise ModelError(f"{path}: size {size:,} bytes is not a whole number of float32 values; "
                          f"nearest valid: {_nearest_valid(size // 4)}")
@@ -180,24 +202,38 @@ def _load_bin(path: Path) -> Model:
     hidden = round(root)
     if hidden < 1 or float_count(hidden) != n:
         raise ModelError(f"{path}: size {size:,} bytes matches no hidden size; nearest valid: {_nearest_valid(n)}")
-    flat = np.fromfile(path, dtype="<f4")
+    try:
+        flat = np.fromfile(path, dtype="<f4")
+    except MemoryError:
+        raise ModelError(f"{path}: not enough memory to read the model file ({size:,} bytes)") from None
+    if flat.size != n:
+        raise ModelError(f"{path}: the file changed size while it was read; try again")
     arrays, pos = {}, 0
     for name, shape in _shapes(hidden).items():
         cnt = int(np.prod(shape))
-        arrays[name] = flat[pos:pos + cnt].reshape(shape).astype(np.float32)
+        arrays[name] = flat[pos:pos + cnt].reshape(shape)  # Model copies it into its own array
         pos += cnt
     return Model(**arrays, source=str(path))
 
 
+def _npz_unpacked_bytes(path: Path) -> int:
+    """Total uncompressed size of the archive's members (the arrays' bytes plus small headers)."""
+    with zipfile.ZipFile(path) as archive:
+        return sum(info.file_size for info in archive.infolist())
+
+
 def _load_npz(path: Path) -> Model:
+    if not zipfile.is_zipfile(path):
+        raise ModelError(f"{path}: not a .npz archive (a .npz is a zip file of named arrays)")
     try:
+        _check_fits(path, _npz_unpacked_bytes(path), "model unpacks to")
         with np.load(path, allow_pickle=False) as data:
             missing = [n for n in ARRAY_NAMES if n not in data.files]
             if missing:
                 raise ModelError(f"{path}: .npz is missing array(s) {', '.join(missing)} "
                                  f"(needs {', '.join(ARRAY_NAMES)})")
             arrays = {n: np.asarray(data[n]) for n in ARRAY_NAMES}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except _NPZ_ERRORS as exc:
         if isinstance(exc, ModelError):
             raise
         raise ModelError(f"{path}: not a readable .npz archive ({exc.__class__.__name__})") from None
@@ -212,15 +248,23 @@ def _load_npz(path: Path) -> Model:
 def load_model(path: str | os.PathLike) -> Model:
     """Read a model from a `.bin` (raw float32) or `.npz` file; never writes anything.
 
+    Weights too large for the cap :data:`~factormap.engine.config.MAX_MODEL_BYTES`, or needing
+    more than the available memory (:data:`MODEL_MEMORY_FACTOR` times their float32 size), are
+    refused from the file's size before anything is read.
+
     Raises:
         ModelError: one sentence naming the file and the problem (missing, a directory, empty,
-            a size that matches no H with the nearest valid H, NaN/Inf weights, bad arrays).
+            a size that matches no H with the nearest valid H, too large for memory, NaN/Inf
+            weights, bad arrays).
     """
     path = Path(path)
-    _check_path(path)
-    if path.suffix.lower() == ".npz" or zipfile.is_zipfile(path):
-        return _load_npz(path)
-    return _load_bin(path)
+    try:
+        _check_path(path)
+        if path.suffix.lower() == ".npz" or zipfile.is_zipfile(path):
+            return _load_npz(path)
+        return _load_bin(path)
+    except OSError as exc:  # the file vanished or failed between the checks and the read
+        raise ModelError(f"{path}: cannot read the model file ({exc.strerror or exc})") from None
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -5,8 +5,10 @@ import os
 import numpy as np
 import pytest
 
+from factormap.engine import model as model_module
+from factormap.engine.config import MAX_MODEL_BYTES
 from factormap.engine.errors import ModelError
-from factormap.engine.model import Model, float_count, load_model, save_model
+from factormap.engine.model import ARRAY_NAMES, Model, atomic_write_bytes, float_count, load_model, save_model
 
 
 def test_float_count_of_reference_size():
@@ -126,3 +128,144 @@ def test_loading_never_modifies_the_file(tmp_path, random_model):
 def test_model_rejects_wrong_shapes():
     with pytest.raises(ModelError):
         Model(Wx=np.zeros((3, 255)), Wh=np.zeros((3, 3)), bh=np.zeros(3), Wy=np.zeros((256, 3)), by=np.zeros(256))
+
+
+# -- hostile files: refused in one sentence, before anything large is read ---------------------
+
+def test_not_a_regular_file(tmp_path):
+    os.mkfifo(tmp_path / "pipe.bin")
+    _expect(tmp_path / "pipe.bin", "not a regular file")
+
+
+def _sparse(path, size):
+    """A file of ``size`` bytes that occupies no disk (and is never read by a correct loader)."""
+    with open(path, "wb") as fh:
+        fh.truncate(size)
+    return path
+
+
+def test_model_above_the_fixed_cap_is_refused_unread(tmp_path, monkeypatch):
+    p = _sparse(tmp_path / "huge.bin", 4 * float_count(24_000))  # a valid H, 2.35 GB
+    assert p.stat().st_size > MAX_MODEL_BYTES
+    monkeypatch.setattr(np, "fromfile", _never_called)
+    _expect(p, "larger than any model", f"{MAX_MODEL_BYTES:,}")
+
+
+def test_model_larger_than_free_memory_is_refused_unread(tmp_path, monkeypatch):
+    size = 4 * float_count(20_000)  # a valid H under the cap: 1.6 GB
+    p = _sparse(tmp_path / "big.bin", size)
+    monkeypatch.setattr(model_module, "available_memory", lambda: 2 * size)
+    monkeypatch.setattr(np, "fromfile", _never_called)
+    _expect(p, "memory", f"{3 * size:,}", f"{2 * size:,} bytes are available")
+
+
+def test_memory_check_passes_a_model_that_fits(tmp_path, random_model, monkeypatch):
+    p = tmp_path / "m.bin"
+    save_model(random_model(4), p)
+    monkeypatch.setattr(model_module, "available_memory", lambda: 3 * p.stat().st_size)
+    assert load_model(p).H == 4
+
+
+def test_npz_larger_than_free_memory_is_refused_unread(tmp_path, random_model, monkeypatch):
+    m = random_model(64)
+    p = tmp_path / "m.npz"
+    np.savez_compressed(p, **{n: getattr(m, n) for n in ARRAY_NAMES})
+    assert p.stat().st_size < 4 * m.n_params  # compressed: the file size alone would not tell
+    monkeypatch.setattr(model_module, "available_memory", lambda: 4 * m.n_params)
+    monkeypatch.setattr(np, "load", _never_called)
+    _expect(p, "memory", "available")
+
+
+def _never_called(*args, **kwargs):
+    raise AssertionError("the loader read a file it should have refused from its size")
+
+
+def test_npz_suffix_on_a_file_that_is_not_a_zip(tmp_path):
+    (tmp_path / "m.npz").write_bytes(b"hello, I am a text\n" * 10)
+    _expect(tmp_path / "m.npz", "not a .npz archive")
+
+
+def test_npy_file_named_npz(tmp_path):
+    np.save(tmp_path / "m.npy", np.zeros(3, np.float32))
+    (tmp_path / "m.npy").rename(tmp_path / "m.npz")
+    _expect(tmp_path / "m.npz", "not a .npz archive")
+
+
+def test_npz_with_a_corrupt_member(tmp_path, random_model):
+    m = random_model(4)
+    p = tmp_path / "m.npz"
+    np.savez(p, **{n: getattr(m, n) for n in ARRAY_NAMES})
+    data = bytearray(p.read_bytes())
+    start = data.index(b"\x93NUMPY")  # damage the first array's header, keep the zip directory intact
+    data[start:start + 6] = b"garbag"
+    p.write_bytes(bytes(data))
+    _expect(p, "not a readable .npz archive")
+
+
+@pytest.mark.parametrize("name, value, fragment", [
+    ("Wh", np.zeros((4, 5), np.float32), "shape"),
+    ("Wh", np.zeros(4, np.float32), "shape"),
+    ("Wx", np.zeros((4, 256), np.int32), "dtype"),
+    ("by", np.array(["a"] * 256), "dtype"),
+    ("Wy", np.zeros((4, 256), np.float32), "shape"),
+])
+def test_npz_arrays_of_the_wrong_kind(tmp_path, random_model, name, value, fragment):
+    arrays = {n: getattr(random_model(4), n) for n in ARRAY_NAMES}
+    arrays[name] = value
+    np.savez(tmp_path / "m.npz", **arrays)
+    _expect(tmp_path / "m.npz", name, fragment)
+
+
+def test_npz_with_nan_weights(tmp_path, random_model):
+    arrays = {n: getattr(random_model(4), n).copy() for n in ARRAY_NAMES}
+    arrays["Wy"][3, 1] = np.nan
+    np.savez(tmp_path / "m.npz", **arrays)
+    _expect(tmp_path / "m.npz", "NaN or Inf", "Wy")
+
+
+def test_file_vanishing_during_the_read_is_a_model_error(tmp_path, random_model, monkeypatch):
+    p = tmp_path / "m.bin"
+    save_model(random_model(2), p)
+
+    def vanish(*args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(np, "fromfile", vanish)
+    _expect(p, "cannot read", "No such file")
+
+
+# -- interrupted writes: the old file or the complete new one, never a half file or a temp file --
+
+@pytest.mark.parametrize("fail_in", ["write", "fsync", "replace"])
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, OSError])
+def test_interrupted_atomic_write_keeps_the_old_file(tmp_path, monkeypatch, fail_in, exc):
+    p = tmp_path / "m.bin"
+    p.write_bytes(b"old contents")
+
+    def interrupt(*args, **kwargs):
+        raise exc()
+
+    if fail_in == "write":
+        real_fdopen = os.fdopen
+
+        def fdopen_half_writing(fd, mode):
+            fh = real_fdopen(fd, mode)
+            real_write = fh.write
+            fh.write = lambda data: (real_write(data[: len(data) // 2]), interrupt())
+            return fh
+
+        monkeypatch.setattr(model_module.os, "fdopen", fdopen_half_writing)
+    else:
+        monkeypatch.setattr(model_module.os, fail_in, interrupt)
+    with pytest.raises(exc):
+        atomic_write_bytes(p, b"new contents, much longer than the old ones" * 1000)
+    assert p.read_bytes() == b"old contents"
+    assert [q.name for q in tmp_path.iterdir()] == ["m.bin"]
+
+
+def test_atomic_write_replaces_completely(tmp_path):
+    p = tmp_path / "m.bin"
+    p.write_bytes(b"old contents that are longer than the new")
+    atomic_write_bytes(p, b"new")
+    assert p.read_bytes() == b"new"
+    assert [q.name for q in tmp_path.iterdir()] == ["m.bin"]
