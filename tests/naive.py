@@ -45,3 +45,57 @@ def random_model_arrays(H, seed=0, scale=1.0):
         Wy=(rng.normal(0, 1.0, (256, H)) * scale).astype(np.float32),
         by=(rng.normal(0, 0.1, 256)).astype(np.float32),
     )
+
+
+def segment_loss_grad(arrays, x, h0=None):
+    """Summed cross-entropy (nats) of the predictions of x[1:] from x[:-1], its gradient by
+    backpropagation through time (h0 held constant), and the last state; float64."""
+    a = {k: np.asarray(v, np.float64) for k, v in arrays.items()}
+    x = np.asarray(x)
+    h_prev = np.zeros(a["Wh"].shape[0]) if h0 is None else np.asarray(h0, np.float64)
+    states = forward_states(a["Wx"], a["Wh"], a["bh"], x[:-1], h_prev)
+    lp = log_probs(a["Wy"], a["by"], states)
+    rows = np.arange(len(x) - 1)
+    nats = -lp[rows, x[1:]].sum()
+    dlogits = np.exp(lp)
+    dlogits[rows, x[1:]] -= 1.0
+    g = {k: np.zeros_like(v) for k, v in a.items()}
+    g["Wy"] = dlogits.T @ states
+    g["by"] = dlogits.sum(axis=0)
+    dh = np.zeros_like(h_prev)
+    for t in range(len(x) - 2, -1, -1):
+        da = (dlogits[t] @ a["Wy"] + dh) * (1.0 - states[t] ** 2)
+        before = states[t - 1] if t else h_prev
+        g["Wh"] += np.outer(da, before)
+        g["Wx"][:, x[t]] += da
+        g["bh"] += da
+        dh = a["Wh"].T @ da
+    return nats, g, states[-1]
+
+
+def train_epoch(arrays, x, bptt, lrs, clip, adam=None):
+    """One epoch of truncated BPTT: segments of ``bptt`` predictions from h = 0, the state carried
+    across segments, each gradient scaled to norm <= clip, then SGD (or Adam when ``adam`` is a
+    dict with arrays m, v and the step count t, updated in place) at rate lrs[k]; float64.
+    Returns (new arrays, summed nats)."""
+    a = {k: np.array(v, np.float64) for k, v in arrays.items()}
+    h, total, s, k = None, 0.0, 0, 0
+    while s < len(x) - 1:
+        e = min(s + bptt, len(x) - 1)
+        nats, g, h = segment_loss_grad(a, x[s:e + 1], h)
+        total += nats
+        norm = np.sqrt(sum((v ** 2).sum() for v in g.values()))
+        scale = clip / norm if 0 < clip < norm else 1.0
+        for name in a:
+            step = g[name] * scale
+            if adam is not None:
+                adam["m"][name] = 0.9 * adam["m"][name] + 0.1 * step
+                adam["v"][name] = 0.999 * adam["v"][name] + 0.001 * step ** 2
+                t = adam["t"] + 1
+                m_hat = adam["m"][name] / (1 - 0.9 ** t)
+                step = m_hat / (np.sqrt(adam["v"][name] / (1 - 0.999 ** t)) + 1e-8)
+            a[name] -= lrs[k] * step
+        if adam is not None:
+            adam["t"] += 1
+        s, k = e, k + 1
+    return a, total
