@@ -1,0 +1,112 @@
+"""Rank-one state edits, the one form every state intervention compiles to, and their runners.
+
+An edit k is ``(u_k, alpha_k, beta_k)`` with ``u_k`` a unit vector of length H, ``alpha_k`` a number
+and ``beta_k(t)`` a number per position (a constant or an (n,) array). Applied to a state h at
+position t it sets the component along ``u_k`` and keeps the orthogonal complement::
+
+    h <- h + ((alpha_k - 1) * (h . u_k) + beta_k(t)) * u_k
+
+so subtraction is ``(u, 0, 0)``, scaling ``(u, alpha, 0)``, writing a value ``v_t`` in is
+``(u, 0, v_t)`` and setting unit j to m is ``(e_j, 0, m)``. A list of edits applies in list order.
+The coefficient and every edited unit are clamped to ``+-STATE_LIMIT`` (finite numbers, never NaN).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from factormap.engine.forward import as_bytes_array
+from factormap.engine.kernels.edited_recurrence import (
+    STATE_LIMIT,
+    edited_recur_exact_kernel,
+    edited_recur_fast_kernel,
+)
+from factormap.engine.model import Model
+
+
+@dataclass(frozen=True, eq=False)
+class StateEdits:
+    """An ordered list of rank-one state edits.
+
+    Attributes:
+        directions: (k, H) float64 unit rows ``u_k``.
+        alphas: (k,) float64 factors ``alpha_k`` kept along ``u_k``.
+        offsets: k entries ``beta_k``: a float, or an (n,) float64 array indexed by position.
+    """
+
+    directions: np.ndarray
+    alphas: np.ndarray
+    offsets: tuple
+
+    @classmethod
+    def none(cls, H: int) -> "StateEdits":
+        """The empty list (every state unchanged)."""
+        return cls(np.zeros((0, H)), np.zeros(0), ())
+
+    @classmethod
+    def concat(cls, H: int, parts: list[tuple[np.ndarray, float, float | np.ndarray]]) -> "StateEdits":
+        """Edits from ``(u, alpha, beta)`` triples, in order."""
+        if not parts:
+            return cls.none(H)
+        return cls(np.array([p[0] for p in parts], np.float64).reshape(len(parts), H),
+                   np.array([p[1] for p in parts], np.float64), tuple(p[2] for p in parts))
+
+    def __len__(self) -> int:
+        return self.directions.shape[0]
+
+    def betas(self, t0: int, t1: int) -> np.ndarray:
+        """``beta_k(t)`` for t in [t0, t1), shape (k, t1 - t0), float64."""
+        out = np.empty((len(self), t1 - t0))
+        for k, b in enumerate(self.offsets):
+            out[k] = b[t0:t1] if isinstance(b, np.ndarray) else b
+        return out
+
+    def apply(self, states: np.ndarray, t0: int) -> np.ndarray:
+        """The edited copy of ``states`` (rows are positions t0, t0+1, ...), same dtype."""
+        out = np.array(states, copy=True)
+        if not len(self):
+            return out
+        betas = self.betas(t0, t0 + out.shape[0]).astype(out.dtype)
+        for u, a, b in zip(self.directions.astype(out.dtype), self.alphas.astype(out.dtype), betas):
+            c = np.clip((a - 1) * (out @ u) + b, -STATE_LIMIT, STATE_LIMIT)
+            out += c[:, None] * u
+            np.clip(out, -STATE_LIMIT, STATE_LIMIT, out=out)
+        return out
+
+
+def edited_recur(model: Model, x, h0: np.ndarray, edits: StateEdits, t0: int, *,
+                 exact: bool | None = None) -> np.ndarray:
+    """States of the recurrence with ``edits`` applied after the tanh at every step.
+
+    ``h_t = E_t(tanh(bh + Wx[:, x_t] + Wh @ h_{t-1}))`` where ``E_t`` applies the edits in order
+    with the offsets of text position ``t0 + t``; the edited state feeds the next step.
+
+    Parameters
+    ----------
+    model : the (possibly weight-edited) model; its dtype picks the kernel.
+    x : bytes of positions t0, t0+1, ...
+    h0 : the (edited) state before ``x[0]``.
+    edits : the per-step edits.
+    t0 : text position of ``x[0]``, to index per-position offsets.
+    exact : libm tanh in float64 (default for float64 models); else the float32 rational tanh,
+        with alphas and offsets clipped to ``+-STATE_LIMIT`` so that they stay finite in float32.
+
+    Returns
+    -------
+    (len(x), H) edited states in the model's dtype (float64 when exact).
+    """
+    xs = as_bytes_array(x)
+    if exact is None:
+        exact = model.dtype != np.float32
+    betas = edits.betas(t0, t0 + xs.shape[0])
+    if exact:
+        m = model if model.dtype == np.float64 else model.astype(np.float64)
+        return edited_recur_exact_kernel(m.WxT, m.WhT, m.bh, xs, np.asarray(h0, np.float64),
+                                         edits.directions, edits.alphas, betas)
+    f32 = np.float32
+    lim = STATE_LIMIT
+    return edited_recur_fast_kernel(model.WxT, model.WhT, model.bh, xs, np.asarray(h0, f32),
+                                    edits.directions.astype(f32), np.clip(edits.alphas, -lim, lim).astype(f32),
+                                    np.clip(betas, -lim, lim).astype(f32))

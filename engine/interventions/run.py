@@ -1,0 +1,253 @@
+"""Running a text under a set of interventions: per-position bits, Δbits and ΔBPC, streamed.
+
+Definitions, for the text ``x_0..x_{n-1}`` of a session:
+
+- ``bits'_t = -log2 max(p'_t[x_{t+1}], 1e-8)``, t = 0..n-2, where ``p'_t`` is the readout's softmax
+  of the edited state (weight edits, then per-step edits, then readout-only edits; see
+  :mod:`...interventions.plan`). A non-finite logit counts as the floor: 26.58 bits.
+- ``delta_bits_t = bits'_t - bits_t`` against the session's baseline bits.
+- ``delta_bpc = mean_t bits'_t - mean_t bits_t`` over t = 0..n-2 (float64 means).
+
+:class:`EditedRun` streams this like :class:`~factormap.engine.session.Session`: the edited
+recurrence of chunk i (numba, GIL released) overlaps the readout of chunk i-1 in a helper thread.
+Plans that do not feed the recurrence reuse the session's states, so any window is exact at once.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from factormap.engine.config import PROB_FLOOR
+from factormap.engine.errors import Cancelled
+from factormap.engine.forward import next_targets, readout
+from factormap.engine.interventions.edits import edited_recur
+from factormap.engine.interventions.plan import Plan, compile_plan
+from factormap.engine.session import Progress
+
+#: Bits of a prediction whose probability is at (or under) the floor, or undefined.
+FLOOR_BITS = np.float32(-math.log2(PROB_FLOOR))
+
+StateSink = Callable[[int, np.ndarray], None]
+
+
+@dataclass(frozen=True)
+class InterventionResult:
+    """The whole text under a set of interventions.
+
+    Attributes:
+        bits: (n-1,) float32 ``bits'_t`` under the edit.
+        delta_bits: (n-1,) float32 ``bits'_t - bits_t`` against the baseline.
+        baseline_bpc: mean of the baseline bits.
+        bpc: mean of ``bits'``.
+        delta_bpc: ``bpc - baseline_bpc``.
+        edits: one line per intervention, in the order they compose.
+    """
+
+    bits: np.ndarray
+    delta_bits: np.ndarray
+    baseline_bpc: float
+    bpc: float
+    delta_bpc: float
+    edits: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        """JSON-ready scalars under names of the quantities."""
+        return {"delta_bpc": self.delta_bpc, "bpc": self.bpc, "baseline_bpc": self.baseline_bpc,
+                "edits": list(self.edits)}
+
+
+class EditedRun:
+    """A session's text re-run under a plan, computed lazily or streamed; thread-safe.
+
+    Parameters
+    ----------
+    session : the baseline session (model, text, baseline bits and states).
+    plan : a :class:`Plan`, or a list of specs to compile.
+    exact : run in float64 with libm tanh (default: only for float64 models).
+    state_sink : called as ``state_sink(t0, states)`` in order with each chunk of edited states
+        (after the weight and per-step edits, before readout-only edits), from the helper thread.
+    """
+
+    def __init__(self, session, plan, *, exact: bool | None = None, state_sink: StateSink | None = None) -> None:
+        self.session = session
+        self.plan = plan if isinstance(plan, Plan) else compile_plan(session, plan)
+        self.exact = session.model.dtype != np.float32 if exact is None else bool(exact)
+        dtype = np.float64 if self.exact else session.model.dtype
+        self._run_model = self.plan.model.astype(dtype) if self.plan.model.dtype != dtype else self.plan.model
+        self._readout_model = session.model.astype(dtype) if session.model.dtype != dtype else session.model
+        self.n = session.n
+        self.bits = np.full(self.n - 1, np.nan, np.float32)
+        self._sink = state_sink
+        self._h = np.zeros(session.H, dtype)
+        self._done = 0
+        self._bits_done = 0
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future | None = None
+        self._pending_stop = 0
+
+    @property
+    def is_baseline(self) -> bool:
+        """True when the plan edits nothing at all (its bits are the session's)."""
+        return not self.plan.feeds_recurrence and not len(self.plan.readout)
+
+    @property
+    def complete(self) -> bool:
+        """True once every position's edited bits are known."""
+        return self._bits_done >= self.n
+
+    # -- computing ------------------------------------------------------------------------------
+    def _states(self, t0: int, t1: int, h0: np.ndarray | None) -> np.ndarray:
+        if self.plan.feeds_recurrence:
+            return edited_recur(self._run_model, self.session.x[t0:t1], h0, self.plan.step, t0, exact=self.exact)
+        states = self.session.states(t0, t1)
+        return states.astype(self._run_model.dtype) if states.dtype != self._run_model.dtype else states
+
+    def _bits_of(self, t0: int, states: np.ndarray) -> np.ndarray:
+        """Edited bits of positions [t0, t0 + len(states)) clipped to n-1."""
+        t1 = t0 + states.shape[0]
+        if self.is_baseline:
+            return self.session.bits_range(t0, t1).copy()
+        seen = self.plan.readout.apply(states, t0) if len(self.plan.readout) else states
+        bits = readout(self._readout_model, seen, next_targets(self.session.x, t0, t1)).bits[: min(t1, self.n - 1) - t0]
+        return np.where(np.isfinite(bits), bits, FLOOR_BITS)
+
+    def _readout_into(self, t0: int, states: np.ndarray) -> None:
+        if self._sink is not None:
+            self._sink(t0, states)
+        bits = self._bits_of(t0, states)
+        self.bits[t0:t0 + bits.shape[0]] = bits
+
+    def _settle(self) -> None:
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+            self._bits_done = self._pending_stop
+
+    def _advance_chunk(self) -> None:
+        """Run the next chunk and start its readout (caller holds the lock)."""
+        if self.is_baseline:
+            self.session.ensure(self.n)
+            self.bits[:] = self.session.bits
+            self._done = self._bits_done = self.n
+            return
+        start = self._done
+        stop = min(self.n, start + self.session.chunk)
+        states = self._states(start, stop, self._h)
+        self._h = states[-1].copy()
+        self._done = stop
+        self._settle()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="factormap-edit-readout")
+        self._pending = self._pool.submit(self._readout_into, start, states)
+        self._pending_stop = stop
+
+    def ensure(self, t: int) -> None:
+        """Compute the edited bits of every position below ``t`` (synchronously)."""
+        t = min(int(t), self.n)
+        if self._bits_done >= t:
+            return
+        with self._lock:
+            while self._done < t:
+                self._advance_chunk()
+            self._settle()
+
+    def run(self, should_stop: Callable[[], bool] | None = None) -> Iterator[Progress]:
+        """Stream the rest of the text, yielding progress after each chunk; stops (resumably) when
+        ``should_stop()`` is true."""
+        t_start = time.perf_counter()
+        while True:
+            with self._lock:
+                if self._done >= self.n:
+                    self._settle()
+                    yield Progress(self.n, self.n, time.perf_counter() - t_start)
+                    return
+                self._advance_chunk()
+                done = self._done
+            yield Progress(done, self.n, time.perf_counter() - t_start)
+            if should_stop is not None and should_stop():
+                with self._lock:
+                    self._settle()
+                return
+
+    def close(self) -> None:
+        """Stop the readout helper thread."""
+        if self._pool is not None:
+            with self._lock:
+                self._settle()
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    # -- figures --------------------------------------------------------------------------------
+    def edited_bits(self, t0: int, t1: int) -> np.ndarray:
+        """``bits'_t`` for t in [t0, t1) clipped to 0..n-2.
+
+        Exact and immediate for plans that do not feed the recurrence; otherwise runs the edited
+        recurrence from position 0 up to ``t1`` the first time (the edit's effect depends on it).
+        """
+        t0, t1 = max(0, int(t0)), min(int(t1), self.n - 1)
+        if t1 <= t0:
+            return np.empty(0, np.float32)
+        if self.is_baseline:
+            return self.session.bits_range(t0, t1).copy()
+        if self._bits_done < t1 and not self.plan.feeds_recurrence:
+            return self._bits_of(t0, self._states(t0, t1, None))
+        self.ensure(t1)
+        return self.bits[t0:t1].copy()
+
+    def delta_bits(self, t0: int, t1: int) -> np.ndarray:
+        """``bits'_t - bits_t`` for t in [t0, t1) clipped to 0..n-2, float32."""
+        edited = self.edited_bits(t0, t1)
+        t0 = max(0, int(t0))
+        return edited - self.session.bits_range(t0, t0 + edited.shape[0])
+
+    def delta_at(self, t: int) -> float:
+        """``delta_bits_t`` at one position (NaN at the last byte, which predicts nothing)."""
+        d = self.delta_bits(t, t + 1)
+        return float(d[0]) if d.size else math.nan
+
+    def window_delta_bpc(self, t0: int, t1: int) -> float:
+        """Mean of ``delta_bits_t`` over [t0, t1) (float64); NaN for an empty window."""
+        d = self.delta_bits(t0, t1)
+        return float(np.mean(d, dtype=np.float64)) if d.size else math.nan
+
+    def result(self) -> InterventionResult:
+        """The whole-text figures (computes whatever is missing)."""
+        self.ensure(self.n)
+        base = self.session.bits_range(0, self.n - 1)
+        bits = self.bits.copy() if not self.is_baseline else base.copy()
+        b, e = float(np.mean(base, dtype=np.float64)), float(np.mean(bits, dtype=np.float64))
+        return InterventionResult(bits=bits, delta_bits=bits - base, baseline_bpc=b, bpc=e,
+                                  delta_bpc=e - b, edits=tuple(self.plan.describe()))
+
+
+def intervention_delta(session, specs, *, exact: bool | None = None,
+                       progress: Callable[[float], None] | None = None,
+                       should_stop: Callable[[], bool] | None = None,
+                       state_sink: StateSink | None = None) -> InterventionResult:
+    """The whole text under ``specs`` (a list of specs or a :class:`Plan`): bits, Δbits, ΔBPC.
+
+    Calls ``progress(fraction)`` after every chunk; raises :class:`Cancelled` when ``should_stop()``.
+    """
+    stopped = should_stop if should_stop is not None else (lambda: False)
+    for _ in session.run(should_stop):
+        pass
+    if not session.complete:
+        raise Cancelled("intervention run stopped before the baseline was complete")
+    run = EditedRun(session, specs, exact=exact, state_sink=state_sink)
+    try:
+        for p in run.run(should_stop):
+            if progress is not None:
+                progress(p.fraction)
+            if stopped() and not run.complete:
+                raise Cancelled("intervention run stopped")
+        return run.result()
+    finally:
+        run.close()
