@@ -102,7 +102,8 @@ class FactorMap:
 
     def to_dict(self) -> dict:
         """JSON-ready figures under flat dotted keys naming the quantity (``word_len.cov_direction.r``)."""
-        out: dict = {"n": self.n, "min_support": self.min_support, "space_reset": self.space_reset}
+        out: dict = {"n": self.n, "min_support": self.min_support, "features": list(self.readouts),
+                     "space_reset": self.space_reset}
         for name, ro in self.readouts.items():
             out.update({
                 f"{name}.best_neuron.index": ro.best_neuron,
@@ -132,7 +133,18 @@ class FactorMap:
         for name, prop in self.propagations.items():
             for key, value in prop.to_dict().items():
                 out[f"propagation.{name}.{key}"] = value
-        return out
+        return {key: _plain(value) for key, value in out.items()}
+
+
+def _plain(value):
+    """numpy scalars and arrays as Python floats, ints and lists (NaN stays a float)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def _check_features(features: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:

@@ -43,13 +43,13 @@ class Propagation:
         return float(self.power_norms[k - 1])
 
     def to_dict(self) -> dict:
-        """JSON-ready figures under keys naming the quantity."""
+        """JSON-ready figures under keys naming the quantity (``power_norms[k-1]`` is ``||Wh^k v||``)."""
         return {
             "norm_Wh_v": self.norm_Wh_v,
             "cos_Wh_v_v": self.cos_Wh_v_v,
             "subspace_share": self.subspace_share,
             "subspace_dim": self.subspace_dim,
-            "power_norms": {str(k): float(p) for k, p in enumerate(self.power_norms, start=1)},
+            "power_norms": self.power_norms.tolist(),
         }
 
 

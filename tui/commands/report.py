@@ -19,7 +19,9 @@ from factormap.engine.session import Session
 from factormap.tui.commands.common import load_inputs, print_json
 
 #: section name -> module under factormap.tui.commands, in the order they print.
-SECTIONS: dict[str, str] = {}
+SECTIONS: dict[str, str] = {
+    "factor_map": "report_factor_map",
+}
 
 
 def _modules():

@@ -1,0 +1,266 @@
+"""The ``factor_map`` section of ``factormap-tui report``: what the hidden state says about features.
+
+Options: ``--feature NAME=REGEX`` adds a binary feature (1 where a match of the bytes regex covers
+the position), ``--feature-file NAME=PATH`` a numeric one (one number per byte position), both
+repeatable; ``--min-support N`` sets the least count of positions for a conditional mean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from rich.markup import escape
+
+from factormap.engine.errors import FactormapError
+from factormap.engine.factor_map import MIN_SUPPORT, compute_factor_map
+from factormap.engine.features import numeric_feature_file, regex_feature, standard_features
+from factormap.tui.commands.common import UsageError
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+#: The powers k whose ‖Wh^k v_f‖ the propagation table shows.
+_SHOWN_POWERS = (4, 8, 16)
+
+
+def _spec(spec: str) -> tuple[str, str]:
+    """``NAME=VALUE`` split at the first ``=``, the name checked (an argparse ``type``)."""
+    name, sep, value = spec.partition("=")
+    if not sep or not value:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {spec!r}")
+    if not _NAME.fullmatch(name):
+        raise argparse.ArgumentTypeError(f"feature name {name!r} must be letters, digits, '_' or '-' "
+                                         f"and start with a letter or '_'")
+    return name, value
+
+
+def _regex_spec(spec: str) -> tuple[str, str]:
+    """A ``NAME=REGEX`` whose regex compiles as a bytes pattern (an argparse ``type``)."""
+    name, pattern = _spec(spec)
+    try:
+        regex_feature(b"", pattern)
+    except FactormapError as exc:
+        raise argparse.ArgumentTypeError(f"{name}: {exc}") from None
+    return name, pattern
+
+
+def _support(value: str) -> int:
+    """A count of positions, 1 or more (an argparse ``type``)."""
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a count of 1 or more, got {value!r}")
+    return count
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The section's options (user features and the support threshold), checked as they are parsed.
+
+    Args:
+        parser: the ``report`` parser.
+    """
+    group = parser.add_argument_group("factor_map section")
+    group.add_argument("--feature", action="append", default=[], metavar="NAME=REGEX", type=_regex_spec,
+                       dest="factor_map_regex",
+                       help="add a binary feature: 1 where a match of REGEX (bytes) covers the position; repeatable")
+    group.add_argument("--feature-file", action="append", default=[], metavar="NAME=PATH", type=_spec,
+                       dest="factor_map_files",
+                       help="add a numeric feature read from PATH, one number per byte position; repeatable")
+    group.add_argument("--min-support", type=_support, default=MIN_SUPPORT, dest="factor_map_min_support",
+                       metavar="N", help=f"least positions for a conditional mean (default {MIN_SUPPORT})")
+
+
+def user_features(session, args: argparse.Namespace) -> dict:
+    """The standard features plus the ones given on the command line.
+
+    Args:
+        session: the session (its text defines the positions).
+        args: parsed ``report`` arguments.
+
+    Returns:
+        Feature name -> (n,) array, standard features first.
+
+    Raises:
+        UsageError: a duplicate name or a feature file that cannot be used.
+    """
+    features = standard_features(session.x)
+    specs = [(spec, "--feature") for spec in getattr(args, "factor_map_regex", [])]
+    specs += [(spec, "--feature-file") for spec in getattr(args, "factor_map_files", [])]
+    for (name, value), option in specs:
+        if name in features:
+            raise UsageError(f"{option}: a feature named {name!r} already exists")
+        try:
+            if option == "--feature":
+                features[name] = regex_feature(session.text, value)
+            else:
+                features[name] = numeric_feature_file(value, session.n)
+        except FactormapError as exc:
+            raise UsageError(f"{option} {name}: {exc}") from None
+    return features
+
+
+def compute(session, args: argparse.Namespace, progress) -> dict:
+    """The factor map as JSON-ready figures under dotted keys (``word_len.cov_direction.r``...).
+
+    Args:
+        session: the model and text.
+        args: parsed ``report`` arguments (user features, ``--min-support``).
+        progress: called with the fraction done, or None.
+    """
+    min_support = getattr(args, "factor_map_min_support", MIN_SUPPORT)
+    fm = compute_factor_map(session, user_features(session, args), min_support=min_support, progress=progress)
+    return fm.to_dict()
+
+
+def _fmt(value, spec: str = ".3f") -> str:
+    if value is None or value != value:
+        return "–"
+    return format(value, spec)
+
+
+def _superscript(k: int) -> str:
+    return str(k).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+def _bar(value: float, top: float, width: int = 24) -> str:
+    if value is None or value != value or top <= 0:
+        return ""
+    return "█" * round(width * value / top)
+
+
+def readout_table(data: dict):
+    """One row per feature: best single neuron, covariance and OLS readouts, conditional means, PCA.
+
+    Args:
+        data: what :func:`compute` returned.
+    """
+    from rich.table import Table
+
+    table = Table(title=f"Factor map: features read from h_t ({data['n']:,} positions)")
+    for col in ("feature", "best h_j", "r(u_f)", "r(OLS)", "K", "max Δ (k)", "PCA %"):
+        table.add_column(col, justify="left" if col in ("feature", "PCA %") else "right", no_wrap=True)
+    for f in data["features"]:
+        best = data[f"{f}.best_neuron.index"]
+        shares = "/".join(f"{100 * s:.0f}" for s in data[f"{f}.pca.explained_top3"])
+        where = data[f"{f}.cond_means.max_distance_value"]
+        table.add_row(
+            f, f"h{best} {_fmt(data[f'{f}.best_neuron.r'], '+.2f')}" if best >= 0 else "–",
+            _fmt(data[f"{f}.cov_direction.r"]), _fmt(data[f"{f}.ols_direction.r"]), str(len(data[f"{f}.cond_means.values"])),
+            f"{_fmt(data[f'{f}.cond_means.max_distance'], '.2f')} ({_fmt(where, 'g')})",
+            shares or "–",
+        )
+    table.caption = escape(
+        f"u_f = Cov(h, f)/‖Cov(h, f)‖; OLS is in-sample (it fits better and points "
+        f"elsewhere); K values have ≥ {data['min_support']} positions; max Δ = max ‖E[h|f=k] − E[h|f=k₀]‖; "
+        f"PCA % = shares of the top 3 PCs of those E[h|f=k]")
+    return table
+
+
+def conditional_means_tables(data: dict) -> list:
+    """For each feature with at least three supported values: ‖E[h|f=k] − E[h|f=k₀]‖ by k.
+
+    Args:
+        data: what :func:`compute` returned.
+    """
+    from rich.table import Table
+
+    tables = []
+    for f in data["features"]:
+        values = data[f"{f}.cond_means.values"]
+        if len(values) < 3:
+            continue
+        distances = data[f"{f}.cond_means.distances"]
+        table = Table(title=escape(f"‖E[h|{f}=k] − E[h|{f}={values[0]:g}]‖"))
+        for col in ("k", "positions", "distance", ""):
+            table.add_column(col, justify="left" if not col else "right")
+        top = max(distances)
+        for k, count, d in zip(values, data[f"{f}.cond_means.counts"], distances):
+            table.add_row(f"{k:g}", str(count), _fmt(d, ".2f"), _bar(d, top))
+        tables.append(table)
+    return tables
+
+
+def cosine_table(data: dict):
+    """The cosines between the features' covariance directions u_f.
+
+    Args:
+        data: what :func:`compute` returned.
+    """
+    from rich.table import Table
+
+    names = data["features"]
+    table = Table(title="cos(u_a, u_b) between covariance directions")
+    table.add_column("")
+    for b in names:
+        table.add_column(b, justify="right")
+    for i, a in enumerate(names):
+        row = []
+        for j, b in enumerate(names):
+            key = f"cosines.{a}.{b}" if i < j else f"cosines.{b}.{a}"
+            row.append("1" if i == j else _fmt(data[key], "+.2f"))
+        table.add_row(a, *row)
+    return table
+
+
+def input_table(data: dict):
+    """Input columns Wx[:, b] against each feature's v_f (PC1) and u_f (covariance direction).
+
+    Args:
+        data: what :func:`compute` returned.
+    """
+    from rich.table import Table
+
+    names = data["features"]
+    table = Table(title="Input columns against feature directions: cos(Wx[:, byte], ·)")
+    table.add_column("byte", no_wrap=True)
+    table.add_column("‖Wx[:, b]‖", justify="right")
+    table.add_column("vs", no_wrap=True)
+    for f in names:
+        table.add_column(f, justify="right")
+    for key in (k for k in data if k.startswith("input_norms.")):
+        byte = key.split(".", 1)[1]
+        for direction, label in (("pc1_direction", "v_f"), ("cov_direction", "u_f")):
+            cells = [_fmt(data[f"input_cosines.{byte}.{f}.{direction}"], "+.2f") for f in names]
+            first = direction == "pc1_direction"
+            table.add_row(byte if first else "", _fmt(data[key], ".2f") if first else "", label, *cells)
+    return table
+
+
+def propagation_table(data: dict, powers: tuple[int, ...] = _SHOWN_POWERS):
+    """How Wh carries each feature's v_f: amplification, self-alignment, share kept, linear powers.
+
+    Args:
+        data: what :func:`compute` returned.
+        powers: the k whose ‖Wh^k v_f‖ are shown.
+    """
+    from rich.table import Table
+
+    table = Table(title="W_h propagation of v_f (S = top-3 PCs of the conditional means)")
+    for col in ("feature", "‖Wh v‖", "cos(Wh v, v)", "share in S (dim)", *(f"‖Wh{_superscript(k)}v‖" for k in powers)):
+        table.add_column(col, justify="left" if col == "feature" else "right", no_wrap=col == "feature")
+    for f in data["features"]:
+        if f"propagation.{f}.norm_Wh_v" not in data:
+            continue
+        pre = f"propagation.{f}."
+        norms = data[pre + "power_norms"]
+        table.add_row(f, _fmt(data[pre + "norm_Wh_v"]), _fmt(data[pre + "cos_Wh_v_v"]),
+                      f"{_fmt(data[pre + 'subspace_share'])} ({data[pre + 'subspace_dim']})",
+                      *(_fmt(norms[k - 1], ".4g" if norms[k - 1] < 1e4 else ".3g") for k in powers if k <= len(norms)))
+    return table
+
+
+def render(data: dict, console) -> None:
+    """Print the factor map as rich tables.
+
+    Args:
+        data: what :func:`compute` returned.
+        console: a rich Console.
+    """
+    console.print(readout_table(data))
+    for table in conditional_means_tables(data):
+        console.print(table)
+    console.print(cosine_table(data))
+    console.print(input_table(data))
+    console.print(escape(f"space reset ‖E[h | after space] − E[h | not after space]‖ = {_fmt(data['space_reset'])}"))
+    console.print(propagation_table(data))
