@@ -1,0 +1,36 @@
+"""Helpers of the app tests: a small deterministic app, its screen as plain text, settling work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from factormap.engine.model import Model
+from factormap.engine.session import Session
+from factormap.tui.app import FactormapApp
+from tests.conftest import SAMPLE_TEXT
+from tests.naive import random_model_arrays
+
+APP_TEXT = SAMPLE_TEXT * 6 + b"tab\there\r\nbytes \x00\xff\xe2\x82\xac end.\n"
+"""The text the test apps explore: wiki-like XML, a tab, CRLF and non-ASCII bytes."""
+
+
+def make_app(H: int = 16, seed: int = 3, text: bytes = APP_TEXT) -> FactormapApp:
+    """A FactormapApp on a deterministic random model (float32) and ``text``."""
+    model = Model(**random_model_arrays(H, seed, 1.0), source=f"random H={H} seed={seed}")
+    return FactormapApp(Session(model, text), Path("random.bin"), Path("sample.txt"))
+
+
+def screen_text(app) -> str:
+    """The whole screen as plain text, one line per row."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(seg.text for seg in strip) for strip in strips)
+
+
+async def settle(pilot) -> None:
+    """Wait until every worker has finished and the screen has caught up."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    for screen in pilot.app.screen_stack:
+        await screen.workers.wait_for_complete() if hasattr(screen, "workers") else None
+    await pilot.pause()

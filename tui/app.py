@@ -1,0 +1,63 @@
+"""The Textual app: the explorer screen, the command palette's key actions, clean exits."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from factormap.engine.session import Session
+from factormap.tui.palette import KeyActions
+from factormap.tui.screens.explorer import ExplorerScreen
+
+
+class FactormapApp(App[int]):
+    """factormap-tui's app; the explorer is its only full screen.
+
+    Attributes:
+        session: the model and text being explored.
+        notice: one line shown as a notification on start (e.g. that this is the demo).
+    """
+
+    CSS_PATH = ["global.tcss", "app.tcss"]
+    TITLE = "factormap"
+    COMMANDS = App.COMMANDS | {KeyActions}
+    BINDINGS = [Binding("ctrl+c", "quit", "quit", show=False, priority=True, id="quit-now",
+                        tooltip="Quit, even during background work")]
+
+    def __init__(self, session: Session, model_path: str | Path, text_path: str | Path,
+                 notice: str | None = None) -> None:
+        """Args:
+            session: the model and text to explore.
+            model_path: the model file (shown by name, never written).
+            text_path: the text file (shown by name, never written).
+            notice: a line to show once the app has started.
+        """
+        super().__init__()
+        self.session = session
+        self.model_path, self.text_path = Path(model_path), Path(text_path)
+        self.notice = notice
+
+    def get_default_screen(self) -> ExplorerScreen:
+        """The explorer, opened on the session."""
+        return ExplorerScreen(self.session, self.model_path, self.text_path)
+
+    def on_mount(self) -> None:
+        """Quit cleanly when the terminal goes away; show the start-up notice."""
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # no SIGHUP here (not the main thread, or not a POSIX platform)
+        if self.notice:
+            self.notify(self.notice, timeout=10)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """After start-up an unexpected error becomes a notification, never a traceback."""
+        if self.is_running and self.screen_stack and isinstance(self.screen, ExplorerScreen):
+            self.log.error(error)
+            self.notify(f"{type(error).__name__}: {error}", severity="error", timeout=10)
+            return
+        super()._handle_exception(error)

@@ -1,0 +1,85 @@
+"""The shell's background jobs, run in thread workers: the whole-text pass, thresholds, exports.
+
+Each job takes a ``cancelled`` callable and returns promptly once it is true; results go back to
+the app as messages (posting is thread-safe).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from factormap.engine.model import atomic_write_bytes
+from factormap.engine.session import Session
+from factormap.tui.messages import BpcProgress, KernelsReady
+
+HIGH_PERCENTILE = 98.0
+"""A position is "high" when its value is at or above this percentile (the top 2%)."""
+
+
+def stream_bpc(session: Session, post: Callable, cancelled: Callable[[], bool]) -> None:
+    """Run the forward pass over the whole text, posting the running BPC after every chunk.
+
+    The running figure is the mean of the bits known so far (a chunk's bits are known once the
+    next chunk has started, so the figure trails the progress by one chunk).
+    """
+    started = time.perf_counter()
+    total, count, known = 0.0, 0, 0
+    first = True
+    for progress in session.run(should_stop=cancelled):
+        if first:
+            post(KernelsReady(time.perf_counter() - started))
+            first = False
+        settled = session.n - 1 if progress.done >= session.n else max(known, progress.done - session.chunk)
+        if settled > known:
+            total += float(np.sum(session.bits[known:settled], dtype=np.float64))
+            count += settled - known
+            known = settled
+        complete = progress.done >= session.n
+        bpc = session.bpc if complete else (total / count if count else math.nan)
+        post(BpcProgress(progress.done, session.n, bpc, complete))
+        if cancelled():
+            return
+
+
+def high_threshold(values: np.ndarray, positive_only: bool = False) -> float:
+    """The :data:`HIGH_PERCENTILE` percentile of the finite values (of the positive ones if asked).
+
+    Returns NaN when no value qualifies.
+    """
+    finite = values[np.isfinite(values)]
+    if positive_only:
+        finite = finite[finite > 0]
+    if finite.size == 0:
+        return math.nan
+    k = min(finite.size - 1, int(math.ceil(finite.size * HIGH_PERCENTILE / 100.0)) - 1)
+    return float(np.partition(finite, max(k, 0))[max(k, 0)])
+
+
+def export_path(model_path: Path, text_path: Path, t: int, folder: Path | None = None) -> Path:
+    """A new file name in ``folder`` (the current directory) built from the model, text and position.
+
+    Never the name of an input file and never an existing file: a numeric suffix is added instead.
+    """
+    folder = Path.cwd() if folder is None else folder
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"factormap_{model_path.stem}_{text_path.stem}_t{t}")
+    inputs = {p.resolve() for p in (model_path, text_path) if p.exists()}
+    candidate = folder / f"{stem}.npz"
+    i = 1
+    while candidate.exists() or candidate.resolve() in inputs:
+        candidate = folder / f"{stem}-{i}.npz"
+        i += 1
+    return candidate
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` as an .npz atomically (a temporary file renamed into place)."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())

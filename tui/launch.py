@@ -1,0 +1,69 @@
+"""Open the explorer: check the terminal, load the inputs, run the app, always exit cleanly."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+from factormap.tui.commands.common import UsageError, load_inputs
+
+EXIT_GRACE = 0.3
+"""Seconds to wait at exit for background threads that are finishing their chunk."""
+
+
+def _demo_paths() -> tuple[str, str, str]:
+    try:
+        from factormap.tui.demo import demo_paths
+    except ImportError:
+        raise UsageError("the demo is not installed; give MODEL TEXT to open your own files") from None
+    model_path, text_path = demo_paths()
+    notice = (f"This is the demo: {os.path.basename(model_path)} on {os.path.basename(text_path)}. "
+              "Open your own files with: factormap-tui MODEL TEXT")
+    return str(model_path), str(text_path), notice
+
+
+def launch(model_path: str | None, text_path: str | None) -> int:
+    """Run the app on ``model_path`` and ``text_path`` (both None: the demo); the exit status.
+
+    Raises:
+        UsageError: a terminal the app cannot draw on, or an input file that cannot be used.
+    """
+    if os.environ.get("TERM", "") == "dumb":
+        raise UsageError("TERM=dumb cannot show the explorer; use a terminal such as xterm-256color, "
+                         "or the headless commands (factormap-tui info ...)")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the explorer needs a terminal; use the headless commands (factormap-tui info ...)")
+    notice = None
+    if model_path is None and text_path is None:
+        model_path, text_path, notice = _demo_paths()
+    model, text = load_inputs(model_path, text_path)
+
+    from factormap.engine.session import Session
+    from factormap.tui.app import FactormapApp
+
+    session = Session(model, text)
+    app = FactormapApp(session, model_path, text_path, notice=notice)
+    try:
+        app.run()
+    finally:
+        code = int(app.return_code or 0)
+        _exit_soon(code)
+        session.close()
+    return code
+
+
+def _exit_soon(code: int) -> None:
+    """Make sure the process ends within :data:`EXIT_GRACE` seconds from now.
+
+    The terminal is already restored; a thread worker inside numba compilation or a long engine
+    call cannot be cancelled and would otherwise keep the interpreter waiting at exit.
+    """
+    def force() -> None:
+        time.sleep(EXIT_GRACE)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+    threading.Thread(target=force, name="factormap-exit-watchdog", daemon=True).start()

@@ -1,0 +1,88 @@
+"""The text pane's lenses: which per-byte quantity tints the text, and its colour scale.
+
+Each lens maps a value to one of a few background tints (a value never computed stays untinted).
+The legend under the text pane is drawn from the same scale, so it always says what the
+colours mean. Under ``NO_COLOR`` Textual turns the tints into grey levels, which keep their order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from rich.style import Style
+
+SEQUENTIAL = ("#1d2b3a", "#22456b", "#2f5f8a", "#5b5f97", "#8a4f8c", "#b5446e", "#d9534f", "#f08a3c")
+"""Background tints from low to high of a one-sided quantity."""
+DIVERGING = ("#2c5aa0", "#3a7bd5", "#6a9fd8", "#3b3b3b", "#d08a6a", "#d5603a", "#b5302c")
+"""Background tints from most negative, through zero, to most positive."""
+
+
+@dataclass(frozen=True)
+class Lens:
+    """One way of tinting the bytes.
+
+    Attributes:
+        name: the lens's key, as the app's ``lens`` reactive holds it.
+        title: what the status line and legend call it.
+        meaning: one phrase saying which quantity tints which byte.
+        edges: bucket edges; a value v gets tint ``searchsorted(edges, v, "right")``.
+        tints: one background colour per bucket (``len(edges) + 1``).
+        labels: the legend's label under each tint.
+    """
+
+    name: str
+    title: str
+    meaning: str
+    edges: tuple[float, ...]
+    tints: tuple[str, ...]
+    labels: tuple[str, ...]
+
+    def buckets(self, values: np.ndarray) -> np.ndarray:
+        """The tint index of each value, or -1 where the value is NaN (not computed yet)."""
+        values = np.asarray(values, dtype=np.float64)
+        idx = np.searchsorted(np.asarray(self.edges), values, side="right")
+        idx[np.isnan(values)] = -1
+        return idx
+
+    @property
+    def styles(self) -> tuple[Style, ...]:
+        """One rich Style per tint (light text on the tint)."""
+        return _styles(self.tints)
+
+
+_STYLE_CACHE: dict[tuple[str, ...], tuple[Style, ...]] = {}
+
+
+def _styles(tints: tuple[str, ...]) -> tuple[Style, ...]:
+    if tints not in _STYLE_CACHE:
+        _STYLE_CACHE[tints] = tuple(Style(bgcolor=t, color="#f0f0f0") for t in tints)
+    return _STYLE_CACHE[tints]
+
+
+LENSES: dict[str, Lens] = {
+    lens.name: lens
+    for lens in (
+        Lens("surprisal", "surprisal", "bits the model spent on each byte",
+             (0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0), SEQUENTIAL,
+             ("<¼", "½", "1", "2", "3", "4", "6", "8+")),
+        Lens("activation", "activation", "selected neuron's h_t after each byte",
+             (-0.75, -0.4, -0.1, 0.1, 0.4, 0.75), DIVERGING,
+             ("−1", "−.6", "−.2", "0", ".2", ".6", "1")),
+        Lens("attribution", "attribution", "share of the cursor's prediction, last K bytes",
+             (0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8), SEQUENTIAL,
+             ("0", ".1", ".2", ".3", ".4", ".6", ".8", "max")),
+        Lens("delta_bits", "Δbits", "bits added by the active interventions",
+             (-1.0, -0.25, -0.02, 0.02, 0.25, 1.0), DIVERGING,
+             ("≤−1", "−.5", "−.1", "0", ".1", ".5", "≥1")),
+    )
+}
+"""The lenses in the order ``v`` cycles through them."""
+
+LENS_ORDER: tuple[str, ...] = tuple(LENSES)
+"""Lens names in cycling order."""
+
+
+def next_lens(name: str) -> str:
+    """The lens after ``name`` in the cycle."""
+    return LENS_ORDER[(LENS_ORDER.index(name) + 1) % len(LENS_ORDER)]

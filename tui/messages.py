@@ -1,0 +1,70 @@
+"""App-wide messages: results of the shell's background work, posted from thread workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from textual.message import Message
+
+
+@dataclass
+class BpcProgress(Message):
+    """The whole-text forward pass advanced.
+
+    Attributes:
+        done: positions whose bits are known, from 0.
+        total: positions in the text.
+        bpc: mean bits per byte over the positions known so far (NaN before the first chunk).
+        complete: True once every position is known and ``bpc`` is the text's BPC.
+    """
+
+    done: int
+    total: int
+    bpc: float
+    complete: bool
+
+    def can_replace(self, message: Message) -> bool:
+        """A newer progress report makes an older, still queued one pointless."""
+        return isinstance(message, BpcProgress)
+
+
+@dataclass
+class KernelsReady(Message):
+    """The numba kernels are compiled (or loaded from the cache); ``seconds`` it took."""
+
+    seconds: float
+
+
+@dataclass
+class WindowStates(Message):
+    """Hidden states of the text pane's visible window, for the activation lens and exports.
+
+    Attributes:
+        t0: first position of the window.
+        states: (t1 - t0, H) exact ``h_t`` for t in [t0, t1).
+    """
+
+    t0: int
+    states: np.ndarray
+
+
+@dataclass
+class Thresholds(Message):
+    """What counts as "high" for the ``]``/``[`` jumps (see the README's key table).
+
+    Attributes:
+        lens: "surprisal" (over the session's bits) or "delta_bits" (over the Δbits array).
+        value: the 98th percentile of that quantity over the positions known so far.
+    """
+
+    lens: str
+    value: float
+
+
+@dataclass
+class WorkFailed(Message):
+    """A background job raised; ``what`` names the job and ``error`` is one line for a notification."""
+
+    what: str
+    error: str

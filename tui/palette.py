@@ -1,0 +1,40 @@
+"""The command palette's provider of the explorer's key actions (ctrl+p reaches every action)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from factormap.tui.keymap import EXPLORER_BINDINGS
+from factormap.tui.screens.help import key_label
+
+
+class KeyActions(Provider):
+    """Every explorer binding as a command, named by its tooltip and showing its key."""
+
+    def _commands(self):
+        for binding in EXPLORER_BINDINGS:
+            if binding.action.startswith("digit("):
+                continue
+            title = binding.tooltip or binding.description
+            yield f"{title}  [{key_label(binding)}]", title, binding.action
+        for row in range(1, 10):
+            yield f"Toggle intervention {row}", f"Toggle row {row} of the interventions pane", \
+                f"toggle_intervention({row - 1})"
+
+    async def _run(self, action: str) -> None:
+        await self.screen.run_action(action)
+
+    async def discover(self) -> Hits:
+        """All commands, before anything is typed."""
+        for display, help_, action in self._commands():
+            yield DiscoveryHit(display, partial(self._run, action), help=help_)
+
+    async def search(self, query: str) -> Hits:
+        """Commands whose title matches what was typed."""
+        matcher = self.matcher(query)
+        for display, help_, action in self._commands():
+            score = matcher.match(display)
+            if score > 0:
+                yield Hit(score, matcher.highlight(display), partial(self._run, action), help=help_)

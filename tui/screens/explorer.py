@@ -1,0 +1,257 @@
+"""The explorer: the text, the oscilloscope, attribution and interventions around one cursor.
+
+The screen owns the cursor state (position, count, prefix, marks, lens, selected neuron) and hands
+every change to the panes; engine work runs only in thread workers (see :mod:`factormap.tui.jobs`
+and each pane's own workers). The layout follows the terminal through CSS classes:
+``-wide`` puts the panes side by side, ``-too-small`` replaces them with a notice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from textual import events, on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, WorkerState
+
+from factormap.engine.session import Session
+from factormap.tui import jobs, motions
+from factormap.tui import text_layout as tl
+from factormap.tui.keymap import EXPLORER_BINDINGS
+from factormap.tui.lenses import LENSES, next_lens
+from factormap.tui.messages import BpcProgress, KernelsReady, Thresholds, WindowStates
+from factormap.tui.screens.explorer_keys import ExplorerKeys
+from factormap.tui.screens.panes import data_panes
+from factormap.tui.widgets.legend import Legend
+from factormap.tui.widgets.status_line import StatusLine
+from factormap.tui.widgets.text_pane import TextBox, TextPane
+
+MIN_SIZE = (60, 16)
+"""Below this many columns or rows the screen shows "terminal too small" instead of the panes."""
+WIDE_COLUMNS = 140
+"""From this many columns on, the panes sit side by side."""
+
+
+class ExplorerScreen(ExplorerKeys, Screen):
+    """The main screen; see :data:`factormap.tui.keymap.EXPLORER_BINDINGS` for its keys.
+
+    Attributes:
+        cursor: the position t (the prediction made at t is of byte t+1).
+        lens: the text pane's active lens.
+        neuron: the selected neuron.
+        pending: keys typed so far of an unfinished command (count digits or a prefix).
+    """
+
+    BINDINGS = EXPLORER_BINDINGS
+    AUTO_FOCUS = "#text"
+
+    cursor: reactive[int] = reactive(0, init=False)
+    lens: reactive[str] = reactive("surprisal", init=False)
+    neuron: reactive[int] = reactive(0, init=False)
+    pending: reactive[str] = reactive("", init=False)
+
+    def __init__(self, session: Session, model_path: Path, text_path: Path) -> None:
+        """Args:
+            session: the model and text being explored.
+            model_path: the model file (for names; never written).
+            text_path: the text file (for names; never written).
+        """
+        super().__init__()
+        self.session = session
+        self.model_path, self.text_path = model_path, text_path
+        self.marks: dict[str, int] = {}
+        self.needle = b""
+        self.thresholds: dict[str, float] = {}
+        self.delta_bits: np.ndarray | None = None
+        self._prompt_kind = ""
+        self._pending_jump = 0
+
+    # -- layout -------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        """Text and legend, the three data panes, the prompt, the status line and the footer."""
+        s = self.session
+        oscilloscope, attribution, interventions = data_panes(s)
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                with TextBox(id="text-box") as box:
+                    box.border_title = "text"
+                    yield TextPane(s.text, s.bits, id="text")
+                    yield Legend(id="legend")
+                yield oscilloscope
+            with Vertical(id="right"):
+                yield attribution
+                yield interventions
+        yield Static("terminal too small: make it at least "
+                     f"{MIN_SIZE[0]}×{MIN_SIZE[1]}", id="too-small")
+        yield Input(id="prompt", classes="-hidden")
+        yield StatusLine(self.model_path.name, self.text_path.name, s.H, s.n, id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Start the whole-text pass and show the first position."""
+        self.query_one(StatusLine).work = "compiling kernels"
+        self.run_worker(lambda: jobs.stream_bpc(self.session, self.post_message, self._cancelled),
+                        thread=True, group="bpc", exclusive=True, exit_on_error=False, name="whole-text pass")
+        self._cursor_moved()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Switch between the stacked, side-by-side and too-small layouts."""
+        w, h = event.size
+        self.set_class(w < MIN_SIZE[0] or h < MIN_SIZE[1], "-too-small")
+        self.set_class(w >= WIDE_COLUMNS, "-wide")
+
+    # -- state to panes ---------------------------------------------------------------------
+    @staticmethod
+    def _cancelled() -> bool:
+        from textual.worker import get_current_worker
+
+        return get_current_worker().is_cancelled
+
+    def _pane(self, pane_id: str):
+        return self.query_one(f"#{pane_id}")
+
+    def _cursor_moved(self) -> None:
+        t = self.cursor
+        text_pane = self.query_one(TextPane)
+        text_pane.cursor = t
+        status = self.query_one(StatusLine)
+        status.cursor, status.byte = t, self.session.x[t]
+        status.bits = float(self.session.bits[t]) if t < self.session.n - 1 else float("nan")
+        for pane_id in ("oscilloscope", "attribution", "interventions"):
+            pane = self._pane(pane_id)
+            if hasattr(pane, "set_cursor"):
+                pane.set_cursor(t)
+        interventions = self._pane("interventions")
+        if hasattr(interventions, "set_window"):
+            interventions.set_window(*text_pane.window)
+        self._request_window_states()
+
+    def watch_cursor(self) -> None:
+        """Every pane follows the cursor."""
+        self._cursor_moved()
+
+    def watch_lens(self, lens: str) -> None:
+        """The text pane, legend and status line show the new lens."""
+        self.query_one(TextPane).lens = lens
+        self.query_one(Legend).lens = lens
+        self.query_one(StatusLine).lens = LENSES[lens].title
+        self._update_legend_note()
+        self._request_window_states()
+
+    def watch_neuron(self, j: int) -> None:
+        """The activation lens, legend, status and the interventions' ablate row follow the neuron."""
+        self.query_one(TextPane).neuron = j
+        self.query_one(Legend).neuron = j
+        self.query_one(StatusLine).neuron = j
+        interventions = self._pane("interventions")
+        if hasattr(interventions, "selected_neuron"):
+            interventions.selected_neuron = j
+
+    def watch_pending(self, pending: str) -> None:
+        """Show an unfinished command in the status line."""
+        self.query_one(StatusLine).pending = pending
+
+    def _update_legend_note(self) -> None:
+        notes = {"delta_bits": "" if self.delta_bits is not None else "no intervention active",
+                 "activation": "", "surprisal": "", "attribution": ""}
+        self.query_one(Legend).note = notes[self.lens]
+
+    def _request_window_states(self) -> None:
+        if self.lens != "activation":
+            return
+        t0, t1 = self.query_one(TextPane).window
+        session = self.session
+
+        def job() -> None:
+            states = session.states(t0, t1)
+            if not self._cancelled():
+                self.post_message(WindowStates(t0, states))
+
+        self.run_worker(job, thread=True, group="window", exclusive=True, exit_on_error=False,
+                        name="window states")
+
+    # -- results of background work -------------------------------------------------------
+    def on_kernels_ready(self, message: KernelsReady) -> None:
+        """Compilation is over: the status line shows the pass instead."""
+        self.query_one(StatusLine).work = "BPC pass"
+
+    def on_bpc_progress(self, message: BpcProgress) -> None:
+        """Show the running BPC and tint the newly known bits."""
+        status = self.query_one(StatusLine)
+        status.bpc, status.bpc_done = message.bpc, message.done / message.total
+        if message.complete:
+            status.bpc_done = 1.0
+            status.work = ""
+        t = self.cursor
+        status.bits = float(self.session.bits[t]) if t < self.session.n - 1 else float("nan")
+        self.query_one(TextPane).refresh_tints()
+
+    def on_window_states(self, message: WindowStates) -> None:
+        """Tint the activation lens from the window's states."""
+        self.query_one(TextPane).set_window_states(message.t0, message.states)
+
+    def on_thresholds(self, message: Thresholds) -> None:
+        """Remember what counts as high; finish a jump that was waiting for it."""
+        self.thresholds[message.lens] = message.value
+        if self._pending_jump:
+            direction, self._pending_jump = self._pending_jump, 0
+            self.action_jump(direction)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed job becomes a notification, never a traceback."""
+        if event.state == WorkerState.ERROR:
+            self.notify(f"{event.worker.name}: {event.worker.error}", severity="error", timeout=8)
+
+    @on(events.Key)
+    def _complete_prefix(self, event: events.Key) -> None:
+        """The key after ``g``, ``m`` or ``'`` completes that command (before any binding sees it)."""
+        prefix = self.pending.lstrip("0123456789")
+        if not prefix or self.focused is self.query_one("#prompt"):
+            return
+        event.stop()
+        event.prevent_default()
+        self.complete_prefix(prefix, event.character or "")
+
+    # -- prompt ---------------------------------------------------------------------------
+    @on(Input.Submitted, "#prompt")
+    def _prompt_submitted(self, event: Input.Submitted) -> None:
+        self._close_prompt()
+        self.submit_prompt(self._prompt_kind, event.value)
+
+    def _close_prompt(self) -> None:
+        prompt = self.query_one("#prompt", Input)
+        prompt.add_class("-hidden")
+        self.query_one(TextPane).focus()
+
+    def move_to(self, t: int, jump: bool = False) -> None:
+        """Put the cursor at ``t`` (clamped); a jump remembers where it came from for ``''``."""
+        t = max(0, min(self.session.n - 1, int(t)))
+        if jump and t != self.cursor:
+            self.marks["'"] = self.cursor
+        self.cursor = t
+
+    def take_count(self, default: int = 1) -> int:
+        """The pending count (or ``default``), cleared."""
+        digits = self.pending.rstrip("gm'")
+        self.pending = ""
+        return int(digits) if digits else default
+
+    def visible_rows(self) -> tuple[int, int]:
+        """(rows, width) of the text pane, for page motions."""
+        pane = self.query_one(TextPane)
+        return pane.page_rows, pane.row_width
+
+    def text_motion(self, name: str) -> int:
+        """The position a word motion (``w``, ``b``, ``e``) leads to from the cursor."""
+        fn = {"w": motions.word_forward, "b": motions.word_backward, "e": motions.word_end}[name]
+        return fn(self.session.text, self.cursor)
+
+    def move_rows(self, rows: int) -> int:
+        """The position ``rows`` text rows below (above) the cursor."""
+        _, width = self.visible_rows()
+        return tl.move_rows(self.session.text, self.cursor, width, rows)

@@ -1,0 +1,231 @@
+"""The explorer's actions: what each key of :data:`factormap.tui.keymap.EXPLORER_BINDINGS` does.
+
+A mixin of :class:`factormap.tui.screens.explorer.ExplorerScreen`, kept apart so the screen module
+stays about layout and routing. Every action reads arrays the app already holds; the only engine
+work started here (thresholds, exports) goes to a thread worker.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+
+from textual.widgets import Input
+
+from factormap.tui import jobs, motions
+from factormap.tui.lenses import next_lens
+from factormap.tui.messages import Thresholds
+from factormap.tui.screens.help import HelpScreen
+
+PROMPTS = {"/": "search: text, with \\n \\t \\xNN escapes", ":": "go to position (0-based)"}
+"""Placeholder of the prompt for each kind."""
+
+
+class ExplorerKeys:
+    """Actions bound to the explorer's keys (mixed into ExplorerScreen)."""
+
+    # -- motions ------------------------------------------------------------------------------
+    def action_step(self, delta: int) -> None:
+        """Move ``delta`` bytes, times the count."""
+        self.move_to(self.cursor + delta * self.take_count())
+
+    def action_word(self, name: str) -> None:
+        """Move by words (``w``, ``b``, ``e``), count times."""
+        for _ in range(self.take_count()):
+            self.move_to(self.text_motion(name))
+
+    def action_line_end(self) -> None:
+        """Move to the last byte of the line."""
+        self.take_count()
+        self.move_to(motions.line_end(self.session.text, self.cursor))
+
+    def action_go_end(self) -> None:
+        """``G``: the end of the text, or the position given as a count."""
+        n = self.take_count(default=-1)
+        self.move_to(self.session.n - 1 if n < 0 else n, jump=True)
+
+    def action_rows(self, pages: float) -> None:
+        """Move by a fraction of a page of rows (ctrl-d/u: half, ctrl-f/b: whole), count times."""
+        rows, _ = self.visible_rows()
+        step = max(1, int(rows * abs(pages))) * self.take_count()
+        self.move_to(self.move_rows(int(math.copysign(step, pages))))
+
+    def action_digit(self, digit: int) -> None:
+        """A count digit; ``0`` alone is line start; toggles an intervention in that pane."""
+        interventions = self.query_one("#interventions")
+        if self.focused is interventions and digit > 0:
+            self.pending = ""
+            self.action_toggle_intervention(digit - 1)
+        elif digit == 0 and not self.pending:
+            self.move_to(motions.line_start(self.session.text, self.cursor))
+        else:
+            self.pending = self.pending.rstrip("gm'") + str(digit)
+
+    def action_prefix(self, prefix: str) -> None:
+        """Start a two-key command (``gg``, ``m{a-z}``, ``'{a-z}``); the next key completes it."""
+        self.pending = self.pending.rstrip("gm'") + prefix
+
+    def complete_prefix(self, prefix: str, char: str) -> None:
+        """Finish ``prefix`` with the key ``char`` (anything unexpected cancels it)."""
+        count = self.take_count(default=-1)
+        if prefix == "g" and char == "g":
+            self.move_to(0 if count < 0 else count, jump=True)
+        elif prefix == "m" and char in string.ascii_lowercase:
+            self.marks[char] = self.cursor
+            self.notify(f"mark {char} at {self.cursor:,}", timeout=2)
+        elif prefix == "'" and (char in string.ascii_lowercase or char == "'"):
+            if char not in self.marks:
+                self.notify(f"mark {char} is not set", severity="warning", timeout=3)
+            else:
+                self.move_to(self.marks[char], jump=True)
+
+    def action_cancel(self) -> None:
+        """Drop a pending count or prefix, close the prompt, restore a maximised pane."""
+        self.pending = ""
+        if self.maximized is not None:
+            self.minimize()
+
+    # -- search and go to -----------------------------------------------------------------
+    def action_prompt(self, kind: str) -> None:
+        """Open the prompt line for a search (``/``) or a position (``:``)."""
+        self.pending = ""
+        self._prompt_kind = kind
+        prompt = self.query_one("#prompt", Input)
+        prompt.placeholder = PROMPTS[kind]
+        prompt.value = ""
+        prompt.remove_class("-hidden")
+        prompt.focus()
+
+    def submit_prompt(self, kind: str, value: str) -> None:
+        """Run a submitted search or go-to."""
+        if kind == ":":
+            try:
+                t = int(value.strip().replace(",", "").replace("_", ""))
+            except ValueError:
+                self.notify(f"not a position: {value!r}", severity="warning", timeout=3)
+                return
+            if not 0 <= t < self.session.n:
+                self.notify(f"position {t:,} is outside 0..{self.session.n - 1:,}", severity="warning")
+            self.move_to(t, jump=True)
+        elif value:
+            self.needle = motions.parse_pattern(value)
+            self.query_one("#text").needle = self.needle
+            self.action_search_next(+1)
+
+    def action_search_next(self, direction: int) -> None:
+        """Go to the next (``n``) or previous (``N``) match, wrapping around."""
+        if not self.needle:
+            self.notify("no search yet: press / to search", severity="warning", timeout=3)
+            return
+        for _ in range(self.take_count()):
+            hit = motions.search(self.session.text, self.needle, self.cursor, forward=direction > 0)
+            if hit is None:
+                self.notify(f"not found: {self.needle!r}", severity="warning", timeout=3)
+                return
+            t, wrapped = hit
+            if wrapped:
+                self.notify("search wrapped around", timeout=2)
+            self.move_to(t, jump=True)
+        self.query_one("#text").refresh_tints()
+
+    # -- neurons, lenses, interventions ----------------------------------------------------
+    def action_neuron(self, delta: int) -> None:
+        """Select the next (previous) neuron, count times, wrapping around H."""
+        self.neuron = (self.neuron + delta * self.take_count()) % self.session.H
+
+    def action_scope(self, op: str) -> None:
+        """Add the selected neuron to the oscilloscope (or remove it)."""
+        self.take_count()
+        scope = self.query_one("#oscilloscope")
+        if not hasattr(scope, "add_neuron"):
+            self.notify("the oscilloscope is not available", severity="warning", timeout=3)
+        elif op == "add":
+            scope.add_neuron(self.neuron)
+        else:
+            scope.remove_neuron(self.neuron)
+
+    def action_cycle_lens(self) -> None:
+        """Tint the text with the next lens."""
+        self.take_count()
+        self.lens = next_lens(self.lens)
+
+    def action_toggle_intervention(self, row: int) -> None:
+        """Toggle row ``row`` (0-based) of the interventions pane."""
+        pane = self.query_one("#interventions")
+        if hasattr(pane, "toggle"):
+            pane.toggle(row)
+
+    def action_toggle_highlighted(self) -> None:
+        """Toggle the interventions pane's highlighted row."""
+        pane = self.query_one("#interventions")
+        row = getattr(pane, "highlighted", None)
+        if row is None or not hasattr(pane, "toggle"):
+            return
+        pane.toggle(row)
+
+    def action_jump(self, direction: int) -> None:
+        """Next (previous) position whose surprisal (or Δbits, under that lens) is high.
+
+        High means at or above the 98th percentile of the known values (of the positive Δbits).
+        """
+        count = self.take_count()
+        kind = "delta_bits" if self.lens == "delta_bits" else "surprisal"
+        values = self.delta_bits if kind == "delta_bits" else self.session.bits
+        if values is None:
+            self.notify("no intervention is active: no Δbits to jump by", severity="warning", timeout=3)
+            return
+        if kind not in self.thresholds:
+            self._pending_jump = direction * count
+            self._start_threshold(kind, values)
+            return
+        threshold = self.thresholds[kind]
+        if math.isnan(threshold):
+            self.notify(f"no high {kind} position known yet", severity="warning", timeout=3)
+            return
+        t = self.cursor
+        for _ in range(abs(direction) * count):
+            nxt = motions.next_at_least(values, t, threshold, forward=direction > 0)
+            if nxt is None:
+                self.notify(f"no further position with {kind} ≥ {threshold:.2f}", timeout=3)
+                break
+            t = nxt
+        self.move_to(t, jump=True)
+
+    def _start_threshold(self, kind: str, values) -> None:
+        def job() -> None:
+            value = jobs.high_threshold(values, positive_only=kind == "delta_bits")
+            self.post_message(Thresholds(kind, value))
+
+        self.run_worker(job, thread=True, group=f"threshold-{kind}", exclusive=True, exit_on_error=False,
+                        name=f"{kind} threshold")
+
+    # -- export, zoom, help -------------------------------------------------------------------
+    def action_export(self) -> None:
+        """Write the visible window's states, bits and the cursor's attribution to a new .npz."""
+        self.take_count()
+        t0, t1 = self.query_one("#text").window
+        t, session = self.cursor, self.session
+        path = jobs.export_path(self.model_path, self.text_path, t)
+        attribution = getattr(self.query_one("#attribution"), "attribution", None)
+
+        def job() -> None:
+            arrays = {"t0": t0, "t1": t1, "cursor": t, "bytes": session.x[t0:t1],
+                      "states": session.states(t0, t1), "bits": session.bits_range(t0, t1)}
+            if attribution is not None and attribution.t == t:
+                for name in ("grad_norms", "input_attr", "input_attr_exact", "inputs"):
+                    arrays[f"attribution_{name}"] = getattr(attribution, name)
+            jobs.write_npz(path, arrays)
+            self.app.call_from_thread(self.notify, f"exported positions {t0:,}..{t1:,} to {path}")
+
+        self.run_worker(job, thread=True, group="export", exit_on_error=False, name="export")
+
+    def action_zoom(self) -> None:
+        """Maximise the focused pane, or restore it."""
+        if self.maximized is not None:
+            self.minimize()
+        elif self.focused is not None:
+            self.maximize(self.focused)
+
+    def action_help(self) -> None:
+        """Show every key with what it does."""
+        self.app.push_screen(HelpScreen())

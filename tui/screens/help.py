@@ -1,0 +1,57 @@
+"""The ``?`` screen: every key of the explorer, generated from its bindings."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from factormap.tui.keymap import EXPLORER_BINDINGS
+
+GLOBAL_KEYS: list[Binding] = [
+    Binding("tab", "focus_next", "next pane", tooltip="Move the focus to the next pane"),
+    Binding("shift+tab", "focus_previous", "previous pane", tooltip="Move the focus to the previous pane"),
+    Binding("ctrl+p", "command_palette", "commands", tooltip="Every action, searchable by name"),
+    Binding("ctrl+c", "quit", "quit", tooltip="Quit, even during background work"),
+]
+"""Keys the app and Textual provide on every screen."""
+
+
+def key_label(binding: Binding) -> str:
+    """How a binding's keys are written in the help (``h, ←`` rather than ``h,left``)."""
+    if binding.key_display:
+        return binding.key_display
+    names = {"left": "←", "right": "→", "space": "space", "pagedown": "PgDn", "pageup": "PgUp"}
+    return ", ".join(names.get(k, k.replace("ctrl+", "ctrl-")) for k in binding.key.split(","))
+
+
+def key_table(bindings: list[Binding]) -> Table:
+    """A two-column table: key, and what it does (the tooltip, or the description)."""
+    table = Table(box=None, show_header=True, header_style="bold", expand=True, pad_edge=False)
+    table.add_column("key", no_wrap=True, style="bold")
+    table.add_column("what it does", ratio=1)
+    digits = [b for b in bindings if b.action.startswith("digit(")]
+    for binding in bindings:
+        if binding in digits[1:]:
+            continue
+        if binding is (digits[0] if digits else None):
+            table.add_row("0–9", "count prefix (10l); 0 alone: line start; 1–9 toggle intervention N "
+                                 "when the interventions pane has focus")
+            continue
+        table.add_row(key_label(binding), binding.tooltip or binding.description)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """A scrollable table of the explorer's keys; escape, q or ? closes it."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "close", id="help-close")]
+
+    def compose(self) -> ComposeResult:
+        """The table of keys inside a scrolling frame."""
+        with VerticalScroll(id="help-frame") as frame:
+            frame.border_title = "keys  (escape closes)"
+            yield Static(key_table(EXPLORER_BINDINGS + GLOBAL_KEYS), id="help-table")
