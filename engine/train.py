@@ -242,6 +242,10 @@ class Trainer:
             if should_stop is not None and should_stop() and self.epoch < self.config.epochs:
                 stopped = True
                 break
+        return self.result(stopped)
+
+    def result(self, stopped: bool = False) -> TrainResult:
+        """The run so far as a :class:`TrainResult` (also after an exception ended :meth:`run`)."""
         trained = self.epoch * self.chars_per_epoch + (self._pos if self._segment else 0)
         return TrainResult(model=self.best_model, bpc=self.best_bpc, best_epoch=self.best_epoch,
                            epochs_run=self.epoch, stopped=stopped, history=np.array(self.history),

@@ -8,4 +8,5 @@ start-up never pays for another command's imports.
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("info", "print the model's and the text's vital figures"),
     "report": ("report", "print the research's figures: attribution, factor map, interventions"),
+    "train": ("train", "train a model of this tool's format on a text (truncated BPTT, numba)"),
 }
