@@ -1,0 +1,163 @@
+"""Pilot tests of the interventions pane: toggles run the engine, post Δbits, and cancel when repeated."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from factormap.engine.factor_map import compute_factor_map
+from factormap.engine.interventions.run import EditedRun, intervention_delta
+from factormap.engine.interventions.specs import AblateNeurons, RandomDirection, SubtractAtReadout
+from factormap.engine.session import Session
+from factormap.tui.widgets.interventions_pane import InterventionsPane, progress_bar
+from factormap.tui.widgets.intervention_rows import ROWS
+from tests.panes_support import PANE_TEXT, PaneApp, wait_for_workers
+
+READOUT_ROW = 1
+RANDOM_ROW = 3
+ABLATE_ROW = 4
+
+
+class Recorder(PaneApp):
+    """Keeps what the pane posts to the app."""
+
+    def __init__(self, widget) -> None:
+        super().__init__(widget)
+        self.deltas = []
+        self.factor_maps = []
+
+    def on_interventions_pane_delta_bits_changed(self, message: InterventionsPane.DeltaBitsChanged) -> None:
+        self.deltas.append(message.delta_bits)
+
+    def on_interventions_pane_factor_map_ready(self, message: InterventionsPane.FactorMapReady) -> None:
+        self.factor_maps.append(message.factor_map)
+
+
+@pytest.fixture
+def session(random_model):
+    s = Session(random_model(16, seed=7, scale=1.5), PANE_TEXT)
+    yield s
+    s.close()
+
+
+async def settle(pilot, pane: InterventionsPane) -> None:
+    """Wait until every row that is on has its result (and band) and the factor map is done."""
+    for _ in range(100):
+        await wait_for_workers(pilot, rounds=1)
+        if all(r.stage in ("done", "error") for r in pane.rows if r.on) and pane.factor_map_fraction is None:
+            await wait_for_workers(pilot)
+            return
+    raise AssertionError("the interventions pane never settled")
+
+
+async def test_toggle_shows_the_engines_delta_and_toggling_again_restores(session):
+    pane = InterventionsPane(session, id="interventions")
+    app = Recorder(pane)
+    async with app.run_test(size=(100, 16)) as pilot:
+        pane.set_cursor(50)
+        pane.toggle(READOUT_ROW)
+        await settle(pilot, pane)
+        assert len(app.factor_maps) == 1
+        u_wl = compute_factor_map(session).readouts["word_len"].cov_direction
+        spec = SubtractAtReadout(u_wl, name="u_wl")
+        expected = intervention_delta(session, [spec])
+        row = pane.rows[READOUT_ROW]
+        assert row.result.delta_bpc == pytest.approx(expected.delta_bpc, abs=1e-6)
+        assert expected.delta_bpc != 0
+        np.testing.assert_allclose(app.deltas[-1], expected.delta_bits, atol=1e-5)
+        run = EditedRun(session, [spec])
+        at, window = run.delta_at(50), run.window_delta_bpc(*pane.window)
+        text = pane.render().plain
+        assert f"{expected.delta_bpc:+.3f}" in text
+        assert f"{at:+.2f}" in text and f"{window:+.3f}" in text
+        pane.highlighted = READOUT_ROW
+        assert spec.describe() in pane.render().plain
+        assert pane.has_class("-has-edits")
+        # the cursor moves: figures follow, from the completed run
+        pane.set_cursor(200)
+        pane.set_window(150, 250)
+        await wait_for_workers(pilot)
+        assert f"{run.delta_at(200):+.2f}" in pane.render().plain
+        assert f"{run.window_delta_bpc(150, 250):+.3f}" in pane.render().plain
+        # toggling again switches it off and tells the app there is nothing to show
+        pane.toggle(READOUT_ROW)
+        await wait_for_workers(pilot)
+        assert app.deltas[-1] is None and pane.delta_bits is None
+        assert not pane.rows[READOUT_ROW].on and f"{expected.delta_bpc:+.3f}" not in pane.render().plain
+        assert not pane.has_class("-has-edits")
+
+
+async def test_toggling_twice_cancels_the_running_worker(session):
+    pane = InterventionsPane(session)
+    app = Recorder(pane)
+    async with app.run_test(size=(100, 16)) as pilot:
+        pane.toggle(RANDOM_ROW)
+        running = [w for w in app.workers if w.group == f"intervention-{RANDOM_ROW}"]
+        assert running and not any(w.is_cancelled for w in running)
+        pane.toggle(RANDOM_ROW)
+        assert all(w.is_cancelled for w in running)
+        await wait_for_workers(pilot)
+        assert not pane.rows[RANDOM_ROW].on and pane.rows[RANDOM_ROW].result is None
+        assert app.deltas == [] and pane.delta_bits is None
+        # a report from the cancelled run arriving late is ignored
+        stale = InterventionsPane.RowUpdate(RANDOM_ROW, pane.rows[RANDOM_ROW].token - 1, {"stage": "done"})
+        pane.post_message(stale)
+        await pilot.pause()
+        assert pane.rows[RANDOM_ROW].stage == ""
+        # and switching on again runs to the engine's figure
+        pane.toggle(RANDOM_ROW)
+        await settle(pilot, pane)
+        expected = intervention_delta(session, [RandomDirection(0)])
+        assert pane.rows[RANDOM_ROW].result.delta_bpc == pytest.approx(expected.delta_bpc, abs=1e-6)
+        band = pane.rows[RANDOM_ROW].band
+        assert band.min <= expected.delta_bpc <= band.max
+        assert f"[{band.min:+.2f}, {band.max:+.2f}]" in pane.render().plain
+
+
+async def test_several_edits_post_their_combined_delta_and_ablation_follows_the_selected_neuron(session):
+    pane = InterventionsPane(session)
+    app = Recorder(pane)
+    async with app.run_test(size=(100, 16)) as pilot:
+        pane.selected_neuron = 3
+        pane.toggle(ABLATE_ROW)
+        pane.toggle(RANDOM_ROW)
+        await settle(pilot, pane)
+        await wait_for_workers(pilot)
+        # edits compose in row order
+        expected = intervention_delta(session, [RandomDirection(0), AblateNeurons((3,))])
+        assert pane.combined.delta_bpc == pytest.approx(expected.delta_bpc, abs=1e-6)
+        np.testing.assert_allclose(app.deltas[-1], expected.delta_bits, atol=1e-5)
+        assert f"ΔBPC {expected.delta_bpc:+.3f}" in pane.render().plain
+        assert "ablate h[3]" in pane.render().plain
+        pane.selected_neuron = 5
+        await settle(pilot, pane)
+        single = intervention_delta(session, [AblateNeurons((5,))])
+        assert pane.rows[ABLATE_ROW].result.delta_bpc == pytest.approx(single.delta_bpc, abs=1e-6)
+        assert "ablate h[5]" in pane.render().plain
+        with pytest.raises(ValueError):
+            pane.selected_neuron = session.H
+
+
+async def test_keys_move_the_highlight_and_toggle(session):
+    pane = InterventionsPane(session)
+    app = Recorder(pane)
+    async with app.run_test(size=(100, 16)) as pilot:
+        pane.focus()
+        await pilot.press("down", "down", "down", "space")
+        assert pane.highlighted == RANDOM_ROW and pane.rows[RANDOM_ROW].on
+        assert "random dir (seed 0)" in pane.render().plain
+        await pilot.press("enter")
+        assert not pane.rows[RANDOM_ROW].on
+        await wait_for_workers(pilot)
+
+
+def test_every_row_builds_its_spec(session):
+    fm = compute_factor_map(session)
+    for row in ROWS:
+        spec = row.build(session, fm, 2)
+        assert spec.describe()
+
+
+def test_progress_bar():
+    assert progress_bar(0.5, 4) == "██░░  50%"
+    assert progress_bar(1.0, 2) == "██ 100%"

@@ -1,0 +1,417 @@
+"""The interventions pane: switch edits of the network on and off and watch what they cost in bits.
+
+Every row runs in its own thread worker (group ``intervention-<row>``, exclusive, so toggling a row
+again cancels its stale run): build the engine spec, give Δbits at the cursor and over the window
+first, stream the whole-text ΔBPC with progress, then the sensitivity band of edits that feed the
+recurrence. The factor map the u_wl rows need is computed once, in its own worker, on first need.
+Cursor moves only ask a short worker for lookups in runs that are already complete (or cheap:
+readout-only edits never re-run the recurrence).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from rich.text import Text
+from textual import work
+from textual.app import RenderResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import var
+from textual.widget import Widget
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from factormap.engine.errors import Cancelled
+from factormap.engine.factor_map import FactorMap, compute_factor_map
+from factormap.engine.interventions.analysis import Band, sensitivity_band
+from factormap.engine.interventions.run import EditedRun, InterventionResult, intervention_delta
+from factormap.engine.session import Session
+from factormap.tui.widgets.intervention_rows import ROWS
+
+BAND_RUNS = 4
+"""Nudged re-runs behind a row's sensitivity band."""
+DEFAULT_WINDOW = 256
+"""Width of the window around the cursor until the shell sets one."""
+BAR_WIDTH = 10
+"""Cells of a progress bar."""
+
+
+@dataclass
+class _Row:
+    """What the pane knows about one row (main thread only)."""
+
+    on: bool = False
+    token: int = 0
+    stage: str = ""
+    fraction: float = 0.0
+    spec: object | None = None
+    run: EditedRun | None = None
+    result: InterventionResult | None = None
+    band: Band | None = None
+    figures: tuple[int, int, int, float, float] | None = None
+    error: str = ""
+
+
+def progress_bar(fraction: float, width: int = BAR_WIDTH) -> str:
+    """``fraction`` (0..1) as a bar of ``width`` cells and a percentage."""
+    filled = round(max(0.0, min(1.0, fraction)) * width)
+    return "█" * filled + "░" * (width - filled) + f" {fraction:4.0%}"
+
+
+def _signed(value: float | None, digits: int) -> str:
+    return "…" if value is None or not math.isfinite(value) else f"{value:+.{digits}f}"
+
+
+class InterventionsPane(Widget, can_focus=True):
+    """Rows of switchable interventions with their ΔBPC, Δbits at the cursor and in the window.
+
+    Args:
+        session: the engine session (the baseline).
+        id: the DOM id.
+    """
+
+    DEFAULT_CSS = """
+    InterventionsPane { width: 1fr; height: 1fr; }
+    InterventionsPane > .interventions-pane--on { color: $success; text-style: bold; }
+    InterventionsPane > .interventions-pane--highlight { background: $boost; }
+    InterventionsPane > .interventions-pane--muted { color: $text-muted; }
+    InterventionsPane > .interventions-pane--error { color: $error; }
+    """
+    COMPONENT_CLASSES = {"interventions-pane--on", "interventions-pane--highlight",
+                         "interventions-pane--muted", "interventions-pane--error"}
+    BINDINGS = [
+        Binding("down", "highlight(+1)", "Next edit", show=False, id="interventions-next"),
+        Binding("up", "highlight(-1)", "Previous edit", show=False, id="interventions-previous"),
+        Binding("space,enter", "toggle_highlighted", "Toggle edit", tooltip="Switch the highlighted edit on or off",
+                id="interventions-toggle"),
+    ]
+
+    highlighted: var[int] = var(0)
+    """The row that space toggles."""
+    active_count: var[int] = var(0, init=False)
+    """How many edits are on."""
+
+    @dataclass
+    class DeltaBitsChanged(Message):
+        """Per-position Δbits of the active edits against the baseline changed.
+
+        Attributes:
+            delta_bits: (n-1,) ``bits'_t - bits_t`` under every active edit together; None when none is on.
+        """
+
+        delta_bits: np.ndarray | None
+
+    @dataclass
+    class FactorMapReady(Message):
+        """The factor map the rows use is computed (so others can show u_wl, u_tag readouts)."""
+
+        factor_map: FactorMap
+
+    @dataclass
+    class RowUpdate(Message, bubble=False):
+        """A row's worker reports (internal); ``changes`` are _Row fields, ``token`` the run they belong to."""
+
+        row: int
+        token: int
+        changes: dict = field(default_factory=dict)
+
+        def can_replace(self, message: Message) -> bool:
+            """A newer progress fraction of the same run makes a queued one pointless."""
+            return (isinstance(message, InterventionsPane.RowUpdate) and (message.row, message.token) ==
+                    (self.row, self.token) and set(message.changes) == set(self.changes) == {"fraction"})
+
+    @dataclass
+    class FactorMapProgress(Message, bubble=False):
+        """The factor map's pass advanced (internal)."""
+
+        fraction: float
+
+        def can_replace(self, message: Message) -> bool:
+            """A newer fraction makes a queued one pointless."""
+            return isinstance(message, InterventionsPane.FactorMapProgress)
+
+    def __init__(self, session: Session, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.session = session
+        self.rows = [_Row() for _ in ROWS]
+        self.factor_map: FactorMap | None = None
+        """The factor map, once computed."""
+        self.factor_map_fraction: float | None = None
+        """Progress of the factor map's pass (None when it is not running)."""
+        self.combined: InterventionResult | None = None
+        """The whole-text result of all active edits together (when two or more are on)."""
+        self.delta_bits: np.ndarray | None = None
+        """The Δbits last posted in :class:`DeltaBitsChanged`."""
+        self.cursor = 0
+        self.window: tuple[int, int] = (0, min(session.n, DEFAULT_WINDOW))
+        self._window_set = False
+        self._selected_neuron = 0
+
+    # -- public API -------------------------------------------------------------------------
+    @property
+    def selected_neuron(self) -> int:
+        """The unit the "ablate" row sets to zero; changing it re-runs that row if it is on."""
+        return self._selected_neuron
+
+    @selected_neuron.setter
+    def selected_neuron(self, j: int) -> None:
+        if not 0 <= j < self.session.H:
+            raise ValueError(f"unit {j} is outside 0..{self.session.H - 1}")
+        if j != self._selected_neuron:
+            self._selected_neuron = int(j)
+            for i, row in enumerate(self.rows):
+                if row.on and "{neuron}" in ROWS[i].name:
+                    self._start_row(i)
+            self.refresh()
+
+    def toggle(self, index: int) -> None:
+        """Switch row ``index`` (0-based) on or off; switching cancels any run still going for it."""
+        if not 0 <= index < len(self.rows):
+            return
+        row = self.rows[index]
+        if row.on:
+            self.workers.cancel_group(self, f"intervention-{index}")
+            self.rows[index] = _Row(token=row.token + 1)
+        else:
+            row.on = True
+            self._start_row(index)
+        self.active_count = sum(r.on for r in self.rows)
+        self._update_delta_bits()
+        self.refresh()
+
+    def set_cursor(self, t: int) -> None:
+        """Show Δbits at position ``t`` (and around it, until the shell sets a window)."""
+        t = min(max(0, int(t)), self.session.n - 1)
+        if t == self.cursor:
+            return
+        self.cursor = t
+        if not self._window_set:
+            t0 = min(max(0, t - DEFAULT_WINDOW // 2), max(0, self.session.n - DEFAULT_WINDOW))
+            self.window = (t0, min(self.session.n, t0 + DEFAULT_WINDOW))
+        self._refresh_figures()
+
+    def set_window(self, t0: int, t1: int) -> None:
+        """Show the mean Δbits over positions [t0, t1) (the text pane's visible range)."""
+        self._window_set = True
+        window = (max(0, int(t0)), min(self.session.n, int(t1)))
+        if window != self.window:
+            self.window = window
+            self._refresh_figures()
+
+    # -- reactives ----------------------------------------------------------------------------
+    def watch_active_count(self, count: int) -> None:
+        """``-has-edits`` while any edit is on."""
+        self.set_class(count > 0, "-has-edits")
+
+    def watch_highlighted(self) -> None:
+        """Redraw the highlight."""
+        self.refresh()
+
+    def action_highlight(self, step: int) -> None:
+        """Move the highlight by ``step`` rows, wrapping around."""
+        self.highlighted = (self.highlighted + step) % len(self.rows)
+
+    def action_toggle_highlighted(self) -> None:
+        """Toggle the highlighted row."""
+        self.toggle(self.highlighted)
+
+    # -- row workers --------------------------------------------------------------------------
+    def _start_row(self, index: int) -> None:
+        row = self.rows[index]
+        self.rows[index] = row = _Row(on=True, token=row.token + 1)
+        if ROWS[index].needs_factor_map and self.factor_map is None:
+            row.stage = "factor map"
+            if self.factor_map_fraction is None:
+                self.factor_map_fraction = 0.0
+                self._compute_factor_map()
+            return
+        row.stage = "starting"
+        self.run_worker(lambda: self._run_row(index, row.token, self.factor_map, self._selected_neuron),
+                        group=f"intervention-{index}", exclusive=True, thread=True, exit_on_error=False,
+                        description=ROWS[index].name)
+
+    def _run_row(self, index: int, token: int, factor_map: FactorMap | None, neuron: int) -> None:
+        """Build the spec, give the cursor figures, stream the whole text, then the band (worker)."""
+        worker = get_current_worker()
+
+        def post(**changes) -> None:
+            self.post_message(self.RowUpdate(index, token, changes))
+
+        spec = ROWS[index].build(self.session, factor_map, neuron)
+        run = EditedRun(self.session, [spec])
+        post(spec=spec, run=run, stage="cursor")
+        try:
+            (t0, t1), t = self.window, self.cursor
+            post(figures=(t, t0, t1, run.delta_at(t), run.window_delta_bpc(t0, t1)), stage="text")
+            for p in run.run(lambda: worker.is_cancelled):
+                post(fraction=p.fraction)
+            if worker.is_cancelled:
+                return
+            result = run.result()
+        finally:
+            run.close()
+        post(result=result, stage="band" if run.plan.feeds_recurrence else "done", fraction=0.0)
+        if run.plan.feeds_recurrence:
+            try:
+                band = sensitivity_band(self.session, [spec], n=BAND_RUNS, value=result.delta_bpc,
+                                        progress=lambda f: post(fraction=f),
+                                        should_stop=lambda: worker.is_cancelled)
+            except Cancelled:
+                return
+            post(band=band, stage="done")
+
+    def on_interventions_pane_row_update(self, message: RowUpdate) -> None:
+        """Apply a report from a row's worker, unless the row was toggled since it started."""
+        row = self.rows[message.row]
+        if message.token != row.token or not row.on:
+            return
+        for key, value in message.changes.items():
+            setattr(row, key, value)
+        if "result" in message.changes:
+            self._update_delta_bits()
+            self._refresh_figures()
+        self.refresh()
+
+    @work(thread=True, exclusive=True, group="factor-map", exit_on_error=False)
+    def _compute_factor_map(self) -> FactorMap:
+        worker = get_current_worker()
+        return compute_factor_map(self.session, progress=lambda f: self.post_message(self.FactorMapProgress(f)),
+                                  should_stop=lambda: worker.is_cancelled)
+
+    def on_interventions_pane_factor_map_progress(self, message: FactorMapProgress) -> None:
+        """Show how far the factor map has come."""
+        if self.factor_map is None:
+            self.factor_map_fraction = message.fraction
+            self.refresh()
+
+    # -- figures for the cursor and the active set ---------------------------------------------
+    def _refresh_figures(self) -> None:
+        """Ask for Δbits at the cursor and in the window from every run that can answer at once.
+
+        Runs of edits that feed the recurrence answer only once complete (before that, a far cursor
+        would re-run the text on the spot); their rows show "…" meanwhile.
+        """
+        runs = {i: r.run for i, r in enumerate(self.rows)
+                if r.on and r.run is not None and (r.run.complete or not r.run.plan.feeds_recurrence)}
+        if runs:
+            self._cursor_figures(self._place(), runs)
+        self.refresh()
+
+    def _place(self) -> tuple[int, int, int]:
+        return (self.cursor, *self.window)
+
+    @work(thread=True, exclusive=True, group="interventions-cursor", exit_on_error=False)
+    def _cursor_figures(self, place: tuple[int, int, int], runs: dict[int, EditedRun]) -> tuple:
+        t, t0, t1 = place
+        return place, {i: (t, t0, t1, run.delta_at(t), run.window_delta_bpc(t0, t1)) for i, run in runs.items()}
+
+    def _update_delta_bits(self) -> None:
+        """Post the Δbits of the active set: a row's own when one is on, a combined run for several."""
+        active = [(i, r) for i, r in enumerate(self.rows) if r.on]
+        self.combined = None
+        if not active:
+            self.workers.cancel_group(self, "interventions-combined")
+            self._post_delta_bits(None)
+        elif all(r.result is not None for _, r in active):
+            if len(active) == 1:
+                self._post_delta_bits(active[0][1].result.delta_bits)
+            else:
+                self._combine(tuple((i, r.token) for i, r in active), [r.spec for _, r in active])
+
+    @work(thread=True, exclusive=True, group="interventions-combined", exit_on_error=False)
+    def _combine(self, key: tuple, specs: list) -> tuple:
+        worker = get_current_worker()
+        return key, intervention_delta(self.session, specs, should_stop=lambda: worker.is_cancelled)
+
+    def _post_delta_bits(self, delta_bits: np.ndarray | None) -> None:
+        if delta_bits is None and self.delta_bits is None:
+            return
+        self.delta_bits = delta_bits
+        self.post_message(self.DeltaBitsChanged(delta_bits))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Route finished workers' results; a failure marks its row (or notifies)."""
+        group, worker = event.worker.group, event.worker
+        if event.state == WorkerState.ERROR:
+            self._failed(group, worker.error)
+        elif event.state != WorkerState.SUCCESS:
+            return
+        elif group == "factor-map":
+            self.factor_map, self.factor_map_fraction = worker.result, None
+            self.post_message(self.FactorMapReady(self.factor_map))
+            for i, row in enumerate(self.rows):
+                if row.on and row.stage == "factor map":
+                    self._start_row(i)
+        elif group == "interventions-cursor":
+            place, figures = worker.result
+            if place == self._place():
+                for i, value in figures.items():
+                    if self.rows[i].on:
+                        self.rows[i].figures = value
+        elif group == "interventions-combined":
+            key, result = worker.result
+            if key == tuple((i, r.token) for i, r in enumerate(self.rows) if r.on):
+                self.combined = result
+                self._post_delta_bits(result.delta_bits)
+        self.refresh()
+
+    def _failed(self, group: str, error: BaseException | None) -> None:
+        if group.startswith("intervention-"):
+            row = self.rows[int(group.rsplit("-", 1)[1])]
+            row.stage, row.error = "error", str(error)
+        elif group == "factor-map":
+            self.factor_map_fraction = None
+            for row in self.rows:
+                if row.on and row.stage == "factor map":
+                    row.stage, row.error = "error", f"factor map: {error}"
+        self.notify(f"interventions: {error}", severity="error")
+        self.refresh()
+
+    # -- drawing ------------------------------------------------------------------------------
+    def render(self) -> RenderResult:
+        """A header, one line per row, and the highlighted row's full description."""
+        muted = self.get_component_rich_style("interventions-pane--muted")
+        lines = [Text(f" #    edit                  ΔBPC text          Δ@t={self.cursor:<6} "
+                      f"Δ[{self.window[0]},{self.window[1]})  band", muted)]
+        lines.extend(self._row_line(i) for i in range(len(self.rows)))
+        if self.combined is not None:
+            lines.append(Text(f"   all {self.active_count} together: ΔBPC {self.combined.delta_bpc:+.3f}", "bold"))
+        if self.factor_map_fraction is not None:
+            lines.append(Text(f"   factor map {progress_bar(self.factor_map_fraction)}", muted))
+        lines.append(Text(self._description(self.highlighted), muted))
+        return Text("\n", no_wrap=True, overflow="ellipsis").join(lines)
+
+    def _row_line(self, i: int) -> Text:
+        row = self.rows[i]
+        style = self.get_component_rich_style("interventions-pane--on") if row.on else ""
+        line = Text(f" {i + 1} ", style)
+        line.append("[x] " if row.on else "[ ] ", style)
+        line.append(f"{ROWS[i].label(self._selected_neuron):<20.20} ", style)
+        if row.stage == "error":
+            line.append(f"error: {row.error}", self.get_component_rich_style("interventions-pane--error"))
+        elif row.on and row.result is None:
+            line.append(f"{row.stage:<6.6} " + progress_bar(row.fraction) if row.stage == "text"
+                        else f"({row.stage})".ljust(18))
+        else:
+            line.append(f"{_signed(row.result.delta_bpc if row.result else None, 3):<18}"
+                        if row.on else "".ljust(18))
+        if row.on and row.stage != "error":
+            current = row.figures is not None and row.figures[:3] == self._place()
+            at, window = (row.figures[3], row.figures[4]) if current else (None, None)
+            line.append(f" {_signed(at, 2):>8}  {_signed(window, 3):>10}  ")
+            if row.band is not None:
+                line.append(f"[{row.band.min:+.2f}, {row.band.max:+.2f}]")
+            elif row.stage == "band":
+                line.append(progress_bar(row.fraction, 6), self.get_component_rich_style("interventions-pane--muted"))
+        if i == self.highlighted and self.has_focus:
+            line.stylize(self.get_component_rich_style("interventions-pane--highlight"))
+        return line
+
+    def _description(self, i: int) -> str:
+        spec = self.rows[i].spec
+        if spec is not None:
+            return f" {i + 1}: {spec.describe()}"
+        needs = " (computes the factor map first)" if ROWS[i].needs_factor_map and self.factor_map is None else ""
+        return f" {i + 1}: {ROWS[i].label(self._selected_neuron)}{needs}"
