@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from factormap.engine.config import CHECKPOINT_EVERY, CHUNK, FULL_STATES_LIMIT
-from factormap.engine.forward import as_bytes_array, next_targets, readout, recur
+from factormap.engine.forward import as_bytes_array, next_targets, readout_into, recur
 from factormap.engine.model import Model
 from factormap.engine.text import check_text
 
@@ -87,6 +87,7 @@ class Session:
         self._advance_lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._buffers: list[np.ndarray] = []
         self._pool: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
         self._pending_stop = 0
@@ -116,11 +117,21 @@ class Session:
     # -- advancing ----------------------------------------------------------------------------
     def _readout_into(self, start: int, states: np.ndarray) -> None:
         stop = start + states.shape[0]
-        ro = readout(self.model, states, next_targets(self.x, start, stop))
-        bstop = min(stop, self.n - 1)
-        self.bits[start:bstop] = ro.bits[: bstop - start]
-        self.pred_byte[start:stop] = ro.pred_byte
-        self.pred_prob[start:stop] = ro.pred_prob
+        readout_into(self.model, states, next_targets(self.x, start, stop), self.bits[start:min(stop, self.n - 1)],
+                     self.pred_byte[start:stop], self.pred_prob[start:stop])
+
+    def _chunk_states(self, start: int, stop: int) -> np.ndarray:
+        """Where chunk [start, stop) puts its states: the full array, or the buffer not being read out.
+
+        Two buffers are reused turn about, so the pass never touches fresh pages (page faults of a
+        new chunk-sized array each time cost as much as the recurrence).
+        """
+        if self._all_states is not None:
+            return self._all_states[start:stop]
+        if not self._buffers:
+            self._buffers = [np.empty((self.chunk, self.H), self.model.dtype) for _ in range(2)]
+        self._buffers.reverse()
+        return self._buffers[0][: stop - start]
 
     def _finish_pending(self) -> None:
         if self._pending is not None:
@@ -132,8 +143,7 @@ class Session:
         start = self._done
         stop = min(self.n, start + self.chunk)
         C = self.checkpoint_every
-        out = self._all_states[start:stop] if self._all_states is not None else None
-        states = np.empty((stop - start, self.H), self.model.dtype) if out is None else out
+        states = self._chunk_states(start, stop)
         for k0 in range(start, stop, C):
             k1 = min(stop, k0 + C)
             self.checkpoints[k0 // C] = self._h

@@ -2,36 +2,56 @@
 
 Both kernels take ``WxT`` (256, H) and ``WhT`` (H, H), the transposed weights, so the matrix-vector
 product is a sum of contiguous rows scaled by ``h[j]``: it vectorises across units with no
-horizontal reductions, and the H accumulators stay in registers.
+horizontal reductions. The fast kernel adds eight rows per pass over the accumulator, so the
+accumulator is loaded and stored once per eight rows instead of once per row, and reads
+``h_{t-1}`` straight from ``out[t-1]``.
 """
 
 import numpy as np
 from numba import njit
 
-from factormap.engine.config import NUMBA_FLAGS, NUMBA_FLAGS_EXACT
-from factormap.engine.kernels.fastmath import tanh_f32
+from factormap.engine.config import NUMBA_FLAGS_EXACT
+from factormap.engine.kernels.fastmath import VECTOR_FLAGS, tanh_f32
+
+#: Rows of WhT added per pass over the accumulator in the fast kernel.
+ROWS_PER_PASS = 8
 
 
-@njit(**NUMBA_FLAGS)
+@njit(inline="always", **VECTOR_FLAGS)
+def _add_eight_rows(pre, WhT, h, j):
+    """``pre += WhT[j:j+8].T @ h[j:j+8]`` as one pass over ``pre``."""
+    h0, h1, h2, h3 = h[j], h[j + 1], h[j + 2], h[j + 3]
+    h4, h5, h6, h7 = h[j + 4], h[j + 5], h[j + 6], h[j + 7]
+    r0, r1, r2, r3 = WhT[j], WhT[j + 1], WhT[j + 2], WhT[j + 3]
+    r4, r5, r6, r7 = WhT[j + 4], WhT[j + 5], WhT[j + 6], WhT[j + 7]
+    for i in range(pre.shape[0]):
+        pre[i] += (((r0[i] * h0 + r1[i] * h1) + (r2[i] * h2 + r3[i] * h3))
+                   + ((r4[i] * h4 + r5[i] * h5) + (r6[i] * h6 + r7[i] * h7)))
+
+
+@njit(**VECTOR_FLAGS)
 def recur_fast_kernel(WxT, WhT, bh, x, h0, out):
     """float32 recurrence with the rational tanh; writes h_t into ``out[t]``, returns the last h."""
     H = bh.shape[0]
     h = h0.copy()
     pre = np.empty(H, np.float32)
+    whole = H - H % ROWS_PER_PASS
     for t in range(x.shape[0]):
         xrow = WxT[x[t]]
         for i in range(H):
             pre[i] = bh[i] + xrow[i]
-        for j in range(H):
+        for j in range(0, whole, ROWS_PER_PASS):
+            _add_eight_rows(pre, WhT, h, j)
+        for j in range(whole, H):
             hj = h[j]
             row = WhT[j]
             for i in range(H):
                 pre[i] += row[i] * hj
+        ht = out[t]
         for i in range(H):
-            v = tanh_f32(pre[i])
-            h[i] = v
-            out[t, i] = v
-    return h
+            ht[i] = tanh_f32(pre[i])
+        h = ht
+    return h.copy()
 
 
 @njit(**NUMBA_FLAGS_EXACT)
@@ -54,3 +74,14 @@ def recur_exact_kernel(WxT, WhT, bh, x, h0, out):
             h[i] = v
             out[t, i] = v
     return h
+
+
+def warm() -> None:
+    """Compile this module's kernels for every dtype the engine runs them in (fills the cache)."""
+    x = np.arange(3, dtype=np.uint8)
+    for dtype, kernels in ((np.float32, (recur_fast_kernel, recur_exact_kernel)),
+                           (np.float64, (recur_exact_kernel,))):
+        H = ROWS_PER_PASS + 1
+        WxT, WhT = np.zeros((256, H), dtype), np.zeros((H, H), dtype)
+        for kernel in kernels:
+            kernel(WxT, WhT, np.zeros(H, dtype), x, np.zeros(H, dtype), np.empty((3, H), dtype))

@@ -1,0 +1,91 @@
+"""The fast float32 kernels (rational tanh, polynomial exp, fused readout) against plain numpy."""
+
+import numpy as np
+import pytest
+
+from factormap.engine.forward import forward, next_targets, readout, recur
+from factormap.engine.kernels.fastmath import EXP_LOWEST, exp_kernel, tanh_kernel
+from factormap.engine.model import Model
+from tests import naive
+
+EXTREMES = [0.0, -0.0, 1e-30, -1e-30, 7.9, -7.9, 8.0, 50.0, -50.0, 3.4e38, -3.4e38, np.inf, -np.inf]
+
+
+def _f32(values):
+    return np.asarray(values, dtype=np.float32)
+
+
+def test_tanh_f32_within_3e7_everywhere():
+    x = _f32(np.concatenate([np.linspace(-20, 20, 200_001), EXTREMES]))
+    got = np.empty_like(x)
+    tanh_kernel(x, got)
+    assert np.max(np.abs(got - np.tanh(x.astype(np.float64)))) <= 3e-7
+
+
+def test_exp_f32_relative_error_over_its_range():
+    x = _f32(np.concatenate([np.linspace(float(EXP_LOWEST), 80, 400_001), [0.0, -1e-30, 1e-30]]))
+    got = np.empty_like(x)
+    exp_kernel(x, got)
+    want = np.exp(x.astype(np.float64))
+    assert np.max(np.abs(got - want) / want) <= 5e-7
+
+
+def test_exp_f32_clamps_instead_of_underflowing():
+    x = _f32([-87.5, -100.0, -1e4, -3.4e38, -np.inf])
+    got = np.empty_like(x)
+    exp_kernel(x, got)
+    np.testing.assert_allclose(got, np.exp(np.float64(EXP_LOWEST)), rtol=5e-7)
+
+
+@pytest.mark.parametrize("H", [1, 3, 8, 37, 128])
+@pytest.mark.parametrize("n", [1, 3, 4, 5, 11])
+def test_readout_kernel_matches_numpy(random_model, rng, H, n):
+    m = random_model(H, seed=H + n)
+    states = rng.uniform(-1, 1, (n, H)).astype(np.float32)
+    targets = rng.integers(0, 256, n)
+    targets[-1] = -1
+    got = readout(m, states, targets)
+    lp = naive.log_probs(m.Wy, m.by, states)
+    want_bits = -np.log2(np.maximum(np.exp(lp[np.arange(n - 1), targets[:-1]]), naive.PROB_FLOOR))
+    np.testing.assert_allclose(got.bits[:-1], want_bits, atol=1e-4)
+    assert np.isnan(got.bits[-1])
+    np.testing.assert_array_equal(got.pred_byte, lp.argmax(axis=1))
+    np.testing.assert_allclose(got.pred_prob, np.exp(lp.max(axis=1)), rtol=1e-5)
+
+
+def test_readout_with_logits_far_apart(rng):
+    """Logits hundreds apart: most exps underflow, targets hit the 1e-8 floor, nothing is NaN."""
+    H = 4
+    arrays = {"Wx": np.zeros((H, 256)), "Wh": np.zeros((H, H)), "bh": np.zeros(H),
+              "Wy": rng.normal(0, 300, (256, H)), "by": rng.normal(0, 50, 256)}
+    m = Model(**{k: v.astype(np.float32) for k, v in arrays.items()})
+    states = rng.uniform(-1, 1, (9, H)).astype(np.float32)
+    targets = rng.integers(0, 256, 9)
+    got = readout(m, states, targets)
+    lp = naive.log_probs(m.Wy, m.by, states)
+    want = -np.log2(np.maximum(np.exp(lp[np.arange(9), targets]), naive.PROB_FLOOR))
+    np.testing.assert_allclose(got.bits, want, atol=1e-4)
+    assert np.all(np.isfinite(got.pred_prob)) and np.all(got.pred_prob <= 1.0)
+
+
+def test_readout_refuses_targets_outside_bytes(random_model):
+    with pytest.raises(ValueError):
+        readout(random_model(4), np.zeros((2, 4), np.float32), [0, 256])
+
+
+@pytest.mark.reference
+def test_reference_windows_and_bits(reference):
+    """From the reference state, 64 fast steps stay within 1e-4; every position's bits within 1e-3."""
+    model, text = reference
+    x = np.frombuffer(text, np.uint8)
+    ref_states = naive.forward_states(model.Wx, model.Wh, model.bh, x)
+    for t0 in range(0, x.size - 64, 32):
+        h0 = ref_states[t0 - 1].astype(np.float32) if t0 else None
+        window = recur(model, x[t0:t0 + 64], h0)
+        assert np.max(np.abs(window - ref_states[t0:t0 + 64])) <= 1e-4, t0
+    ro = readout(model, ref_states.astype(np.float32), next_targets(x, 0, x.size))
+    ref_bits = naive.bits(model.Wy, model.by, ref_states, x)
+    assert np.max(np.abs(ro.bits[:-1] - ref_bits)) <= 1e-3
+    whole = forward(model, text)
+    assert np.max(np.abs(whole.bits - ref_bits)) <= 1e-3
+    assert whole.bpc == pytest.approx(0.0792, abs=0.001)
