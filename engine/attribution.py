@@ -1,0 +1,210 @@
+"""Exact gradient attribution of one prediction back through time (the research's "sparse diff").
+
+Definitions (natural log, so gradients are in nats per unit of hidden state; all exact):
+
+- the prediction made at position t is ``p_t = softmax(Wy @ h_t + by)``, of the byte ``x_{t+1}``
+  unless another ``target`` byte is chosen;
+- ``g_0 = d ln p_t[target] / d h_t = Wy^T (onehot(target) - p_t)``;
+- ``g_{k+1} = Wh^T ((1 - h_{t-k}^2) * g_k)``, so ``g_k = d ln p_t[target] / d h_{t-k}`` for
+  k = 0..K, with K cut to t (there is no state before the start of the text).
+
+From the gradients: the offset profile ``||g_k||`` and its growth ``||g_k|| / ||g_0||``; the input
+attribution of the byte read at t-k, ``a_k = g_k . Wx[:, x_{t-k}]`` (the research's definition,
+without the tanh' factor) and the exact one ``((1 - h_{t-k}^2) * g_k) . Wx[:, x_{t-k}]`` (the
+derivative of ln p with respect to a step along the byte's input column); the neuron attribution
+``g_k * h_{t-k}`` and the gradient energy ``g_{k,j}^2``.
+
+The states come from the session (``Session.states``), so a cursor move costs one readout and
+K matrix-vector products in a numba kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from factormap.engine.config import PROB_FLOOR, VOCAB
+from factormap.engine.kernels.backprop import backprop_kernel
+from factormap.engine.model import Model
+from factormap.engine.session import Session
+
+#: Offsets followed back by default (the research's table goes to 64).
+DEFAULT_K = 64
+
+
+def readout_gradients(model: Model, states: np.ndarray, targets) -> tuple[np.ndarray, np.ndarray]:
+    """``g_0`` for a block of predictions, and their probabilities.
+
+    Parameters
+    ----------
+    model : Model
+    states : ndarray, shape (n, H)
+        ``h_t`` of each prediction, in the model's dtype.
+    targets : array of int, shape (n,)
+        The byte whose log-probability is differentiated, per row.
+
+    Returns
+    -------
+    grads : ndarray, shape (n, H)
+        ``Wy^T (onehot(target) - p_t)`` per row: ``d ln p_t[target] / d h_t``.
+    probs : ndarray, shape (n, 256)
+        ``p_t = softmax(Wy @ h_t + by)`` per row.
+    """
+    probs = states @ model.WyT
+    probs += model.by
+    probs -= probs.max(axis=1, keepdims=True)
+    np.exp(probs, out=probs)
+    probs /= probs.sum(axis=1, keepdims=True)
+    residual = -probs
+    residual[np.arange(states.shape[0]), np.asarray(targets, np.int64)] += 1
+    return residual @ model.Wy, probs
+
+
+@dataclass(frozen=True, eq=False)
+class Attribution:
+    """The exact backward attribution of the prediction made at position ``t``.
+
+    Row k of every (K+1, ...) array belongs to offset k, i.e. to position t-k.
+
+    Attributes
+    ----------
+    t : int
+        Position of the prediction (it is made from ``h_t``).
+    target : int
+        The byte whose log-probability is differentiated (``x_{t+1}`` unless chosen).
+    K : int
+        Deepest offset computed: ``min(K asked, t)``.
+    prob : float
+        ``p_t[target]``.
+    bits : float
+        ``-log2 max(prob, 1e-8)``.
+    top_bytes, top_probs : ndarray, shape (5,)
+        The five most probable next bytes under ``p_t`` (most probable first) and their probabilities.
+    inputs : ndarray of uint8, shape (K+1,)
+        ``x_{t-k}``, the byte read at offset k.
+    states : ndarray, shape (K+1, H)
+        ``h_{t-k}``.
+    grads : ndarray, shape (K+1, H)
+        ``g_k = d ln p_t[target] / d h_{t-k}`` (nats).
+    grad_norms : ndarray, shape (K+1,)
+        ``||g_k||`` (Euclidean).
+    growth : ndarray, shape (K+1,)
+        ``||g_k|| / ||g_0||`` (NaN if ``g_0 = 0``).
+    input_attr : ndarray, shape (K+1,)
+        ``a_k = g_k . Wx[:, x_{t-k}]``, the research's input attribution (no tanh' factor).
+    input_attr_exact : ndarray, shape (K+1,)
+        ``((1 - h_{t-k}^2) * g_k) . Wx[:, x_{t-k}]``, the exact derivative of ln p along the input
+        column of the byte read at t-k.
+    neuron_attr : ndarray, shape (K+1, H)
+        ``g_k * h_{t-k}`` (elementwise).
+    energy : ndarray, shape (K+1, H)
+        ``g_{k,j}^2``.
+    """
+
+    t: int
+    target: int
+    K: int
+    prob: float
+    bits: float
+    top_bytes: np.ndarray
+    top_probs: np.ndarray
+    inputs: np.ndarray
+    states: np.ndarray
+    grads: np.ndarray
+    grad_norms: np.ndarray
+    growth: np.ndarray
+    input_attr: np.ndarray
+    input_attr_exact: np.ndarray
+    neuron_attr: np.ndarray
+    energy: np.ndarray
+
+    def top_share(self, n: int, k: int = 0) -> float:
+        """``sum of the n largest g_{k,j}^2 / sum_j g_{k,j}^2``: the energy share of the top-n neurons."""
+        e = np.sort(self.energy[k])[::-1]
+        total = float(e.sum())
+        return float(e[:n].sum()) / total if total > 0 else math.nan
+
+    def top_neurons(self, n: int = 10, k: int | None = None) -> np.ndarray:
+        """Indices of the ``n`` neurons with the largest energy, largest first.
+
+        At offset ``k``, ranked by ``g_{k,j}^2``; with ``k=None``, by ``sum_k g_{k,j}^2``.
+        """
+        e = self.energy.sum(axis=0) if k is None else self.energy[k]
+        return np.argsort(-e, kind="stable")[:n]
+
+    def to_dict(self) -> dict:
+        """JSON-ready figures (per-offset lists; the (K+1, H) arrays are left out)."""
+        return {
+            "t": self.t, "target": self.target, "K": self.K, "prob": self.prob, "bits": self.bits,
+            "top_bytes": self.top_bytes.tolist(), "top_probs": self.top_probs.tolist(),
+            "inputs": self.inputs.tolist(),
+            "grad_norm": self.grad_norms.tolist(), "growth": self.growth.tolist(),
+            "input_attr": self.input_attr.tolist(), "input_attr_exact": self.input_attr_exact.tolist(),
+            "energy": {"top10_share_k0": self.top_share(10), "top_neurons": self.top_neurons(10).tolist()},
+        }
+
+
+def _check_position(session: Session, t, target, K) -> tuple[int, int, int]:
+    t = int(t)
+    if not 0 <= t < session.n:
+        raise ValueError(f"position {t} is outside the text, which has positions 0..{session.n - 1}")
+    if int(K) < 0:
+        raise ValueError(f"K must be 0 or more, got {K}")
+    if target is None:
+        if t == session.n - 1:
+            raise ValueError(f"position {t} is the last byte of the text, so there is no next byte to "
+                             f"attribute; choose a target byte")
+        target = int(session.x[t + 1])
+    elif not 0 <= int(target) < VOCAB:
+        raise ValueError(f"target must be a byte value 0..255, got {target}")
+    return t, int(target), min(int(K), t)
+
+
+def attribution(session: Session, t: int, K: int = DEFAULT_K, target: int | None = None) -> Attribution:
+    """Exact gradients of ``ln p_t[target]`` with respect to ``h_t, h_{t-1}, .., h_{t-K}``.
+
+    Parameters
+    ----------
+    session : Session
+        The model and text; its states are reused.
+    t : int
+        Position of the prediction, 0..n-1.
+    K : int
+        Deepest offset; cut to t, so offsets never reach past the start of the text.
+    target : int, optional
+        Byte to attribute; defaults to ``x_{t+1}``, and is required at t = n-1.
+
+    Returns
+    -------
+    Attribution
+        In the model's dtype (float64 models give float64 gradients).
+
+    Raises
+    ------
+    ValueError
+        ``t`` outside the text, no next byte and no target, a target outside 0..255, or K < 0.
+    """
+    t, target, K = _check_position(session, t, target, K)
+    model = session.model
+    states = session.states(t - K, t + 1)
+    g0, probs = readout_gradients(model, states[-1:], [target])
+    grads = np.empty((K + 1, model.H), model.dtype)
+    backprop_kernel(model.Wh, states, g0[0], grads)
+    states = np.ascontiguousarray(states[::-1])
+    inputs = session.x[t - K:t + 1][::-1].copy()
+    columns = model.WxT[inputs]
+    norms = np.sqrt(np.einsum("kh,kh->k", grads, grads))
+    growth = norms / norms[0] if norms[0] > 0 else np.full_like(norms, np.nan)
+    p = probs[0]
+    top = np.argsort(-p, kind="stable")[:5]
+    prob = float(p[target])
+    return Attribution(
+        t=t, target=target, K=K, prob=prob, bits=-math.log2(max(prob, PROB_FLOOR)),
+        top_bytes=top.astype(np.uint8), top_probs=p[top], inputs=inputs, states=states,
+        grads=grads, grad_norms=norms, growth=growth,
+        input_attr=np.einsum("kh,kh->k", grads, columns),
+        input_attr_exact=np.einsum("kh,kh->k", grads * (1 - states * states), columns),
+        neuron_attr=grads * states, energy=grads * grads,
+    )
