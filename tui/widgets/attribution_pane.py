@@ -1,0 +1,211 @@
+"""The attribution pane: how the prediction at the cursor depends on the bytes and neurons before it.
+
+One bar per offset k = 0..K back from the cursor (k = 0 at the right, so the labels under the bars
+read as the text leading up to the prediction), then the neurons holding the most gradient energy,
+and the prediction itself. The engine computes one :class:`Attribution` per cursor position in a
+thread worker (well under a millisecond); the pane only draws the cached arrays as text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from rich.text import Text
+from textual import work
+from textual.app import RenderResult
+from textual.message import Message
+from textual.reactive import var
+from textual.widget import Widget
+from textual.worker import Worker, WorkerState
+
+from factormap.engine.attribution import DEFAULT_K, Attribution, attribution
+from factormap.engine.session import Session
+from factormap.tui.commands.common import printable
+from factormap.tui.widgets.bars import byte_glyph, column_bars, signed_column_bars
+
+MODES = ("grad_norm", "input_attr", "input_attr_exact")
+"""What the bars show, in the order ``cycle_mode`` visits them."""
+MODE_TITLES = {
+    "grad_norm": "‖g_k‖ = ‖∂ ln p/∂h(t−k)‖",
+    "input_attr": "a_k = g_k·Wx[:, x(t−k)]",
+    "input_attr_exact": "exact a_k = ((1−h²)⊙g_k)·Wx[:, x(t−k)]",
+}
+"""Each mode's quantity, as the pane's chart title says it."""
+AXIS_WIDTH = 8
+"""Columns left of the bars for the scale labels."""
+TEXT_ROWS = 6
+"""Rows of the pane that are not bars: three above, three below."""
+TOP_NEURONS = 5
+"""Neurons listed under the bars."""
+
+
+class AttributionPane(Widget, can_focus=True):
+    """Gradient attribution of the cursor's prediction, drawn as text bars.
+
+    Args:
+        session: the engine session.
+        K: the deepest offset followed back.
+        id: the DOM id.
+    """
+
+    DEFAULT_CSS = """
+    AttributionPane { width: 1fr; height: 1fr; }
+    AttributionPane > .attribution-pane--bar { color: $accent; }
+    AttributionPane > .attribution-pane--negative { color: $error; }
+    AttributionPane > .attribution-pane--cursor { color: $warning; text-style: bold; }
+    AttributionPane > .attribution-pane--muted { color: $text-muted; }
+    """
+    COMPONENT_CLASSES = {"attribution-pane--bar", "attribution-pane--negative",
+                         "attribution-pane--cursor", "attribution-pane--muted"}
+
+    mode: var[str] = var("grad_norm", init=False)
+    """One of :data:`MODES`: what the bars show."""
+
+    @dataclass
+    class Computed(Message):
+        """The attribution of the prediction at the cursor is ready (posted once per cursor position)."""
+
+        attribution: Attribution
+
+    def __init__(self, session: Session, K: int = DEFAULT_K, *, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.session = session
+        self.K = int(K)
+        self.cursor = 0
+        self.attribution: Attribution | None = None
+        """The attribution on screen (None before the first one, or at the last byte)."""
+        self.set_class(True, "-mode-grad-norm")
+
+    def on_mount(self) -> None:
+        """Start with the prediction at position 0."""
+        self._request(self.cursor)
+
+    def set_cursor(self, t: int) -> None:
+        """Show the attribution of the prediction made at position ``t`` (computed in a worker)."""
+        t = min(max(0, int(t)), self.session.n - 1)
+        if t != self.cursor:
+            self.cursor = t
+            if self.is_mounted:  # otherwise on_mount asks for the cursor's attribution
+                self._request(t)
+
+    def cycle_mode(self) -> None:
+        """Switch the bars to the next quantity in :data:`MODES`."""
+        self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
+
+    def watch_mode(self, old: str, new: str) -> None:
+        """Map the mode to a CSS class and redraw."""
+        self.set_class(False, f"-mode-{old.replace('_', '-')}")
+        self.set_class(True, f"-mode-{new.replace('_', '-')}")
+        self.refresh()
+
+    def _request(self, t: int) -> None:
+        if t >= self.session.n - 1:
+            self.attribution = None
+            self.refresh()
+            return
+        self._compute(t)
+
+    @work(thread=True, exclusive=True, group="attribution", exit_on_error=False)
+    def _compute(self, t: int) -> Attribution:
+        return attribution(self.session, t, self.K)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Show an attribution that is still current; report a failure as a notification."""
+        if event.worker.group != "attribution":
+            return
+        event.stop()
+        if event.state == WorkerState.ERROR:
+            self.notify(f"attribution: {event.worker.error}", severity="error")
+        elif event.state == WorkerState.SUCCESS and event.worker.result.t == self.cursor:
+            self.attribution = event.worker.result
+            self.refresh()
+            self.post_message(self.Computed(self.attribution))
+
+    # -- drawing ------------------------------------------------------------------------------
+    def render(self) -> RenderResult:
+        """The prediction, the bars over offsets, and the top neurons, from the cached attribution."""
+        att = self.attribution
+        if att is None:
+            if self.cursor >= self.session.n - 1:
+                return Text(f"t={self.cursor} is the last byte: there is no next byte to attribute.")
+            return Text(f"attributing the prediction at t={self.cursor}…", style="dim")
+        lines = [self._prediction_line(att), self._top5_line(att)]
+        columns = max(1, min(att.K + 1, self.size.width - AXIS_WIDTH))
+        values = getattr(att, "grad_norms" if self.mode == "grad_norm" else self.mode)[:columns][::-1]
+        lines.append(self._title_line(att, values[::-1]))
+        lines.extend(self._bar_lines(att, values, max(2, self.size.height - TEXT_ROWS)))
+        lines.append(self._labels_line(att, columns))
+        lines.append(self._offsets_line(columns))
+        lines.append(self._neurons_line(att))
+        return Text("\n", no_wrap=True, overflow="crop").join(lines)
+
+    def _style(self, name: str):
+        return self.get_component_rich_style(f"attribution-pane--{name}")
+
+    def _prediction_line(self, att: Attribution) -> Text:
+        line = Text(f"t={att.t} predicts ", no_wrap=True)
+        line.append(repr(printable(bytes([att.target]))), self._style("cursor"))
+        line.append(f"  p={att.prob:.4g}  {att.bits:.3f} bits")
+        return line
+
+    def _top5_line(self, att: Attribution) -> Text:
+        line = Text("top-5: ", self._style("muted"))
+        for b, p in zip(att.top_bytes, att.top_probs):
+            line.append(printable(bytes([b])), self._style("cursor") if b == att.target else "")
+            line.append(f" {p:.3f}  ")
+        return line
+
+    def _title_line(self, att: Attribution, shown: np.ndarray) -> Text:
+        """The quantity, its largest magnitude on screen and (for ‖g_k‖) the growth at k = 8."""
+        k_max = int(np.nanargmax(np.abs(shown)))
+        line = Text(MODE_TITLES[self.mode], style="bold")
+        line.append(f"  max |·| {abs(shown[k_max]):.4f} at k={k_max}", self._style("muted"))
+        if self.mode == "grad_norm" and att.K >= 8:
+            line.append(f"  ‖g_8‖/‖g_0‖ {att.growth[8]:.2f}", self._style("muted"))
+        return line
+
+    def _bar_lines(self, att: Attribution, values: np.ndarray, rows: int) -> list[Text]:
+        scale = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
+        signed = self.mode != "grad_norm"
+        chart = signed_column_bars(values, rows, scale) if signed else column_bars(values, rows, scale)
+        axis = {0: f"{scale:.3g}", rows - 1: f"-{scale:.3g}" if signed else "0"}
+        if signed:
+            axis[rows // 2 - 1] = "0"
+        lines = []
+        for r, bar in enumerate(chart):
+            style = self._style("negative") if signed and r >= rows // 2 else self._style("bar")
+            line = Text(axis.get(r, "").rjust(AXIS_WIDTH - 1) + " ", self._style("muted"))
+            line.append(bar[:-1], style)
+            line.append(bar[-1], self._style("cursor"))
+            lines.append(line)
+        return lines
+
+    def _labels_line(self, att: Attribution, columns: int) -> Text:
+        """The byte read at each offset, oldest at the left: the text leading up to the cursor."""
+        glyphs = "".join(byte_glyph(int(b)) for b in att.inputs[:columns][::-1])
+        line = Text("bytes".rjust(AXIS_WIDTH - 1) + " ", self._style("muted"))
+        line.append(glyphs[:-1])
+        line.append(glyphs[-1], self._style("cursor"))
+        return line
+
+    def _offsets_line(self, columns: int) -> Text:
+        """Offsets every 8 columns, each number ending under its bar (or starting there at the left edge)."""
+        cells = [" "] * columns
+        for k in range(0, columns, 8):
+            label = str(k)
+            start = max(0, columns - k - len(label))
+            cells[start:start + len(label)] = label
+        return Text("k".rjust(AXIS_WIDTH - 1) + " " + "".join(cells[:columns]), self._style("muted"))
+
+    def _neurons_line(self, att: Attribution) -> Text:
+        """The neurons with the most energy summed over offsets, with their share of the total."""
+        energy = att.energy.sum(axis=0)
+        total = float(energy.sum())
+        line = Text("top neurons Σ_k g²: ", self._style("muted"))
+        for j in att.top_neurons(TOP_NEURONS):
+            share = float(energy[j]) / total if total > 0 else float("nan")
+            line.append(f"h{j} {share:.1%}  ")
+        line.append(f"│ top-10 share at k=0 {att.top_share(10):.1%}", self._style("muted"))
+        return line
