@@ -4,31 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from textual.app import App, ComposeResult
 
+from factormap.engine.attribution_summary import attribution_summary
 from factormap.engine.session import Session
 from factormap.tui.widgets.oscilloscope import Oscilloscope, byte_label
+from tests.panes_support import PANE_TEXT, PaneApp, wait_for_workers
 
-TEXT = b"The quick brown fox\tjumps over the lazy dog.\n" * 8
 
-
-class OscilloscopeApp(App):
+def OscilloscopeApp(session: Session, neurons: list[int] | None = None) -> PaneApp:
     """Just the oscilloscope, filling the screen."""
-
-    def __init__(self, session: Session, neurons: list[int] | None = None) -> None:
-        super().__init__()
-        self.session = session
-        self.neurons = neurons
-
-    def compose(self) -> ComposeResult:
-        yield Oscilloscope(self.session, self.neurons, id="oscilloscope")
+    return PaneApp(Oscilloscope(session, neurons, id="oscilloscope"))
 
 
 async def settle(pilot, widget: Oscilloscope) -> None:
     """Wait until no frame is being built or due."""
     for _ in range(200):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await wait_for_workers(pilot, rounds=1)
         if not widget.drawing:
             return
     raise AssertionError("the oscilloscope never settled")
@@ -36,7 +27,7 @@ async def settle(pilot, widget: Oscilloscope) -> None:
 
 @pytest.fixture
 def session(random_model):
-    s = Session(random_model(16, seed=3), TEXT)
+    s = Session(random_model(16, seed=3), PANE_TEXT)
     yield s
     s.close()
 
@@ -53,7 +44,9 @@ async def test_window_follows_cursor(session):
     async with app.run_test(size=(100, 20)) as pilot:
         osc = app.query_one(Oscilloscope)
         await settle(pilot, osc)
-        assert osc.view.neurons == (0, 1, 2, 3)
+        ranked = tuple(attribution_summary(session).neurons_by_energy[:4])
+        assert osc.neurons == ranked and osc.view.neurons == ranked
+        assert "top 4 by gradient energy over the text" in osc.render().plain
         assert_view_matches(session, osc, 0)
         assert osc.view.t0 == 0
         first = (osc.view.t0, osc.view.t1)

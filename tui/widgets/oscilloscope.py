@@ -17,9 +17,10 @@ from textual import work
 from textual.app import RenderResult
 from textual.events import Resize
 from textual.reactive import var
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 from textual_plotext import PlotextPlot
 
+from factormap.engine.attribution_summary import attribution_summary
 from factormap.engine.session import Session
 from factormap.tui.commands.common import printable
 
@@ -31,6 +32,8 @@ DEFAULT_NEURON_COUNT = 4
 """How many units the oscilloscope shows when none are chosen."""
 Y_AXIS_COLUMNS = 7
 """Columns plotext spends on the left y axis and the frame."""
+RANK_PREFIX = 1 << 16
+"""The default units are ranked by gradient energy over at most this many leading bytes of the text."""
 
 
 def byte_label(byte: int) -> str:
@@ -102,17 +105,33 @@ class Oscilloscope(PlotextPlot):
         self._frame: Text | None = None
         self._building = False
         self._stale = False
+        self._ranking = neurons is None
         if neurons is None:
             count = min(DEFAULT_NEURON_COUNT, session.H)
-            self._neurons_label = f"units 0–{count - 1} (default; no gradient ranking yet)"
+            self._neurons_label = f"units 0–{count - 1} until the gradient-energy ranking is ready"
             neurons = list(range(count))
         self.set_reactive(Oscilloscope.neurons, self._checked(neurons))
 
     def on_mount(self) -> None:
-        """Register the plot theme and redraw whenever the app theme changes."""
+        """Register the plot theme, redraw whenever the app theme changes, and rank the units."""
         super().on_mount()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.replot())
         self.replot()
+        if self._ranking and self.session.n > 2:
+            self._rank_neurons()
+
+    @work(thread=True, exclusive=True, group="oscilloscope-rank", exit_on_error=False)
+    def _rank_neurons(self) -> tuple[list[int], str]:
+        """The units with the most gradient energy, summed over every prediction and offset of the
+        text (of its first :data:`RANK_PREFIX` bytes when it is longer: the ranking settles fast)."""
+        worker = get_current_worker()
+        session = self.session
+        if session.n > RANK_PREFIX:
+            session = Session(session.model, session.text[:RANK_PREFIX])
+        summary = attribution_summary(session, should_stop=lambda: worker.is_cancelled)
+        count = min(DEFAULT_NEURON_COUNT, self.session.H)
+        where = "the text" if session is self.session else f"the first {RANK_PREFIX:,} bytes"
+        return [int(j) for j in summary.neurons_by_energy[:count]], f"top {count} by gradient energy over {where}"
 
     # -- public API -------------------------------------------------------------------------
     def set_cursor(self, t: int) -> None:
@@ -124,20 +143,29 @@ class Oscilloscope(PlotextPlot):
 
     def add_neuron(self, j: int) -> None:
         """Add unit ``j`` to the traces (no-op when already shown)."""
+        self._stop_ranking()
         if j not in self.neurons:
             self._neurons_label = "selected units"
             self.neurons = self._checked((*self.neurons, j))
 
     def remove_neuron(self, j: int) -> None:
         """Remove unit ``j`` from the traces (no-op when absent)."""
+        self._stop_ranking()
         if j in self.neurons:
             self._neurons_label = "selected units"
             self.neurons = tuple(k for k in self.neurons if k != j)
 
     def set_default_neurons(self, neurons: list[int], label: str) -> None:
         """Show ``neurons`` as the default set, described by ``label`` (e.g. the ranking used)."""
+        self._stop_ranking()
         self._neurons_label = label
         self.neurons = self._checked(neurons)
+
+    def _stop_ranking(self) -> None:
+        """A choice of units by hand (or from outside) wins over the ranking still running."""
+        if self._ranking:
+            self._ranking = False
+            self.workers.cancel_group(self, "oscilloscope-rank")
 
     def set_readouts(self, directions: dict[str, np.ndarray]) -> None:
         """Draw h·u for each named unit direction u as extra traces on the right axis ({} removes them)."""
@@ -223,20 +251,26 @@ class Oscilloscope(PlotextPlot):
         return Text.from_ansi(plt.build())
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Show a finished frame (and start the next build if the cursor moved meanwhile);
-        report a failed build as a notification."""
-        if event.worker.group != "oscilloscope-draw" or event.state not in (WorkerState.SUCCESS,
-                                                                              WorkerState.ERROR):
+        """Show a finished frame (and start the next build if the cursor moved meanwhile), apply
+        the ranking of units; report a failure as a notification."""
+        group = event.worker.group
+        if group not in ("oscilloscope-draw", "oscilloscope-rank"):
             return
-        self._building = False
+        event.stop()
         if event.state == WorkerState.ERROR:
+            if group == "oscilloscope-draw":
+                self._building = False
             self.notify(f"oscilloscope: {event.worker.error}", severity="error")
-            return
-        self.view, self._frame = event.worker.result
-        self.draw_count += 1
-        self.refresh()
-        if self._stale or self.view.size != (self.size.width, self.size.height):
-            self.replot()
+        elif event.state == WorkerState.SUCCESS and group == "oscilloscope-rank":
+            if self._ranking:
+                self.set_default_neurons(*event.worker.result)
+        elif event.state == WorkerState.SUCCESS:
+            self._building = False
+            self.view, self._frame = event.worker.result
+            self.draw_count += 1
+            self.refresh()
+            if self._stale or self.view.size != (self.size.width, self.size.height):
+                self.replot()
 
     def render(self) -> RenderResult:
         """The last finished frame (the build happens in the worker, never here)."""
