@@ -30,7 +30,7 @@ class Recorder(PaneApp):
         self.deltas.append(message.delta_bits)
 
     def on_interventions_pane_factor_map_ready(self, message: InterventionsPane.FactorMapReady) -> None:
-        self.factor_maps.append(message.factor_map)
+        self.factor_maps.append(message)
 
 
 @pytest.fixture
@@ -58,7 +58,10 @@ async def test_toggle_shows_the_engines_delta_and_toggling_again_restores(sessio
         pane.toggle(READOUT_ROW)
         await settle(pilot, pane)
         assert len(app.factor_maps) == 1
-        u_wl = compute_factor_map(session).readouts["word_len"].cov_direction
+        fm = compute_factor_map(session)
+        u_wl = fm.readouts["word_len"].cov_direction
+        np.testing.assert_allclose(app.factor_maps[0].directions["u_wl"], u_wl)
+        np.testing.assert_allclose(app.factor_maps[0].directions["u_tag"], fm.readouts["in_tag"].cov_direction)
         spec = SubtractAtReadout(u_wl, name="u_wl")
         expected = intervention_delta(session, [spec])
         row = pane.rows[READOUT_ROW]

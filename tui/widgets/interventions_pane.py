@@ -36,6 +36,8 @@ DEFAULT_WINDOW = 256
 """Width of the window around the cursor until the shell sets one."""
 BAR_WIDTH = 10
 """Cells of a progress bar."""
+READOUT_DIRECTIONS = {"u_wl": "word_len", "u_tag": "in_tag"}
+"""The directions :class:`InterventionsPane.FactorMapReady` offers: label -> factor-map feature."""
 
 
 @dataclass
@@ -105,9 +107,16 @@ class InterventionsPane(Widget, can_focus=True):
 
     @dataclass
     class FactorMapReady(Message):
-        """The factor map the rows use is computed (so others can show u_wl, u_tag readouts)."""
+        """The factor map the rows use is computed.
+
+        Attributes:
+            factor_map: the engine's factor map of the session.
+            directions: readout directions for the oscilloscope's h·u traces: ``u_wl`` and ``u_tag``,
+                the covariance directions of word_len and in_tag.
+        """
 
         factor_map: FactorMap
+        directions: dict[str, np.ndarray]
 
     @dataclass
     class RowUpdate(Message, bubble=False):
@@ -334,13 +343,19 @@ class InterventionsPane(Widget, can_focus=True):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Route finished workers' results; a failure marks its row (or notifies)."""
         group, worker = event.worker.group, event.worker
+        if not group.startswith(("intervention", "factor-map")):
+            return
+        event.stop()
         if event.state == WorkerState.ERROR:
             self._failed(group, worker.error)
         elif event.state != WorkerState.SUCCESS:
             return
         elif group == "factor-map":
             self.factor_map, self.factor_map_fraction = worker.result, None
-            self.post_message(self.FactorMapReady(self.factor_map))
+            readouts = self.factor_map.readouts
+            directions = {label: readouts[name].cov_direction for label, name in READOUT_DIRECTIONS.items()
+                          if name in readouts}
+            self.post_message(self.FactorMapReady(self.factor_map, directions))
             for i, row in enumerate(self.rows):
                 if row.on and row.stage == "factor map":
                     self._start_row(i)
