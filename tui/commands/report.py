@@ -21,6 +21,7 @@ from factormap.tui.commands.common import load_inputs, print_json
 #: section name -> module under factormap.tui.commands, in the order they print.
 SECTIONS: dict[str, str] = {
     "factor_map": "report_factor_map",
+    "attribution": "report_attribution",
 }
 
 
