@@ -12,8 +12,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from factormap.engine.config import NUMBA_FLAGS
-from factormap.engine.kernels.fastmath import tanh_f32
+from factormap.engine.kernels.fastmath import VECTOR_FLAGS, exp_f32, tanh_f32
 
 
 class KernelSettings(NamedTuple):
@@ -25,7 +24,8 @@ class KernelSettings(NamedTuple):
         clip: the global gradient norm is scaled down to at most this (0: no clipping).
         adam: Adam updates instead of plain SGD.
         beta1, beta2, eps: Adam's constants.
-        exact_tanh: libm tanh (float64 gradient checks) instead of the rational float32 tanh.
+        exact_math: libm tanh and exp (float64 gradient checks) instead of the float32 approximations
+            of the engine's forward pass (``tanh_f32``, ``exp_f32``).
     """
 
     hidden: int
@@ -35,7 +35,7 @@ class KernelSettings(NamedTuple):
     beta1: float
     beta2: float
     eps: float
-    exact_tanh: bool
+    exact_math: bool
 
 
 class TrainState(NamedTuple):
@@ -51,7 +51,7 @@ def param_shapes(hidden: int) -> tuple[tuple[int, ...], ...]:
     return ((256, hidden), (hidden, hidden), (hidden,), (hidden, 256), (256,))
 
 
-@njit(**NUMBA_FLAGS)
+@njit(**VECTOR_FLAGS)
 def _views(theta, H):
     a = 256 * H
     b = a + H * H
@@ -61,7 +61,7 @@ def _views(theta, H):
             theta[c:d].reshape((H, 256)), theta[d:d + 256])
 
 
-@njit(**NUMBA_FLAGS)
+@njit(**VECTOR_FLAGS)
 def _tanh_into(pre, out, exact):
     if exact:
         for i in range(pre.shape[0]):
@@ -71,7 +71,7 @@ def _tanh_into(pre, out, exact):
             out[i] = tanh_f32(pre[i])
 
 
-@njit(**NUMBA_FLAGS)
+@njit(**VECTOR_FLAGS)
 def _forward(theta, x, start, hs, exact):
     """States of the segment into ``hs[1:]`` from ``hs[0]`` (the state before ``x[start]``)."""
     WxT, WhT, bh, _, _ = _views(theta, hs.shape[1])
@@ -89,8 +89,8 @@ def _forward(theta, x, start, hs, exact):
         _tanh_into(pre, hs[t + 1], exact)
 
 
-@njit(**NUMBA_FLAGS)
-def _readout_grad(theta, grad, x, start, hs, dhs):
+@njit(**VECTOR_FLAGS)
+def _readout_grad(theta, grad, x, start, hs, dhs, exact):
     """Cross-entropy of each prediction (nats, summed); its gradient into ``grad`` and ``dhs``."""
     H = hs.shape[1]
     T = hs.shape[0] - 1
@@ -110,10 +110,13 @@ def _readout_grad(theta, grad, x, start, hs, dhs):
         zmax = z.max()
         target = x[start + t + 1]
         nats -= z[target] - zmax
-        total = 0.0
-        for k in range(256):
-            z[k] = np.exp(z[k] - zmax)
-            total += z[k]
+        if exact:
+            for k in range(256):
+                z[k] = np.exp(z[k] - zmax)
+        else:
+            for k in range(256):
+                z[k] = exp_f32(z[k] - zmax)
+        total = z.sum()
         nats += np.log(total)
         inv = 1.0 / total
         for k in range(256):
@@ -135,7 +138,7 @@ def _readout_grad(theta, grad, x, start, hs, dhs):
     return nats
 
 
-@njit(**NUMBA_FLAGS)
+@njit(**VECTOR_FLAGS)
 def _backward(theta, grad, x, start, hs, dhs):
     """Backpropagate ``dhs`` (dL/dh_t from the readout) through the segment's recurrence."""
     H = hs.shape[1]
@@ -164,7 +167,7 @@ def _backward(theta, grad, x, start, hs, dhs):
             dh_next[j] = acc
 
 
-@njit(**NUMBA_FLAGS)
+@njit(**VECTOR_FLAGS)
 def segment_grad_kernel(theta, grad, x, start, h, exact):
     """Loss (nats) of the predictions of ``x[start+1 .. start+T]`` and its gradient, added to ``grad``.
 
@@ -177,13 +180,13 @@ def segment_grad_kernel(theta, grad, x, start, h, exact):
     hs[0] = h
     _forward(theta, x, start, hs, exact)
     dhs = np.empty((T, H), theta.dtype)
-    nats = _readout_grad(theta, grad, x, start, hs, dhs)
+    nats = _readout_grad(theta, grad, x, start, hs, dhs, exact)
     _backward(theta, grad, x, start, hs, dhs)
     h[:] = hs[T]
     return nats
 
 
-@njit(**NUMBA_FLAGS)
+@njit(**VECTOR_FLAGS)
 def _apply_update(state, grad, lr, step, cfg):
     """Clip ``grad`` to norm ``cfg.clip`` and take one SGD or Adam step (``step`` counts from 1)."""
     theta, moments, _ = state
@@ -218,7 +221,7 @@ def _apply_update(state, grad, lr, step, cfg):
     return norm
 
 
-@njit(**NUMBA_FLAGS)
+@njit(**VECTOR_FLAGS)
 def train_segments_kernel(state, x, start, first_step, lrs, cfg, seg_nats):
     """Train ``len(lrs)`` consecutive segments of ``cfg.bptt`` positions from ``start``.
 
@@ -234,7 +237,7 @@ def train_segments_kernel(state, x, start, first_step, lrs, cfg, seg_nats):
     for k in range(lrs.shape[0]):
         e = min(s + cfg.bptt, n - 1)
         grad[:] = 0.0
-        seg_nats[k] = segment_grad_kernel(theta, grad, x[:e + 1], s, state.h, cfg.exact_tanh)
+        seg_nats[k] = segment_grad_kernel(theta, grad, x[:e + 1], s, state.h, cfg.exact_math)
         _apply_update(state, grad, lrs[k], first_step + k, cfg)
         s = e
     return s
