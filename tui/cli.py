@@ -8,10 +8,11 @@ Usage errors print one line on stderr and exit with status 2.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 from factormap.tui.commands import COMMANDS
-from factormap.tui.commands.common import PROG, Parser, UsageError
+from factormap.tui.commands.common import PROG, Parser, UsageError, load_inputs
 
 
 def _command_parser(name: str):
@@ -44,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _open_parser().parse_args(argv)
         if (args.model is None) != (args.text is None):
             raise UsageError("give both MODEL and TEXT, or neither to open the demo")
+        if args.model is not None:
+            load_inputs(args.model, args.text)  # bad files exit 2 here, before the terminal is taken over
         from factormap.tui.launch import launch
 
         return launch(args.model, args.text)
@@ -53,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
+        # Python flushes stdout once more at exit; a closed pipe would print a traceback there.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 
 

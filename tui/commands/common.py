@@ -6,11 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from factormap.engine.errors import FactormapError
-from factormap.engine.model import Model, load_model
-from factormap.engine.text import load_text
+if TYPE_CHECKING:
+    from factormap.engine.model import Model
+
+# The engine (numpy, numba) is imported inside the functions that need it, so that importing the
+# command line is instant and a Ctrl-C during start-up already lands in cli.main's handler.
 
 PROG = "factormap-tui"
 
@@ -28,6 +30,9 @@ class Parser(argparse.ArgumentParser):
 
 def looks_like_model(path: Path) -> bool:
     """True if ``path`` loads as a model (used to detect model and text given in swapped order)."""
+    from factormap.engine.errors import FactormapError
+    from factormap.engine.model import load_model
+
     try:
         load_model(path)
     except (FactormapError, OSError):
@@ -37,6 +42,10 @@ def looks_like_model(path: Path) -> bool:
 
 def load_inputs(model_path: str, text_path: str) -> tuple[Model, bytes]:
     """Load the model and the text, turning every documented problem into a :class:`UsageError`."""
+    from factormap.engine.errors import FactormapError
+    from factormap.engine.model import load_model
+    from factormap.engine.text import load_text
+
     mp, tp = Path(model_path), Path(text_path)
     try:
         model = load_model(mp)

@@ -1,0 +1,263 @@
+"""Every bad input, through both ``factormap-tui info`` and ``factormap-tui MODEL TEXT``.
+
+Each must end with one line naming the file and the problem and exit status 2, before any app
+starts, and leave the input files' bytes and modification times as they were. Odd but valid
+texts (binary, invalid UTF-8, one 10 MB line, CRLF, control characters) must simply work.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from factormap.engine import model as model_module
+from factormap.engine import text as text_module
+from factormap.engine.config import MAX_MODEL_BYTES
+from factormap.engine.model import ARRAY_NAMES, float_count, save_model
+from factormap.tui.cli import main
+
+
+@pytest.fixture
+def app_launches(monkeypatch):
+    """Replace the app by a recorder: the list of (model, text) it was launched with."""
+    launched = []
+    fake = types.ModuleType("factormap.tui.launch")
+    fake.launch = lambda model, text: launched.append((model, text)) or 0
+    monkeypatch.setitem(sys.modules, "factormap.tui.launch", fake)
+    return launched
+
+
+@pytest.fixture
+def model_file(tmp_path, random_model):
+    path = tmp_path / "model.bin"
+    save_model(random_model(8), path)
+    return path
+
+
+@pytest.fixture
+def text_file(tmp_path, sample_text):
+    path = tmp_path / "text.txt"
+    path.write_bytes(sample_text)
+    return path
+
+
+def _snapshot(paths):
+    """Bytes and modification time of each file; for huge sparse files, size and blocks used."""
+    def state(p):
+        st = p.stat()
+        content = p.read_bytes() if st.st_size < 64 << 20 else (st.st_size, st.st_blocks)
+        return content, st.st_mtime_ns
+
+    return {p: state(p) for p in paths if p.is_file()}
+
+
+def _refused(capsys, app_launches, model, text, *fragments, named=None):
+    """Both entry points print one line naming ``named`` with ``fragments``, exit 2, start no app."""
+    before = _snapshot([Path(model), Path(text)])
+    for argv in (["info", str(model), str(text)], [str(model), str(text)]):
+        assert main(argv) == 2, argv
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err.count("\n") == 1 and captured.err.startswith("factormap-tui: error:"), captured.err
+        for fragment in (str(named), *fragments) if named else fragments:
+            assert fragment in captured.err, captured.err
+    assert app_launches == []
+    assert _snapshot([Path(model), Path(text)]) == before
+
+
+# -- the model --------------------------------------------------------------------------------
+
+def test_model_missing(tmp_path, text_file, capsys, app_launches):
+    missing = tmp_path / "nope.bin"
+    _refused(capsys, app_launches, missing, text_file, "no such model file", named=missing)
+
+
+def test_model_is_a_directory(tmp_path, text_file, capsys, app_launches):
+    (tmp_path / "models").mkdir()
+    _refused(capsys, app_launches, tmp_path / "models", text_file, "is a directory", named=tmp_path / "models")
+
+
+def _deny_reading(monkeypatch, path):
+    """Root reads every file whatever its mode: make the permission check see what a user would."""
+    path.chmod(0)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != path and real_access(p, mode))
+
+
+def test_model_unreadable(model_file, text_file, capsys, app_launches, monkeypatch):
+    _deny_reading(monkeypatch, model_file)
+    _refused(capsys, app_launches, model_file, text_file, "not readable", named=model_file)
+
+
+def test_model_empty(tmp_path, text_file, capsys, app_launches):
+    (tmp_path / "empty.bin").write_bytes(b"")
+    _refused(capsys, app_launches, tmp_path / "empty.bin", text_file, "empty", named=tmp_path / "empty.bin")
+
+
+def test_model_truncated_by_one_byte(tmp_path, random_model, text_file, capsys, app_launches):
+    path = tmp_path / "cut.bin"
+    path.write_bytes(random_model(128).to_bin_bytes()[:-1])
+    _refused(capsys, app_launches, path, text_file, "not a whole number", "H=128", named=path)
+
+
+def test_model_size_matching_no_hidden_size(tmp_path, text_file, capsys, app_launches):
+    path = tmp_path / "odd.bin"
+    path.write_bytes(b"\0" * 4 * (float_count(16) + 5))
+    _refused(capsys, app_launches, path, text_file, "matches no hidden size", "H=16", named=path)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_model_non_finite_weights(tmp_path, random_model, text_file, capsys, app_launches, bad):
+    flat = np.frombuffer(random_model(8).to_bin_bytes(), "<f4").copy()
+    flat[8 * 256 + 3] = bad  # inside Wh
+    path = tmp_path / "nan.bin"
+    flat.tofile(path)
+    _refused(capsys, app_launches, path, text_file, "NaN or Inf", "Wh", named=path)
+
+
+def test_npz_missing_array(tmp_path, random_model, text_file, capsys, app_launches):
+    m = random_model(8)
+    path = tmp_path / "m.npz"
+    np.savez(path, **{n: getattr(m, n) for n in ARRAY_NAMES if n != "Wy"})
+    _refused(capsys, app_launches, path, text_file, "missing", "Wy", named=path)
+
+
+def test_npz_misshaped_array(tmp_path, random_model, text_file, capsys, app_launches):
+    arrays = {n: getattr(random_model(8), n) for n in ARRAY_NAMES}
+    arrays["Wx"] = arrays["Wx"][:, :200]
+    np.savez(tmp_path / "m.npz", **arrays)
+    _refused(capsys, app_launches, tmp_path / "m.npz", text_file, "Wx", "shape", named=tmp_path / "m.npz")
+
+
+def test_model_above_the_cap(tmp_path, text_file, capsys, app_launches):
+    path = tmp_path / "huge.bin"
+    with open(path, "wb") as fh:  # sparse: no disk used, and a correct loader never reads it
+        fh.truncate(4 * float_count(24_000))
+    _refused(capsys, app_launches, path, text_file, "larger than any model", f"{MAX_MODEL_BYTES:,}", named=path)
+
+
+def test_model_too_large_for_memory(tmp_path, text_file, capsys, app_launches, monkeypatch):
+    path = tmp_path / "big.bin"
+    size = 4 * float_count(2_000)
+    with open(path, "wb") as fh:
+        fh.truncate(size)
+    monkeypatch.setattr(model_module, "available_memory", lambda: size)
+    _refused(capsys, app_launches, path, text_file, "memory", f"{size:,} bytes are available", named=path)
+
+
+@pytest.mark.parametrize("suffix", [".bin", ".npz"])
+def test_model_and_text_swapped(tmp_path, random_model, text_file, capsys, app_launches, suffix):
+    path = tmp_path / f"model{suffix}"
+    save_model(random_model(8), path)
+    _refused(capsys, app_launches, text_file, path, "swapped", "MODEL TEXT", str(path), str(text_file))
+
+
+# -- the text ---------------------------------------------------------------------------------
+
+def test_text_missing(tmp_path, model_file, capsys, app_launches):
+    missing = tmp_path / "nope.txt"
+    _refused(capsys, app_launches, model_file, missing, "no such text file", named=missing)
+
+
+def test_text_is_a_directory(tmp_path, model_file, capsys, app_launches):
+    (tmp_path / "texts").mkdir()
+    _refused(capsys, app_launches, model_file, tmp_path / "texts", "is a directory", named=tmp_path / "texts")
+
+
+def test_text_unreadable(model_file, text_file, capsys, app_launches, monkeypatch):
+    _deny_reading(monkeypatch, text_file)
+    _refused(capsys, app_launches, model_file, text_file, "not readable", named=text_file)
+
+
+@pytest.mark.parametrize("content, fragment", [(b"", "empty"), (b"x", "single byte")])
+def test_text_too_short(tmp_path, model_file, capsys, app_launches, content, fragment):
+    path = tmp_path / "short.txt"
+    path.write_bytes(content)
+    _refused(capsys, app_launches, model_file, path, fragment, named=path)
+
+
+def test_text_too_large_for_memory(tmp_path, model_file, capsys, app_launches, monkeypatch):
+    path = tmp_path / "big.txt"
+    with open(path, "wb") as fh:
+        fh.truncate(50_000_000)
+    monkeypatch.setattr(text_module, "available_memory", lambda: 100_000_000)
+    _refused(capsys, app_launches, model_file, path, "memory", "100,000,000 bytes are available", named=path)
+
+
+# -- odd texts that must work -----------------------------------------------------------------
+
+VALID_TEXTS = {
+    "all_256_bytes": bytes(range(256)) * 4,
+    "invalid_utf8": b"caf\xe9 \xff\xfe\xc3\x28 \xed\xa0\x80 \xf0\x28\x8c\x28 ok\n" * 20,
+    "crlf": b"first line\r\nsecond line\r\n\r\nthird\r\n" * 20,
+    "tabs_and_controls": b"a\tb\x00c\x07d\x1b[31mred\x1b[0m\x08\x0c\x7f\r\x0b\n" * 20,
+}
+
+
+@pytest.mark.parametrize("name", VALID_TEXTS)
+def test_odd_texts_work(tmp_path, model_file, capsys, app_launches, name):
+    path = tmp_path / f"{name}.txt"
+    path.write_bytes(VALID_TEXTS[name])
+    before = _snapshot([model_file, path])
+    assert main(["info", str(model_file), str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["text"]["bytes"] == len(VALID_TEXTS[name])
+    assert np.isfinite(data["bpc"]) and data["bpc"] > 0
+    for row in data["worst_positions"]:  # contexts are printable one-liners whatever the bytes
+        assert all(c.isprintable() for c in row["context_before"] + row["target"] + row["context_after"])
+    assert main([str(model_file), str(path)]) == 0
+    assert app_launches == [(str(model_file), str(path))]
+    assert _snapshot([model_file, path]) == before
+
+
+def test_info_table_prints_control_bytes_escaped(tmp_path, model_file, capsys):
+    path = tmp_path / "controls.txt"
+    path.write_bytes(VALID_TEXTS["tabs_and_controls"])
+    assert main(["info", str(model_file), str(path), "--worst", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x00" not in out and "\x07" not in out
+
+
+def test_ten_megabyte_single_line_opens(tmp_path, model_file, app_launches):
+    path = tmp_path / "one_line.txt"
+    path.write_bytes(b"abcdefghij klmnopqrstuvwxyz. " * (10_000_000 // 29 + 1))
+    assert b"\n" not in path.read_bytes()
+    assert main([str(model_file), str(path)]) == 0
+    assert app_launches == [(str(model_file), str(path))]
+
+
+# -- the installed console script, as a person runs it -----------------------------------------
+
+def _console_script():
+    exe = shutil.which("factormap-tui") or str(Path(sys.executable).with_name("factormap-tui"))
+    if not Path(exe).exists():
+        pytest.skip("the factormap-tui console script is not installed")
+    return exe
+
+
+@pytest.mark.parametrize("case", ["missing", "truncated", "above_cap", "swapped"])
+def test_console_script_usage_errors(tmp_path, random_model, text_file, case):
+    model = tmp_path / "model.bin"
+    if case == "truncated":
+        model.write_bytes(random_model(4).to_bin_bytes()[:-1])
+    elif case == "above_cap":
+        with open(model, "wb") as fh:
+            fh.truncate(4 * float_count(24_000))
+    elif case == "swapped":
+        save_model(random_model(4), model)
+    argv = [str(text_file), str(model)] if case == "swapped" else [str(model), str(text_file)]
+    before = _snapshot([model, text_file])
+    for args in (["info", *argv], argv):
+        proc = subprocess.run([_console_script(), *args], capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stdout == ""
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.startswith("factormap-tui: error:")
+    assert _snapshot([model, text_file]) == before
