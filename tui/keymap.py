@@ -51,8 +51,6 @@ EXPLORER_BINDINGS: list[Binding] = [
               tooltip=f"Count prefix; toggles intervention {d} when the interventions pane has focus"
               if d else "Count prefix, or the start of the line (0)")
       for d in range(10)),
-    Binding("space", "toggle_highlighted", "toggle", tooltip="Toggle the highlighted intervention",
-            id="toggle-intervention", show=False),
     Binding("m", "prefix('m')", "mark", tooltip="m{a-z}: set a mark at the cursor", id="mark-set", show=False),
     Binding("apostrophe", "prefix(\"'\")", "to mark", key_display="'", id="mark-jump", show=False,
             tooltip="'{a-z}: jump to a mark ('' back to before the last jump)"),

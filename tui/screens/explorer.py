@@ -35,6 +35,8 @@ MIN_SIZE = (60, 16)
 """Below this many columns or rows the screen shows "terminal too small" instead of the panes."""
 WIDE_COLUMNS = 140
 """From this many columns on, the panes sit side by side."""
+READOUT_FEATURES = ("word_len", "in_tag")
+"""Features whose covariance direction u is traced (h·u) on the oscilloscope."""
 
 
 class ExplorerScreen(ExplorerKeys, Screen):
@@ -68,6 +70,7 @@ class ExplorerScreen(ExplorerKeys, Screen):
         self.needle = b""
         self.thresholds: dict[str, float] = {}
         self.delta_bits: np.ndarray | None = None
+        self.attribution = None
         self._prompt_kind = ""
         self._pending_jump = 0
 
@@ -104,6 +107,7 @@ class ExplorerScreen(ExplorerKeys, Screen):
         w, h = event.size
         self.set_class(w < MIN_SIZE[0] or h < MIN_SIZE[1], "-too-small")
         self.set_class(w >= WIDE_COLUMNS, "-wide")
+        self.call_after_refresh(self._cursor_moved)
 
     # -- state to panes ---------------------------------------------------------------------
     @staticmethod
@@ -187,9 +191,34 @@ class ExplorerScreen(ExplorerKeys, Screen):
         if message.complete:
             status.bpc_done = 1.0
             status.work = ""
+            self.thresholds.pop("surprisal", None)
         t = self.cursor
         status.bits = float(self.session.bits[t]) if t < self.session.n - 1 else float("nan")
         self.query_one(TextPane).refresh_tints()
+
+    def on_attribution_pane_computed(self, message) -> None:
+        """Heat for the attribution lens: the pane's quantity per offset k, as a share of its largest."""
+        att = message.attribution
+        self.attribution = att
+        mode = getattr(self.query_one("#attribution"), "mode", "grad_norm")
+        values = np.abs(att.grad_norms if mode == "grad_norm" else getattr(att, mode))
+        top = float(np.max(values)) if values.size else 0.0
+        heat = values / top if top > 0 else np.zeros_like(values)
+        self.query_one(TextPane).set_heat(att.t, heat)
+
+    def on_interventions_pane_delta_bits_changed(self, message) -> None:
+        """The Δbits lens and the Δbits jumps follow the active interventions."""
+        self.delta_bits = message.delta_bits
+        self.thresholds.pop("delta_bits", None)
+        self.query_one(TextPane).set_delta_bits(message.delta_bits)
+        self._update_legend_note()
+
+    def on_interventions_pane_factor_map_ready(self, message) -> None:
+        """Trace the word-length and tag readouts (h·u) on the oscilloscope once the factor map exists."""
+        readouts = message.factor_map.readouts
+        directions = {f"h·u_{name}": readouts[name].cov_direction
+                      for name in READOUT_FEATURES if name in readouts}
+        self.query_one("#oscilloscope").set_readouts(directions)
 
     def on_window_states(self, message: WindowStates) -> None:
         """Tint the activation lens from the window's states."""

@@ -155,14 +155,6 @@ class ExplorerKeys:
         if hasattr(pane, "toggle"):
             pane.toggle(row)
 
-    def action_toggle_highlighted(self) -> None:
-        """Toggle the interventions pane's highlighted row."""
-        pane = self.query_one("#interventions")
-        row = getattr(pane, "highlighted", None)
-        if row is None or not hasattr(pane, "toggle"):
-            return
-        pane.toggle(row)
-
     def action_jump(self, direction: int) -> None:
         """Next (previous) position whose surprisal (or Δbits, under that lens) is high.
 
@@ -206,7 +198,7 @@ class ExplorerKeys:
         t0, t1 = self.query_one("#text").window
         t, session = self.cursor, self.session
         path = jobs.export_path(self.model_path, self.text_path, t)
-        attribution = getattr(self.query_one("#attribution"), "attribution", None)
+        attribution = self.attribution
 
         def job() -> None:
             arrays = {"t0": t0, "t1": t1, "cursor": t, "bytes": session.x[t0:t1],

@@ -34,7 +34,7 @@ class Legend(Widget):
         out.append(f" {title} ", style="bold")
         for style, label in zip(lens.styles, lens.labels):
             out.append(f"{label:^4}", style=style)
-        out.append(f"  {lens.meaning}", style="dim")
         if self.note:
-            out.append(f" · {self.note}", style="italic")
+            out.append(f" {self.note}", style="italic")
+        out.append(f"  {lens.meaning}", style="dim")
         return out
