@@ -1,0 +1,119 @@
+"""``factormap-tui export MODEL TEXT --start A --stop B -o out.npz``: arrays of a range, for notebooks.
+
+Writes, for the positions [A, B), the hidden states, bits, predicted bytes and the exact backward
+attributions at offsets 0..K (see :func:`factormap.engine.export.position_arrays` for every
+array's definition) to an ``.npz`` file, atomically; ``--json`` prints the same arrays as JSON,
+for small ranges only. The output never replaces an input file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from factormap.engine.attribution import DEFAULT_K
+from factormap.engine.export import position_arrays
+from factormap.engine.model import atomic_write_bytes
+from factormap.engine.session import Session
+from factormap.tui.commands.common import UsageError, load_inputs, print_json
+
+#: Most positions ``--json`` prints (a JSON array of states is ~3 kB per position).
+JSON_LIMIT = 2000
+
+
+def _count(value: str) -> int:
+    """A position or offset count, 0 or more (an argparse ``type``)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {value!r}")
+    return number
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``export``.
+
+    Args:
+        parser: the ``export`` parser.
+    """
+    parser.add_argument("model", help="model file (.bin raw float32, or .npz)")
+    parser.add_argument("text", help="text file (any bytes)")
+    parser.add_argument("--start", type=_count, default=0, metavar="A", help="first position (default 0)")
+    parser.add_argument("--stop", type=_count, default=None, metavar="B",
+                        help="one past the last position (default: the end of the text)")
+    parser.add_argument("-o", "--output", metavar="OUT.npz", help="write the arrays to this .npz file")
+    parser.add_argument("--K", type=_count, default=DEFAULT_K, metavar="K",
+                        help=f"offsets of the backward attribution (default {DEFAULT_K})")
+    parser.add_argument("--json", action="store_true",
+                        help=f"print the arrays as JSON (ranges of at most {JSON_LIMIT} positions)")
+
+
+def _check_output(output: str, inputs: tuple[str, str]) -> Path:
+    """The output path, refused if it is an input file or a directory."""
+    out = Path(output)
+    for name in inputs:
+        src = Path(name)
+        if out.resolve() == src.resolve() or (out.exists() and src.exists() and out.samefile(src)):
+            raise UsageError(f"-o {output} is an input file; choose another output path")
+    if out.is_dir():
+        raise UsageError(f"-o {output} is a directory; give a file name such as {out / 'export.npz'}")
+    if not out.parent.is_dir():
+        raise UsageError(f"-o {output}: the folder {out.parent} does not exist")
+    return out
+
+
+def _range(args: argparse.Namespace, n: int) -> tuple[int, int]:
+    stop = n if args.stop is None else args.stop
+    if stop > n:
+        raise UsageError(f"--stop {stop} is past the end of the text ({n} bytes, positions 0..{n - 1})")
+    if args.start >= stop:
+        raise UsageError(f"--start {args.start} must be less than --stop {stop}")
+    if args.json and stop - args.start > JSON_LIMIT:
+        raise UsageError(f"--json prints at most {JSON_LIMIT} positions and [{args.start}, {stop}) has "
+                         f"{stop - args.start}; use -o OUT.npz for larger ranges")
+    return args.start, stop
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute the arrays of the range and write them (and/or print them as JSON).
+
+    Args:
+        args: parsed ``export`` arguments.
+
+    Returns:
+        0 on success (usage errors raise :class:`UsageError`).
+    """
+    if args.output is None and not args.json:
+        raise UsageError("give -o OUT.npz to write the arrays, or --json to print them")
+    out = _check_output(args.output, (args.model, args.text)) if args.output is not None else None
+    model, text = load_inputs(args.model, args.text)
+    start, stop = _range(args, len(text))
+    session = Session(model, text)
+    try:
+        if args.json:
+            arrays = position_arrays(session, start, stop, args.K)
+        else:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            with Progress(console=Console(file=sys.stderr), transient=True) as bar:
+                task = bar.add_task("export", total=1.0)
+                arrays = position_arrays(session, start, stop, args.K,
+                                         progress=lambda f: bar.update(task, completed=f))
+    finally:
+        session.close()
+    if out is not None:
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        atomic_write_bytes(out, buffer.getvalue())
+    if args.json:
+        print_json({name: array for name, array in arrays.items()})
+    elif out is not None:
+        print(f"wrote {len(arrays)} arrays for positions [{start}, {stop}) to {out}")
+    return 0
