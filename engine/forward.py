@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from factormap.engine.config import PROB_FLOOR, VOCAB
+from factormap.engine.kernels import read_only
 from factormap.engine.kernels.readout import readout_kernel
 from factormap.engine.kernels.recurrence import recur_exact_kernel, recur_fast_kernel
 from factormap.engine.model import Model
@@ -38,13 +39,6 @@ def as_bytes_array(x) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def _read_only(a: np.ndarray) -> np.ndarray:
-    """A read-only view: kernels then always see one array type (numba compiles one per flag)."""
-    view = a.view()
-    view.setflags(write=False)
-    return view
-
-
 def recur(model: Model, x, h0: np.ndarray | None = None, *, exact: bool | None = None,
           out: np.ndarray | None = None) -> np.ndarray:
     """Hidden states ``h_t`` for every byte of ``x``, shape (len(x), H), in the model's dtype.
@@ -56,9 +50,9 @@ def recur(model: Model, x, h0: np.ndarray | None = None, *, exact: bool | None =
         exact: use libm tanh instead of the rational approximation; default: only for float64 models.
         out: optional preallocated (len(x), H) array to write into.
     """
-    xs = _read_only(as_bytes_array(x))
+    xs = read_only(as_bytes_array(x))
     dtype = model.dtype
-    h = _read_only(np.zeros(model.H, dtype) if h0 is None else np.ascontiguousarray(h0, dtype=dtype))
+    h = read_only(np.zeros(model.H, dtype) if h0 is None else np.ascontiguousarray(h0, dtype=dtype))
     if h.shape != (model.H,):
         raise ValueError(f"h0 has shape {h.shape}, expected ({model.H},)")
     if out is None:
@@ -121,7 +115,7 @@ def readout_into(model: Model, states: np.ndarray, targets, bits: np.ndarray, pr
     if tg.max() >= VOCAB:
         raise ValueError(f"targets must be bytes (0..255) or -1, got {tg.max()}")
     if states.dtype == np.float32 and model.dtype == np.float32:
-        readout_kernel(model.WyT, model.by, _read_only(np.ascontiguousarray(states)), _read_only(tg),
+        readout_kernel(model.WyT, model.by, read_only(np.ascontiguousarray(states)), read_only(tg),
                        bits, pred_byte, pred_prob)
         return
     logits = states @ (model.WyT if states.dtype == model.dtype else model.WyT.astype(states.dtype))
@@ -182,3 +176,16 @@ def forward(model: Model, x, h0: np.ndarray | None = None, *, exact: bool | None
     ro = readout(model, states, next_targets(xs, 0, xs.shape[0]))
     return ForwardResult(states=states, bits=ro.bits[:-1] if xs.shape[0] else ro.bits,
                          pred_byte=ro.pred_byte, pred_prob=ro.pred_prob)
+
+
+def warm() -> None:
+    """Compile the recurrence and readout for float32 and float64 models (fills numba's cache)."""
+    rng = np.random.default_rng(0)
+    H = 9
+    arrays = dict(Wx=rng.normal(size=(H, 256)), Wh=rng.normal(size=(H, H)), bh=np.zeros(H),
+                  Wy=rng.normal(size=(256, H)), by=np.zeros(256))
+    text = bytes(range(40, 50))
+    for dtype in (np.float32, np.float64):
+        model = Model(**{k: v.astype(dtype) for k, v in arrays.items()}, source="warm-up")
+        forward(model, text)
+        forward(model, text, exact=True)

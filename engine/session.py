@@ -261,3 +261,17 @@ class Session:
     def context(self, t: int, before: int = 20, after: int = 10) -> tuple[bytes, bytes, bytes]:
         """The bytes before position t, the byte at t, and the bytes after it."""
         return (self.text[max(0, t - before):t], self.text[t:t + 1], self.text[t + 1:t + 1 + after])
+
+
+def warm() -> None:
+    """Run a tiny streamed session (chunk buffers, checkpoints, re-runs): compiles what it calls."""
+    from factormap.engine.model import Model
+
+    H = 3
+    model = Model(Wx=np.zeros((H, 256)), Wh=np.eye(H), bh=np.zeros(H), Wy=np.zeros((256, H)),
+                  by=np.zeros(256), source="warm-up")
+    session = Session(model, bytes(range(64)), checkpoint_every=8, full_states_limit=0, chunk=16)
+    for _ in session.run():
+        pass
+    session.states(3, 20)
+    session.close()

@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from factormap.engine.config import PROB_FLOOR
+from factormap.engine.kernels import read_only
 from factormap.engine.kernels.fastmath import VECTOR_FLAGS, exp_f32
 
 #: Positions whose logits are accumulated together.
@@ -103,8 +104,9 @@ def readout_kernel(WyT, by, states, targets, bits, pred_byte, pred_prob):
 
 
 def warm() -> None:
-    """Compile this module's kernel (fills numba's cache)."""
+    """Compile the kernel for read-only float32 weights and states, as the wrapper passes them."""
     H, n = 5, POSITIONS_PER_BLOCK + 1
-    targets = np.full(n, -1, np.int64)
-    readout_kernel(np.zeros((H, 256), np.float32), np.zeros(256, np.float32), np.zeros((n, H), np.float32),
-                   targets, np.empty(n, np.float32), np.empty(n, np.uint8), np.empty(n, np.float32))
+    WyT, by, states = (read_only(np.zeros(shape, np.float32)) for shape in ((H, 256), 256, (n, H)))
+    targets = read_only(np.full(n, -1, np.int64))
+    readout_kernel(WyT, by, states, targets, np.empty(n, np.float32), np.empty(n, np.uint8),
+                   np.empty(n, np.float32))

@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from factormap.engine.config import NUMBA_FLAGS_EXACT
+from factormap.engine.kernels import read_only
 from factormap.engine.kernels.fastmath import VECTOR_FLAGS, tanh_f32
 
 #: Rows of WhT added per pass over the accumulator in the fast kernel.
@@ -77,11 +78,11 @@ def recur_exact_kernel(WxT, WhT, bh, x, h0, out):
 
 
 def warm() -> None:
-    """Compile this module's kernels for every dtype the engine runs them in (fills the cache)."""
-    x = np.arange(3, dtype=np.uint8)
-    for dtype, kernels in ((np.float32, (recur_fast_kernel, recur_exact_kernel)),
-                           (np.float64, (recur_exact_kernel,))):
-        H = ROWS_PER_PASS + 1
-        WxT, WhT = np.zeros((256, H), dtype), np.zeros((H, H), dtype)
+    """Compile both kernels for float32 and float64 weights, read-only as models hold them."""
+    x = read_only(np.arange(3, dtype=np.uint8))
+    H = ROWS_PER_PASS + 1
+    for dtype in (np.float32, np.float64):
+        WxT, WhT, bh, h0 = (read_only(np.zeros(shape, dtype)) for shape in ((256, H), (H, H), H, H))
+        kernels = (recur_fast_kernel, recur_exact_kernel) if dtype == np.float32 else (recur_exact_kernel,)
         for kernel in kernels:
-            kernel(WxT, WhT, np.zeros(H, dtype), x, np.zeros(H, dtype), np.empty((3, H), dtype))
+            kernel(WxT, WhT, bh, x, h0, np.empty((3, H), dtype))
