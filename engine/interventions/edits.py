@@ -8,7 +8,8 @@ position t it sets the component along ``u_k`` and keeps the orthogonal compleme
 
 so subtraction is ``(u, 0, 0)``, scaling ``(u, alpha, 0)``, writing a value ``v_t`` in is
 ``(u, 0, v_t)`` and setting unit j to m is ``(e_j, 0, m)``. A list of edits applies in list order.
-The coefficient and every edited unit are clamped to ``+-STATE_LIMIT`` (finite numbers, never NaN).
+In the recurrence the coefficient and every edited unit are clamped to ``+-STATE_LIMIT`` (finite
+numbers, never NaN); readout-only edits fold into the readout weights instead.
 """
 
 from __future__ import annotations
@@ -63,17 +64,25 @@ class StateEdits:
             out[k] = b[t0:t1] if isinstance(b, np.ndarray) else b
         return out
 
-    def apply(self, states: np.ndarray, t0: int) -> np.ndarray:
-        """The edited copy of ``states`` (rows are positions t0, t0+1, ...), same dtype."""
-        out = np.array(states, copy=True)
+    def folded_into_readout(self, model: Model) -> Model:
+        """``model`` with these edits folded into its readout: ``Wy' = Wy A``, ``by' = by + Wy b``.
+
+        The list (constant offsets only) is the affine map ``h -> A h + b`` with
+        ``A = M_k ... M_1``, ``M_i = I + (alpha_i - 1) u_i u_i^T``, and ``b`` composed edit by edit
+        (``b <- M_i b + beta_i u_i``); ``softmax(Wy' h + by')`` is the prediction from ``A h + b``.
+        """
         if not len(self):
-            return out
-        betas = self.betas(t0, t0 + out.shape[0]).astype(out.dtype)
-        for u, a, b in zip(self.directions.astype(out.dtype), self.alphas.astype(out.dtype), betas):
-            c = np.clip((a - 1) * (out @ u) + b, -STATE_LIMIT, STATE_LIMIT)
-            out += c[:, None] * u
-            np.clip(out, -STATE_LIMIT, STATE_LIMIT, out=out)
-        return out
+            return model
+        if any(isinstance(beta, np.ndarray) for beta in self.offsets):
+            raise ValueError("edits with per-position offsets do not fold into the readout")
+        b = np.zeros(self.directions.shape[1])
+        for u, a, beta in zip(self.directions, self.alphas, self.offsets):
+            b += ((a - 1) * (u @ b) + beta) * u
+        Wy = np.asarray(model.Wy, np.float64)
+        by = model.by + Wy @ b
+        for u, a in zip(self.directions[::-1], self.alphas[::-1]):
+            Wy = Wy + (a - 1) * np.outer(Wy @ u, u)
+        return model.replace(Wy=Wy.astype(model.dtype), by=by.astype(model.dtype))
 
 
 def edited_recur(model: Model, x, h0: np.ndarray, edits: StateEdits, t0: int, *,

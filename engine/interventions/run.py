@@ -4,7 +4,8 @@ Definitions, for the text ``x_0..x_{n-1}`` of a session:
 
 - ``bits'_t = -log2 max(p'_t[x_{t+1}], 1e-8)``, t = 0..n-2, where ``p'_t`` is the readout's softmax
   of the edited state (weight edits, then per-step edits, then readout-only edits; see
-  :mod:`...interventions.plan`). A non-finite logit counts as the floor: 26.58 bits.
+  :mod:`...interventions.plan`). Readout-only edits are folded into the readout weights
+  (:meth:`StateEdits.folded_into_readout`). A non-finite logit counts as the floor: 26.58 bits.
 - ``delta_bits_t = bits'_t - bits_t`` against the session's baseline bits.
 - ``delta_bpc = mean_t bits'_t - mean_t bits_t`` over t = 0..n-2 (float64 means).
 
@@ -81,7 +82,8 @@ class EditedRun:
         self.exact = session.model.dtype != np.float32 if exact is None else bool(exact)
         dtype = np.float64 if self.exact else session.model.dtype
         self._run_model = self.plan.model.astype(dtype) if self.plan.model.dtype != dtype else self.plan.model
-        self._readout_model = session.model.astype(dtype) if session.model.dtype != dtype else session.model
+        base = session.model.astype(dtype) if session.model.dtype != dtype else session.model
+        self._readout_model = self.plan.readout.folded_into_readout(base)
         self.n = session.n
         self.bits = np.full(self.n - 1, np.nan, np.float32)
         self._sink = state_sink
@@ -115,8 +117,7 @@ class EditedRun:
         t1 = t0 + states.shape[0]
         if self.is_baseline:
             return self.session.bits_range(t0, t1).copy()
-        seen = self.plan.readout.apply(states, t0) if len(self.plan.readout) else states
-        bits = readout(self._readout_model, seen, next_targets(self.session.x, t0, t1)).bits[: min(t1, self.n - 1) - t0]
+        bits = readout(self._readout_model, states, next_targets(self.session.x, t0, t1)).bits[: min(t1, self.n - 1) - t0]
         return np.where(np.isfinite(bits), bits, FLOOR_BITS)
 
     def _readout_into(self, t0: int, states: np.ndarray) -> None:

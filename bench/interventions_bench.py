@@ -1,0 +1,60 @@
+"""Time to re-run the whole text under one intervention, beside the baseline forward pass.
+
+Prints, for the 1 KB reference text and for 1 MB (the reference text repeated), the baseline
+session pass and the whole-text ΔBPC of a per-step edit, a readout-only edit and a weight edit
+(the baseline bits already computed, as in the app). Targets (issue 5): <= 2 s per 1 MB, < 10 ms
+on 1 KB. Runs on a random H = 128 model and generated text where ../shared/reference is absent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import common
+from factormap.engine.interventions.run import intervention_delta
+from factormap.engine.interventions.specs import EditWeights, SubtractAtReadout, SubtractEachStep
+from factormap.engine.model import Model, load_model
+from factormap.engine.session import Session
+
+MB = 1 << 20
+
+
+def _inputs() -> tuple[Model, bytes]:
+    model_path, text_path = common.REFERENCE / "sat_model.bin", common.REFERENCE / "enwik_1024.txt"
+    if model_path.is_file() and text_path.is_file():
+        return load_model(model_path), text_path.read_bytes()
+    rng = np.random.default_rng(0)
+    H = 128
+    model = Model(Wx=rng.normal(0, 1, (H, 256)), Wh=rng.normal(0, 1.2 / np.sqrt(H), (H, H)),
+                  bh=np.zeros(H), Wy=rng.normal(0, 1, (256, H)), by=np.zeros(256), source="random H=128")
+    return model.astype(np.float32), bytes(rng.integers(32, 127, 1024, dtype=np.uint8))
+
+
+def main() -> None:
+    """Print the rows."""
+    print(common.machine())
+    model, text = _inputs()
+    u = np.random.default_rng(1).standard_normal(model.H)
+    edits = {"subtract each step": [SubtractEachStep(u)], "subtract at readout": [SubtractAtReadout(u)],
+             "edit weights (left)": [EditWeights(u)]}
+    for label, data, unit, scale, target, limit in (("1 KB", text, "ms", 1e3, "< 10 ms", 10.0),
+                                                   ("1 MB", (text * (MB // len(text) + 1))[:MB], "s", 1.0,
+                                                    "<= 2 s", 2.0)):
+        repeat = 20 if len(data) < MB else 3
+
+        def baseline(data=data) -> None:
+            Session(model, data).ensure(len(data))
+
+        base = common.median_time(baseline, repeat) * scale
+        common.emit(common.Row(f"baseline forward pass, {label}", base, unit))
+        session = Session(model, data)
+        session.ensure(session.n)
+        for name, specs in edits.items():
+            took = common.median_time(lambda specs=specs: intervention_delta(session, specs), repeat) * scale
+            common.emit(common.Row(f"whole-text ΔBPC, {name}, {label}", took, unit, reference=base,
+                                   ratio=base / took, target=target, met=took <= limit))
+        session.close()
+
+
+if __name__ == "__main__":
+    main()
