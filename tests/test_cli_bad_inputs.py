@@ -19,17 +19,36 @@ import pytest
 from factormap.engine import model as model_module
 from factormap.engine import text as text_module
 from factormap.engine.config import MAX_MODEL_BYTES
+from factormap.engine.forward import forward
 from factormap.engine.model import ARRAY_NAMES, float_count, save_model
 from factormap.tui.cli import main
 
 
 @pytest.fixture
 def app_launches(monkeypatch):
-    """Replace the app by a recorder: the list of (model, text) it was launched with."""
+    """The real launch path on a terminal, with the app replaced by a recorder of its inputs.
+
+    Returns the list of (model_path, text_path, session) the app was started with.
+    """
+    from factormap.tui import app as app_module
+    from factormap.tui import launch as launch_module
+
     launched = []
-    fake = types.ModuleType("factormap.tui.launch")
-    fake.launch = lambda model, text: launched.append((model, text)) or 0
-    monkeypatch.setitem(sys.modules, "factormap.tui.launch", fake)
+
+    class RecordingApp:
+        return_code = 0
+
+        def __init__(self, session, model_path, text_path, notice=None):
+            launched.append((model_path, text_path, session))
+
+        def run(self):
+            return None
+
+    monkeypatch.setattr(app_module, "FactormapApp", RecordingApp)
+    monkeypatch.setattr(launch_module, "_exit_soon", lambda code: None)  # it would end pytest itself
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setattr(launch_module, "sys", types.SimpleNamespace(
+        stdin=types.SimpleNamespace(isatty=lambda: True), stdout=types.SimpleNamespace(isatty=lambda: True)))
     return launched
 
 
@@ -212,7 +231,7 @@ def test_odd_texts_work(tmp_path, model_file, capsys, app_launches, name):
     for row in data["worst_positions"]:  # contexts are printable one-liners whatever the bytes
         assert all(c.isprintable() for c in row["context_before"] + row["target"] + row["context_after"])
     assert main([str(model_file), str(path)]) == 0
-    assert app_launches == [(str(model_file), str(path))]
+    assert [launched[:2] for launched in app_launches] == [(str(model_file), str(path))]
     assert _snapshot([model_file, path]) == before
 
 
@@ -229,7 +248,10 @@ def test_ten_megabyte_single_line_opens(tmp_path, model_file, app_launches):
     path.write_bytes(b"abcdefghij klmnopqrstuvwxyz. " * (10_000_000 // 29 + 1))
     assert b"\n" not in path.read_bytes()
     assert main([str(model_file), str(path)]) == 0
-    assert app_launches == [(str(model_file), str(path))]
+    [(_, _, session)] = app_launches
+    assert session.n == path.stat().st_size
+    assert session.context(session.n - 5, before=1000, after=1000)[1] == b"x"  # no line scan, no copy of it all
+    np.testing.assert_array_equal(session.states(0, 64), forward(session.model, session.text[:64]).states)
 
 
 # -- the installed console script, as a person runs it -----------------------------------------

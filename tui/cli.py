@@ -12,7 +12,7 @@ import os
 import sys
 
 from factormap.tui.commands import COMMANDS
-from factormap.tui.commands.common import PROG, Parser, UsageError, load_inputs
+from factormap.tui.commands.common import PROG, Parser, UsageError
 
 
 def _command_parser(name: str):
@@ -45,8 +45,6 @@ def main(argv: list[str] | None = None) -> int:
         args = _open_parser().parse_args(argv)
         if (args.model is None) != (args.text is None):
             raise UsageError("give both MODEL and TEXT, or neither to open the demo")
-        if args.model is not None:
-            load_inputs(args.model, args.text)  # bad files exit 2 here, before the terminal is taken over
         from factormap.tui.launch import launch
 
         return launch(args.model, args.text)
