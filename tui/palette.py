@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from factormap.tui.keymap import EXPLORER_BINDINGS
@@ -17,10 +18,9 @@ class KeyActions(Provider):
         for binding in EXPLORER_BINDINGS:
             if binding.action.startswith("digit("):
                 continue
-            title = binding.tooltip or binding.description
-            yield f"{title}  [{key_label(binding)}]", title, binding.action
+            yield binding.tooltip or binding.description, f"key: {key_label(binding)}", binding.action
         for row in range(1, 10):
-            yield f"Toggle intervention {row}", f"Toggle row {row} of the interventions pane", \
+            yield f"Toggle intervention {row}", f"key: {row} in the interventions pane", \
                 f"toggle_intervention({row - 1})"
 
     async def _run(self, action: str) -> None:
@@ -29,7 +29,7 @@ class KeyActions(Provider):
     async def discover(self) -> Hits:
         """All commands, before anything is typed."""
         for display, help_, action in self._commands():
-            yield DiscoveryHit(display, partial(self._run, action), help=help_)
+            yield DiscoveryHit(Text(display), partial(self._run, action), help=help_)
 
     async def search(self, query: str) -> Hits:
         """Commands whose title matches what was typed."""
@@ -37,4 +37,5 @@ class KeyActions(Provider):
         for display, help_, action in self._commands():
             score = matcher.match(display)
             if score > 0:
-                yield Hit(score, matcher.highlight(display), partial(self._run, action), help=help_)
+                yield Hit(score, matcher.highlight(display), partial(self._run, action), text=display,
+                          help=help_)
