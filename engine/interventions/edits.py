@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from factormap.engine.forward import as_bytes_array
+from factormap.engine.kernels import read_only
 from factormap.engine.kernels.edited_recurrence import (
     STATE_LIMIT,
     edited_recur_exact_kernel,
@@ -99,23 +100,21 @@ def edited_recur(model: Model, x, h0: np.ndarray, edits: StateEdits, t0: int, *,
     h0 : the (edited) state before ``x[0]``.
     edits : the per-step edits.
     t0 : text position of ``x[0]``, to index per-position offsets.
-    exact : libm tanh in float64 (default for float64 models); else the float32 rational tanh,
-        with alphas and offsets clipped to ``+-STATE_LIMIT`` so that they stay finite in float32.
+    exact : libm tanh in float64 (default for float64 models); else the float32 rational tanh.
+        Alphas and offsets are clipped to ``+-STATE_LIMIT`` (finite in float32).
 
     Returns
     -------
     (len(x), H) edited states in the model's dtype (float64 when exact).
     """
-    xs = as_bytes_array(x)
+    xs = read_only(as_bytes_array(x))
     if exact is None:
         exact = model.dtype != np.float32
-    betas = edits.betas(t0, t0 + xs.shape[0])
-    if exact:
-        m = model if model.dtype == np.float64 else model.astype(np.float64)
-        return edited_recur_exact_kernel(m.WxT, m.WhT, m.bh, xs, np.asarray(h0, np.float64),
-                                         edits.directions, edits.alphas, betas)
-    f32 = np.float32
+    dtype = np.float64 if exact else np.float32
+    m = model if model.dtype == dtype else model.astype(dtype)
     lim = STATE_LIMIT
-    return edited_recur_fast_kernel(model.WxT, model.WhT, model.bh, xs, np.asarray(h0, f32),
-                                    edits.directions.astype(f32), np.clip(edits.alphas, -lim, lim).astype(f32),
-                                    np.clip(betas, -lim, lim).astype(f32))
+    alphas = np.clip(edits.alphas, -lim, lim).astype(dtype)
+    betas = np.clip(edits.betas(t0, t0 + xs.shape[0]), -lim, lim).astype(dtype)
+    kernel = edited_recur_exact_kernel if exact else edited_recur_fast_kernel
+    return kernel(m.WxT, m.WhT, m.bh, xs, read_only(np.ascontiguousarray(h0, dtype)),
+                  read_only(edits.directions.astype(dtype)), read_only(alphas), read_only(betas))

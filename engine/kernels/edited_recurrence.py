@@ -15,8 +15,10 @@ tanh saturates) instead of inf and NaN.
 import numpy as np
 from numba import njit
 
-from factormap.engine.config import NUMBA_FLAGS, NUMBA_FLAGS_EXACT
-from factormap.engine.kernels.fastmath import tanh_f32
+from factormap.engine.config import NUMBA_FLAGS_EXACT
+from factormap.engine.kernels import read_only
+from factormap.engine.kernels.fastmath import VECTOR_FLAGS, tanh_f32
+from factormap.engine.kernels.recurrence import ROWS_PER_PASS, _add_eight_rows
 
 #: Edited states and edit coefficients are clamped to this magnitude (finite through Wh and Wy).
 STATE_LIMIT = 1e15
@@ -24,35 +26,45 @@ STATE_LIMIT = 1e15
 _LIMIT32 = np.float32(STATE_LIMIT)
 
 
-@njit(**NUMBA_FLAGS)
+@njit(inline="always", **VECTOR_FLAGS)
+def _edit_fast(h, U, alpha, beta, t):
+    """Apply edits k = 0, 1, ... of position t to the float32 state h in place."""
+    one = np.float32(1.0)
+    for k in range(U.shape[0]):
+        u = U[k]
+        d = np.float32(0.0)
+        for i in range(h.shape[0]):
+            d += h[i] * u[i]
+        c = min(max((alpha[k] - one) * d + beta[k, t], -_LIMIT32), _LIMIT32)
+        for i in range(h.shape[0]):
+            h[i] = min(max(h[i] + c * u[i], -_LIMIT32), _LIMIT32)
+
+
+@njit(**VECTOR_FLAGS)
 def edited_recur_fast_kernel(WxT, WhT, bh, x, h0, U, alpha, beta):
-    """float32 edited recurrence with the rational tanh; returns the (len(x), H) edited states."""
+    """float32 edited recurrence with the rational tanh (the matrix-vector product of
+    ``recur_fast_kernel``); returns the (len(x), H) edited states."""
     H = bh.shape[0]
     h = h0.copy()
     pre = np.empty(H, np.float32)
     out = np.empty((x.shape[0], H), np.float32)
-    one = np.float32(1.0)
+    whole = H - H % ROWS_PER_PASS
     for t in range(x.shape[0]):
         xrow = WxT[x[t]]
         for i in range(H):
             pre[i] = bh[i] + xrow[i]
-        for j in range(H):
+        for j in range(0, whole, ROWS_PER_PASS):
+            _add_eight_rows(pre, WhT, h, j)
+        for j in range(whole, H):
             hj = h[j]
             row = WhT[j]
             for i in range(H):
                 pre[i] += row[i] * hj
+        ht = out[t]
         for i in range(H):
-            h[i] = tanh_f32(pre[i])
-        for k in range(U.shape[0]):
-            u = U[k]
-            d = np.float32(0.0)
-            for i in range(H):
-                d += h[i] * u[i]
-            c = min(max((alpha[k] - one) * d + beta[k, t], -_LIMIT32), _LIMIT32)
-            for i in range(H):
-                h[i] = min(max(h[i] + c * u[i], -_LIMIT32), _LIMIT32)
-        for i in range(H):
-            out[t, i] = h[i]
+            ht[i] = tanh_f32(pre[i])
+        _edit_fast(ht, U, alpha, beta, t)
+        h = ht
     return out
 
 
@@ -85,3 +97,13 @@ def edited_recur_exact_kernel(WxT, WhT, bh, x, h0, U, alpha, beta):
         for i in range(H):
             out[t, i] = h[i]
     return out
+
+
+def warm() -> None:
+    """Compile both kernels with the read-only array types the wrapper passes them."""
+    x = read_only(np.arange(3, dtype=np.uint8))
+    H = ROWS_PER_PASS + 1
+    for dtype, kernel in ((np.float32, edited_recur_fast_kernel), (np.float64, edited_recur_exact_kernel)):
+        WxT, WhT, bh, h0 = (read_only(np.zeros(shape, dtype)) for shape in ((256, H), (H, H), H, H))
+        U, alpha, beta = (read_only(np.zeros(shape, dtype)) for shape in ((1, H), 1, (1, 3)))
+        kernel(WxT, WhT, bh, x, h0, U, alpha, beta)
