@@ -150,10 +150,12 @@ def _plain(value):
 def _check_features(features: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     checked = {}
     for name, f in features.items():
-        f = np.asarray(f, np.float64)
+        f = np.asarray(f)
+        if f.dtype.kind not in "biuf":
+            raise FeatureError(f"feature {name!r} is not numeric (dtype {f.dtype})")
         if f.shape != (n,):
             raise FeatureError(f"feature {name!r} has {f.size} values but the text has {n} bytes")
-        if not np.all(np.isfinite(f)):
+        if f.dtype.kind == "f" and not np.all(np.isfinite(f)):
             raise FeatureError(f"feature {name!r} holds NaN or infinite values")
         checked[name] = f
     if not checked:

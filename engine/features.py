@@ -181,20 +181,29 @@ def numeric_feature_file(path: str | os.PathLike, n: int) -> np.ndarray:
         raise FeatureError(f"{path}: is a directory, not a feature file") from None
     except OSError as exc:
         raise FeatureError(f"{path}: cannot read the feature file ({exc.strerror or exc})") from None
-    values = np.empty(len(tokens), np.float64)
-    for i, token in enumerate(tokens):
-        try:
-            values[i] = float(token)
-        except ValueError:
-            raise FeatureError(f"{path}: entry {i + 1} ({token.decode('utf-8', 'replace')!r}) "
-                               f"is not a number") from None
-        if not np.isfinite(values[i]):
-            raise FeatureError(f"{path}: entry {i + 1} ({token.decode('utf-8', 'replace')!r}) "
-                               f"is not a finite number")
+    try:
+        values = np.array(tokens, dtype=np.bytes_).astype(np.float64) if tokens else np.empty(0)
+    except ValueError:
+        bad = next(i for i, token in enumerate(tokens) if not _parses_as_float(token))
+        raise FeatureError(f"{path}: entry {bad + 1} ({tokens[bad].decode('utf-8', 'replace')!r}) "
+                           f"is not a number") from None
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = int(np.argmin(finite))
+        raise FeatureError(f"{path}: entry {bad + 1} ({tokens[bad].decode('utf-8', 'replace')!r}) "
+                           f"is not a finite number")
     if values.size != n:
         raise FeatureError(f"{path}: holds {values.size} numbers but the text has {n} bytes; "
                            f"one number per byte position is needed")
     return values
+
+
+def _parses_as_float(token: bytes) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
 
 
 def standard_features(x) -> dict[str, np.ndarray]:
