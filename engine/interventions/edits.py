@@ -71,17 +71,19 @@ class StateEdits:
         The list (constant offsets only) is the affine map ``h -> A h + b`` with
         ``A = M_k ... M_1``, ``M_i = I + (alpha_i - 1) u_i u_i^T``, and ``b`` composed edit by edit
         (``b <- M_i b + beta_i u_i``); ``softmax(Wy' h + by')`` is the prediction from ``A h + b``.
+        Alphas and ``b`` are clipped to ``+-STATE_LIMIT`` as in the recurrence, so the weights stay finite.
         """
         if not len(self):
             return model
         if any(isinstance(beta, np.ndarray) for beta in self.offsets):
             raise ValueError("edits with per-position offsets do not fold into the readout")
+        alphas = np.clip(self.alphas, -STATE_LIMIT, STATE_LIMIT)
         b = np.zeros(self.directions.shape[1])
-        for u, a, beta in zip(self.directions, self.alphas, self.offsets):
-            b += ((a - 1) * (u @ b) + beta) * u
+        for u, a, beta in zip(self.directions, alphas, self.offsets):
+            b = np.clip(b + ((a - 1) * (u @ b) + beta) * u, -STATE_LIMIT, STATE_LIMIT)
         Wy = np.asarray(model.Wy, np.float64)
         by = model.by + Wy @ b
-        for u, a in zip(self.directions[::-1], self.alphas[::-1]):
+        for u, a in zip(self.directions[::-1], alphas[::-1]):
             Wy = Wy + (a - 1) * np.outer(Wy @ u, u)
         return model.replace(Wy=Wy.astype(model.dtype), by=by.astype(model.dtype))
 
