@@ -14,8 +14,7 @@ import numpy as np
 
 from factormap.engine.attribution import DEFAULT_K
 from factormap.engine.attribution_profiles import offset_profiles
-from factormap.engine.attribution_summary import TOP_N
-from factormap.engine.config import CHUNK
+from factormap.engine.attribution_summary import BLOCK, TOP_N
 from factormap.engine.errors import Cancelled
 from factormap.engine.forward import next_targets
 from factormap.engine.session import Session
@@ -58,10 +57,10 @@ def position_arrays(session: Session, start: int, stop: int, K: int = DEFAULT_K,
     attr = np.full((3, count, K + 1), np.nan, dtype)
     share = np.full(count, np.nan, dtype)
     predicted = min(stop, session.n - 1)
-    for lo in range(start, predicted, CHUNK):
+    for lo in range(start, predicted, BLOCK):
         if should_stop is not None and should_stop():
             raise Cancelled("export stopped")
-        hi = min(predicted, lo + CHUNK)
+        hi = min(predicted, lo + BLOCK)
         block = offset_profiles(session, lo, hi, K, TOP_N)
         rows = slice(lo - start, hi - start)
         attr[0, rows], attr[1, rows], attr[2, rows] = block.grad_norms.T, block.input_attr.T, block.input_attr_exact.T

@@ -156,7 +156,7 @@ def naive_summary(model, x, K):
 
 
 def test_summary_matches_a_naive_loop_across_chunks(model64, sample_text, monkeypatch):
-    monkeypatch.setattr(summary_module, "CHUNK", 37)
+    monkeypatch.setattr(summary_module, "BLOCK", 37)
     x = np.frombuffer(sample_text, np.uint8)
     K = 9
     fractions = []
@@ -190,7 +190,7 @@ def test_offset_profiles_of_a_block_match_single_attributions(model64, sample_te
 
 
 def test_summary_stops_when_asked(model64, sample_text, monkeypatch):
-    monkeypatch.setattr(summary_module, "CHUNK", 50)
+    monkeypatch.setattr(summary_module, "BLOCK", 50)
     calls = []
     with pytest.raises(Cancelled):
         attribution_summary(Session(model64, sample_text), 4, progress=calls.append,
