@@ -261,7 +261,7 @@ class EditWeights:
 
     def describe(self) -> str:
         """One line for the app."""
-        what = f"{self.V.shape[1]} direction(s)" + (f" of {self.name}" if self.name else "")
+        what = self.name or f"{self.V.shape[1]} direction(s)"
         formula = "(I - V V^T) Wh" if self.side == "left" else "Wh (I - V V^T)"
         return f"edit weights: Wh <- {formula}, V = {what}"
 

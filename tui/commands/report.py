@@ -22,6 +22,7 @@ from factormap.tui.commands.common import load_inputs, print_json
 SECTIONS: dict[str, str] = {
     "factor_map": "report_factor_map",
     "attribution": "report_attribution",
+    "interventions": "report_interventions",
 }
 
 

@@ -1,0 +1,147 @@
+"""The research's intervention table: each edit of a feature direction, its ΔBPC, band and residual.
+
+For each feature f of ``FEATURES`` with a covariance direction ``u_f`` (from the factor map):
+
+- ``subtract_each_step.f``: :class:`SubtractEachStep` of ``u_f``, with the residual readout of f;
+- ``subtract_at_readout.f``: :class:`SubtractAtReadout` of ``u_f``;
+- ``write_in_oracle.f.linear`` / ``.conditional_mean``: :class:`WriteInOracle` along ``u_f``
+  (values from :mod:`.oracle`), for word_len only;
+- ``edit_weights.f.left`` / ``.right``: :class:`EditWeights` with V = the top PC of f's
+  conditional means (m = 1), for word_len only;
+
+and ``random_direction``: the mean ΔBPC of :class:`RandomDirection` seeds 0..n-1, its band the
+least and greatest over the seeds. Every other band is :func:`.analysis.sensitivity_band`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from factormap.engine.factor_map import compute_factor_map
+from factormap.engine.features import in_tag, word_len
+from factormap.engine.interventions.analysis import (
+    BAND_EPS,
+    random_direction_control,
+    residual_readout,
+    sensitivity_band,
+)
+from factormap.engine.interventions.oracle import fit_write_in_oracle
+from factormap.engine.interventions.run import intervention_delta
+from factormap.engine.interventions.specs import EditWeights, SubtractAtReadout, SubtractEachStep
+
+#: The features whose directions the table edits (short names label the directions).
+FEATURES = {"word_len": "wl", "in_tag": "tag"}
+_FEATURE_FNS = {"word_len": word_len, "in_tag": in_tag}
+
+
+@dataclass(frozen=True)
+class SuiteRow:
+    """One intervention of the table.
+
+    Attributes:
+        key: dotted name, e.g. ``subtract_each_step.word_len``.
+        edits: the one-line description of what it edits.
+        delta_bpc: its ΔBPC over the whole text (for ``random_direction`` the mean over seeds).
+        band_min: least ΔBPC over the nudged re-runs and the value (over the seeds for the control).
+        band_max: greatest of the same.
+        residual_r: for per-step subtraction, r of the feature's direction refitted on the edited
+            states; NaN otherwise.
+    """
+
+    key: str
+    edits: str
+    delta_bpc: float
+    band_min: float
+    band_max: float
+    residual_r: float = float("nan")
+
+
+@dataclass(frozen=True)
+class Suite:
+    """The intervention table of a model on a text.
+
+    Attributes:
+        baseline_bpc: the session's BPC.
+        band_n: nudged re-runs per band; band_eps: their size; random_n: seeds of the control.
+        rows: the interventions, in table order.
+    """
+
+    baseline_bpc: float
+    band_n: int
+    band_eps: float
+    random_n: int
+    rows: tuple[SuiteRow, ...]
+
+    def to_dict(self) -> dict:
+        """JSON-ready figures under ``<key>.delta_bpc``, ``<key>.band.min``, ``<key>.band.max``,
+        ``<key>.residual.r`` (per-step subtractions) and ``<key>.edits``."""
+        out: dict = {"baseline_bpc": self.baseline_bpc, "band.n": self.band_n, "band.eps": self.band_eps,
+                     "random_direction.n": self.random_n, "rows": [r.key for r in self.rows]}
+        for r in self.rows:
+            out.update({f"{r.key}.edits": r.edits, f"{r.key}.delta_bpc": r.delta_bpc,
+                        f"{r.key}.band.min": r.band_min, f"{r.key}.band.max": r.band_max})
+            if r.residual_r == r.residual_r:
+                out[f"{r.key}.residual.r"] = r.residual_r
+        return out
+
+
+class _Steps:
+    """Maps run i of ``total`` onto the caller's progress and stop callables."""
+
+    def __init__(self, total: int, progress, should_stop) -> None:
+        self.total, self.done, self.progress, self.should_stop = total, 0, progress, should_stop
+
+    def part(self, runs: int) -> dict:
+        start = self.done
+        self.done += runs
+        report = None if self.progress is None else (lambda f: self.progress((start + runs * f) / self.total))
+        return {"progress": report, "should_stop": self.should_stop}
+
+
+def _band_row(session, key: str, specs, steps: _Steps, band_n: int, eps: float, residual=None) -> SuiteRow:
+    if residual is None:
+        value = intervention_delta(session, specs, **steps.part(1)).delta_bpc
+        r = float("nan")
+    else:
+        feature, name = residual
+        res = residual_readout(session, specs, feature, name, **steps.part(1))
+        value, r = res.result.delta_bpc, res.r
+    band = sensitivity_band(session, specs, band_n, eps, value=value, **steps.part(band_n))
+    return SuiteRow(key, specs[0].describe(), value, band.min, band.max, r)
+
+
+def intervention_suite(session, *, band_n: int = 8, band_eps: float = BAND_EPS, random_n: int = 20,
+                       progress: Callable[[float], None] | None = None,
+                       should_stop: Callable[[], bool] | None = None) -> Suite:
+    """The table of the module docstring for ``session`` (a factor map of FEATURES is computed first)."""
+    feats = {name: fn(session.x) for name, fn in _FEATURE_FNS.items()}
+    usable = {k: f for k, f in feats.items() if np.ptp(f) > 0}
+    rows_per = {"word_len": 6, "in_tag": 2}
+    steps = _Steps(1 + sum(rows_per[k] for k in usable) * (1 + band_n) + random_n, progress, should_stop)
+    fm = compute_factor_map(session, usable, **steps.part(1)) if usable else None
+    rows = []
+    for name, f in usable.items():
+        ro, short = fm.readouts[name], FEATURES[name]
+        u = ro.cov_direction
+        rows.append(_band_row(session, f"subtract_each_step.{name}", [SubtractEachStep(u, f"u_{short}")], steps,
+                              band_n, band_eps, residual=(f, name)))
+        rows.append(_band_row(session, f"subtract_at_readout.{name}", [SubtractAtReadout(u, f"u_{short}")], steps,
+                              band_n, band_eps))
+        if name != "word_len":
+            continue
+        for variant in ("linear", "conditional_mean"):
+            oracle = fit_write_in_oracle(session, u, f, variant, name=f"u_{short}")
+            rows.append(_band_row(session, f"write_in_oracle.{name}.{variant}", [oracle], steps, band_n, band_eps))
+        for side in ("left", "right"):
+            if ro.has_pca:
+                edit = EditWeights.top_components(ro.pca_components, 1, side, name=f"PC1 of E[h|{short}]")
+                rows.append(_band_row(session, f"edit_weights.{name}.{side}", [edit], steps, band_n, band_eps))
+            else:
+                steps.part(1 + band_n)
+    control = random_direction_control(session, random_n, **steps.part(random_n))
+    rows.append(SuiteRow("random_direction", f"subtract a random direction at every step (mean of {random_n} seeds)",
+                         control.mean, control.min, control.max))
+    return Suite(baseline_bpc=session.bpc, band_n=band_n, band_eps=band_eps, random_n=random_n, rows=tuple(rows))
