@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] in COMMANDS:
             parser, module = _command_parser(argv[0])
-            return int(module.run(parser.parse_args(argv[1:])) or 0)
+            status = int(module.run(parser.parse_args(argv[1:])) or 0)
+            sys.stdout.flush()  # a closed pipe must fail here, inside the handlers, not at exit
+            return status
         args = _open_parser().parse_args(argv)
         if (args.model is None) != (args.text is None):
             raise UsageError("give both MODEL and TEXT, or neither to open the demo")

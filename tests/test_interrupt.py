@@ -1,0 +1,83 @@
+"""The installed command under Ctrl-C and a closed pipe: a clean exit status, never a traceback."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from factormap.engine.model import save_model
+
+
+def _console_script():
+    exe = shutil.which("factormap-tui") or str(Path(sys.executable).with_name("factormap-tui"))
+    if not Path(exe).exists():
+        pytest.skip("the factormap-tui console script is not installed")
+    return exe
+
+
+@pytest.fixture
+def long_job(tmp_path, random_model):
+    """A model and a 40 MB text: any whole-text command on them runs for many seconds."""
+    save_model(random_model(8), tmp_path / "m.bin")
+    with open(tmp_path / "zeros.txt", "wb") as fh:
+        fh.truncate(40_000_000)
+    return tmp_path / "m.bin", tmp_path / "zeros.txt"
+
+
+def _rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _wait_until_working(proc, text_size: int) -> None:
+    """Until the child holds the text and the session's arrays (it is then inside the pass)."""
+    deadline = time.monotonic() + 120
+    while _rss_bytes(proc.pid) < 2 * text_size:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the command never started its pass"
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc to see the child working")
+@pytest.mark.parametrize("command", [["info"], ["report", "--json"]])
+def test_ctrl_c_exits_130_without_a_traceback(long_job, command):
+    model, text = long_job
+    proc = subprocess.Popen([_console_script(), command[0], str(model), str(text), *command[1:]],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        _wait_until_working(proc, text.stat().st_size)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert out == ""
+
+
+def _buffered_env():
+    """The environment without PYTHONUNBUFFERED: stdout then reaches the pipe only when flushed."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
+def test_closed_stdout_pipe_is_quiet(tmp_path, random_model, sample_text):
+    save_model(random_model(8), tmp_path / "m.bin")
+    (tmp_path / "t.txt").write_bytes(sample_text)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `factormap-tui info ... | head -0`: nobody will read
+    try:
+        proc = subprocess.run([_console_script(), "info", str(tmp_path / "m.bin"), str(tmp_path / "t.txt"),
+                               "--json"], stdout=write_end, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              text=True, timeout=120, env=_buffered_env())
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
+    assert proc.returncode == 0
