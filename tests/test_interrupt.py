@@ -37,9 +37,13 @@ def _rss_bytes(pid: int) -> int:
 
 
 def _wait_until_working(proc, text_size: int) -> None:
-    """Until the child holds the text and the session's arrays (it is then inside the pass)."""
+    """Until the child holds the text and the session's per-byte arrays (it is then inside the pass).
+
+    Its imports alone take about 100 MB; the text (1 byte per byte) and the session's bits (4 bytes
+    per byte, filled with NaN up front) take the child past 5 bytes per text byte only after them.
+    """
     deadline = time.monotonic() + 120
-    while _rss_bytes(proc.pid) < 2 * text_size:
+    while _rss_bytes(proc.pid) < 5 * text_size:
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the command never started its pass"
         time.sleep(0.05)
