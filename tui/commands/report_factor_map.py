@@ -146,7 +146,8 @@ def readout_table(data: dict):
         where = data[f"{f}.cond_means.max_distance_value"]
         table.add_row(
             f, f"h{best} {_fmt(data[f'{f}.best_neuron.r'], '+.2f')}" if best >= 0 else "–",
-            _fmt(data[f"{f}.cov_direction.r"]), _fmt(data[f"{f}.ols_direction.r"]), str(len(data[f"{f}.cond_means.values"])),
+            _fmt(data[f"{f}.cov_direction.r"]), _fmt(data[f"{f}.ols_direction.r"]),
+            str(len(data[f"{f}.cond_means.values"])),
             f"{_fmt(data[f'{f}.cond_means.max_distance'], '.2f')} ({_fmt(where, 'g')})",
             shares or "–",
         )
