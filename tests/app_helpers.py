@@ -26,11 +26,15 @@ def screen_text(app) -> str:
     return "\n".join("".join(seg.text for seg in strip) for strip in strips)
 
 
-async def settle(pilot) -> None:
-    """Wait until every worker has finished and the screen has caught up."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    for screen in pilot.app.screen_stack:
-        await screen.workers.wait_for_complete() if hasattr(screen, "workers") else None
+async def settle(pilot, attempts: int = 200) -> None:
+    """Wait until every worker has finished, no pane has a frame due, and the screen has caught up."""
+    app = pilot.app
+    for _ in range(attempts):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(getattr(w, "drawing", False) for w in app.screen.query("*")) and not any(
+                w.is_running for w in app.workers):
+            break
+        await pilot.pause(0.02)
     await pilot.pause()

@@ -35,6 +35,8 @@ MIN_SIZE = (60, 16)
 """Below this many columns or rows the screen shows "terminal too small" instead of the panes."""
 WIDE_COLUMNS = 140
 """From this many columns on, the panes sit side by side."""
+SHORT_ROWS = 30
+"""Below this many rows the footer gives its row to the panes."""
 READOUT_FEATURES = ("word_len", "in_tag")
 """Features whose covariance direction u is traced (h·u) on the oscilloscope."""
 
@@ -79,10 +81,13 @@ class ExplorerScreen(ExplorerKeys, Screen):
         """Text and legend, the three data panes, the prompt, the status line and the footer."""
         s = self.session
         oscilloscope, attribution, interventions = data_panes(s)
+        oscilloscope.border_title = "oscilloscope  a/x add/drop the selected neuron"
+        attribution.border_title = "attribution"
+        interventions.border_title = "interventions  tab here, then 1–9"
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 with TextBox(id="text-box") as box:
-                    box.border_title = "text"
+                    box.border_title = "text · surprisal"
                     yield TextPane(s.text, s.bits, id="text")
                     yield Legend(id="legend")
                 yield oscilloscope
@@ -107,6 +112,7 @@ class ExplorerScreen(ExplorerKeys, Screen):
         w, h = event.size
         self.set_class(w < MIN_SIZE[0] or h < MIN_SIZE[1], "-too-small")
         self.set_class(w >= WIDE_COLUMNS, "-wide")
+        self.set_class(h < SHORT_ROWS, "-short")
         self.call_after_refresh(self._cursor_moved)
 
     # -- state to panes ---------------------------------------------------------------------
@@ -142,6 +148,7 @@ class ExplorerScreen(ExplorerKeys, Screen):
     def watch_lens(self, lens: str) -> None:
         """The text pane, legend and status line show the new lens."""
         self.query_one(TextPane).lens = lens
+        self.query_one(TextBox).border_title = f"text · {LENSES[lens].title}"
         self.query_one(Legend).lens = lens
         self.query_one(StatusLine).lens = LENSES[lens].title
         self._update_legend_note()

@@ -71,7 +71,7 @@ class StatusLine(Widget):
             left.append(f" │ {self.pending}…", style="reverse")
         if self.work:
             left.append(f" │ ⟳ {self.work}", style="italic")
-        right = Text(f"{self.model_name} · {self.text_name} · H{self.H} ", style="dim")
+        right = Text(f"{self.model_name} · {self.text_name} · H{self.H} · ? keys ", style="dim")
         width = self.size.width
         if left.cell_len + right.cell_len + 1 <= width:
             left.append(" " * (width - left.cell_len - right.cell_len))
