@@ -25,7 +25,7 @@ SUBSPACE_DIM = 3
 
 @dataclass(frozen=True)
 class FeatureReadout:
-    """The readout of one feature f from the hidden states h (all float64; H = hidden size).
+    """The readout of one feature f from the hidden states h (float64, read-only; H = hidden size).
 
     Attributes:
         name: the feature's name.
@@ -74,6 +74,11 @@ class FeatureReadout:
     pca_explained_total: np.ndarray
     pca_explained_top3: np.ndarray
     pc1_direction: np.ndarray
+
+    def __post_init__(self) -> None:
+        for value in vars(self).values():
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
 
     @property
     def has_pca(self) -> bool:

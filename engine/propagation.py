@@ -17,7 +17,7 @@ POWERS = 16
 
 @dataclass(frozen=True)
 class Propagation:
-    """One direction carried through ``Wh`` (float64).
+    """One direction carried through ``Wh`` (float64, read-only arrays).
 
     Attributes:
         v: the direction, normalised to unit length, (H,).
@@ -37,6 +37,11 @@ class Propagation:
     subspace_share: float
     subspace_dim: int
     power_norms: np.ndarray
+
+    def __post_init__(self) -> None:
+        for value in vars(self).values():
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
 
     def power_norm(self, k: int) -> float:
         """``||Wh^k v||`` for 1 <= k <= len(power_norms)."""
