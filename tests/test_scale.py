@@ -1,0 +1,100 @@
+"""A 20 MB text (one line, no newline) in a fresh process: bounded memory, exact far states.
+
+The session is run in a child process so that its peak resident memory is its own: the child
+reports its resident memory after its imports and warm-up, and its peak
+``getrusage(RUSAGE_SELF).ru_maxrss`` at the end (the parent's ``RUSAGE_CHILDREN`` would also
+count every other test's subprocesses).
+"""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from factormap.engine.text import SESSION_BYTES_PER_TEXT_BYTE
+
+TEXT_BYTES = 20_000_000 + 12_345  # not a whole number of chunks: the tail is exercised too
+H = 16
+
+#: What may come on top of the session's per-byte arrays: checkpoints (H floats per 1024 bytes),
+#: two chunk buffers, the LRU of re-run segments, the readout's scratch, the child's own re-run.
+FIXED_SLACK = 64 << 20
+
+CHILD = textwrap.dedent("""
+    import json, resource, sys
+    import numpy as np
+    from factormap.engine.forward import recur
+    from factormap.engine.model import Model
+    from factormap.engine.session import Session
+    from factormap.engine.text import load_text
+    from tests import naive
+
+    path, H = sys.argv[1], int(sys.argv[2])
+    model = Model(**naive.random_model_arrays(H, seed=7, scale=1.0))
+    recur(model, b"warm up the kernels"); Session(model, b"warm up").bpc
+    def current_rss():  # now, not the peak: compilation may have peaked higher than what stays
+        for line in open("/proc/self/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    baseline = current_rss()
+
+    text = load_text(path)
+    n = len(text)
+    s = Session(model, text)
+    far = (n - 700, n - 200)
+    got_far = s.states(*far)           # never loaded before: the lazy pass reaches the end first
+    for _ in s.run():
+        pass
+    mid = (n // 2 - 150, n // 2 + 150)  # re-run from a checkpoint after the pass, not from a cache
+    got_mid = s.states(*mid)
+    bits_far = s.bits_range(*far).copy()
+    s.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    # Independent re-run: the recurrence carried through the text in 64 KB pieces from h = 0.
+    want = {far: None, mid: None}
+    h = np.zeros(H, model.dtype)
+    piece = 1 << 16
+    for start in range(0, n, piece):
+        states = recur(model, text[start:start + piece], h)
+        for (t0, t1) in want:
+            lo, hi = max(t0, start), min(t1, start + len(states))
+            if lo < hi:
+                part = states[lo - start:hi - start]
+                want[(t0, t1)] = part if want[(t0, t1)] is None else np.concatenate([want[(t0, t1)], part])
+        h = states[-1]
+    xs = np.frombuffer(text, np.uint8)
+    ref_bits = naive.bits(model.Wy, model.by, want[far], xs[far[0]:far[1]])  # positions far[0]..far[1]-2
+    json.dump({
+        "n": n, "baseline": baseline, "peak": peak,
+        "far_equal": bool(np.array_equal(got_far, want[far])),
+        "mid_equal": bool(np.array_equal(got_mid, want[mid])),
+        "far_bits_err": float(np.max(np.abs(bits_far[:-1] - ref_bits))),
+        "far_bits_nan": int(np.isnan(bits_far).sum()),
+    }, sys.stdout)
+""")
+
+
+@pytest.mark.scale
+def test_twenty_megabytes_in_bounded_memory_with_exact_far_states(tmp_path):
+    rng = np.random.default_rng(0)
+    alphabet = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz  ,.", np.uint8)
+    path = tmp_path / "one_line.txt"
+    path.write_bytes(alphabet[rng.integers(0, alphabet.size, TEXT_BYTES)].tobytes())
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(path), str(H)], capture_output=True, text=True,
+                          timeout=600, cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["n"] == TEXT_BYTES
+    assert r["far_equal"] and r["mid_equal"]
+    print(f"peak RSS grew by {(r['peak'] - r['baseline']) / 2**20:.0f} MiB for {TEXT_BYTES / 1e6:.0f} MB")
+    assert r["far_bits_nan"] == 0 and r["far_bits_err"] < 1e-3
+    budget = SESSION_BYTES_PER_TEXT_BYTE * TEXT_BYTES + FIXED_SLACK
+    grown = r["peak"] - r["baseline"]
+    assert grown <= budget, f"peak RSS grew by {grown / 2**20:.0f} MiB, budget {budget / 2**20:.0f} MiB"
+    # keeping every state would need n * H * 4 bytes: far above the budget, so the bound means something
+    assert TEXT_BYTES * H * 4 > 2 * budget
