@@ -95,8 +95,8 @@ def main() -> int:
         emit(Row(f"train {name} epoch incl. forward scoring", epoch_s * 1e3, "ms"))
     if not args.skip_demo:
         seconds, bpc = demo_seconds()
-        emit(Row(f"demo model (README settings), BPC {bpc:.4f}", seconds, "s", target=f"<= {DEMO_BUDGET_S:.0f} s",
-                 met=seconds <= DEMO_BUDGET_S))
+        emit(Row(f"demo model (README settings), BPC {bpc:.4f}", seconds, "s",
+                 target=f"<= {DEMO_BUDGET_S:.0f} s", met=seconds <= DEMO_BUDGET_S))
     return 0
 
 

@@ -4,7 +4,8 @@ the exact gradient of one segment's loss.
 The loss of a segment that reads ``x[0 .. T-1]`` from the state ``h0`` is the summed cross-entropy
 in nats of its predictions,
 
-    ``L = -sum_{t=0}^{T-1} ln softmax(Wy @ h_t + by)[x_{t+1}]``,  ``h_t = tanh(bh + Wx[:, x_t] + Wh @ h_{t-1})``,
+    ``L = -sum_{t=0}^{T-1} ln softmax(Wy @ h_t + by)[x_{t+1}]``,
+    ``h_t = tanh(bh + Wx[:, x_t] + Wh @ h_{t-1})``,
 
 with ``h_{-1} = h0`` held constant (no gradient flows into the previous segment). Unlike the
 reported bits, the loss has no probability floor, so its gradient never vanishes.

@@ -161,8 +161,8 @@ class Trainer:
         theta = pack(start)
         self._state = TrainState(theta=theta, moments=np.zeros((2, theta.shape[0]), theta.dtype),
                                  h=np.zeros(config.hidden, theta.dtype))
-        self._settings = KernelSettings(config.hidden, config.bptt, float(config.clip), bool(config.adam),
-                                        ADAM_BETAS[0], ADAM_BETAS[1], ADAM_EPS, False)
+        self._settings = KernelSettings(int(config.hidden), int(config.bptt), float(config.clip),
+                                        bool(config.adam), ADAM_BETAS[0], ADAM_BETAS[1], ADAM_EPS, False)
         self._segments = -(-(self._x.shape[0] - 1) // config.bptt)
         self._total_steps = config.epochs * self._segments
         self._step = self._segment = self._pos = 0

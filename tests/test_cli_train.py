@@ -38,7 +38,8 @@ def test_train_writes_bin_and_npz_with_the_reported_bpc(text_file, tmp_path, cap
 
 def test_same_command_twice_writes_identical_bytes(text_file, tmp_path):
     for name in ("a.bin", "b.bin"):
-        assert main(["train", str(text_file), "-o", str(tmp_path / name), "--epochs", "2", "--json", *FAST]) == 0
+        argv = ["train", str(text_file), "-o", str(tmp_path / name), "--epochs", "2", "--json", *FAST]
+        assert main(argv) == 0
     assert (tmp_path / "a.bin").read_bytes() == (tmp_path / "b.bin").read_bytes()
 
 
@@ -65,7 +66,8 @@ def test_bad_options_are_one_line(text_file, tmp_path, capsys, argv, fragment):
 
 
 def test_missing_text_and_missing_folder(text_file, tmp_path, capsys):
-    _usage_error(["train", str(tmp_path / "nope.txt"), "-o", str(tmp_path / "m.bin")], capsys, "no such text file")
+    _usage_error(["train", str(tmp_path / "nope.txt"), "-o", str(tmp_path / "m.bin")], capsys,
+                 "no such text file")
     _usage_error(["train", str(text_file), "-o", str(tmp_path / "no" / "m.bin")], capsys, "does not exist")
 
 

@@ -241,3 +241,15 @@ def train_segments_kernel(state, x, start, first_step, lrs, cfg, seg_nats):
         _apply_update(state, grad, lrs[k], first_step + k, cfg)
         s = e
     return s
+
+
+def warm() -> None:
+    """Compile the trainer's kernels for float32 weights and a read-only text (fills numba's cache)."""
+    hidden = 2
+    x = np.frombuffer(b"<a>b</a>", np.uint8)
+    theta = np.zeros(sum(int(np.prod(s)) for s in param_shapes(hidden)), np.float32)
+    state = TrainState(theta=theta, moments=np.zeros((2, theta.shape[0]), np.float32),
+                       h=np.zeros(hidden, np.float32))
+    settings = KernelSettings(hidden, 4, 5.0, True, 0.9, 0.999, 1e-8, False)
+    train_segments_kernel(state, x, 0, 1, np.zeros(2), settings, np.empty(2))
+    segment_grad_kernel(theta, np.zeros_like(theta), x, 0, np.zeros(hidden, np.float32), False)

@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden", type=int, default=128, help="hidden size H (default 128)")
     parser.add_argument("--bptt", type=int, default=50, help="truncated-BPTT segment length (default 50)")
     parser.add_argument("--epochs", type=int, default=20, help="passes over the text (default 20)")
-    parser.add_argument("--lr", type=float, default=0.01, help="peak of the cosine learning rate (default 0.01)")
+    parser.add_argument("--lr", type=float, default=0.01,
+                        help="peak of the cosine learning rate (default 0.01)")
     parser.add_argument("--clip", type=float, default=5.0, help="largest gradient norm, 0 = off (default 5)")
     parser.add_argument("--adam", action="store_true", help="Adam instead of plain SGD")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights (default 0)")
