@@ -46,7 +46,7 @@ async def test_window_follows_cursor(session):
         await settle(pilot, osc)
         ranked = tuple(attribution_summary(session).neurons_by_energy[:4])
         assert osc.neurons == ranked and osc.view.neurons == ranked
-        assert "top 4 by gradient energy over the text" in osc.render().plain
+        assert "top 4 by gradient energy over the text" in osc.frame_text()
         assert_view_matches(session, osc, 0)
         assert osc.view.t0 == 0
         first = (osc.view.t0, osc.view.t1)
@@ -55,8 +55,8 @@ async def test_window_follows_cursor(session):
         assert_view_matches(session, osc, 200)
         assert (osc.view.t0, osc.view.t1) != first
         assert osc.view.t1 - osc.view.t0 == first[1] - first[0]
-        assert f"t=200" in osc.render().plain
-        assert byte_label(session.x[200]) in osc.render().plain
+        assert f"t=200" in osc.frame_text()
+        assert byte_label(session.x[200]) in osc.frame_text()
         osc.set_cursor(session.n + 50)
         await settle(pilot, osc)
         assert_view_matches(session, osc, session.n - 1)
@@ -97,7 +97,7 @@ async def test_neurons_and_readouts(session, rng):
         await settle(pilot, osc)
         states = session.states(osc.view.t0, osc.view.t1).astype(np.float64)
         np.testing.assert_allclose(osc.view.readouts["u_test"], states @ u)
-        assert "h·u_test" in osc.render().plain
+        assert "h·u_test" in osc.frame_text()
         with pytest.raises(ValueError):
             osc.set_readouts({"bad": np.ones(3)})
         with pytest.raises(ValueError):
@@ -109,3 +109,24 @@ def test_byte_labels_are_visible():
     assert byte_label(0x20) == "␣"
     assert byte_label(0x0A) == "\\n"
     assert byte_label(0x9F) == "\\x9f"
+
+
+def test_ansi_to_strips_matches_rich():
+    from rich.console import Console
+    from rich.text import Text
+    from textual.strip import Strip
+
+    from factormap.tui.widgets.ansi_strips import ansi_to_strips
+
+    ansi = ("\x1b[48;5;15m  \x1b[38;5;12m▄▞\x1b[0m x\n"
+            "\x1b[38;2;10;20;30mrgb\x1b[1m bold\x1b[0m\n"
+            "plain")
+    mine = ansi_to_strips(ansi, 12, 4)
+    console = Console(width=12, color_system="truecolor")
+    ref = [Strip(line, 12) for line in console.render_lines(Text.from_ansi(ansi), console.options.update(height=4),
+                                                           pad=True)]
+    assert len(mine) == 4
+    for a, b in zip(mine, ref):
+        assert [(ch, seg.style or None) for seg in a for ch in seg.text] == \
+               [(ch, seg.style or None) for seg in b for ch in seg.text]
+    assert ansi_to_strips("abcdefghijklmnop", 5, 1)[0].text == "abcde"

@@ -1,28 +1,34 @@
 """The neuron oscilloscope: selected hidden units as traces over a window that follows the cursor.
 
-Drawing a plotext chart costs milliseconds of pure Python, so the chart is built in a thread worker
-and the widget only shows the last finished frame. At most one build runs at a time; cursor moves
-that arrive meanwhile only mark the view stale, and the next build starts from the newest cursor
-as soon as the running one finishes. The worker's result is applied when it has finished, on the main thread. A burst of key presses therefore costs at most one build in
-flight plus one pending, never a queue.
+Drawing a plotext chart costs milliseconds of pure Python, and so does turning its ANSI output into
+segments, so both happen in a thread worker and the widget only hands out the lines of the last
+finished frame (``render_line``). At most one build runs at a time; cursor moves that arrive
+meanwhile only mark the view stale, and the next build starts from the newest cursor once the
+running one has finished (its result is applied on the main thread) and at least
+:data:`MIN_FRAME_INTERVAL` after the previous start. A burst of key presses therefore costs at most
+one build in flight plus one pending, never a queue.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
 from textual import work
-from textual.app import RenderResult
 from textual.events import Resize
 from textual.reactive import var
+from textual.strip import Strip
 from textual.worker import Worker, WorkerState, get_current_worker
 from textual_plotext import PlotextPlot
 
 from factormap.engine.attribution_summary import attribution_summary
 from factormap.engine.session import Session
 from factormap.tui.commands.common import printable
+from factormap.tui.widgets.ansi_strips import ansi_to_strips
 
 TRACE_COLORS = ("cyan", "magenta", "green", "orange", "blue", "red", "yellow", "white")
 """plotext colours of the neuron traces, in the order of ``neurons``."""
@@ -32,6 +38,9 @@ DEFAULT_NEURON_COUNT = 4
 """How many units the oscilloscope shows when none are chosen."""
 Y_AXIS_COLUMNS = 7
 """Columns plotext spends on the left y axis and the frame."""
+MIN_FRAME_INTERVAL = 0.05
+"""Seconds between the starts of two builds: 20 frames a second at most, so that while a key is
+held the builds leave the event loop most of the GIL (and settle within 100 ms of the last key)."""
 RANK_PREFIX = 1 << 16
 """The default units are ranked by gradient energy over at most this many leading bytes of the text."""
 
@@ -102,9 +111,11 @@ class Oscilloscope(PlotextPlot):
         """Frames built so far (bursts of cursor moves coalesce, so this grows slower than moves)."""
         self._neurons_label = "selected units"
         self._readouts: dict[str, np.ndarray] = {}
-        self._frame: Text | None = None
+        self._frame: list[Strip] = []
         self._building = False
         self._stale = False
+        self._waiting = False
+        self._last_start = -math.inf
         self._ranking = neurons is None
         if neurons is None:
             count = min(DEFAULT_NEURON_COUNT, session.H)
@@ -179,7 +190,7 @@ class Oscilloscope(PlotextPlot):
     @property
     def drawing(self) -> bool:
         """True while a frame is being built or a newer one is still due."""
-        return self._building or self._stale
+        return self._building or self._stale or self._waiting
 
     def window(self, t: int, width: int) -> tuple[int, int]:
         """The window [t0, t1) shown for cursor ``t`` in a widget ``width`` columns wide.
@@ -201,29 +212,42 @@ class Oscilloscope(PlotextPlot):
         self.replot()
 
     def replot(self) -> None:
-        """Ask for a frame of the current state: starts a build, or marks the running one stale."""
+        """Ask for a frame of the current state: starts a build, or marks the view stale while a
+        build runs or the frame interval since the last one has not passed."""
         if not self.is_mounted or self.size.width <= 0 or self.size.height <= 0:
             return
-        if self._building:
+        if self._building or self._waiting:
             self._stale = True
+            return
+        wait = self._last_start + MIN_FRAME_INTERVAL - time.monotonic()
+        if wait > 0:
+            self._stale = self._waiting = True
+            self.set_timer(wait, self._interval_passed)
             return
         self._building = True
         self._stale = False
+        self._last_start = time.monotonic()
         t0, t1 = self.window(self.cursor, self.size.width)
         request = _Request(self.cursor, t0, t1, self.neurons, self._neurons_label,
                            tuple(self._readouts.items()), (self.size.width, self.size.height),
                            self._get_plotext_theme_name(self.app.theme))
         self._build(request)
 
+    def _interval_passed(self) -> None:
+        self._waiting = False
+        if self._stale:
+            self.replot()
+
     @work(thread=True, exclusive=True, group="oscilloscope-draw", exit_on_error=False)
-    def _build(self, request: _Request) -> tuple[OscilloscopeView, Text]:
+    def _build(self, request: _Request) -> tuple[OscilloscopeView, list[Strip]]:
         states = self.session.states(request.t0, request.t1).astype(np.float64)
         view = OscilloscopeView(request.t, request.t0, request.t1, request.neurons,
                                 states[:, list(request.neurons)],
                                 {name: states @ u for name, u in request.readouts}, request.size)
-        return view, self._draw(view, request)
+        width, height = request.size
+        return view, ansi_to_strips(self._draw(view, request), width, height)
 
-    def _draw(self, view: OscilloscopeView, request: _Request) -> Text:
+    def _draw(self, view: OscilloscopeView, request: _Request) -> str:
         """Build the plotext frame of ``view`` (runs in the worker; only one at a time)."""
         plt = self.plt
         plt.clear_data()
@@ -248,7 +272,7 @@ class Oscilloscope(PlotextPlot):
         plt.plotsize(*view.size)
         plt._set_size(*view.size)  # see PlotextPlot.render: plotsize alone does not resize
         plt.theme(request.plot_theme)
-        return Text.from_ansi(plt.build())
+        return plt.build()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Show a finished frame (and start the next build if the cursor moved meanwhile), apply
@@ -272,9 +296,21 @@ class Oscilloscope(PlotextPlot):
             if self._stale or self.view.size != (self.size.width, self.size.height):
                 self.replot()
 
-    def render(self) -> RenderResult:
-        """The last finished frame (the build happens in the worker, never here)."""
-        return self._frame if self._frame is not None else Text("drawing…", style="dim")
+    def render_line(self, y: int) -> Strip:
+        """Line ``y`` of the last finished frame, already turned into segments by the worker.
+
+        (``PlotextPlot.render`` would build the chart here, on the event loop, on every refresh.)
+        """
+        width = self.size.width
+        if y < len(self._frame):
+            return self._frame[y].crop_extend(0, width, None)
+        if y == 0 and not self._frame:
+            return Strip([Segment("drawing…".ljust(width)[:width], Style(dim=True))], width)
+        return Strip.blank(width)
+
+    def frame_text(self) -> str:
+        """The frame on screen as plain text (for tests and exports)."""
+        return "\n".join(strip.text for strip in self._frame)
 
     def _checked(self, neurons: list[int] | tuple[int, ...]) -> tuple[int, ...]:
         H = self.session.H
