@@ -1,0 +1,159 @@
+"""Forward pass + per-byte loss throughput over 1 KB, 1 MB and 16 MB (issues 2 and 8).
+
+The engine figure is ``Session(model, text)`` driven to the end with ``run()``: recurrence, readout,
+bits, predictions and checkpoints, exactly what the app does. The numpy reference is a plain step
+loop (``h = tanh(bh + Wx[:, x_t] + Wh @ h)``) with the readout batched per 4096 positions (one BLAS
+matrix multiply, numpy's log-softmax); the 16 MB rows use the 1 MB reference figure (a step loop's
+rate does not depend on the length, and 16 MB of it takes a minute). Each (what, size, cores) is
+measured in a fresh subprocess pinned to that many cores; the 16 MB engine run also reports its
+peak RSS. Uses ../shared/reference's model and text where present, else a random H = 128 model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+from common import REFERENCE, Row, emit, header, machine
+
+SIZES = {"1 KB": 1 << 10, "1 MB": 1 << 20, "16 MB": 16 << 20}
+REPEATS = {"1 KB": 50, "1 MB": 5, "16 MB": 3}
+REFERENCE_SIZE = {"1 KB": "1 KB", "1 MB": "1 MB", "16 MB": "1 MB"}
+REFERENCE_REPEATS = {"1 KB": 20, "1 MB": 3}
+TWO_CORE_TARGET, TWO_CORE_RATIO, ONE_CORE_TARGET = 0.9, 3.5, 0.45
+RSS_LIMIT_MB = 1536
+READOUT_CHUNK = 4096
+
+
+def load_inputs():
+    """(model, base text): the reference pair, or a seeded random H = 128 model and byte text."""
+    from factormap.engine.model import Model, load_model
+
+    if (REFERENCE / "sat_model.bin").is_file() and (REFERENCE / "enwik_1024.txt").is_file():
+        return load_model(REFERENCE / "sat_model.bin"), (REFERENCE / "enwik_1024.txt").read_bytes()
+    rng = np.random.default_rng(0)
+    H = 128
+    arrays = dict(Wx=rng.normal(0, 1, (H, 256)), Wh=rng.normal(0, 1.2 / np.sqrt(H), (H, H)),
+                  bh=rng.normal(0, 0.1, H), Wy=rng.normal(0, 1, (256, H)), by=rng.normal(0, 0.1, 256))
+    words = [bytes(rng.integers(97, 123, rng.integers(1, 9))) for _ in range(200)]
+    return Model(**{k: v.astype(np.float32) for k, v in arrays.items()}), b" ".join(words)
+
+
+def tile(base: bytes, n: int) -> bytes:
+    """``base`` repeated to exactly n bytes."""
+    return (base * (n // len(base) + 1))[:n]
+
+
+def engine_pass(model, text: bytes) -> float:
+    """The engine's whole streamed pass; returns the BPC."""
+    from factormap.engine.session import Session
+
+    session = Session(model, text)
+    for _ in session.run():
+        pass
+    session.close()
+    return float(np.mean(session.bits, dtype=np.float64))
+
+
+def numpy_pass(model, text: bytes) -> float:
+    """The plain numpy reference: a step loop, then a batched readout per chunk; returns the BPC."""
+    x = np.frombuffer(text, np.uint8)
+    WxT, Wh, bh = model.WxT, model.Wh, model.bh
+    WyT, by = model.WyT, model.by
+    h = np.zeros(model.H, np.float32)
+    bits = np.empty(x.size - 1)
+    for c0 in range(0, x.size, READOUT_CHUNK):
+        c1 = min(x.size, c0 + READOUT_CHUNK)
+        states = np.empty((c1 - c0, model.H), np.float32)
+        for t in range(c0, c1):
+            h = np.tanh(bh + WxT[x[t]] + Wh @ h)
+            states[t - c0] = h
+        logits = states @ WyT + by
+        logits -= logits.max(axis=1, keepdims=True)
+        logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        rows = np.arange(min(c1, x.size - 1) - c0)
+        bits[c0:c0 + rows.size] = -np.maximum(logp[rows, x[c0 + 1 + rows]], np.log(1e-8)) / np.log(2)
+    return float(bits.mean())
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def worker(kind: str, size: str, cores: int, repeat: int) -> dict:
+    """Measure one (kind, size) on ``cores`` cores in this process; a JSON-ready dict."""
+    os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cores])
+    model, base = load_inputs()
+    run = engine_pass if kind == "engine" else numpy_pass
+    run(model, tile(base, 4096))
+    text = tile(base, SIZES[size])
+    base_rss = _rss_mb()
+    seconds, bpc = [], 0.0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        bpc = run(model, text)
+        seconds.append(time.perf_counter() - t0)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "bpc": bpc, "base_rss_mb": base_rss, "peak_rss_mb": peak}
+
+
+def measure(kind: str, size: str, cores: int, repeat: int) -> dict:
+    """:func:`worker` in a fresh subprocess (clean peak RSS, its own core affinity)."""
+    cmd = [sys.executable, __file__, "--worker", kind, size, str(cores), str(repeat)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def rate(result: dict, size: str) -> float:
+    """Median throughput in M bytes/s."""
+    return SIZES[size] / statistics.median(result["seconds"]) / 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--worker", nargs=4, metavar=("KIND", "SIZE", "CORES", "REPEAT"), help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES), help="text sizes")
+    args = parser.parse_args()
+    if args.worker:
+        kind, size, cores, repeat = args.worker
+        print(json.dumps(worker(kind, size, int(cores), int(repeat))))
+        return
+    print(f"# forward pass + per-byte loss; {machine()}", flush=True)
+    print(header(), flush=True)
+    subprocess.run([sys.executable, "-m", "factormap.tui.cli", "warmup"], check=True, capture_output=True)
+    all_cores = min(2, len(os.sched_getaffinity(0)))
+    references: dict[tuple[str, int], float] = {}
+    for size in args.sizes:
+        for cores in sorted({all_cores, 1}, reverse=True):
+            ref_size = REFERENCE_SIZE[size]
+            if (ref_size, cores) not in references:
+                result = measure("numpy", ref_size, cores, REFERENCE_REPEATS[ref_size])
+                references[(ref_size, cores)] = rate(result, ref_size)
+            ref = references[(ref_size, cores)]
+            result = measure("engine", size, cores, REPEATS[size])
+            figure = rate(result, size)
+            name = f"forward + loss, {size}, {cores} core{'s' if cores > 1 else ''}"
+            if size == "1 KB":
+                target, met = "-", None
+            elif cores > 1:
+                target = f">= {TWO_CORE_TARGET} M/s, >= {TWO_CORE_RATIO}x"
+                met = figure >= TWO_CORE_TARGET and figure / ref >= TWO_CORE_RATIO
+            else:
+                target, met = f">= {ONE_CORE_TARGET} M/s", figure >= ONE_CORE_TARGET
+            emit(Row(name, figure, "M B/s", ref, figure / ref, target, met))
+            if size == "16 MB" and cores == all_cores:
+                growth = result["peak_rss_mb"] - result["base_rss_mb"]
+                emit(Row(f"peak RSS, 16 MB run ({growth:.0f} MB above start)", result["peak_rss_mb"], "MB",
+                         target=f"<= {RSS_LIMIT_MB} MB", met=result["peak_rss_mb"] <= RSS_LIMIT_MB))
+
+
+if __name__ == "__main__":
+    main()
