@@ -1,8 +1,10 @@
-"""The rows of the interventions pane: which engine spec each row switches on, and its short name.
+"""The rows of the interventions pane: which engine spec each row switches on, and the job its
+worker runs.
 
 Each row builds its spec from the session, the factor map (for the word-length direction u_wl and
 the conditional-mean PCs) and the selected neuron. Building may cost a pass over the text (the
-write-in oracle fits its values on the states), so it runs in the row's worker.
+write-in oracle fits its values on the states), so it runs in the row's worker, like the rest of
+:func:`run_row`.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from factormap.engine.errors import Cancelled
 from factormap.engine.factor_map import FactorMap
 from factormap.engine.features import word_len
+from factormap.engine.interventions.analysis import Band, sensitivity_band
 from factormap.engine.interventions.oracle import fit_write_in_oracle
 from factormap.engine.interventions.specs import (
     EACH_STEP,
@@ -21,12 +25,15 @@ from factormap.engine.interventions.specs import (
     SubtractAtReadout,
     SubtractEachStep,
 )
+from factormap.engine.interventions.run import EditedRun, InterventionResult
 from factormap.engine.session import Session
 
 WORD_LEN = "word_len"
 """The factor map's name of the feature whose direction the rows edit."""
 RANDOM_SEED = 0
 """Seed of the random-direction control row."""
+BAND_RUNS = 4
+"""Nudged re-runs behind a row's sensitivity band."""
 
 SpecBuilder = Callable[[Session, "FactorMap | None", int], object]
 
@@ -70,3 +77,68 @@ ROWS: tuple[InterventionRow, ...] = (
                                                                 name="the word_len conditional means")),
 )
 """The pane's rows, in key order (row i is toggled by key i+1)."""
+
+
+@dataclass
+class RowState:
+    """What the pane knows about one row (main thread only).
+
+    Attributes:
+        on: the edit is active.
+        token: bumped on every start or stop, so reports of a stale run are recognised.
+        stage: what the row's worker is doing ("factor map", "cursor", "text", "band", "done", "error").
+        fraction: progress of the current stage, 0..1.
+        spec: the engine spec, once built.
+        run: the :class:`EditedRun`, once started.
+        result: the whole-text result, once streamed.
+        band: the sensitivity band, once computed (edits that feed the recurrence only).
+        figures: ``(t, t0, t1, Δbits at t, mean Δbits over [t0, t1))``.
+        error: the one-sentence failure.
+    """
+
+    on: bool = False
+    token: int = 0
+    stage: str = ""
+    fraction: float = 0.0
+    spec: object | None = None
+    run: EditedRun | None = None
+    result: InterventionResult | None = None
+    band: Band | None = None
+    figures: tuple[int, int, int, float, float] | None = None
+    error: str = ""
+
+
+def run_row(session: Session, row: InterventionRow, factor_map: FactorMap | None, neuron: int,
+            place: tuple[int, int, int], report: Callable[..., None], should_stop: Callable[[], bool]) -> None:
+    """A row's worker: build the spec, Δbits at the cursor and over the window, the whole text, the band.
+
+    Args:
+        session: the baseline session.
+        row: the row to run.
+        factor_map: the factor map (None for rows that do not need it).
+        neuron: the selected neuron.
+        place: ``(t, t0, t1)``: the cursor and the window the first figures are for.
+        report: called with :class:`RowState` fields to update, from this thread.
+        should_stop: true once the row was toggled again (the run stops, reporting nothing more).
+    """
+    spec = row.build(session, factor_map, neuron)
+    run = EditedRun(session, [spec])
+    report(spec=spec, run=run, stage="cursor")
+    t, t0, t1 = place
+    try:
+        report(figures=(t, t0, t1, run.delta_at(t), run.window_delta_bpc(t0, t1)), stage="text")
+        for p in run.run(should_stop):
+            report(fraction=p.fraction)
+        if should_stop():
+            return
+        result = run.result()
+    finally:
+        run.close()
+    report(result=result, stage="band" if run.plan.feeds_recurrence else "done", fraction=0.0)
+    if run.plan.feeds_recurrence:
+        try:
+            band = sensitivity_band(session, [spec], n=BAND_RUNS, value=result.delta_bpc,
+                                    progress=lambda f: report(fraction=f), should_stop=should_stop)
+        except Cancelled:
+            return
+        report(band=band, stage="done")

@@ -23,37 +23,17 @@ from textual.reactive import var
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from factormap.engine.errors import Cancelled
 from factormap.engine.factor_map import FactorMap, compute_factor_map
-from factormap.engine.interventions.analysis import Band, sensitivity_band
 from factormap.engine.interventions.run import EditedRun, InterventionResult, intervention_delta
 from factormap.engine.session import Session
-from factormap.tui.widgets.intervention_rows import ROWS
+from factormap.tui.widgets.intervention_rows import ROWS, RowState, run_row
 
-BAND_RUNS = 4
-"""Nudged re-runs behind a row's sensitivity band."""
 DEFAULT_WINDOW = 256
 """Width of the window around the cursor until the shell sets one."""
 BAR_WIDTH = 10
 """Cells of a progress bar."""
 READOUT_DIRECTIONS = {"u_wl": "word_len", "u_tag": "in_tag"}
 """The directions :class:`InterventionsPane.FactorMapReady` offers: label -> factor-map feature."""
-
-
-@dataclass
-class _Row:
-    """What the pane knows about one row (main thread only)."""
-
-    on: bool = False
-    token: int = 0
-    stage: str = ""
-    fraction: float = 0.0
-    spec: object | None = None
-    run: EditedRun | None = None
-    result: InterventionResult | None = None
-    band: Band | None = None
-    figures: tuple[int, int, int, float, float] | None = None
-    error: str = ""
 
 
 def progress_bar(fraction: float, width: int = BAR_WIDTH) -> str:
@@ -144,7 +124,7 @@ class InterventionsPane(Widget, can_focus=True):
     def __init__(self, session: Session, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.session = session
-        self.rows = [_Row() for _ in ROWS]
+        self.rows = [RowState() for _ in ROWS]
         self.factor_map: FactorMap | None = None
         """The factor map, once computed."""
         self.factor_map_fraction: float | None = None
@@ -182,7 +162,7 @@ class InterventionsPane(Widget, can_focus=True):
         row = self.rows[index]
         if row.on:
             self.workers.cancel_group(self, f"intervention-{index}")
-            self.rows[index] = _Row(token=row.token + 1)
+            self.rows[index] = RowState(token=row.token + 1)
         else:
             row.on = True
             self._start_row(index)
@@ -229,7 +209,7 @@ class InterventionsPane(Widget, can_focus=True):
     # -- row workers --------------------------------------------------------------------------
     def _start_row(self, index: int) -> None:
         row = self.rows[index]
-        self.rows[index] = row = _Row(on=True, token=row.token + 1)
+        self.rows[index] = row = RowState(on=True, token=row.token + 1)
         if ROWS[index].needs_factor_map and self.factor_map is None:
             row.stage = "factor map"
             if self.factor_map_fraction is None:
@@ -237,39 +217,16 @@ class InterventionsPane(Widget, can_focus=True):
                 self._compute_factor_map()
             return
         row.stage = "starting"
-        self.run_worker(lambda: self._run_row(index, row.token, self.factor_map, self._selected_neuron),
-                        group=f"intervention-{index}", exclusive=True, thread=True, exit_on_error=False,
+        token, factor_map, neuron, place = row.token, self.factor_map, self._selected_neuron, self._place()
+
+        def job() -> None:
+            worker = get_current_worker()
+            run_row(self.session, ROWS[index], factor_map, neuron, place,
+                    lambda **changes: self.post_message(self.RowUpdate(index, token, changes)),
+                    lambda: worker.is_cancelled)
+
+        self.run_worker(job, group=f"intervention-{index}", exclusive=True, thread=True, exit_on_error=False,
                         description=ROWS[index].name)
-
-    def _run_row(self, index: int, token: int, factor_map: FactorMap | None, neuron: int) -> None:
-        """Build the spec, give the cursor figures, stream the whole text, then the band (worker)."""
-        worker = get_current_worker()
-
-        def post(**changes) -> None:
-            self.post_message(self.RowUpdate(index, token, changes))
-
-        spec = ROWS[index].build(self.session, factor_map, neuron)
-        run = EditedRun(self.session, [spec])
-        post(spec=spec, run=run, stage="cursor")
-        try:
-            (t0, t1), t = self.window, self.cursor
-            post(figures=(t, t0, t1, run.delta_at(t), run.window_delta_bpc(t0, t1)), stage="text")
-            for p in run.run(lambda: worker.is_cancelled):
-                post(fraction=p.fraction)
-            if worker.is_cancelled:
-                return
-            result = run.result()
-        finally:
-            run.close()
-        post(result=result, stage="band" if run.plan.feeds_recurrence else "done", fraction=0.0)
-        if run.plan.feeds_recurrence:
-            try:
-                band = sensitivity_band(self.session, [spec], n=BAND_RUNS, value=result.delta_bpc,
-                                        progress=lambda f: post(fraction=f),
-                                        should_stop=lambda: worker.is_cancelled)
-            except Cancelled:
-                return
-            post(band=band, stage="done")
 
     def on_interventions_pane_row_update(self, message: RowUpdate) -> None:
         """Apply a report from a row's worker, unless the row was toggled since it started."""
