@@ -214,7 +214,9 @@ def test_overflowing_edits_give_finite_bits(random_model, sample_text, rng):
 def test_bad_specs_fail_in_one_sentence(setup, rng):
     m, s, x, H = setup
     for make in (lambda: SubtractEachStep(np.zeros(H)), lambda: ScaleDirection(unit_vec(rng, H), np.nan),
-                 lambda: AblateNeurons((1,), mode="half"), lambda: EditWeights(np.ones((H, 2)))):
+                 lambda: AblateNeurons((1,), mode="half"), lambda: EditWeights(np.ones((H, 2))),
+                 lambda: WriteInOracle(unit_vec(rng, H), [0.0], variant="median"),
+                 lambda: AblateNeurons((1,), where="input")):
         with pytest.raises(FactormapError):
             make()
     for specs in ([SubtractEachStep(np.ones(H + 1))], [AblateNeurons((H,))], [WriteInOracle(np.ones(H), [1.0])]):

@@ -103,6 +103,8 @@ class WriteInOracle:
     stage: ClassVar[str] = EACH_STEP
 
     def __post_init__(self) -> None:
+        if self.variant not in ("linear", "conditional_mean"):
+            raise FactormapError(f"variant must be 'linear' or 'conditional_mean', not {self.variant!r}.")
         values = np.array(self.values, np.float64).ravel()
         if not np.all(np.isfinite(values)):
             raise FactormapError("the oracle values contain NaN or infinite numbers.")
