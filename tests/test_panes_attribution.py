@@ -108,3 +108,17 @@ def test_column_bars_heights():
 
 def test_byte_glyphs_are_one_visible_character():
     assert [byte_glyph(b) for b in b"a \n\t\x00\xff"] == ["a", "␣", "↵", "⇥", "·", "·"]
+
+
+def test_reach_advances_until_the_position_or_a_stop(random_model):
+    from factormap.tui.widgets.reach import reach
+
+    session = Session(random_model(8, seed=1), PANE_TEXT * 40, checkpoint_every=256, chunk=1024)
+    fresh = Session(session.model, session.text)
+    try:
+        assert not reach(session, 5000, lambda: True) and session.done <= 1024
+        assert reach(session, 5000, lambda: False) and 5000 < session.done < session.n
+        np.testing.assert_array_equal(session.states(4990, 5001), fresh.states(4990, 5001))
+    finally:
+        session.close()
+        fresh.close()

@@ -17,12 +17,13 @@ from textual.app import RenderResult
 from textual.message import Message
 from textual.reactive import var
 from textual.widget import Widget
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from factormap.engine.attribution import DEFAULT_K, Attribution, attribution
 from factormap.engine.session import Session
 from factormap.tui.commands.common import printable
 from factormap.tui.widgets.bars import byte_glyph, column_bars, signed_column_bars
+from factormap.tui.widgets.reach import reach
 
 MODES = ("grad_norm", "input_attr", "input_attr_exact")
 """What the bars show, in the order ``cycle_mode`` visits them."""
@@ -108,7 +109,10 @@ class AttributionPane(Widget, can_focus=True):
         self._compute(t)
 
     @work(thread=True, exclusive=True, group="attribution", exit_on_error=False)
-    def _compute(self, t: int) -> Attribution:
+    def _compute(self, t: int) -> Attribution | None:
+        worker = get_current_worker()
+        if not reach(self.session, t, lambda: worker.is_cancelled):
+            return None
         return attribution(self.session, t, self.K)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -118,7 +122,8 @@ class AttributionPane(Widget, can_focus=True):
         event.stop()
         if event.state == WorkerState.ERROR:
             self.notify(f"attribution: {event.worker.error}", severity="error")
-        elif event.state == WorkerState.SUCCESS and event.worker.result.t == self.cursor:
+        elif (event.state == WorkerState.SUCCESS and event.worker.result is not None
+              and event.worker.result.t == self.cursor):
             self.attribution = event.worker.result
             self.refresh()
             self.post_message(self.Computed(self.attribution))

@@ -27,6 +27,7 @@ from factormap.engine.factor_map import FactorMap, compute_factor_map
 from factormap.engine.interventions.run import EditedRun, InterventionResult, intervention_delta
 from factormap.engine.session import Session
 from factormap.tui.widgets.intervention_rows import ROWS, RowState, run_row
+from factormap.tui.widgets.reach import reach
 
 DEFAULT_WINDOW = 256
 """Width of the window around the cursor until the shell sets one."""
@@ -269,8 +270,11 @@ class InterventionsPane(Widget, can_focus=True):
         return (self.cursor, *self.window)
 
     @work(thread=True, exclusive=True, group="interventions-cursor", exit_on_error=False)
-    def _cursor_figures(self, place: tuple[int, int, int], runs: dict[int, EditedRun]) -> tuple:
+    def _cursor_figures(self, place: tuple[int, int, int], runs: dict[int, EditedRun]) -> tuple | None:
         t, t0, t1 = place
+        worker = get_current_worker()
+        if not reach(self.session, max(t, t1 - 1), lambda: worker.is_cancelled):
+            return None
         return place, {i: (t, t0, t1, run.delta_at(t), run.window_delta_bpc(t0, t1)) for i, run in runs.items()}
 
     def _update_delta_bits(self) -> None:
@@ -316,7 +320,7 @@ class InterventionsPane(Widget, can_focus=True):
             for i, row in enumerate(self.rows):
                 if row.on and row.stage == "factor map":
                     self._start_row(i)
-        elif group == "interventions-cursor":
+        elif group == "interventions-cursor" and worker.result is not None:
             place, figures = worker.result
             if place == self._place():
                 for i, value in figures.items():
