@@ -85,3 +85,57 @@ def test_closed_stdout_pipe_is_quiet(tmp_path, random_model, sample_text):
         os.close(write_end)
     assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
     assert proc.returncode == 0
+
+
+@pytest.fixture
+def failing_command(monkeypatch):
+    """Register a command ``fail`` whose run raises the exception given to the returned setter."""
+    import types
+
+    from factormap.tui import commands
+
+    raised = {}
+    module = types.ModuleType("factormap.tui.commands.fail_for_test")
+    module.add_arguments = lambda parser: None
+
+    def run(args):
+        raise raised["exc"]
+
+    module.run = run
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setitem(commands.COMMANDS, "fail", ("fail_for_test", "raises"))
+    return lambda exc: raised.__setitem__("exc", exc)
+
+
+@pytest.mark.parametrize("exc, status, fragment", [
+    (MemoryError("Unable to allocate 298. GiB for an array"), 1, "out of memory: Unable to allocate 298. GiB"),
+    (MemoryError(), 1, "out of memory"),
+    (KeyboardInterrupt(), 130, None),
+])
+def test_late_failures_are_one_line(failing_command, capsys, exc, status, fragment):
+    from factormap.tui.cli import main
+
+    failing_command(exc)
+    assert main(["fail"]) == status
+    err = capsys.readouterr().err
+    if fragment is None:
+        assert err == ""
+    else:
+        assert err.count("\n") == 1 and err.startswith("factormap-tui: error:") and fragment in err, err
+
+
+def test_engine_errors_met_late_are_one_line_with_status_1(failing_command, capsys):
+    from factormap.engine.errors import ModelError
+    from factormap.tui.cli import main
+
+    failing_command(ModelError("<memory>: 3 NaN or Inf value(s) in Wy; the weights are unusable"))
+    assert main(["fail"]) == 1
+    assert capsys.readouterr().err == "factormap-tui: error: <memory>: 3 NaN or Inf value(s) in Wy; the weights are unusable\n"
+
+
+def test_bugs_still_raise(failing_command):
+    from factormap.tui.cli import main
+
+    failing_command(RuntimeError("a bug"))
+    with pytest.raises(RuntimeError):
+        main(["fail"])

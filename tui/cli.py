@@ -2,7 +2,8 @@
 
 ``factormap-tui`` alone opens the demo; ``factormap-tui MODEL TEXT`` opens your files;
 ``factormap-tui COMMAND ...`` runs one of :data:`factormap.tui.commands.COMMANDS`.
-Usage errors print one line on stderr and exit with status 2.
+Usage errors print one line on stderr and exit with status 2; the engine's documented errors met
+later, and running out of memory, print one line and exit with status 1; Ctrl-C exits with 130.
 """
 
 from __future__ import annotations
@@ -55,10 +56,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except MemoryError as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else "the computation needs more than is available"
+        print(f"{PROG}: error: out of memory: {detail}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # Python flushes stdout once more at exit; a closed pipe would print a traceback there.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        if not _is_engine_error(exc):
+            raise
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _is_engine_error(exc: Exception) -> bool:
+    """True for the engine's documented one-sentence errors found after start-up (exit status 1)."""
+    errors = sys.modules.get("factormap.engine.errors")  # not imported yet: cannot be one of them
+    return errors is not None and isinstance(exc, errors.FactormapError)
 
 
 if __name__ == "__main__":
