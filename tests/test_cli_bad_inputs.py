@@ -283,3 +283,15 @@ def test_console_script_usage_errors(tmp_path, random_model, text_file, case):
         assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
         assert proc.stderr.startswith("factormap-tui: error:")
     assert _snapshot([model, text_file]) == before
+
+
+@pytest.mark.parametrize("value", ["-1", "10001", "ten", "1e3"])
+def test_info_worst_out_of_range_is_a_usage_error(model_file, text_file, capsys, value):
+    assert main(["info", str(model_file), str(text_file), "--worst", value]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--worst" in err and "whole number" in err, err
+
+
+def test_info_worst_zero_lists_nothing(model_file, text_file, capsys):
+    assert main(["info", str(model_file), str(text_file), "--worst", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["worst_positions"] == []

@@ -28,6 +28,26 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def whole_number(least: int = 0, most: int | None = None):
+    """An argparse ``type``: a whole number in ``least..most``, else a one-line usage error.
+
+    Args:
+        least: the smallest value accepted.
+        most: the largest value accepted (None: no bound).
+    """
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+        if number < least or (most is not None and number > most):
+            bounds = f"{least:,}..{most:,}" if most is not None else f"{least:,} or more"
+            raise argparse.ArgumentTypeError(f"expected a whole number in {bounds}, got {value!r}")
+        return number
+
+    return parse
+
+
 def looks_like_model(path: Path) -> bool:
     """True if ``path`` loads as a model (used to detect model and text given in swapped order)."""
     from factormap.engine.errors import FactormapError

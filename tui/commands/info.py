@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 
 from factormap.engine.session import Session
-from factormap.tui.commands.common import load_inputs, print_json, printable
+from factormap.tui.commands.common import load_inputs, print_json, printable, whole_number
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``info``."""
     parser.add_argument("model", help="model file (.bin raw float32, or .npz)")
     parser.add_argument("text", help="text file (any bytes)")
-    parser.add_argument("--worst", type=int, default=10, help="how many worst-predicted positions to list")
+    parser.add_argument("--worst", type=whole_number(0, 10_000), default=10,
+                        help="how many worst-predicted positions to list (0..10,000)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
 
