@@ -150,6 +150,14 @@ def test_float32_fast_kernel_follows_the_reference(random_model, sample_text, rn
     np.testing.assert_allclose(r.bits, ref, atol=2e-3)
 
 
+def test_exact_mode_runs_a_float32_model_in_float64(random_model, sample_text, rng):
+    m = random_model(16, seed=6)
+    x = np.frombuffer(sample_text, np.uint8)
+    u = unit_vec(rng, 16)
+    r = intervention_delta(Session(m, sample_text), [SubtractEachStep(u)], exact=True)
+    np.testing.assert_allclose(r.bits, ref_run(m, x, step=[ref_set(u, lambda t: 0.0)]), atol=1e-4)
+
+
 # -- identities ---------------------------------------------------------------------------------
 def test_alpha_one_and_no_units_leave_bits_identical(random_model, sample_text, rng):
     s = Session(random_model(16), sample_text)
