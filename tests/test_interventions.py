@@ -11,7 +11,12 @@ from factormap.engine.interventions.analysis import (
     residual_readout,
     sensitivity_band,
 )
-from factormap.engine.interventions.directions import load_direction, neuron_axis, random_unit_direction
+from factormap.engine.interventions.directions import (
+    feature_direction,
+    load_direction,
+    neuron_axis,
+    random_unit_direction,
+)
 from factormap.engine.interventions.oracle import fit_write_in_oracle, oracle_values
 from factormap.engine.interventions.run import EditedRun, intervention_delta
 from factormap.engine.interventions.specs import (
@@ -324,6 +329,21 @@ def test_directions_from_axes_and_files(tmp_path):
                       ("missing.txt", "no such")):
         with pytest.raises(FactormapError, match=msg):
             load_direction(tmp_path / name, 5 if name == "v.txt" else 4)
+
+
+def test_directions_from_the_factor_map(random_model, sample_text):
+    from factormap.engine.factor_map import compute_factor_map
+    from factormap.engine.features import standard_features
+
+    feats = standard_features(np.frombuffer(sample_text, np.uint8))
+    fm = compute_factor_map(Session(random_model(8), sample_text),
+                            {"word_len": feats["word_len"], "flat": np.zeros(len(sample_text))}, min_support=3)
+    np.testing.assert_allclose(feature_direction(fm, "word_len"), fm.readouts["word_len"].cov_direction)
+    np.testing.assert_allclose(feature_direction(fm, "word_len", "pc1"), fm.readouts["word_len"].pc1_direction)
+    for name, which, msg in (("nope", "cov", "no feature"), ("flat", "cov", "zero vector"),
+                             ("flat", "pc1", "NaN"), ("word_len", "pc2", "which")):
+        with pytest.raises(FactormapError, match=msg):
+            feature_direction(fm, name, which)
 
 
 # -- the research's figures -------------------------------------------------------------------------

@@ -32,6 +32,22 @@ def unit(vector, H: int | None = None, what: str = "the direction") -> np.ndarra
     return v
 
 
+def feature_direction(factor_map, feature: str, which: str = "cov") -> np.ndarray:
+    """A feature's direction from a :class:`~factormap.engine.factor_map.FactorMap`, unit float64.
+
+    ``which="cov"`` gives ``u_f = Cov(h, f)/||Cov(h, f)||``; ``which="pc1"`` gives ``v_f``, the first
+    principal axis of the feature's conditional means. One-sentence errors when the feature is
+    absent or the direction does not exist (a constant feature, fewer than two supported values).
+    """
+    readout = factor_map.readouts.get(feature)
+    if readout is None:
+        raise FactormapError(f"the factor map has no feature {feature!r}; it has {', '.join(factor_map.readouts)}.")
+    if which not in ("cov", "pc1"):
+        raise FactormapError(f"which must be 'cov' or 'pc1', not {which!r}.")
+    vector = readout.cov_direction if which == "cov" else readout.pc1_direction
+    return unit(vector, what=f"{'u' if which == 'cov' else 'v'}_{feature}")
+
+
 def neuron_axis(unit_index: int, H: int) -> np.ndarray:
     """The standard basis vector ``e_j`` of hidden unit ``j = unit_index``."""
     if not 0 <= unit_index < H:
