@@ -13,6 +13,7 @@ dropped, so such a plan reproduces the baseline bits exactly.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ from factormap.engine.interventions.specs import EACH_STEP, READOUT, WEIGHTS, Ra
 from factormap.engine.model import Model
 
 _STATS_CHUNK = 1 << 16
+_MEANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def resolved(specs, H: int) -> list:
@@ -31,11 +33,19 @@ def resolved(specs, H: int) -> list:
 
 
 def unit_means(session) -> np.ndarray:
-    """``mean_t h_t`` over every position of the session's baseline states, float64 (H,)."""
-    total = np.zeros(session.H)
-    for t0 in range(0, session.n, _STATS_CHUNK):
-        total += session.states(t0, min(session.n, t0 + _STATS_CHUNK)).sum(axis=0, dtype=np.float64)
-    return total / session.n
+    """``mean_t h_t`` over every position of the session's baseline states, float64 (H,), read-only.
+
+    Remembered per session (a whole pass over a long text), so toggling a mean ablation is cheap.
+    """
+    means = _MEANS.get(session)
+    if means is None:
+        total = np.zeros(session.H)
+        for t0 in range(0, session.n, _STATS_CHUNK):
+            total += session.states(t0, min(session.n, t0 + _STATS_CHUNK)).sum(axis=0, dtype=np.float64)
+        means = total / session.n
+        means.setflags(write=False)
+        _MEANS[session] = means
+    return means
 
 
 class _Context:
