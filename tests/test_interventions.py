@@ -155,6 +155,18 @@ def test_float32_fast_kernel_follows_the_reference(random_model, sample_text, rn
     np.testing.assert_allclose(r.bits, ref, atol=2e-3)
 
 
+def test_fast_kernel_indexes_per_position_values_across_chunks(random_model, sample_text, rng):
+    m = random_model(12, seed=8, scale=0.4)
+    text = (sample_text * 12)[:3000]
+    x = np.frombuffer(text, np.uint8)
+    u, values = unit_vec(rng, 12), rng.normal(0, 0.5, len(x))
+    s = Session(m, text, checkpoint_every=64, chunk=256, full_states_limit=0)
+    r = intervention_delta(s, [WriteInOracle(u, values), AblateNeurons((3,), mode="mean")])
+    means = naive.forward_states(m.Wx, m.Wh, m.bh, x).mean(axis=0)
+    ref = ref_run(m, x, step=[ref_set(u, lambda t: values[t]), ref_unit(3, means[3])])
+    np.testing.assert_allclose(r.bits, ref, atol=2e-3)
+
+
 def test_exact_mode_runs_a_float32_model_in_float64(random_model, sample_text, rng):
     m = random_model(16, seed=6)
     x = np.frombuffer(sample_text, np.uint8)
