@@ -122,3 +122,20 @@ def test_reach_advances_until_the_position_or_a_stop(random_model):
     finally:
         session.close()
         fresh.close()
+
+
+async def test_small_pane_keeps_the_prediction_bars_and_labels(session):
+    pane = AttributionPane(session, K=64)
+    app = PaneApp(pane)
+    async with app.run_test(size=(40, 8)) as pilot:
+        pane.set_cursor(100)
+        await wait_for_workers(pilot)
+        lines = pane.render().plain.split("\n")
+        assert len(lines) == 8
+        assert lines[0].startswith("t=100 predicts") and lines[1].startswith("top-5:")
+        assert lines[-1].startswith("top neurons")
+        assert lines[-2].endswith("".join(byte_glyph(b) for b in session.x[101 - 32:101]))
+        await pilot.resize_terminal(40, 6)
+        await pilot.pause()
+        lines = pane.render().plain.split("\n")
+        assert len(lines) == 6 and lines[0].startswith("t=100") and "‖g_k‖" in lines[1]

@@ -159,6 +159,8 @@ def test_every_row_builds_its_spec(session):
     for row in ROWS:
         spec = row.build(session, fm, 2)
         assert spec.describe()
+        assert len(row.label(2, 8)) <= 8 and row.label(2) == row.name.format(neuron=2)
+    assert ROWS[ABLATE_ROW].label(12, 8) == "h[12]=0"
 
 
 def test_progress_bar():

@@ -35,8 +35,8 @@ MODE_TITLES = {
 """Each mode's quantity, as the pane's chart title says it."""
 AXIS_WIDTH = 8
 """Columns left of the bars for the scale labels."""
-TEXT_ROWS = 6
-"""Rows of the pane that are not bars: three above, three below."""
+MIN_BARS = 3
+"""Bar rows kept before any optional line (top-5, neurons, offsets) is given room."""
 TOP_NEURONS = 5
 """Neurons listed under the bars."""
 
@@ -51,7 +51,7 @@ class AttributionPane(Widget, can_focus=True):
     """
 
     DEFAULT_CSS = """
-    AttributionPane { width: 1fr; height: 1fr; }
+    AttributionPane { width: 1fr; height: 1fr; text-wrap: nowrap; text-overflow: clip; }
     AttributionPane > .attribution-pane--bar { color: $accent; }
     AttributionPane > .attribution-pane--negative { color: $error; }
     AttributionPane > .attribution-pane--cursor { color: $warning; text-style: bold; }
@@ -136,15 +136,23 @@ class AttributionPane(Widget, can_focus=True):
             if self.cursor >= self.session.n - 1:
                 return Text(f"t={self.cursor} is the last byte: there is no next byte to attribute.")
             return Text(f"attributing the prediction at t={self.cursor}…", style="dim")
-        lines = [self._prediction_line(att), self._top5_line(att)]
         columns = max(1, min(att.K + 1, self.size.width - AXIS_WIDTH))
         values = getattr(att, "grad_norms" if self.mode == "grad_norm" else self.mode)[:columns][::-1]
+        # prediction, title and byte labels always show; top-5, neurons and offsets (in that order)
+        # only while at least MIN_BARS rows of bars remain
+        optional = max(0, min(3, self.size.height - 3 - MIN_BARS))
+        bars = max(2, self.size.height - 3 - optional)
+        lines = [self._prediction_line(att)]
+        if optional >= 1:
+            lines.append(self._top5_line(att))
         lines.append(self._title_line(att, values[::-1]))
-        lines.extend(self._bar_lines(att, values, max(2, self.size.height - TEXT_ROWS)))
+        lines.extend(self._bar_lines(att, values, bars))
         lines.append(self._labels_line(att, columns))
-        lines.append(self._offsets_line(columns))
-        lines.append(self._neurons_line(att))
-        return Text("\n", no_wrap=True, overflow="crop").join(lines)
+        if optional >= 3:
+            lines.append(self._offsets_line(columns))
+        if optional >= 2:
+            lines.append(self._neurons_line(att))
+        return Text("\n").join(lines)
 
     def _style(self, name: str):
         return self.get_component_rich_style(f"attribution-pane--{name}")

@@ -46,15 +46,18 @@ class InterventionRow:
         name: a short label for the row (the spec's ``describe()`` gives the full sentence).
         needs_factor_map: True when the spec is built from the factor map.
         build: ``build(session, factor_map, selected_neuron) -> spec``.
+        abbreviation: at most 8 characters, for narrow panes.
     """
 
     name: str
     needs_factor_map: bool
     build: SpecBuilder
+    abbreviation: str
 
-    def label(self, selected_neuron: int) -> str:
-        """The row's short label, with the selected neuron filled in."""
-        return self.name.format(neuron=selected_neuron)
+    def label(self, selected_neuron: int, width: int = 22) -> str:
+        """The row's label in ``width`` characters, with the selected neuron filled in."""
+        label = self.name if width >= len(self.name) else self.abbreviation
+        return label.format(neuron=selected_neuron)[:width]
 
 
 def _u_wl(factor_map: FactorMap):
@@ -63,18 +66,20 @@ def _u_wl(factor_map: FactorMap):
 
 ROWS: tuple[InterventionRow, ...] = (
     InterventionRow("−u_wl every step", True,
-                    lambda s, fm, j: SubtractEachStep(_u_wl(fm), name="u_wl")),
+                    lambda s, fm, j: SubtractEachStep(_u_wl(fm), name="u_wl"), "−wl step"),
     InterventionRow("−u_wl at readout", True,
-                    lambda s, fm, j: SubtractAtReadout(_u_wl(fm), name="u_wl")),
+                    lambda s, fm, j: SubtractAtReadout(_u_wl(fm), name="u_wl"), "−wl read"),
     InterventionRow("write-in oracle u_wl", True,
-                    lambda s, fm, j: fit_write_in_oracle(s, _u_wl(fm), word_len(s.x), "linear", name="u_wl")),
+                    lambda s, fm, j: fit_write_in_oracle(s, _u_wl(fm), word_len(s.x), "linear", name="u_wl"),
+                    "oracle"),
     InterventionRow(f"random dir (seed {RANDOM_SEED})", False,
-                    lambda s, fm, j: RandomDirection(RANDOM_SEED)),
+                    lambda s, fm, j: RandomDirection(RANDOM_SEED), "random"),
     InterventionRow("ablate h[{neuron}]", False,
-                    lambda s, fm, j: AblateNeurons((j,), mode="zero", where=EACH_STEP)),
+                    lambda s, fm, j: AblateNeurons((j,), mode="zero", where=EACH_STEP), "h[{neuron}]=0"),
     InterventionRow("edit Wh: −wl PC1", True,
                     lambda s, fm, j: EditWeights.top_components(fm.readouts[WORD_LEN].pca_components, m=1,
-                                                                name="the word_len conditional means")),
+                                                                name="the word_len conditional means"),
+                    "Wh −PC1"),
 )
 """The pane's rows, in key order (row i is toggled by key i+1)."""
 

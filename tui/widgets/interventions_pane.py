@@ -33,6 +33,12 @@ DEFAULT_WINDOW = 256
 """Width of the window around the cursor until the shell sets one."""
 BAR_WIDTH = 10
 """Cells of a progress bar."""
+WIDE_COLUMNS = 72
+"""From this width on, each row shows its sensitivity band (narrower panes show it in the description)."""
+BAND_COLUMNS = 17
+"""Columns the band takes."""
+STAGE_LABELS = {"factor map": "fmap…", "band": "", "done": ""}
+"""What the ΔBPC column says before the figure exists (a lone "…" for the other stages)."""
 READOUT_DIRECTIONS = {"u_wl": "word_len", "u_tag": "in_tag"}
 """The directions :class:`InterventionsPane.FactorMapReady` offers: label -> factor-map feature."""
 
@@ -56,7 +62,7 @@ class InterventionsPane(Widget, can_focus=True):
     """
 
     DEFAULT_CSS = """
-    InterventionsPane { width: 1fr; height: 1fr; }
+    InterventionsPane { width: 1fr; height: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
     InterventionsPane > .interventions-pane--on { color: $success; text-style: bold; }
     InterventionsPane > .interventions-pane--highlight { background: $boost; }
     InterventionsPane > .interventions-pane--muted { color: $text-muted; }
@@ -347,47 +353,57 @@ class InterventionsPane(Widget, can_focus=True):
 
     # -- drawing ------------------------------------------------------------------------------
     def render(self) -> RenderResult:
-        """A header, one line per row, and the highlighted row's full description."""
+        """One line per row; then, as height allows, a header, factor-map progress, the combined
+        ΔBPC and the highlighted row's full description."""
         muted = self.get_component_rich_style("interventions-pane--muted")
-        lines = [Text(f" #    edit                  ΔBPC text          Δ@t={self.cursor:<6} "
-                      f"Δ[{self.window[0]},{self.window[1]})  band", muted)]
-        lines.extend(self._row_line(i) for i in range(len(self.rows)))
+        wide = self.size.width >= WIDE_COLUMNS
+        name_width = max(8, min(22, self.size.width - 30 - (BAND_COLUMNS if wide else 0)))
+        rows = [self._row_line(i, name_width, wide) for i in range(len(self.rows))]
+        header = Text(f" #   {'edit':<{name_width}} {'ΔBPC':>6} {'Δ@t':>7} {'Δwin':>8}" + ("  band" if wide else ""),
+                      muted)
+        extras = [Text(self._description(self.highlighted), muted)]
         if self.combined is not None:
-            lines.append(Text(f"   all {self.active_count} together: ΔBPC {self.combined.delta_bpc:+.3f}", "bold"))
+            extras.insert(0, Text(f"   all {self.active_count} together: ΔBPC {self.combined.delta_bpc:+.3f}", "bold"))
         if self.factor_map_fraction is not None:
-            lines.append(Text(f"   factor map {progress_bar(self.factor_map_fraction)}", muted))
-        lines.append(Text(self._description(self.highlighted), muted))
-        return Text("\n", no_wrap=True, overflow="ellipsis").join(lines)
+            extras.insert(0, Text(f"   factor map {progress_bar(self.factor_map_fraction)}", muted))
+        room = max(0, self.size.height - len(rows))
+        lines = ([header] if room else []) + rows + extras[:max(0, room - 1)]
+        return Text("\n").join(lines)
 
-    def _row_line(self, i: int) -> Text:
+    def _row_line(self, i: int, name_width: int, wide: bool) -> Text:
         row = self.rows[i]
         style = self.get_component_rich_style("interventions-pane--on") if row.on else ""
-        line = Text(f" {i + 1} ", style)
-        line.append("[x] " if row.on else "[ ] ", style)
-        line.append(f"{ROWS[i].label(self._selected_neuron):<20.20} ", style)
+        line = Text(f" {i + 1} " + ("■ " if row.on else "□ "), style)
+        line.append(f"{ROWS[i].label(self._selected_neuron, name_width):<{name_width}} ", style)
+        if not row.on:
+            return self._highlight(i, line)
         if row.stage == "error":
             line.append(f"error: {row.error}", self.get_component_rich_style("interventions-pane--error"))
-        elif row.on and row.result is None:
-            line.append(f"{row.stage:<6.6} " + progress_bar(row.fraction) if row.stage == "text"
-                        else f"({row.stage})".ljust(18))
+            return self._highlight(i, line)
+        if row.result is not None:
+            line.append(f"{row.result.delta_bpc:>+6.3f} ")
+        elif row.stage == "text":
+            line.append(progress_bar(row.fraction, 1) + " ")
         else:
-            line.append(f"{_signed(row.result.delta_bpc if row.result else None, 3):<18}"
-                        if row.on else "".ljust(18))
-        if row.on and row.stage != "error":
-            current = row.figures is not None and row.figures[:3] == self._place()
-            at, window = (row.figures[3], row.figures[4]) if current else (None, None)
-            line.append(f" {_signed(at, 2):>8}  {_signed(window, 3):>10}  ")
-            if row.band is not None:
-                line.append(f"[{row.band.min:+.2f}, {row.band.max:+.2f}]")
-            elif row.stage == "band":
-                line.append(progress_bar(row.fraction, 6), self.get_component_rich_style("interventions-pane--muted"))
+            line.append(f"{STAGE_LABELS.get(row.stage, '…'):>6.6} ", self.get_component_rich_style("interventions-pane--muted"))
+        current = row.figures is not None and row.figures[:3] == self._place()
+        at, window = (row.figures[3], row.figures[4]) if current else (None, None)
+        line.append(f"{_signed(at, 2):>7} {_signed(window, 3):>8}")
+        if wide and row.band is not None:
+            line.append(f"  [{row.band.min:+.2f}, {row.band.max:+.2f}]")
+        elif wide and row.stage == "band":
+            line.append("  " + progress_bar(row.fraction, 6), self.get_component_rich_style("interventions-pane--muted"))
+        return self._highlight(i, line)
+
+    def _highlight(self, i: int, line: Text) -> Text:
         if i == self.highlighted and self.has_focus:
             line.stylize(self.get_component_rich_style("interventions-pane--highlight"))
         return line
 
     def _description(self, i: int) -> str:
-        spec = self.rows[i].spec
-        if spec is not None:
-            return f" {i + 1}: {spec.describe()}"
+        row = self.rows[i]
+        if row.spec is not None:
+            band = f" │ band [{row.band.min:+.2f}, {row.band.max:+.2f}]" if row.band is not None else ""
+            return f" {i + 1}: {row.spec.describe()}{band}"
         needs = " (computes the factor map first)" if ROWS[i].needs_factor_map and self.factor_map is None else ""
         return f" {i + 1}: {ROWS[i].label(self._selected_neuron)}{needs}"
