@@ -3,21 +3,27 @@
 For every prediction t in a block, the same quantities as :func:`factormap.engine.attribution.attribution`
 (target ``x_{t+1}``): ``||g_k||``, ``a_k = g_k . Wx[:, x_{t-k}]`` and the exact
 ``((1 - h_{t-k}^2) * g_k) . Wx[:, x_{t-k}]`` for k = 0..K, the energy ``sum_t g_{k,j}^2`` per
-offset and neuron, and the top-n energy share of ``g_0``. The block's gradients advance one offset
-at a time: ``G_{k+1} = ((1 - H_k^2) * G_k) @ Wh`` is one matrix product (BLAS) for all rows, and a
-numba kernel computes each offset's statistics in the same pass that forms ``(1 - H_k^2) * G_k``.
-Entries of offsets past the start of the text (k > t) are NaN and add no energy.
+offset and neuron, and the top-n energy share of ``g_0``. One numba kernel advances the block's
+gradients one offset at a time for all rows together (``G_{k+1} = ((1 - H_k^2) * G_k) @ Wh``) and
+computes each offset's statistics in the pass that forms ``(1 - H_k^2) * G_k``; large blocks are
+split between the cores, one kernel call (GIL released) per part. Entries of offsets past the
+start of the text (k > t) are NaN and add no energy.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from factormap.engine.attribution import readout_gradients
-from factormap.engine.kernels.backprop import offset_step_kernel, top_share_kernel
+from factormap.engine.kernels.backprop import offsets_kernel, top_share_kernel
 from factormap.engine.session import Session
+
+#: Fewest predictions worth a thread of their own.
+MIN_ROWS_PER_THREAD = 1024
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,11 +63,16 @@ class OffsetProfiles:
         return self.grad_norms.shape[0] - 1
 
 
+def _cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _padded_inputs(session: Session, start: int, stop: int, K: int) -> tuple[np.ndarray, np.ndarray]:
     """``h_s`` and ``x_s`` for s in [start-K, stop), with zero rows standing in for s < 0."""
     lo = max(0, start - K)
     states = session.states(lo, stop)
-    xs = session.x[lo:stop]
+    xs = session.x[lo:stop].copy()
     pad = K - (start - lo)
     if pad:
         states = np.concatenate([np.zeros((pad, states.shape[1]), states.dtype), states])
@@ -98,15 +109,20 @@ def offset_profiles(session: Session, start: int, stop: int, K: int, top_n: int 
     G, _ = readout_gradients(model, states[K:], session.x[start + 1:stop + 1])
     top_share = top_share_kernel(G, top_n, np.empty(count, model.dtype))
     stats = np.full((3, K + 1, count), np.nan, model.dtype)
-    energy = np.zeros((K + 1, model.H))
-    V = np.zeros_like(G)
-    for k in range(K + 1):
-        first = max(0, k - start)
-        if first >= count:
-            break
-        rows = slice(K - k + first, K - k + count)
-        offset_step_kernel(G[first:], states[rows], xs[rows], model.WxT, V[first:], stats[:, k, first:], energy[k])
-        if k < K:
-            np.matmul(V, model.Wh, out=G)
+    parts = max(1, min(_cores(), count // MIN_ROWS_PER_THREAD))
+    bounds = np.linspace(0, count, parts + 1).astype(int)
+    energies = np.zeros((parts, K + 1, model.H))
+
+    def run(i: int) -> None:
+        a, b = bounds[i], bounds[i + 1]
+        offsets_kernel(G[a:b], states[a:b + K], xs[a:b + K], model.WxT, model.Wh, start + a,
+                       stats[:, :, a:b], energies[i])
+
+    if parts == 1:
+        run(0)
+    else:
+        with ThreadPoolExecutor(max_workers=parts, thread_name_prefix="factormap-attribution") as pool:
+            list(pool.map(run, range(parts)))
+    energy = energies.sum(axis=0)
     return OffsetProfiles(start=start, stop=stop, grad_norms=stats[0], input_attr=stats[1],
                           input_attr_exact=stats[2], energy=energy, top_share=top_share)
