@@ -19,8 +19,8 @@ from factormap.engine.attribution_profiles import offset_profiles
 from factormap.engine.errors import Cancelled
 from factormap.engine.session import Session
 
-#: Predictions per block: each offset costs one (BLOCK, H) x (H, H) BLAS product, and long products
-#: amortise the hand-off between BLAS threads (short ones stall when the other core is busy).
+#: Predictions per block: enough for every core to get a long kernel call, while a block's
+#: arrays stay small (3 (K+1) + 3 H numbers per prediction).
 BLOCK = 16384
 
 #: Neurons counted in the energy share (the research's "top-10 neurons capture 68%").
