@@ -92,3 +92,18 @@ def test_report_attribution_section(files, capsys):
     assert main(["report", *map(str, files), "--only", "attribution", "--K", "6"]) == 0
     out = capsys.readouterr().out
     assert "Backward attribution" in out and "top-10 energy share" in out and "Neurons by gradient energy" in out
+
+
+def test_position_arrays_do_not_depend_on_the_block_size(files, monkeypatch):
+    from factormap.engine import export as export_module
+    from factormap.engine.export import position_arrays
+
+    model_path, text_path = files
+    session = Session(load_model(model_path).astype(np.float64), text_path.read_bytes())
+    whole = position_arrays(session, 2, session.n, K=4)
+    monkeypatch.setattr(export_module, "BLOCK", 7)
+    fractions = []
+    pieces = position_arrays(session, 2, session.n, K=4, progress=fractions.append)
+    for name in ("grad_norms", "input_attr", "input_attr_exact", "top10_share", "bits", "states"):
+        np.testing.assert_allclose(pieces[name], whole[name], rtol=1e-10, atol=1e-13, err_msg=name)
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) > 5
