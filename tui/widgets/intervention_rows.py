@@ -79,7 +79,7 @@ ROWS: tuple[InterventionRow, ...] = (
     InterventionRow("edit Wh: −wl PC1", True,
                     lambda s, fm, j: EditWeights.top_components(fm.readouts[WORD_LEN].pca_components, m=1,
                                                                 name="the word_len conditional means"),
-                    "Wh −PC1"),
+                    "edit Wh"),
 )
 """The pane's rows, in key order (row i is toggled by key i+1)."""
 
