@@ -6,7 +6,9 @@ loop (``h = tanh(bh + Wx[:, x_t] + Wh @ h)``) with the readout batched per 4096 
 matrix multiply, numpy's log-softmax); the 16 MB rows use the 1 MB reference figure (a step loop's
 rate does not depend on the length, and 16 MB of it takes a minute). Each (what, size, cores) is
 measured in a fresh subprocess pinned to that many cores; the 16 MB engine run also reports its
-peak RSS. Uses ../shared/reference's model and text where present, else a random H = 128 model.
+peak RSS. One-core runs also print their rate per CPU second, which other processes sharing the
+core do not change (the load average printed first tells how busy the machine was). Uses
+../shared/reference's model and text where present, else a random H = 128 model.
 """
 
 from __future__ import annotations
@@ -96,13 +98,15 @@ def worker(kind: str, size: str, cores: int, repeat: int) -> dict:
     run(model, tile(base, 4096))
     text = tile(base, SIZES[size])
     base_rss = _rss_mb()
-    seconds, bpc = [], 0.0
+    seconds, cpu_seconds, bpc = [], [], 0.0
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         bpc = run(model, text)
         seconds.append(time.perf_counter() - t0)
+        cpu_seconds.append(time.process_time() - c0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "bpc": bpc, "base_rss_mb": base_rss, "peak_rss_mb": peak}
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "bpc": bpc, "base_rss_mb": base_rss,
+            "peak_rss_mb": peak}
 
 
 def measure(kind: str, size: str, cores: int, repeat: int) -> dict:
@@ -112,9 +116,9 @@ def measure(kind: str, size: str, cores: int, repeat: int) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def rate(result: dict, size: str) -> float:
-    """Median throughput in M bytes/s."""
-    return SIZES[size] / statistics.median(result["seconds"]) / 1e6
+def rate(result: dict, size: str, clock: str = "seconds") -> float:
+    """Median throughput in M bytes/s, per wall-clock second or (``cpu_seconds``) per CPU second."""
+    return SIZES[size] / statistics.median(result[clock]) / 1e6
 
 
 def main() -> None:
@@ -130,14 +134,13 @@ def main() -> None:
     print(header(), flush=True)
     subprocess.run([sys.executable, "-m", "factormap.tui.cli", "warmup"], check=True, capture_output=True)
     all_cores = min(2, len(os.sched_getaffinity(0)))
-    references: dict[tuple[str, int], float] = {}
+    references: dict[tuple[str, int], dict] = {}
     for size in args.sizes:
         for cores in sorted({all_cores, 1}, reverse=True):
             ref_size = REFERENCE_SIZE[size]
             if (ref_size, cores) not in references:
-                result = measure("numpy", ref_size, cores, REFERENCE_REPEATS[ref_size])
-                references[(ref_size, cores)] = rate(result, ref_size)
-            ref = references[(ref_size, cores)]
+                references[(ref_size, cores)] = measure("numpy", ref_size, cores, REFERENCE_REPEATS[ref_size])
+            ref = rate(references[(ref_size, cores)], ref_size)
             result = measure("engine", size, cores, REPEATS[size])
             figure = rate(result, size)
             name = f"forward + loss, {size}, {cores} core{'s' if cores > 1 else ''}"
@@ -149,6 +152,9 @@ def main() -> None:
             else:
                 target, met = f">= {ONE_CORE_TARGET} M/s", figure >= ONE_CORE_TARGET
             emit(Row(name, figure, "M B/s", ref, figure / ref, target, met))
+            if cores == 1:
+                cpu, ref_cpu = rate(result, size, "cpu_seconds"), rate(references[(ref_size, 1)], ref_size, "cpu_seconds")
+                emit(Row(f"{name}, per CPU second", cpu, "M B/s", ref_cpu, cpu / ref_cpu))
             if size == "16 MB" and cores == all_cores:
                 growth = result["peak_rss_mb"] - result["base_rss_mb"]
                 emit(Row(f"peak RSS, 16 MB run ({growth:.0f} MB above start)", result["peak_rss_mb"], "MB",

@@ -17,6 +17,8 @@ from factormap.engine.kernels.fastmath import VECTOR_FLAGS, exp_f32
 
 #: Positions whose logits are accumulated together.
 POSITIONS_PER_BLOCK = 4
+#: float32 lanes of an AVX-512 register: the width of the running max.
+LANES = 16
 _LOG_FLOOR = math.log(PROB_FLOOR)
 _BITS_PER_NAT = 1.0 / math.log(2.0)
 
@@ -63,6 +65,33 @@ def _logits_one(WyT, by, h, row):
             row[k] += w[k] * a
 
 
+@njit(inline="always", **VECTOR_FLAGS)
+def _max_argmax(row, lanes):
+    """(max, first index of the max) of ``row``; ``lanes`` is scratch of LANES floats.
+
+    A running max per SIMD lane, then one pass for the first index equal to it: both vectorise,
+    where numba's ``max`` and a compare-and-remember loop stay scalar.
+    """
+    V = row.shape[0]
+    whole = V - V % LANES
+    for lane in range(LANES):
+        lanes[lane] = row[0]
+    for k0 in range(0, whole, LANES):
+        for lane in range(LANES):
+            v = row[k0 + lane]
+            lanes[lane] = v if v > lanes[lane] else lanes[lane]
+    best = row[0]
+    for lane in range(LANES):
+        best = lanes[lane] if lanes[lane] > best else best
+    for k in range(whole, V):
+        best = row[k] if row[k] > best else best
+    arg = np.int32(V)
+    for k in range(V):
+        candidate = np.int32(k) if row[k] == best else np.int32(V)
+        arg = candidate if candidate < arg else arg
+    return best, arg
+
+
 @njit(**VECTOR_FLAGS)
 def readout_kernel(WyT, by, states, targets, bits, pred_byte, pred_prob):
     """Statistics of ``softmax(WyT.T @ states[t] + by)`` for every row t of ``states`` (float32).
@@ -73,6 +102,7 @@ def readout_kernel(WyT, by, states, targets, bits, pred_byte, pred_prob):
     n = states.shape[0]
     V = by.shape[0]
     acc = np.empty((POSITIONS_PER_BLOCK, V), np.float32)
+    lanes = np.empty(LANES, np.float32)
     for t0 in range(0, n, POSITIONS_PER_BLOCK):
         count = min(POSITIONS_PER_BLOCK, n - t0)
         if count == POSITIONS_PER_BLOCK:
@@ -82,12 +112,7 @@ def readout_kernel(WyT, by, states, targets, bits, pred_byte, pred_prob):
                 _logits_one(WyT, by, states[t0 + p], acc[p])
         for p in range(count):
             row = acc[p]
-            best = row[0]
-            arg = 0
-            for k in range(V):
-                if row[k] > best:
-                    best = row[k]
-                    arg = k
+            best, arg = _max_argmax(row, lanes)
             total = np.float32(0.0)
             for k in range(V):
                 total += exp_f32(row[k] - best)
