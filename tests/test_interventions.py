@@ -27,8 +27,8 @@ from factormap.engine.interventions.specs import (
     SubtractAtReadout,
     SubtractEachStep,
     WriteInOracle,
+    edits_of,
 )
-from factormap.engine.model import Model
 from factormap.engine.session import Session
 from tests import naive
 
@@ -224,6 +224,8 @@ def test_every_spec_describes_itself_in_one_line(rng):
         line = spec.describe()
         assert line and "\n" not in line
     assert {s.stage for s in specs} == {"weights", "each_step", "readout"}
+    assert edits_of(specs[1]).startswith("only the state the readout sees")
+    assert edits_of(AblateNeurons((1,), where="readout")) == edits_of(specs[1])
 
 
 # -- robustness -----------------------------------------------------------------------------------

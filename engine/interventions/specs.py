@@ -25,6 +25,19 @@ EACH_STEP, READOUT, WEIGHTS = "each_step", "readout", "weights"
 _WHERE = {EACH_STEP: "at every step", READOUT: "at the readout only"}
 
 
+#: What a spec of each stage edits, in one line.
+STAGE_EDITS = {
+    WEIGHTS: "the recurrent weights Wh, before the text is run",
+    EACH_STEP: "the state after the tanh at every step (feeds the recurrence and the readout)",
+    READOUT: "only the state the readout sees (the recurrence runs untouched)",
+}
+
+
+def edits_of(spec) -> str:
+    """One line saying what ``spec`` edits (its stage's entry of :data:`STAGE_EDITS`)."""
+    return STAGE_EDITS[spec.stage]
+
+
 def _label(name: str) -> str:
     return name or "u"
 
