@@ -62,20 +62,27 @@ def high_threshold(values: np.ndarray, positive_only: bool = False) -> float:
     return float(np.partition(finite, max(k, 0))[max(k, 0)])
 
 
-def export_path(model_path: Path, text_path: Path, t: int, folder: Path | None = None) -> Path:
+def export_path(model_path: Path, text_path: Path, t: int, folder: Path | None = None,
+                suffixes: tuple[str, ...] = (".npz",)) -> Path:
     """A new file name in ``folder`` (the current directory) built from the model, text and position.
 
     Never the name of an input file and never an existing file: a numeric suffix is added instead.
+    The name ends in ``suffixes[0]``; with several suffixes (files written side by side, such as
+    .svg and .json) the name is free under every one of them.
     """
     folder = Path.cwd() if folder is None else folder
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"factormap_{model_path.stem}_{text_path.stem}_t{t}")
     inputs = {p.resolve() for p in (model_path, text_path) if p.exists()}
-    candidate = folder / f"{stem}.npz"
-    i = 1
-    while candidate.exists() or candidate.resolve() in inputs:
-        candidate = folder / f"{stem}-{i}.npz"
+
+    def taken(name: str) -> bool:
+        return any((folder / f"{name}{s}").exists() or (folder / f"{name}{s}").resolve() in inputs
+                   for s in suffixes)
+
+    name, i = stem, 1
+    while taken(name):
+        name = f"{stem}-{i}"
         i += 1
-    return candidate
+    return folder / f"{name}{suffixes[0]}"
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
