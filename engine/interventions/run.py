@@ -115,8 +115,6 @@ class EditedRun:
     def _bits_of(self, t0: int, states: np.ndarray) -> np.ndarray:
         """Edited bits of positions [t0, t0 + len(states)) clipped to n-1."""
         t1 = t0 + states.shape[0]
-        if self.is_baseline:
-            return self.session.bits_range(t0, t1).copy()
         bits = readout(self._readout_model, states, next_targets(self.session.x, t0, t1)).bits[: min(t1, self.n - 1) - t0]
         return np.where(np.isfinite(bits), bits, FLOOR_BITS)
 
