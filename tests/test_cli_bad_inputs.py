@@ -24,6 +24,38 @@ from factormap.engine.model import ARRAY_NAMES, float_count, save_model
 from factormap.tui.cli import main
 
 
+class _Terminal:
+    """A stream that says it is a terminal; everything else goes to the stream it wraps."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def isatty(self):
+        return True
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class _SysOnATerminal:
+    """``sys`` as launch sees it from a terminal: stdin and stdout are ttys (read at each use, so
+    pytest's capture still receives the output); setswitchinterval leaves pytest's own alone."""
+
+    @property
+    def stdin(self):
+        return _Terminal(sys.stdin)
+
+    @property
+    def stdout(self):
+        return _Terminal(sys.stdout)
+
+    def setswitchinterval(self, interval):
+        pass
+
+    def __getattr__(self, name):
+        return getattr(sys, name)
+
+
 @pytest.fixture
 def app_launches(monkeypatch):
     """The real launch path on a terminal, with the app replaced by a recorder of its inputs.
@@ -41,14 +73,13 @@ def app_launches(monkeypatch):
         def __init__(self, session, model_path, text_path, notice=None):
             launched.append((model_path, text_path, session))
 
-        def run(self):
+        def run(self, **kwargs):
             return None
 
     monkeypatch.setattr(app_module, "FactormapApp", RecordingApp)
     monkeypatch.setattr(launch_module, "_exit_soon", lambda code: None)  # it would end pytest itself
     monkeypatch.setenv("TERM", "xterm-256color")
-    monkeypatch.setattr(launch_module, "sys", types.SimpleNamespace(
-        stdin=types.SimpleNamespace(isatty=lambda: True), stdout=types.SimpleNamespace(isatty=lambda: True)))
+    monkeypatch.setattr(launch_module, "sys", _SysOnATerminal())
     return launched
 
 
