@@ -269,3 +269,20 @@ def test_atomic_write_replaces_completely(tmp_path):
     atomic_write_bytes(p, b"new")
     assert p.read_bytes() == b"new"
     assert [q.name for q in tmp_path.iterdir()] == ["m.bin"]
+
+
+def test_atomic_write_keeps_the_file_mode(tmp_path):
+    p = tmp_path / "m.bin"
+    p.write_bytes(b"old")
+    p.chmod(0o640)
+    atomic_write_bytes(p, b"new")
+    assert p.stat().st_mode & 0o777 == 0o640
+
+
+def test_atomic_write_gives_a_new_file_the_usual_mode(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "new.bin", b"data")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "new.bin").stat().st_mode & 0o777 == 0o644
