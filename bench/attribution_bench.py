@@ -5,8 +5,8 @@ whose forward pass is done (as in the app); the numpy reference is the textbook 
 states (``g = Wh.T @ ((1 - h*h) * g)``, K matrix-vector products). The summary figure is
 ``attribution_summary(session, 64)`` on 1 KB and on 1 MB (the reference text repeated); its numpy
 reference is the same per-prediction loop over every prediction of the 1 KB text (its rate per
-prediction does not depend on the length). Targets: one attribution well under 1 ms; 1 MB well
-under 60 s. Uses ../shared/reference where present, else a random H = 128 model.
+prediction does not depend on the length). Targets (issue 8): one attribution <= 100 us and >= 3x
+the numpy loop (median; the 95th percentile printed beside it); 1 MB <= 60 s. Uses ../shared/reference where present, else a random H = 128 model.
 """
 
 from __future__ import annotations
@@ -67,7 +67,9 @@ def main() -> None:
            for t in positions]
     ms, ref_ms = statistics.median(engine) * 1e3, statistics.median(ref) * 1e3
     common.emit(common.Row(f"one attribution, K={K}, H={model.H} (median)", ms, "ms", reference=ref_ms,
-                           ratio=ref_ms / ms, target="< 1 ms", met=ms < 1.0))
+                           ratio=ref_ms / ms, target="<= 0.1 ms, >= 3x", met=ms <= 0.1 and ref_ms / ms >= 3))
+    p95, ref_p95 = common.percentile(engine, 95) * 1e3, common.percentile(ref, 95) * 1e3
+    common.emit(common.Row("one attribution, 95th percentile", p95, "ms", reference=ref_p95, ratio=ref_p95 / p95))
     common.emit(common.Row("one attribution, 99th percentile", common.percentile(engine, 99) * 1e3, "ms"))
     per_prediction = sum(ref) / len(ref)
     for label, data, repeat in (("1 KB", text, 5), ("1 MB", (text * (MB // len(text) + 1))[:MB], 1)):
