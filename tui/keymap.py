@@ -56,6 +56,8 @@ EXPLORER_BINDINGS: list[Binding] = [
             tooltip="'{a-z}: jump to a mark ('' back to before the last jump)"),
     Binding("E", "export", "export", tooltip="Write the view's states, bits and attribution to an .npz",
             id="export"),
+    Binding("D", "dashboard", "dashboard", id="dashboard", show=False,
+            tooltip="Open the dashboard of whole-text charts; enter on a bar or point jumps to its position"),
     Binding("z", "zoom", "zoom", tooltip="Maximise the focused pane (z or escape restores)", id="zoom"),
     Binding("escape", "cancel", "cancel", tooltip="Cancel a pending count or prefix", id="cancel", show=False),
     Binding("question_mark", "help", "help", key_display="?", tooltip="Every key, with what it does",

@@ -23,6 +23,7 @@ SECTIONS: dict[str, str] = {
     "factor_map": "report_factor_map",
     "attribution": "report_attribution",
     "interventions": "report_interventions",
+    "bpc_breakdown": "report_bpc_breakdown",
 }
 
 

@@ -15,6 +15,7 @@ from textual.widgets import Input
 from factormap.tui import jobs, motions
 from factormap.tui.lenses import next_lens
 from factormap.tui.messages import Thresholds
+from factormap.tui.screens.dashboard import DashboardScreen
 from factormap.tui.screens.help import HelpScreen
 
 PROMPTS = {"/": "search: text, with \\n \\t \\xNN escapes", ":": "go to position (0-based)"}
@@ -210,6 +211,12 @@ class ExplorerKeys:
             self.app.call_from_thread(self.notify, f"exported positions {t0:,}..{t1:,} to {path}")
 
         self.run_worker(job, thread=True, group="export", exit_on_error=False, name="export")
+
+    def action_dashboard(self) -> None:
+        """Open the dashboard; the position it closes with (enter on a chart item) becomes the cursor."""
+        self.take_count()
+        screen = DashboardScreen(self.session, self.model_path, self.text_path, self.cursor)
+        self.app.push_screen(screen, callback=lambda t: None if t is None else self.move_to(t, jump=True))
 
     def action_zoom(self) -> None:
         """Maximise the focused pane, or restore it."""

@@ -1,0 +1,183 @@
+"""The dashboard: the research's charts for the whole text, computed in the background.
+
+Opened with ``D`` (or from the command palette) over the explorer. Every chart is a
+:class:`~factormap.tui.widgets.charts.Chart`; tab moves between them, arrows (h/l) select a bar or
+point, j/k page through a chart's pages, and enter closes the dashboard with the selected item's
+representative position, which the explorer jumps to. ``S`` saves the screen as SVG and the numbers
+as JSON side by side. The layout follows the terminal: a grid of charts from
+:data:`WIDE_COLUMNS` columns on, otherwise one chart under the other, scrolling.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from pathlib import Path
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, ProgressBar, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from factormap.engine.model import atomic_write_bytes
+from factormap.engine.session import Session
+from factormap.tui import jobs
+from factormap.tui.dashboard_jobs import PARTS, DashboardData, PartProgress, PartReady, compute_parts
+from factormap.tui.widgets import dashboard_specs as specs
+from factormap.tui.widgets.charts import Chart
+
+WIDE_COLUMNS = 140
+"""From this many columns on, the charts sit in a grid."""
+WIDEST_COLUMNS = 210
+"""From this many columns on, the grid has three columns."""
+
+DASHBOARD_BINDINGS: list[Binding] = [
+    Binding("escape,D,q", "close", "back", tooltip="Back to the explorer", id="dashboard-close"),
+    Binding("S", "save", "save", tooltip="Save the screen as .svg and the dashboard's numbers as .json",
+            id="dashboard-save"),
+]
+"""The dashboard's own keys (the charts add h/l, j/k and enter; tab moves between charts)."""
+
+_DATA: weakref.WeakKeyDictionary[Session, DashboardData] = weakref.WeakKeyDictionary()
+
+
+def dashboard_data(session: Session) -> DashboardData:
+    """The results computed so far for ``session`` (kept while the session lives)."""
+    if session not in _DATA:
+        _DATA[session] = DashboardData()
+    return _DATA[session]
+
+
+class DashboardScreen(Screen[int | None]):
+    """Whole-text charts; dismissed with a text position to jump to, or None.
+
+    Attributes:
+        data: the engine's results so far (shared by every dashboard of the session).
+    """
+
+    CSS_PATH = Path(__file__).parent.parent / "dashboard.tcss"
+    BINDINGS = DASHBOARD_BINDINGS
+    AUTO_FOCUS = "Chart"
+
+    def __init__(self, session: Session, model_path: Path, text_path: Path, cursor: int) -> None:
+        """Args:
+            session: the model and text.
+            model_path: the model file (names the saved files; never written).
+            text_path: the text file (names the saved files; never written).
+            cursor: the explorer's position (names the saved files).
+        """
+        super().__init__()
+        self.session = session
+        self.model_path, self.text_path, self.cursor = Path(model_path), Path(text_path), cursor
+        self.data = dashboard_data(session)
+        self._todo: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        """A status line with a progress bar, the charts, the footer."""
+        s = self.session
+        yield Static(f"dashboard · {self.model_path.name} on {self.text_path.name} · H={s.H} · "
+                     f"{s.n:,} bytes", id="dash-head")
+        with VerticalScroll(id="dash-charts"):
+            for chart_id, placeholder in specs.CHARTS.items():
+                chart = Chart(placeholder, id=f"chart-{chart_id}")
+                chart.add_class("pane")
+                chart.border_title = placeholder
+                yield chart
+        yield ProgressBar(total=1.0, show_eta=False, id="dash-progress")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Draw what is known; compute the rest in a thread worker."""
+        for name in PARTS:
+            if name in self.data.parts:
+                self._show(name)
+        self._todo = self.data.missing()
+        if self._todo:
+            self.run_worker(lambda: compute_parts(self.session, self._todo, self.post_message, self._cancelled),
+                            thread=True, group="dashboard", exclusive=True, exit_on_error=False,
+                            name="dashboard")
+        self._progress(None, 1.0)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Grid of charts when wide, a scrolling stack otherwise."""
+        self.set_class(event.size.width >= WIDE_COLUMNS, "-wide")
+        self.set_class(event.size.width >= WIDEST_COLUMNS, "-widest")
+
+    @staticmethod
+    def _cancelled() -> bool:
+        return get_current_worker().is_cancelled
+
+    # -- results --------------------------------------------------------------------------------
+    def on_part_progress(self, message: PartProgress) -> None:
+        """Advance the progress bar."""
+        self._progress(message.name, message.fraction)
+
+    def on_part_ready(self, message: PartReady) -> None:
+        """Keep the result and draw its charts."""
+        self.data.parts[message.name] = message.result
+        self._show(message.name)
+        self._progress(None, 1.0)
+
+    def _progress(self, name: str | None, fraction: float) -> None:
+        todo = self._todo or [None]
+        done = sum(1 for part in todo if part in self.data.parts)
+        if name is not None and name not in self.data.parts:
+            done += fraction
+        bar = self.query_one(ProgressBar)
+        bar.update(progress=done / len(todo))
+        complete = all(part in self.data.parts for part in PARTS)
+        bar.set_class(complete, "-hidden")
+        if name is not None:
+            bar.tooltip = f"computing {name}: {fraction:.0%}"
+
+    def _show(self, name: str) -> None:
+        parts, text = self.data.parts, self.session.text
+        if name == "factor_map":
+            pages = specs.factor_map_specs(parts[name]) | specs.neuron_r_specs(parts[name][0], parts.get("peaks"))
+        elif name == "peaks":
+            if "factor_map" not in parts:
+                return
+            pages = specs.neuron_r_specs(parts["factor_map"][0], parts[name])
+        elif name == "breakdown":
+            pages = specs.breakdown_specs(parts[name], text)
+        elif name == "attribution":
+            pages = specs.attribution_specs(parts[name])
+        elif name == "sparsity":
+            pages = specs.sparsity_specs(parts[name])
+        else:
+            pages = specs.interventions_specs(parts[name])
+        for chart_id, chart_pages in pages.items():
+            self.query_one(f"#chart-{chart_id}", Chart).set_specs(chart_pages)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed computation becomes a notification, never a traceback."""
+        if event.state == WorkerState.ERROR:
+            self.notify(f"{event.worker.name}: {event.worker.error}", severity="error", timeout=8)
+
+    # -- keys -------------------------------------------------------------------------------------
+    def on_chart_jump(self, message: Chart.Jump) -> None:
+        """Close the dashboard; the explorer moves to the position."""
+        self.dismiss(message.position)
+
+    def action_close(self) -> None:
+        """Back to the explorer without moving."""
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        """Write the screen (SVG) and the numbers (JSON) to new files named after the inputs."""
+        svg = self.app.export_screenshot(title=f"factormap dashboard: {self.model_path.name} on "
+                                               f"{self.text_path.name}")
+        numbers = {"model": self.model_path.name, "text": self.text_path.name, "position": self.cursor,
+                   "n": self.session.n, "H": self.session.H} | self.data.to_dict()
+        svg_path = jobs.export_path(self.model_path, self.text_path, self.cursor, suffixes=(".svg", ".json"))
+        json_path = svg_path.with_name(svg_path.name[:-len(".svg")] + ".json")
+
+        def job() -> None:
+            atomic_write_bytes(json_path, json.dumps(numbers, indent=1, allow_nan=True).encode())
+            atomic_write_bytes(svg_path, svg.encode())
+            self.app.call_from_thread(self.notify, f"saved {svg_path.name} and {json_path.name}")
+
+        self.run_worker(job, thread=True, group="dashboard-save", exit_on_error=False, name="save")

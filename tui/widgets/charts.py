@@ -1,0 +1,218 @@
+"""A focusable plotext chart with a selected item: arrows pick a bar or point, enter jumps to its position.
+
+A chart draws one :class:`ChartSpec` at a time (``j``/``k`` page through several, e.g. one per
+feature). The spec holds the numbers as the engine computed them, so tests read them back from the
+widget; drawing only arranges them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from textual import events
+from textual.binding import Binding
+from textual.markup import escape
+from textual.message import Message
+from textual.reactive import reactive
+from textual_plotext import PlotextPlot
+
+SERIES_COLORS = ("cyan", "magenta", "green", "orange", "blue", "red")
+"""plotext colours of a spec's series, in order."""
+SELECTION_COLOR = "yellow"
+"""Colour of the line marking the selected item."""
+PLOT_LEFT_COLUMNS = 8
+"""Columns plotext spends on the y axis before the first item (for mapping a click to an item)."""
+
+
+@dataclass(frozen=True, eq=False)
+class ChartSpec:
+    """What one chart page shows.
+
+    Attributes:
+        title: the exact quantity drawn.
+        labels: one label per item (bar or point), in x order.
+        series: (name, values) pairs, each with one value per item.
+        style: "bar" (first series as bars, others as lines), "line" (every series as a line).
+        positions: the representative text position of each item (-1: none).
+        notes: one line per item describing it (shown when it is selected).
+        caption: figures shown under the x axis.
+        band: (least, greatest) per item, drawn as markers around the bars (or None).
+        hlines: (name, y) reference lines.
+        ylog: a logarithmic y axis.
+        right: names of series drawn against the right y axis.
+    """
+
+    title: str
+    labels: tuple[str, ...]
+    series: tuple[tuple[str, np.ndarray], ...]
+    style: str = "bar"
+    positions: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
+    caption: str = ""
+    band: tuple[np.ndarray, np.ndarray] | None = None
+    hlines: tuple[tuple[str, float], ...] = ()
+    ylog: bool = False
+    right: tuple[str, ...] = field(default_factory=tuple)
+
+    def values(self, name: str) -> np.ndarray:
+        """The values of the series called ``name``."""
+        return dict(self.series)[name]
+
+    def position(self, i: int) -> int:
+        """The representative position of item ``i`` (-1 when it has none)."""
+        return -1 if self.positions is None or not 0 <= i < len(self.positions) else int(self.positions[i])
+
+
+class Chart(PlotextPlot, can_focus=True):
+    """A chart of :class:`ChartSpec` pages with a selected item.
+
+    Attributes:
+        page: index of the spec shown.
+        selected: index of the selected item of that spec.
+    """
+
+    BINDINGS = [
+        Binding("h,left", "select(-1)", "◀ item", show=False, id="chart-prev",
+                tooltip="Select the previous bar or point"),
+        Binding("l,right", "select(+1)", "item ▶", show=False, id="chart-next",
+                tooltip="Select the next bar or point"),
+        Binding("k,up", "page(-1)", "◀ page", show=False, id="chart-page-prev",
+                tooltip="Show the previous page (e.g. feature) of this chart"),
+        Binding("j,down", "page(+1)", "page ▶", show=False, id="chart-page-next",
+                tooltip="Show the next page (e.g. feature) of this chart"),
+        Binding("enter", "jump", "jump", id="chart-jump",
+                tooltip="Jump the main screen to the selected item's representative position"),
+    ]
+
+    page: reactive[int] = reactive(0, init=False)
+    selected: reactive[int] = reactive(0, init=False)
+
+    @dataclass
+    class Jump(Message):
+        """Enter on an item with a representative position.
+
+        Attributes:
+            chart: the chart's id.
+            position: the text position to show.
+        """
+
+        chart: str
+        position: int
+
+    def __init__(self, placeholder: str, *, id: str | None = None) -> None:
+        """Args:
+            placeholder: the title shown until the numbers arrive.
+            id: the DOM id.
+        """
+        super().__init__(id=id)
+        self.placeholder = placeholder
+        self.specs: list[ChartSpec] = []
+
+    @property
+    def spec(self) -> ChartSpec | None:
+        """The spec on show (None before the numbers arrive)."""
+        return self.specs[self.page] if self.specs else None
+
+    def set_specs(self, specs: list[ChartSpec]) -> None:
+        """Show new numbers, keeping the page and selection where they still exist."""
+        self.specs = list(specs)
+        self.set_reactive(Chart.page, min(self.page, max(0, len(self.specs) - 1)))
+        self.set_reactive(Chart.selected, min(self.selected, max(0, len(self.spec.labels) - 1)))
+        self.replot()
+
+    def on_mount(self) -> None:
+        """Draw the placeholder, and redraw when the app's theme changes."""
+        super().on_mount()
+        self.watch(self.app, "theme", lambda _theme: self.replot(), init=False)
+        self.replot()
+
+    def watch_page(self) -> None:
+        """Keep the selection inside the new page."""
+        self.set_reactive(Chart.selected, min(self.selected, max(0, len(self.spec.labels) - 1)))
+        self.replot()
+
+    def watch_selected(self) -> None:
+        """Move the selection mark."""
+        self.replot()
+
+    def action_select(self, delta: int) -> None:
+        """Select the item ``delta`` steps away (clamped)."""
+        if self.spec is not None:
+            self.selected = max(0, min(len(self.spec.labels) - 1, self.selected + delta))
+
+    def action_page(self, delta: int) -> None:
+        """Show the next (previous) page, wrapping around."""
+        if len(self.specs) > 1:
+            self.page = (self.page + delta) % len(self.specs)
+
+    def action_jump(self) -> None:
+        """Ask the screen to jump to the selected item's representative position."""
+        spec = self.spec
+        if spec is None:
+            return
+        position = spec.position(self.selected)
+        if position < 0:
+            self.notify("this chart has no text position behind its items", severity="warning", timeout=3)
+            return
+        self.post_message(self.Jump(self.id or "", position))
+
+    def on_click(self, event: events.Click) -> None:
+        """A click selects the item under the pointer (items spread evenly over the plot's width)."""
+        spec = self.spec
+        if spec is None or len(spec.labels) == 0:
+            return
+        span = max(1, self.size.width - PLOT_LEFT_COLUMNS - 1)
+        fraction = (event.x - PLOT_LEFT_COLUMNS) / span
+        self.selected = max(0, min(len(spec.labels) - 1, round(fraction * (len(spec.labels) - 1))))
+        self.focus()
+
+    def replot(self) -> None:
+        """Draw the current spec (or the placeholder) and mark the selected item."""
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        spec = self.spec
+        if spec is None:
+            plt.title(f"{self.placeholder} (computing…)")
+            self.border_subtitle = ""
+            self.refresh()
+            return
+        self._draw(spec)
+        page = f"  j/k: {self.page + 1}/{len(self.specs)}" if len(self.specs) > 1 else ""
+        note = spec.notes[self.selected] if self.selected < len(spec.notes) else spec.labels[self.selected]
+        self.border_subtitle = escape(f"{note}{page}")
+        self.refresh()
+
+    def _draw(self, spec: ChartSpec) -> None:
+        plt = self.plt
+        x = list(range(1, len(spec.labels) + 1))
+        plt.title(spec.title)
+        if spec.ylog:
+            plt.yscale("log")
+        legend = len(spec.series) > 1
+        for i, (name, values) in enumerate(spec.series):
+            y = [float(v) if np.isfinite(v) else 0.0 for v in values]
+            color = SERIES_COLORS[i % len(SERIES_COLORS)]
+            side = "right" if name in spec.right else "left"
+            label = name if legend else None
+            if spec.style == "bar" and i == 0:
+                plt.bar(x, y, color=color, label=label, yside=side, width=0.6)
+            else:
+                plt.plot(x, y, color=color, label=label, yside=side, marker="braille")
+        if spec.band is not None:
+            plt.scatter(x, [float(v) for v in spec.band[0]], marker="-", color="white", label="band")
+            plt.scatter(x, [float(v) for v in spec.band[1]], marker="-", color="white")
+        for name, y in spec.hlines:
+            plt.hline(float(y), color="gray")
+        plt.vline(self.selected + 1, color=SELECTION_COLOR)
+        plt.xticks(*_ticks(x, spec.labels, max(1, self.size.width // 8)))
+        if spec.caption:
+            plt.xlabel(spec.caption)
+
+
+def _ticks(x: list[int], labels: tuple[str, ...], room: int) -> tuple[list[int], list[str]]:
+    """At most ``room`` evenly spaced x ticks with their labels."""
+    step = max(1, -(-len(x) // room))
+    keep = list(range(0, len(x), step))
+    return [x[i] for i in keep], [labels[i] for i in keep]

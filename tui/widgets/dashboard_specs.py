@@ -1,0 +1,152 @@
+"""The dashboard's charts as :class:`ChartSpec` pages, arranged from the engine's results.
+
+Nothing is computed here: every value is a field of an engine result (see
+:func:`factormap.tui.dashboard_jobs.compute_part`), only put in chart order with labels. Each
+builder takes one part's result and returns ``{chart id: [pages]}``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from factormap.tui.commands.common import printable
+from factormap.tui.widgets.charts import ChartSpec
+
+CHARTS: dict[str, str] = {
+    "neuron-r": "per-neuron |r(h_j, f)| and the covariance direction's r",
+    "wl-encoding": "‖E[h|wl=k] − E[h|wl=0]‖ against k",
+    "entanglement": "cos(u_a, u_b) between feature directions",
+    "propagation": "‖Wh^k v_f‖, k = 1..16",
+    "growth": "mean ‖g_k‖/‖g_0‖ against k",
+    "sparsity": "top-n share of gradient energy",
+    "interventions": "ΔBPC of each intervention",
+    "bits-class": "mean bits by byte class",
+    "bits-tag": "mean bits inside vs outside tags",
+    "bits-word": "mean bits by position in word",
+    "worst": "worst predictions",
+}
+"""Chart id -> its placeholder title, in the order the dashboard lays them out."""
+
+SHORT_FEATURES = {"word_len": "wl", "in_tag": "tag", "tag_depth": "depth", "after_space": "space"}
+"""Short names of the standard features for crowded axes (user features keep their names)."""
+SHORT_EDITS = {"subtract_each_step": "step", "subtract_at_readout": "readout", "write_in_oracle": "oracle",
+               "edit_weights": "Wh edit", "random_direction": "random", "conditional_mean": "cond",
+               "linear": "lin"}
+"""Short names of the intervention table's key parts."""
+
+
+def short(name: str) -> str:
+    """A feature's short name."""
+    return SHORT_FEATURES.get(name, name)
+
+
+def _edit_label(key: str) -> str:
+    return " ".join(SHORT_EDITS.get(part, short(part)) for part in key.split("."))
+
+
+def factor_map_specs(result) -> dict[str, list[ChartSpec]]:
+    """Word-length encoding, entanglement and propagation from ``(FactorMap, first positions)``."""
+    fm, occurrences = result
+    wl = fm.readouts["word_len"]
+    values = [int(v) for v in wl.cond_values]
+    specs = {"wl-encoding": [ChartSpec(
+        title="‖E[h|wl=k] − E[h|wl=0]‖ against word length k",
+        labels=tuple(str(k) for k in values),
+        series=(("distance", wl.cond_distances),), style="line", positions=occurrences,
+        notes=tuple(f"wl={k}: ‖E[h|wl=k] − E[h|wl=0]‖ = {d:.3f} over {c:,} positions · enter: first at t={t}"
+                    for k, d, c, t in zip(values, wl.cond_distances, wl.cond_counts, occurrences)),
+        caption=f"max {wl.max_distance:.2f} at k = {wl.max_distance_value:g}")]}
+    names = fm.direction_cosines.names
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    cosines = np.array([fm.direction_cosines.cos(a, b) for a, b in pairs])
+    specs["entanglement"] = [ChartSpec(
+        title="cos(u_a, u_b) of the features' covariance directions",
+        labels=tuple(f"{short(a)}·{short(b)}" for a, b in pairs), series=(("cos", cosines),),
+        notes=tuple(f"cos(u_{a}, u_{b}) = {c:+.3f}" for (a, b), c in zip(pairs, cosines)))]
+    props = fm.propagations
+    specs["propagation"] = [ChartSpec(
+        title="‖Wh^k v_f‖ against k (log y)",
+        labels=tuple(str(k) for k in range(1, len(next(iter(props.values())).power_norms) + 1)) if props else (),
+        series=tuple((short(name), p.power_norms) for name, p in props.items()), style="line", ylog=True,
+        notes=tuple(f"k={k}: " + "  ".join(f"{short(n)} {p.power_norms[k - 1]:.3g}" for n, p in props.items())
+                    for k in range(1, len(next(iter(props.values())).power_norms) + 1)) if props else (),
+        caption="  ".join(f"{short(n)}: ‖Wh v‖={p.norm_Wh_v:.2f} cos(Wh v,v)={p.cos_Wh_v_v:.2f} "
+                          f"in S={p.subspace_share:.0%}" for n, p in props.items()))]
+    return specs
+
+
+def neuron_r_specs(fm, peaks) -> dict[str, list[ChartSpec]]:
+    """One page per feature: ``|r(h_j, f)|`` over neurons j with ``|r(h·u_f, f)|`` as a line beside it."""
+    pages = []
+    for name, ro in fm.readouts.items():
+        r = np.abs(ro.per_neuron_r)
+        positions = None if peaks is None else peaks.position
+        where = (lambda j: f" · enter: most active at t={positions[j]}") if positions is not None else (lambda j: "")
+        pages.append(ChartSpec(
+            title=f"|r(h_j, {name})| per neuron j; line: |r(h·u_f, f)| = {abs(ro.cov_r):.3f}",
+            labels=tuple(f"h{j}" for j in range(r.size)), series=(("|r|", r),), positions=positions,
+            hlines=(("cov direction |r|", abs(ro.cov_r)),),
+            notes=tuple(f"h{j}: r = {ro.per_neuron_r[j]:+.3f}{where(j)}" for j in range(r.size)),
+            caption=f"best h{ro.best_neuron} r={ro.best_r:+.3f} · cov direction r={ro.cov_r:+.3f}"))
+    return {"neuron-r": pages}
+
+
+def attribution_specs(result) -> dict[str, list[ChartSpec]]:
+    """Gradient growth (mean and median) with mean |a_k| on the right axis, from ``(summary, peaks)``."""
+    s, peaks = result
+    ks = range(s.K + 1)
+    return {"growth": [ChartSpec(
+        title="mean ‖g_k‖/‖g_0‖ and median against offset k; right: mean |a_k|",
+        labels=tuple(str(k) for k in ks), style="line", positions=peaks,
+        series=(("mean ratio", s.growth_mean), ("median ratio", s.growth_median),
+                ("mean |a_k|", s.mean_abs_input_attr)), right=("mean |a_k|",),
+        notes=tuple(f"k={k}: mean ×{s.growth_mean[k]:.2f}  median ×{s.growth_median[k]:.2f}  "
+                    f"|a_k| {s.mean_abs_input_attr[k]:.4f} · enter: largest ‖g_k‖ at t={peaks[k]}" for k in ks))]}
+
+
+def sparsity_specs(result) -> dict[str, list[ChartSpec]]:
+    """The top-n energy share curve."""
+    n = result.top_n
+    return {"sparsity": [ChartSpec(
+        title="mean share of ‖g_0‖² held by the top-n neurons against n",
+        labels=tuple(str(int(k)) for k in n), series=(("share", result.mean_share),), style="line",
+        notes=tuple(f"top {int(k)}: {v:.1%} of the gradient energy" for k, v in zip(n, result.mean_share)),
+        caption=f"top-10: {result.share(min(10, n.size)):.1%} over {result.predictions:,} predictions")]}
+
+
+def interventions_specs(suite) -> dict[str, list[ChartSpec]]:
+    """ΔBPC of each row of the intervention table, with its sensitivity band."""
+    rows = suite.rows
+    return {"interventions": [ChartSpec(
+        title=f"ΔBPC of each intervention, with its sensitivity band (baseline {suite.baseline_bpc:.4f})",
+        labels=tuple(_edit_label(r.key) for r in rows), series=(("ΔBPC", np.array([r.delta_bpc for r in rows])),),
+        band=(np.array([r.band_min for r in rows]), np.array([r.band_max for r in rows])),
+        notes=tuple(f"{r.key}: {r.delta_bpc:+.3f} (band {r.band_min:+.3f} – {r.band_max:+.3f})" for r in rows))]}
+
+
+def _group_spec(title: str, table, unit: str = "") -> ChartSpec:
+    return ChartSpec(
+        title=title, labels=table.names, series=(("mean bits", table.mean_bits),), positions=table.worst,
+        notes=tuple(f"{unit}{name}: {m:.3f} bits × {c:,} = {s:.1%} of all bits · enter: worst at t={w}"
+                    for name, m, c, s, w in zip(table.names, table.mean_bits, table.count, table.share, table.worst)))
+
+
+def breakdown_specs(b, text: bytes) -> dict[str, list[ChartSpec]]:
+    """Bits by byte class, inside vs outside tags, by position in word, and the worst predictions."""
+    def context(t: int) -> str:
+        return printable(text[max(0, t - 12):t + 1]) + "‖" + printable(text[t + 1:t + 2])
+
+    return {
+        "bits-class": [_group_spec("mean bits of predictions by the class of the predicted byte x_{t+1}",
+                                   b.by_class)],
+        "bits-tag": [_group_spec("mean bits of predictions of bytes inside vs outside tags", b.by_tag)],
+        "bits-word": [_group_spec("mean bits by the predicted byte's position in its word (0: separator)",
+                                  b.by_word_position, "position ")],
+        "worst": [ChartSpec(
+            title="bits of the worst predictions, worst first",
+            labels=tuple(str(int(t)) for t in b.worst_positions), series=(("bits", b.worst_bits),),
+            positions=b.worst_positions,
+            notes=tuple(f"t={int(t)}: {v:.2f} bits for …{context(int(t))}" for t, v in zip(b.worst_positions,
+                                                                                         b.worst_bits)),
+            caption=f"BPC {b.bpc:.4f}")],
+    }
