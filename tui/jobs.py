@@ -19,6 +19,9 @@ from factormap.engine.model import atomic_write_bytes
 from factormap.engine.session import Session
 from factormap.tui.messages import BpcProgress, KernelsReady
 
+PROGRESS_INTERVAL = 0.1
+"""Seconds between two progress reports of a streamed pass (the screen needs no more)."""
+
 HIGH_PERCENTILE = 98.0
 """A position is "high" when its value is at or above this percentile (the top 2%)."""
 
@@ -32,6 +35,7 @@ def stream_bpc(session: Session, post: Callable, cancelled: Callable[[], bool]) 
     started = time.perf_counter()
     total, count, known = 0.0, 0, 0
     first = True
+    last_post = 0.0
     for progress in session.run(should_stop=cancelled):
         if first:
             post(KernelsReady(time.perf_counter() - started))
@@ -42,8 +46,11 @@ def stream_bpc(session: Session, post: Callable, cancelled: Callable[[], bool]) 
             count += settled - known
             known = settled
         complete = progress.done >= session.n
-        bpc = session.bpc if complete else (total / count if count else math.nan)
-        post(BpcProgress(progress.done, session.n, bpc, complete))
+        now = time.perf_counter()
+        if complete or now - last_post >= PROGRESS_INTERVAL:
+            last_post = now
+            bpc = session.bpc if complete else (total / count if count else math.nan)
+            post(BpcProgress(progress.done, session.n, bpc, complete))
         if cancelled():
             return
 

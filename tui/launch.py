@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import threading
@@ -9,8 +10,10 @@ import time
 
 from factormap.tui.commands.common import UsageError, load_inputs
 
-EXIT_GRACE = 0.3
+EXIT_GRACE = 0.1
 """Seconds to wait at exit for background threads that are finishing their chunk."""
+SWITCH_INTERVAL = 0.001
+"""Seconds a thread may hold the GIL while others wait (Python's default is 0.005)."""
 
 
 def _demo_paths() -> tuple[str, str, str]:
@@ -44,9 +47,12 @@ def launch(model_path: str | None, text_path: str | None) -> int:
     from factormap.tui.app import FactormapApp
 
     session = Session(model, text)
+    # Workers hold the GIL between their numba and BLAS calls; hand it back to the event loop sooner.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     app = FactormapApp(session, model_path, text_path, notice=notice)
     try:
-        app.run()
+        # A loop of our own: asyncio.run() would wait at exit for every thread worker to return.
+        app.run(loop=asyncio.new_event_loop())
     finally:
         code = int(app.return_code or 0)
         _exit_soon(code)
