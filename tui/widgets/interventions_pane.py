@@ -357,9 +357,9 @@ class InterventionsPane(Widget, can_focus=True):
         ΔBPC and the highlighted row's full description."""
         muted = self.get_component_rich_style("interventions-pane--muted")
         wide = self.size.width >= WIDE_COLUMNS
-        name_width = max(8, min(22, self.size.width - 30 - (BAND_COLUMNS if wide else 0)))
+        name_width = max(8, min(22, self.size.width - 32 - (BAND_COLUMNS if wide else 0)))
         rows = [self._row_line(i, name_width, wide) for i in range(len(self.rows))]
-        header = Text(f" #   {'edit':<{name_width}} {'ΔBPC':>6} {'Δ@t':>7} {'Δwin':>8}" + ("  band" if wide else ""),
+        header = Text(f" #     {'edit':<{name_width}} {'ΔBPC':>6} {'Δ@t':>7} {'Δwin':>8}" + ("  band" if wide else ""),
                       muted)
         extras = [Text(self._description(self.highlighted), muted)]
         if self.combined is not None:
@@ -373,7 +373,7 @@ class InterventionsPane(Widget, can_focus=True):
     def _row_line(self, i: int, name_width: int, wide: bool) -> Text:
         row = self.rows[i]
         style = self.get_component_rich_style("interventions-pane--on") if row.on else ""
-        line = Text(f" {i + 1} " + ("■ " if row.on else "□ "), style)
+        line = Text(f" {i + 1} " + ("[x] " if row.on else "[ ] "), style)
         line.append(f"{ROWS[i].label(self._selected_neuron, name_width):<{name_width}} ", style)
         if not row.on:
             return self._highlight(i, line)
