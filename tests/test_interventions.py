@@ -307,6 +307,8 @@ def test_sensitivity_band(setup, rng):
     assert still.min == still.max == still.value
     band = sensitivity_band(s, specs, n=4, eps=1e-2)
     assert band.min <= band.value <= band.max and band.min < band.max and band.nudged.size == 4
+    fixed = sensitivity_band(s, [AblateNeurons((1,))], n=3, eps=1e-2)
+    assert fixed.min == fixed.max == fixed.value and fixed.nudged.size == 3
 
 
 def test_random_control_is_the_mean_of_its_seeds(setup):

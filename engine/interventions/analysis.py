@@ -96,17 +96,22 @@ def sensitivity_band(session, specs, n: int = 8, eps: float = BAND_EPS, seed: in
     """The :class:`Band` of ``specs``: re-run with n nudges of their directions (seeded by ``seed``).
 
     ``value`` skips the unnudged run when its ΔBPC is known already. Readout-only sets do not feed
-    the recurrence, so their band is as narrow as the nudge itself.
+    the recurrence, so their band is as narrow as the nudge itself. A set with nothing to nudge
+    (neuron ablations only) is not re-run: its band is the value.
     """
     specs = resolved(specs, session.H)
     rng = np.random.default_rng(seed)
     runs = n + (value is None)
     if value is None:
         value = intervention_delta(session, specs, progress=_part(progress, 0, runs), should_stop=should_stop).delta_bpc
-    nudged = np.array([
-        intervention_delta(session, [s.nudged(rng, eps) for s in specs], progress=_part(progress, runs - n + i, runs),
-                           should_stop=should_stop).delta_bpc
-        for i in range(n)])
+    nudged = np.empty(n)
+    for i in range(n):
+        moved = [s.nudged(rng, eps) for s in specs]
+        if all(m is s for m, s in zip(moved, specs)):
+            nudged[i:] = value
+            break
+        nudged[i] = intervention_delta(session, moved, progress=_part(progress, runs - n + i, runs),
+                                       should_stop=should_stop).delta_bpc
     both = np.append(nudged, value)
     return Band(value=float(value), nudged=nudged, eps=eps, min=float(both.min()), max=float(both.max()))
 
