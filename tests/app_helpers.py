@@ -20,6 +20,17 @@ def make_app(H: int = 16, seed: int = 3, text: bytes = APP_TEXT) -> FactormapApp
     return FactormapApp(Session(model, text), Path("random.bin"), Path("sample.txt"))
 
 
+def make_demo_app() -> FactormapApp:
+    """A FactormapApp on the shipped demo model and text (no start-up notice)."""
+    from factormap.engine.model import load_model
+    from factormap.engine.text import load_text
+    from factormap.tui.demo import demo_paths
+
+    model_path, text_path = demo_paths()
+    session = Session(load_model(model_path), load_text(text_path))
+    return FactormapApp(session, model_path, text_path)
+
+
 def screen_text(app) -> str:
     """The whole screen as plain text, one line per row."""
     strips = app.screen._compositor.render_strips()

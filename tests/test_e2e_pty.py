@@ -138,3 +138,17 @@ def test_ctrl_c_during_the_whole_text_pass_quits(tmp_path):
         term.close()
     assert status == 0, term.output[-2000:]
     assert b"Traceback" not in term.output
+
+
+def test_no_arguments_open_the_demo_and_say_so(tmp_path):
+    exe = shutil.which("factormap-tui")
+    assert exe, "the console script is not installed"
+    term = Terminal([exe], cwd=tmp_path)
+    try:
+        term.wait_for(b"demo_model.bin")
+        term.wait_for(b"This is the demo")
+        term.send(b"q")
+        status = term.proc.wait(timeout=TIMEOUT)
+    finally:
+        term.close()
+    assert status == 0

@@ -16,14 +16,13 @@ SWITCH_INTERVAL = 0.001
 """Seconds a thread may hold the GIL while others wait (Python's default is 0.005)."""
 
 
-def _demo_paths() -> tuple[str, str, str]:
-    try:
-        from factormap.tui.demo import demo_paths
-    except ImportError:
-        raise UsageError("the demo is not installed; give MODEL TEXT to open your own files") from None
+def demo_inputs() -> tuple[str, str, str]:
+    """The demo model and text, and the one-line notice saying so and how to open your own files."""
+    from factormap.tui.demo import demo_paths
+
     model_path, text_path = demo_paths()
-    notice = (f"This is the demo: {os.path.basename(model_path)} on {os.path.basename(text_path)}. "
-              "Open your own files with: factormap-tui MODEL TEXT")
+    notice = (f"This is the demo ({model_path.name} on {text_path.name}); "
+              "open your own files with: factormap-tui MODEL TEXT")
     return str(model_path), str(text_path), notice
 
 
@@ -40,7 +39,7 @@ def launch(model_path: str | None, text_path: str | None) -> int:
         raise UsageError("the explorer needs a terminal; use the headless commands (factormap-tui info ...)")
     notice = None
     if model_path is None and text_path is None:
-        model_path, text_path, notice = _demo_paths()
+        model_path, text_path, notice = demo_inputs()
     model, text = load_inputs(model_path, text_path)
 
     from factormap.engine.session import Session
