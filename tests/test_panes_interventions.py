@@ -166,3 +166,23 @@ def test_every_row_builds_its_spec(session):
 def test_progress_bar():
     assert progress_bar(0.5, 4) == "██░░  50%"
     assert progress_bar(1.0, 2) == "██ 100%"
+
+
+async def test_subtract_each_step_reports_its_band_and_residual_readout(session):
+    from factormap.engine.features import word_len
+    from factormap.engine.interventions.analysis import residual_readout
+    from factormap.engine.interventions.specs import SubtractEachStep
+
+    pane = InterventionsPane(session)
+    app = Recorder(pane)
+    async with app.run_test(size=(110, 16)) as pilot:
+        pane.toggle(0)
+        await settle(pilot, pane)
+        u_wl = compute_factor_map(session).readouts["word_len"].cov_direction
+        expected = residual_readout(session, [SubtractEachStep(u_wl)], word_len(session.x), "word_len")
+        row = pane.rows[0]
+        assert row.result.delta_bpc == pytest.approx(expected.result.delta_bpc, abs=1e-6)
+        assert row.residual == pytest.approx(expected.r, abs=1e-9)
+        assert row.band.min <= row.result.delta_bpc <= row.band.max and row.band.nudged.size == 4
+        text = pane.render().plain
+        assert f"r={expected.r:.2f}" in text and f"residual r(word_len) {expected.r:.3f}" in text

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from factormap.engine.errors import Cancelled
 from factormap.engine.factor_map import FactorMap
-from factormap.engine.features import word_len
-from factormap.engine.interventions.analysis import Band, sensitivity_band
+from factormap.engine.features import standard_features, word_len
+from factormap.engine.interventions.analysis import Band, residual_readout, sensitivity_band
 from factormap.engine.interventions.oracle import fit_write_in_oracle
 from factormap.engine.interventions.specs import (
     EACH_STEP,
@@ -47,12 +47,15 @@ class InterventionRow:
         needs_factor_map: True when the spec is built from the factor map.
         build: ``build(session, factor_map, selected_neuron) -> spec``.
         abbreviation: at most 8 characters, for narrow panes.
+        residual_of: a standard feature whose covariance direction is refitted on the edited
+            states after the run (the residual readout: does the feature regenerate?), or "".
     """
 
     name: str
     needs_factor_map: bool
     build: SpecBuilder
     abbreviation: str
+    residual_of: str = ""
 
     def label(self, selected_neuron: int, width: int = 22) -> str:
         """The row's label in ``width`` characters, with the selected neuron filled in."""
@@ -66,7 +69,7 @@ def _u_wl(factor_map: FactorMap):
 
 ROWS: tuple[InterventionRow, ...] = (
     InterventionRow("−u_wl every step", True,
-                    lambda s, fm, j: SubtractEachStep(_u_wl(fm), name="u_wl"), "−wl step"),
+                    lambda s, fm, j: SubtractEachStep(_u_wl(fm), name="u_wl"), "−wl step", residual_of=WORD_LEN),
     InterventionRow("−u_wl at readout", True,
                     lambda s, fm, j: SubtractAtReadout(_u_wl(fm), name="u_wl"), "−wl read"),
     InterventionRow("write-in oracle u_wl", True,
@@ -97,6 +100,7 @@ class RowState:
         run: the :class:`EditedRun`, once started.
         result: the whole-text result, once streamed.
         band: the sensitivity band, once computed (edits that feed the recurrence only).
+        residual: r of the row's ``residual_of`` feature refitted on the edited states, once computed.
         figures: ``(t, t0, t1, Δbits at t, mean Δbits over [t0, t1))``.
         error: the one-sentence failure.
     """
@@ -109,13 +113,15 @@ class RowState:
     run: EditedRun | None = None
     result: InterventionResult | None = None
     band: Band | None = None
+    residual: float | None = None
     figures: tuple[int, int, int, float, float] | None = None
     error: str = ""
 
 
 def run_row(session: Session, row: InterventionRow, factor_map: FactorMap | None, neuron: int,
             place: tuple[int, int, int], report: Callable[..., None], should_stop: Callable[[], bool]) -> None:
-    """A row's worker: build the spec, Δbits at the cursor and over the window, the whole text, the band.
+    """A row's worker: build the spec, Δbits at the cursor and over the window, the whole text, the
+    band, and the residual readout where the row asks for one.
 
     Args:
         session: the baseline session.
@@ -146,4 +152,12 @@ def run_row(session: Session, row: InterventionRow, factor_map: FactorMap | None
                                     progress=lambda f: report(fraction=f), should_stop=should_stop)
         except Cancelled:
             return
-        report(band=band, stage="done")
+        report(band=band, stage="residual" if row.residual_of else "done", fraction=0.0)
+    if row.residual_of:
+        feature = standard_features(session.x)[row.residual_of]
+        try:
+            residual = residual_readout(session, [spec], feature, row.residual_of,
+                                        progress=lambda f: report(fraction=f), should_stop=should_stop)
+        except Cancelled:
+            return
+        report(residual=residual.r, stage="done")

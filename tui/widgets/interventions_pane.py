@@ -35,8 +35,8 @@ BAR_WIDTH = 10
 """Cells of a progress bar."""
 WIDE_COLUMNS = 72
 """From this width on, each row shows its sensitivity band (narrower panes show it in the description)."""
-BAND_COLUMNS = 17
-"""Columns the band takes."""
+BAND_COLUMNS = 24
+"""Columns the band (and the residual r) take."""
 STAGE_LABELS = {"factor map": "fmap…", "band": "", "done": ""}
 """What the ΔBPC column says before the figure exists (a lone "…" for the other stages)."""
 READOUT_DIRECTIONS = {"u_wl": "word_len", "u_tag": "in_tag"}
@@ -391,8 +391,11 @@ class InterventionsPane(Widget, can_focus=True):
         line.append(f"{_signed(at, 2):>7} {_signed(window, 3):>8}")
         if wide and row.band is not None:
             line.append(f"  [{row.band.min:+.2f}, {row.band.max:+.2f}]")
-        elif wide and row.stage == "band":
-            line.append("  " + progress_bar(row.fraction, 6), self.get_component_rich_style("interventions-pane--muted"))
+        if wide and row.residual is not None:
+            line.append(f" r={row.residual:.2f}")
+        if wide and row.stage in ("band", "residual"):
+            line.append(f"  {row.stage} " + progress_bar(row.fraction, 4),
+                        self.get_component_rich_style("interventions-pane--muted"))
         return self._highlight(i, line)
 
     def _highlight(self, i: int, line: Text) -> Text:
@@ -404,6 +407,8 @@ class InterventionsPane(Widget, can_focus=True):
         row = self.rows[i]
         if row.spec is not None:
             band = f" │ band [{row.band.min:+.2f}, {row.band.max:+.2f}]" if row.band is not None else ""
-            return f" {i + 1}: {row.spec.describe()}{band}"
+            residual = (f" │ residual r({ROWS[i].residual_of}) {row.residual:.3f}"
+                        if row.residual is not None else "")
+            return f" {i + 1}: {row.spec.describe()}{band}{residual}"
         needs = " (computes the factor map first)" if ROWS[i].needs_factor_map and self.factor_map is None else ""
         return f" {i + 1}: {ROWS[i].label(self._selected_neuron)}{needs}"
