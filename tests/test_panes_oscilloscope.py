@@ -130,3 +130,16 @@ def test_ansi_to_strips_matches_rich():
         assert [(ch, seg.style or None) for seg in a for ch in seg.text] == \
                [(ch, seg.style or None) for seg in b for ch in seg.text]
     assert ansi_to_strips("abcdefghijklmnop", 5, 1)[0].text == "abcde"
+
+
+async def test_theme_change_redraws_with_the_new_colours(session):
+    app = OscilloscopeApp(session, neurons=[1, 2])
+    async with app.run_test(size=(90, 16)) as pilot:
+        osc = app.query_one(Oscilloscope)
+        await settle(pilot, osc)
+        before, styles = osc.draw_count, {seg.style for strip in osc._frame for seg in strip}
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot.pause()
+        await settle(pilot, osc)
+        assert osc.draw_count > before
+        assert {seg.style for strip in osc._frame for seg in strip} != styles
