@@ -126,3 +126,18 @@ def test_stylesheets_stay_small():
     assert {s.name for s in sheets} >= {"global.tcss", "app.tcss"}
     for sheet in sheets:
         assert len(sheet.read_text().splitlines()) < 300, sheet
+
+
+def test_the_readme_key_table_lists_every_binding():
+    from pathlib import Path
+
+    from factormap.tui.screens.help import key_label
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## The explorer"):]
+    section = section[:section.index("\n## ", 5)]
+    for binding in EXPLORER_BINDINGS:
+        if binding.action.startswith("digit("):
+            continue
+        assert f"`{key_label(binding).split(', ')[0]}" in section, binding.key
+    assert "docs/explorer.svg" in section
