@@ -227,3 +227,50 @@ def test_dashboard_snapshot_on_the_demo_model(snap_compare):
         await settle(pilot, attempts=2000)
 
     assert snap_compare(SNAPSHOT_APP, terminal_size=(100, 34), run_before=open_it)
+
+
+def test_long_texts_summarise_attribution_over_a_prefix(monkeypatch, random_model):
+    from factormap.engine.attribution_summary import attribution_summary
+    from factormap.tui import dashboard_jobs
+
+    monkeypatch.setattr(dashboard_jobs, "ATTRIBUTION_PREFIX", 300)
+    model = random_model(8, seed=1)
+    text = bytes(make_app().session.text)
+    whole, prefix = Session(model, text), Session(model, text[:300])
+    try:
+        summary, peaks = dashboard_jobs.compute_part(whole, "attribution", None, lambda: False)
+        expected = attribution_summary(prefix)
+        assert summary.count[0] == 299
+        assert_allclose(summary.growth_mean, expected.growth_mean, rtol=1e-9)
+        assert np.all((peaks >= 0) & (peaks < 299))
+    finally:
+        whole.close()
+        prefix.close()
+
+
+async def test_a_click_selects_the_item_under_the_pointer():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_dashboard(pilot)
+        tags = chart(app, "bits-tag")
+        app.screen.query_one("#dash-charts").scroll_to_widget(tags, animate=False, top=True)
+        await settle(pilot)
+        assert app.screen.focused is not tags
+        width = tags.size.width
+        await pilot.click(tags, offset=(width - 4, tags.size.height // 2))
+        assert tags.selected == 1 and app.screen.focused is tags
+        await pilot.click(tags, offset=(10, tags.size.height // 2))
+        assert tags.selected == 0
+
+
+async def test_the_command_palette_opens_the_dashboard():
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"Open the dashboard")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot, attempts=2000)
+        assert isinstance(app.screen, DashboardScreen)

@@ -21,6 +21,11 @@ from factormap.engine.features import word_len
 from factormap.engine.gradient_sparsity import gradient_sparsity
 from factormap.engine.interventions.suite import intervention_suite
 from factormap.engine.representatives import first_occurrences, neuron_peaks, offset_peaks
+from factormap.engine.session import Session
+
+ATTRIBUTION_PREFIX = 1 << 18
+"""Texts longer than this many bytes have their attribution summarised over this leading prefix:
+the summary keeps ‖g_k(t)‖ for every offset and prediction (65 float32 values per byte at K = 64)."""
 
 PARTS = ("breakdown", "factor_map", "peaks", "sparsity", "attribution", "interventions")
 """The parts in the order they are computed (cheap ones first, the intervention table last)."""
@@ -87,7 +92,8 @@ def compute_part(session, name: str, progress: Callable[[float], None] | None,
     Returns:
         breakdown: BpcBreakdown; factor_map: (FactorMap of the standard features, first position of
         each ``word_len`` conditional-mean value); peaks: NeuronPeaks; sparsity: GradientSparsity;
-        attribution: (AttributionSummary, offset_peaks of its grad_norms); interventions: Suite.
+        attribution: (AttributionSummary, offset_peaks of its grad_norms), over the first
+        :data:`ATTRIBUTION_PREFIX` bytes of a longer text; interventions: Suite.
     """
     kw = {"progress": progress, "should_stop": should_stop}
     if name == "breakdown":
@@ -101,7 +107,14 @@ def compute_part(session, name: str, progress: Callable[[float], None] | None,
     if name == "sparsity":
         return gradient_sparsity(session, **kw)
     if name == "attribution":
-        summary = attribution_summary(session, **kw)
+        if session.n <= ATTRIBUTION_PREFIX:
+            summary = attribution_summary(session, **kw)
+        else:
+            prefix = Session(session.model, session.text[:ATTRIBUTION_PREFIX])
+            try:
+                summary = attribution_summary(prefix, **kw)
+            finally:
+                prefix.close()
         return summary, offset_peaks(summary.grad_norms)
     if name == "interventions":
         return intervention_suite(session, **kw)

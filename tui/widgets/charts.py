@@ -206,6 +206,7 @@ class Chart(PlotextPlot, can_focus=True):
         for name, y in spec.hlines:
             plt.hline(float(y), color="gray")
         plt.vline(self.selected + 1, color=SELECTION_COLOR)
+        plt.xlim(0.5, len(x) + 0.5)  # half an item of margin, so the first and last marks clear the axes
         plt.xticks(*_ticks(x, spec.labels, max(1, self.size.width // 8)))
         if spec.caption:
             plt.xlabel(spec.caption)

@@ -97,6 +97,7 @@ def attribution_specs(result) -> dict[str, list[ChartSpec]]:
     ks = range(s.K + 1)
     return {"growth": [ChartSpec(
         title="mean ‖g_k‖/‖g_0‖ and median against offset k; right: mean |a_k|",
+        caption=f"over the first {int(s.count[0]):,} predictions",
         labels=tuple(str(k) for k in ks), style="line", positions=peaks,
         series=(("mean ratio", s.growth_mean), ("median ratio", s.growth_median),
                 ("mean |a_k|", s.mean_abs_input_attr)), right=("mean |a_k|",),
