@@ -136,9 +136,15 @@ def run_row(session: Session, row: InterventionRow, factor_map: FactorMap | None
     run = EditedRun(session, [spec])
     report(spec=spec, run=run, stage="cursor")
     t, t0, t1 = place
+    # edits that feed the recurrence know a position only once the run has passed it; the figures
+    # go out as soon as it has (readout-only edits know every position at once)
+    due = max(t + 1, min(t1, session.n - 1)) if run.plan.feeds_recurrence else 0
     try:
-        report(figures=(t, t0, t1, run.delta_at(t), run.window_delta_bpc(t0, t1)), stage="text")
+        report(stage="text")
         for p in run.run(should_stop):
+            if due is not None and p.done >= due:
+                report(figures=(t, t0, t1, run.delta_at(t), run.window_delta_bpc(t0, t1)))
+                due = None
             report(fraction=p.fraction)
         if should_stop():
             return
