@@ -143,3 +143,12 @@ async def test_theme_change_redraws_with_the_new_colours(session):
         await settle(pilot, osc)
         assert osc.draw_count > before
         assert {seg.style for strip in osc._frame for seg in strip} != styles
+
+
+async def test_readout_names_are_not_prefixed_twice(session):
+    app = OscilloscopeApp(session, neurons=[0])
+    async with app.run_test(size=(100, 20)) as pilot:
+        osc = app.query_one(Oscilloscope)
+        osc.set_readouts({"h·u_word_len": np.eye(session.H)[0]})
+        await settle(pilot, osc)
+        assert "h·u_word_len" in osc.frame_text() and "h·h·" not in osc.frame_text()

@@ -179,7 +179,10 @@ class Oscilloscope(PlotextPlot):
             self.workers.cancel_group(self, "oscilloscope-rank")
 
     def set_readouts(self, directions: dict[str, np.ndarray]) -> None:
-        """Draw h·u for each named unit direction u as extra traces on the right axis ({} removes them)."""
+        """Draw h·u for each named unit direction u as extra traces on the right axis ({} removes them).
+
+        The legend calls a trace ``h·{name}`` (or ``name`` itself when it already starts with ``h·``).
+        """
         H = self.session.H
         for name, u in directions.items():
             if np.shape(u) != (H,):
@@ -256,7 +259,7 @@ class Oscilloscope(PlotextPlot):
             plt.plot(xs, view.traces[:, i].tolist(), color=TRACE_COLORS[i % len(TRACE_COLORS)], label=f"h[{j}]")
         for i, (name, values) in enumerate(view.readouts.items()):
             plt.plot(xs, values.tolist(), yside="right", color=READOUT_COLORS[i % len(READOUT_COLORS)],
-                     label=f"h·{name}")
+                     label=name if name.startswith("h·") else f"h·{name}")
         if view.readouts:
             bound = max(1.0, float(np.ceil(max(np.abs(v).max() for v in view.readouts.values()))))
             plt.ylim(-bound, bound, yside="right")
