@@ -13,33 +13,54 @@ from numba import njit
 
 from factormap.engine.config import NUMBA_FLAGS_EXACT
 from factormap.engine.kernels import read_only
+from factormap.engine.kernels.recurrence import ROWS_PER_PASS, _add_eight_rows
 
 #: The block kernel's flags: reassociation lets the per-row sums vectorise. No ``nnan``/``ninf``
 #: (a gradient may overflow on a long K) and no ``arcp``; numpy's error model keeps loops scalar-free.
 BLOCK_FLAGS = dict(NUMBA_FLAGS_EXACT, fastmath={"reassoc", "contract", "nsz"}, error_model="numpy")
 
 
-@njit(**NUMBA_FLAGS_EXACT)
-def backprop_kernel(Wh, states, g0, out):
-    """``out[0] = g0``; ``out[k+1] = Wh^T ((1 - h^2) * out[k])`` with ``h = states[K-k]``.
+@njit(**BLOCK_FLAGS)
+def backprop_kernel(Wh, WxT, states, inputs, g0, out, stats):
+    """One prediction: ``out[k] = g_k`` for k = 0..K and each offset's statistics.
 
-    ``states`` holds ``h_{t-K} .. h_t`` in forward order, so ``states[K-k]`` is ``h_{t-k}``;
-    ``out`` is (K+1, H).
+    ``states`` holds ``h_{t-K} .. h_t`` in forward order (``states[K-k] = h_{t-k}``) and
+    ``inputs[k] = x_{t-k}``. ``out[0] = g0``, ``out[k+1] = Wh^T ((1 - h_{t-k}^2) * out[k])``;
+    ``stats[0, k] = ||g_k||``, ``stats[1, k] = g_k . Wx[:, x_{t-k}]``,
+    ``stats[2, k] = ((1 - h_{t-k}^2) * g_k) . Wx[:, x_{t-k}]``. ``Wh^T v`` adds eight rows of ``Wh``
+    per pass over the accumulator (the forward kernel's ``_add_eight_rows``).
     """
     K = out.shape[0] - 1
     H = g0.shape[0]
+    whole = H - H % ROWS_PER_PASS
     v = np.empty(H, out.dtype)
     for i in range(H):
         out[0, i] = g0[i]
-    for k in range(K):
+    for k in range(K + 1):
         h = states[K - k]
         g = out[k]
+        w = WxT[inputs[k]]
+        sq = 0.0
+        a = 0.0
+        a_exact = 0.0
         for j in range(H):
-            v[j] = (1 - h[j] * h[j]) * g[j]
+            gj = g[j]
+            vj = (1 - h[j] * h[j]) * gj
+            v[j] = vj
+            sq += gj * gj
+            a += gj * w[j]
+            a_exact += vj * w[j]
+        stats[0, k] = np.sqrt(sq)
+        stats[1, k] = a
+        stats[2, k] = a_exact
+        if k == K:
+            break
         nxt = out[k + 1]
         for i in range(H):
             nxt[i] = 0
-        for j in range(H):
+        for j in range(0, whole, ROWS_PER_PASS):
+            _add_eight_rows(nxt, Wh, v, j)
+        for j in range(whole, H):
             vj = v[j]
             row = Wh[j]
             for i in range(H):
@@ -170,7 +191,8 @@ def warm() -> None:
     for dtype in (np.float32, np.float64):
         Wh, WxT = read_only(np.zeros((H, H), dtype)), read_only(np.zeros((256, H), dtype))
         states = np.zeros((K + 3, H), dtype)
-        backprop_kernel(Wh, states, np.zeros(H, dtype), np.empty((K + 1, H), dtype))
+        backprop_kernel(Wh, WxT, states[:K + 1], xs[:K + 1], np.zeros(H, dtype), np.empty((K + 1, H), dtype),
+                        np.empty((3, K + 1), dtype))
         stats = np.zeros((3, K + 1, 3), dtype)
         for part in (stats, stats[:, :, 1:]):
             G = np.zeros((part.shape[2], H), dtype)
