@@ -1,4 +1,4 @@
-"""Every bad input, through both ``factormap-tui info`` and ``factormap-tui MODEL TEXT``.
+"""Every bad input, through ``factormap-tui MODEL TEXT`` and each headless command taking them.
 
 Each must end with one line naming the file and the problem and exit status 2, before any app
 starts, and leave the input files' bytes and modification times as they were. Odd but valid
@@ -108,10 +108,11 @@ def _snapshot(paths):
 
 
 def _refused(capsys, app_launches, model, text, *fragments, named=None):
-    """Both entry points print one line naming ``named`` with ``fragments``, exit 2, start no app."""
+    """Every entry point taking MODEL TEXT prints one line naming ``named`` with ``fragments`` and
+    exits 2; no app starts; the files are untouched."""
     before = _snapshot([Path(model), Path(text)])
-    for argv in (["info", str(model), str(text)], [str(model), str(text)]):
-        assert main(argv) == 2, argv
+    for argv in (["info", model, text], ["report", model, text], ["export", model, text, "--json"], [model, text]):
+        assert main([str(a) for a in argv]) == 2, argv
         captured = capsys.readouterr()
         assert captured.out == ""
         assert captured.err.count("\n") == 1 and captured.err.startswith("factormap-tui: error:"), captured.err
@@ -223,6 +224,11 @@ def test_text_is_a_directory(tmp_path, model_file, capsys, app_launches):
 def test_text_unreadable(model_file, text_file, capsys, app_launches, monkeypatch):
     _deny_reading(monkeypatch, text_file)
     _refused(capsys, app_launches, model_file, text_file, "not readable", named=text_file)
+
+
+def test_text_is_a_pipe(tmp_path, model_file, capsys, app_launches):
+    os.mkfifo(tmp_path / "fifo.txt")  # reading it would wait forever for a writer
+    _refused(capsys, app_launches, model_file, tmp_path / "fifo.txt", "not a regular file", named=tmp_path / "fifo.txt")
 
 
 @pytest.mark.parametrize("content, fragment", [(b"", "empty"), (b"x", "single byte")])
