@@ -274,3 +274,54 @@ async def test_the_command_palette_opens_the_dashboard():
         await pilot.press("enter")
         await settle(pilot, attempts=2000)
         assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_a_text_too_short_for_some_charts_says_so_and_draws_the_rest(random_model):
+    from factormap.tui.app import FactormapApp
+
+    app = FactormapApp(Session(random_model(8, seed=4), b"ab cd"), Path("tiny.bin"), Path("tiny.txt"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_dashboard(pilot)
+        assert chart(app, "worst").spec.labels                       # the breakdown needs two bytes only
+        wl = chart(app, "wl-encoding")                               # no word length has 20 positions
+        assert wl.spec.labels == () and "nothing to draw" in wl.empty_note
+        assert screen.query_one("#dash-progress").has_class("-hidden")
+        wl.focus()
+        await pilot.press("l", "enter")
+        assert isinstance(app.screen, DashboardScreen)
+
+
+def test_a_part_that_fails_is_reported_and_the_next_parts_still_come(monkeypatch):
+    from factormap.tui import dashboard_jobs
+
+    def fake(session, name, progress, should_stop):
+        if name == "sparsity":
+            raise ValueError("too short for this")
+        return name
+
+    monkeypatch.setattr(dashboard_jobs, "compute_part", fake)
+    posted = []
+    dashboard_jobs.compute_parts(None, ["peaks", "sparsity", "attribution"], posted.append, lambda: False)
+    assert [(type(m).__name__, m.name) for m in posted] == [
+        ("PartReady", "peaks"), ("PartFailed", "sparsity"), ("PartReady", "attribution")]
+    assert posted[1].error == "ValueError: too short for this"
+
+
+async def test_a_failed_part_says_why_on_its_charts(monkeypatch):
+    from factormap.tui import dashboard_jobs
+
+    real = dashboard_jobs.compute_part
+
+    def failing(session, name, progress, should_stop):
+        if name == "attribution":
+            raise MemoryError("the summary does not fit")
+        return real(session, name, progress, should_stop)
+
+    monkeypatch.setattr(dashboard_jobs, "compute_part", failing)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_dashboard(pilot)
+        growth = chart(app, "growth")
+        assert growth.spec.labels == () and "the summary does not fit" in growth.empty_note
+        assert chart(app, "interventions").spec.labels
+        assert screen.query_one("#dash-progress").has_class("-hidden")

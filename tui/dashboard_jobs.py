@@ -15,7 +15,7 @@ from textual.message import Message
 
 from factormap.engine.attribution_summary import attribution_summary
 from factormap.engine.bpc_breakdown import bpc_breakdown
-from factormap.engine.errors import Cancelled
+from factormap.engine.errors import Cancelled, FactormapError
 from factormap.engine.factor_map import compute_factor_map
 from factormap.engine.features import word_len
 from factormap.engine.gradient_sparsity import gradient_sparsity
@@ -71,6 +71,14 @@ class PartReady(Message):
 
     name: str
     result: Any
+
+
+@dataclass
+class PartFailed(Message):
+    """A part could not be computed for this text; ``error`` says why in one line."""
+
+    name: str
+    error: str
 
 
 @dataclass
@@ -131,4 +139,8 @@ def compute_parts(session, names: list[str], post: Callable[[Message], None],
             result = compute_part(session, name, lambda f, name=name: post(PartProgress(name, f)), cancelled)
         except Cancelled:
             return
+        except (FactormapError, ValueError, MemoryError) as exc:
+            # One part the text cannot support (too short, too big) leaves the other charts to come.
+            post(PartFailed(name, f"{type(exc).__name__}: {exc}"))
+            continue
         post(PartReady(name, result))

@@ -25,7 +25,14 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from factormap.engine.model import atomic_write_bytes
 from factormap.engine.session import Session
 from factormap.tui import jobs
-from factormap.tui.dashboard_jobs import PARTS, DashboardData, PartProgress, PartReady, compute_parts
+from factormap.tui.dashboard_jobs import (
+    PARTS,
+    DashboardData,
+    PartFailed,
+    PartProgress,
+    PartReady,
+    compute_parts,
+)
 from factormap.tui.widgets import dashboard_specs as specs
 from factormap.tui.widgets.charts import Chart
 
@@ -74,6 +81,7 @@ class DashboardScreen(Screen[int | None]):
         self.model_path, self.text_path, self.cursor = Path(model_path), Path(text_path), cursor
         self.data = dashboard_data(session)
         self._todo: list[str] = []
+        self._failed: set[str] = set()
 
     def compose(self) -> ComposeResult:
         """A status line with a progress bar, the charts, the footer."""
@@ -121,14 +129,22 @@ class DashboardScreen(Screen[int | None]):
         self._show(message.name)
         self._progress(None, 1.0)
 
+    def on_part_failed(self, message: PartFailed) -> None:
+        """Say why on the part's charts and in a notification; the other parts go on."""
+        self._failed.add(message.name)
+        for chart_id in specs.PART_CHARTS[message.name]:
+            self.query_one(f"#chart-{chart_id}", Chart).set_specs([], empty_note=message.error)
+        self.notify(f"dashboard {message.name}: {message.error}", severity="warning", timeout=8)
+        self._progress(None, 1.0)
+
     def _progress(self, name: str | None, fraction: float) -> None:
         todo = self._todo or [None]
-        done = sum(1 for part in todo if part in self.data.parts)
+        done = sum(1 for part in todo if part in self.data.parts or part in self._failed)
         if name is not None and name not in self.data.parts:
             done += fraction
         bar = self.query_one(ProgressBar)
         bar.update(progress=done / len(todo))
-        complete = all(part in self.data.parts for part in PARTS)
+        complete = all(part in self.data.parts or part in self._failed for part in PARTS)
         bar.set_class(complete, "-hidden")
         if name is not None:
             bar.tooltip = f"computing {name}: {fraction:.0%}"

@@ -108,15 +108,24 @@ class Chart(PlotextPlot, can_focus=True):
         super().__init__(id=id)
         self.placeholder = placeholder
         self.specs: list[ChartSpec] = []
+        self.empty_note = "nothing to draw for this text"
+        """What the chart says when its numbers arrive empty (or fail)."""
 
     @property
     def spec(self) -> ChartSpec | None:
         """The spec on show (None before the numbers arrive)."""
         return self.specs[self.page] if self.specs else None
 
-    def set_specs(self, specs: list[ChartSpec]) -> None:
-        """Show new numbers, keeping the page and selection where they still exist."""
-        self.specs = list(specs)
+    def set_specs(self, specs: list[ChartSpec], empty_note: str | None = None) -> None:
+        """Show new numbers, keeping the page and selection where they still exist.
+
+        Args:
+            specs: the pages (an empty list, or pages without items, draw ``empty_note``).
+            empty_note: why there is nothing to draw, when that is the case.
+        """
+        self.specs = list(specs) or [ChartSpec(title=self.placeholder, labels=(), series=())]
+        if empty_note:
+            self.empty_note = empty_note
         self.set_reactive(Chart.page, min(self.page, max(0, len(self.specs) - 1)))
         self.set_reactive(Chart.selected, min(self.selected, max(0, len(self.spec.labels) - 1)))
         self.replot()
@@ -149,7 +158,7 @@ class Chart(PlotextPlot, can_focus=True):
     def action_jump(self) -> None:
         """Ask the screen to jump to the selected item's representative position."""
         spec = self.spec
-        if spec is None:
+        if spec is None or not spec.labels:
             return
         position = spec.position(self.selected)
         if position < 0:
@@ -173,8 +182,8 @@ class Chart(PlotextPlot, can_focus=True):
         plt.clear_data()
         plt.clear_figure()
         spec = self.spec
-        if spec is None:
-            plt.title(f"{self.placeholder} (computing…)")
+        if spec is None or not spec.labels:
+            plt.title(f"{self.placeholder} ({'computing…' if spec is None else self.empty_note})")
             self.border_subtitle = ""
             self.refresh()
             return

@@ -27,6 +27,16 @@ CHARTS: dict[str, str] = {
 }
 """Chart id -> its placeholder title, in the order the dashboard lays them out."""
 
+PART_CHARTS: dict[str, tuple[str, ...]] = {
+    "breakdown": ("bits-class", "bits-tag", "bits-word", "worst"),
+    "factor_map": ("neuron-r", "wl-encoding", "entanglement", "propagation"),
+    "peaks": (),
+    "sparsity": ("sparsity",),
+    "attribution": ("growth",),
+    "interventions": ("interventions",),
+}
+"""The charts drawn from each part of :data:`factormap.tui.dashboard_jobs.PARTS`."""
+
 SHORT_FEATURES = {"word_len": "wl", "in_tag": "tag", "tag_depth": "depth", "after_space": "space"}
 """Short names of the standard features for crowded axes (user features keep their names)."""
 SHORT_EDITS = {"subtract_each_step": "step", "subtract_at_readout": "readout", "write_in_oracle": "oracle",
