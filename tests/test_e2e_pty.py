@@ -152,3 +152,20 @@ def test_no_arguments_open_the_demo_and_say_so(tmp_path):
     finally:
         term.close()
     assert status == 0
+
+
+def test_first_frame_comes_before_the_kernels_compile_and_shows_progress(inputs, tmp_path, monkeypatch):
+    exe = shutil.which("factormap-tui")
+    assert exe, "the console script is not installed"
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "empty-numba-cache"))
+    term = Terminal([exe, *map(str, inputs)], cwd=tmp_path)
+    try:
+        term.wait_for(b"t 0/1,383")
+        first = term.wait_for(b"kernels")
+        assert b"BPC 1" not in term.output[:first]            # no figure yet: still compiling
+        term.send(b"q")
+        status = term.proc.wait(timeout=TIMEOUT)
+    finally:
+        term.close()
+    assert status == 0
+    assert b"Traceback" not in term.output

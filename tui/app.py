@@ -20,6 +20,8 @@ class FactormapApp(App[int]):
     Attributes:
         session: the model and text being explored.
         notice: one line shown as a notification on start (e.g. that this is the demo).
+        one_line_errors: end on an unexpected error with one line instead of a traceback (the
+            launched app sets it; tests keep Textual's behaviour, which re-raises).
     """
 
     CSS_PATH = ["global.tcss", "app.tcss"]
@@ -40,6 +42,7 @@ class FactormapApp(App[int]):
         self.session = session
         self.model_path, self.text_path = Path(model_path), Path(text_path)
         self.notice = notice
+        self.one_line_errors = False
 
     def get_default_screen(self) -> ExplorerScreen:
         """The explorer, opened on the session."""
@@ -55,9 +58,8 @@ class FactormapApp(App[int]):
             self.notify(self.notice, timeout=10)
 
     def _handle_exception(self, error: Exception) -> None:
-        """After start-up an unexpected error becomes a notification, never a traceback."""
-        if self.is_running and self.screen_stack and isinstance(self.screen, ExplorerScreen):
-            self.log.error(error)
-            self.notify(f"{type(error).__name__}: {error}", severity="error", timeout=10)
+        """With ``one_line_errors`` (set by launch), an unexpected error ends the app with one line."""
+        if not self.one_line_errors:
+            super()._handle_exception(error)
             return
-        super()._handle_exception(error)
+        self.exit(return_code=1, message=f"factormap-tui: unexpected error: {type(error).__name__}: {error}")

@@ -17,7 +17,7 @@ import numpy as np
 
 from factormap.engine.model import atomic_write_bytes
 from factormap.engine.session import Session
-from factormap.tui.messages import BpcProgress, KernelsReady
+from factormap.tui.messages import BpcProgress, KernelsReady, KernelsWarming
 
 PROGRESS_INTERVAL = 0.1
 """Seconds between two progress reports of a streamed pass (the screen needs no more)."""
@@ -26,20 +26,39 @@ HIGH_PERCENTILE = 98.0
 """A position is "high" when its value is at or above this percentile (the top 2%)."""
 
 
+def warm_kernels(post: Callable) -> None:
+    """Load (or compile) every engine kernel, posting which module is done, then KernelsReady.
+
+    Follows the engine's warm-up convention (:mod:`factormap.engine.warmup`): with a warm numba
+    cache this takes a fraction of a second, with an empty one a few seconds.
+    """
+    import importlib
+
+    from factormap.engine.warmup import engine_modules, warm_engine
+
+    started = time.perf_counter()
+    total = sum(callable(getattr(importlib.import_module(name), "warm", None))
+                for name in engine_modules() if name != "factormap.engine.warmup")
+    done = 0
+
+    def on_module(item) -> None:
+        nonlocal done
+        done += 1
+        post(KernelsWarming(item.module.rsplit(".", 1)[-1], done, total))
+
+    warm_engine(on_module)
+    post(KernelsReady(time.perf_counter() - started))
+
+
 def stream_bpc(session: Session, post: Callable, cancelled: Callable[[], bool]) -> None:
     """Run the forward pass over the whole text, posting the running BPC after every chunk.
 
     The running figure is the mean of the bits known so far (a chunk's bits are known once the
     next chunk has started, so the figure trails the progress by one chunk).
     """
-    started = time.perf_counter()
     total, count, known = 0.0, 0, 0
-    first = True
     last_post = 0.0
     for progress in session.run(should_stop=cancelled):
-        if first:
-            post(KernelsReady(time.perf_counter() - started))
-            first = False
         settled = session.n - 1 if progress.done >= session.n else max(known, progress.done - session.chunk)
         if settled > known:
             total += float(np.sum(session.bits[known:settled], dtype=np.float64))

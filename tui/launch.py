@@ -49,6 +49,7 @@ def launch(model_path: str | None, text_path: str | None) -> int:
     # Workers hold the GIL between their numba and BLAS calls; hand it back to the event loop sooner.
     sys.setswitchinterval(SWITCH_INTERVAL)
     app = FactormapApp(session, model_path, text_path, notice=notice)
+    app.one_line_errors = True
     try:
         # A loop of our own: asyncio.run() would wait at exit for every thread worker to return.
         app.run(loop=asyncio.new_event_loop())

@@ -30,6 +30,19 @@ class BpcProgress(Message):
 
 
 @dataclass
+class KernelsWarming(Message):
+    """One more engine module's kernels are compiled or loaded: ``done`` of ``total``, ``module`` last."""
+
+    module: str
+    done: int
+    total: int
+
+    def can_replace(self, message: Message) -> bool:
+        """Only the latest count matters."""
+        return isinstance(message, KernelsWarming)
+
+
+@dataclass
 class KernelsReady(Message):
     """The numba kernels are compiled (or loaded from the cache); ``seconds`` it took."""
 

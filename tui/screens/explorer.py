@@ -24,8 +24,8 @@ from factormap.tui import jobs, motions
 from factormap.tui import text_layout as tl
 from factormap.tui.keymap import EXPLORER_BINDINGS
 from factormap.tui.lenses import LENSES, next_lens
-from factormap.tui.messages import BpcProgress, KernelsReady, Thresholds, WindowStates
-from factormap.tui.screens.explorer_keys import ExplorerKeys
+from factormap.tui.messages import BpcProgress, KernelsReady, KernelsWarming, Thresholds, WindowStates
+from factormap.tui.screens.explorer_keys import ExplorerKeys, reported
 from factormap.tui.screens.panes import data_panes
 from factormap.tui.widgets.legend import Legend
 from factormap.tui.widgets.status_line import StatusLine
@@ -102,9 +102,14 @@ class ExplorerScreen(ExplorerKeys, Screen):
 
     def on_mount(self) -> None:
         """Start the whole-text pass and show the first position."""
-        self.query_one(StatusLine).work = "compiling kernels"
-        self.run_worker(lambda: jobs.stream_bpc(self.session, self.post_message, self._cancelled),
-                        thread=True, group="bpc", exclusive=True, exit_on_error=False, name="whole-text pass")
+        self.query_one(StatusLine).work = "loading kernels"
+
+        def startup() -> None:
+            jobs.warm_kernels(self.post_message)
+            jobs.stream_bpc(self.session, self.post_message, self._cancelled)
+
+        self.run_worker(startup, thread=True, group="bpc", exclusive=True, exit_on_error=False,
+                        name="whole-text pass")
         self._cursor_moved()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -187,10 +192,15 @@ class ExplorerScreen(ExplorerKeys, Screen):
                         name="window states")
 
     # -- results of background work -------------------------------------------------------
+    def on_kernels_warming(self, message: KernelsWarming) -> None:
+        """Show how far loading or compiling the kernels has come."""
+        self.query_one(StatusLine).work = f"kernels {message.done}/{message.total} ({message.module})"
+
     def on_kernels_ready(self, message: KernelsReady) -> None:
         """Compilation is over: the status line shows the pass instead."""
         self.query_one(StatusLine).work = "BPC pass"
 
+    @reported
     def on_bpc_progress(self, message: BpcProgress) -> None:
         """Show the running BPC and tint the newly known bits."""
         status = self.query_one(StatusLine)
@@ -203,6 +213,7 @@ class ExplorerScreen(ExplorerKeys, Screen):
         status.bits = float(self.session.bits[t]) if t < self.session.n - 1 else float("nan")
         self.query_one(TextPane).refresh_tints()
 
+    @reported
     def on_attribution_pane_computed(self, message) -> None:
         """Heat for the attribution lens: the pane's quantity per offset k, as a share of its largest."""
         att = message.attribution
@@ -213,6 +224,7 @@ class ExplorerScreen(ExplorerKeys, Screen):
         heat = values / top if top > 0 else np.zeros_like(values)
         self.query_one(TextPane).set_heat(att.t, heat)
 
+    @reported
     def on_interventions_pane_delta_bits_changed(self, message) -> None:
         """The Δbits lens and the Δbits jumps follow the active interventions."""
         self.delta_bits = message.delta_bits
@@ -220,6 +232,7 @@ class ExplorerScreen(ExplorerKeys, Screen):
         self.query_one(TextPane).set_delta_bits(message.delta_bits)
         self._update_legend_note()
 
+    @reported
     def on_interventions_pane_factor_map_ready(self, message) -> None:
         """Trace the word-length and tag readouts (h·u) on the oscilloscope once the factor map exists."""
         readouts = message.factor_map.readouts
@@ -227,10 +240,12 @@ class ExplorerScreen(ExplorerKeys, Screen):
                       for name in READOUT_FEATURES if name in readouts}
         self.query_one("#oscilloscope").set_readouts(directions)
 
+    @reported
     def on_window_states(self, message: WindowStates) -> None:
         """Tint the activation lens from the window's states."""
         self.query_one(TextPane).set_window_states(message.t0, message.states)
 
+    @reported
     def on_thresholds(self, message: Thresholds) -> None:
         """Remember what counts as high; finish a jump that was waiting for it."""
         self.thresholds[message.lens] = message.value

@@ -7,6 +7,7 @@ work started here (thresholds, exports) goes to a thread worker.
 
 from __future__ import annotations
 
+import functools
 import math
 import string
 
@@ -22,35 +23,55 @@ PROMPTS = {"/": "search: text, with \\n \\t \\xNN escapes", ":": "go to position
 """Placeholder of the prompt for each kind."""
 
 
+def reported(method):
+    """Run ``method``; an exception becomes an error notification instead of ending the app."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001  (any failure must reach the person, not the terminal)
+            self.pending = ""
+            self.notify(f"{method.__name__.removeprefix('action_')}: {exc}", severity="error", timeout=8)
+            return None
+
+    return run
+
+
 class ExplorerKeys:
     """Actions bound to the explorer's keys (mixed into ExplorerScreen)."""
 
     # -- motions ------------------------------------------------------------------------------
+    @reported
     def action_step(self, delta: int) -> None:
         """Move ``delta`` bytes, times the count."""
         self.move_to(self.cursor + delta * self.take_count())
 
+    @reported
     def action_word(self, name: str) -> None:
         """Move by words (``w``, ``b``, ``e``), count times."""
         for _ in range(self.take_count()):
             self.move_to(self.text_motion(name))
 
+    @reported
     def action_line_end(self) -> None:
         """Move to the last byte of the line."""
         self.take_count()
         self.move_to(motions.line_end(self.session.text, self.cursor))
 
+    @reported
     def action_go_end(self) -> None:
         """``G``: the end of the text, or the position given as a count."""
         n = self.take_count(default=-1)
         self.move_to(self.session.n - 1 if n < 0 else n, jump=True)
 
+    @reported
     def action_rows(self, pages: float) -> None:
         """Move by a fraction of a page of rows (ctrl-d/u: half, ctrl-f/b: whole), count times."""
         rows, _ = self.visible_rows()
         step = max(1, int(rows * abs(pages))) * self.take_count()
         self.move_to(self.move_rows(int(math.copysign(step, pages))))
 
+    @reported
     def action_digit(self, digit: int) -> None:
         """A count digit; ``0`` alone is line start; toggles an intervention in that pane."""
         interventions = self.query_one("#interventions")
@@ -62,10 +83,12 @@ class ExplorerKeys:
         else:
             self.pending = self.pending.rstrip("gm'") + str(digit)
 
+    @reported
     def action_prefix(self, prefix: str) -> None:
         """Start a two-key command (``gg``, ``m{a-z}``, ``'{a-z}``); the next key completes it."""
         self.pending = self.pending.rstrip("gm'") + prefix
 
+    @reported
     def complete_prefix(self, prefix: str, char: str) -> None:
         """Finish ``prefix`` with the key ``char`` (anything unexpected cancels it)."""
         count = self.take_count(default=-1)
@@ -80,6 +103,7 @@ class ExplorerKeys:
             else:
                 self.move_to(self.marks[char], jump=True)
 
+    @reported
     def action_cancel(self) -> None:
         """Drop a pending count or prefix, close the prompt, restore a maximised pane."""
         self.pending = ""
@@ -87,6 +111,7 @@ class ExplorerKeys:
             self.minimize()
 
     # -- search and go to -----------------------------------------------------------------
+    @reported
     def action_prompt(self, kind: str) -> None:
         """Open the prompt line for a search (``/``) or a position (``:``)."""
         self.pending = ""
@@ -97,6 +122,7 @@ class ExplorerKeys:
         prompt.remove_class("-hidden")
         prompt.focus()
 
+    @reported
     def submit_prompt(self, kind: str, value: str) -> None:
         """Run a submitted search or go-to."""
         if kind == ":":
@@ -113,6 +139,7 @@ class ExplorerKeys:
             self.query_one("#text").needle = self.needle
             self.action_search_next(+1)
 
+    @reported
     def action_search_next(self, direction: int) -> None:
         """Go to the next (``n``) or previous (``N``) match, wrapping around."""
         if not self.needle:
@@ -130,10 +157,12 @@ class ExplorerKeys:
         self.query_one("#text").refresh_tints()
 
     # -- neurons, lenses, interventions ----------------------------------------------------
+    @reported
     def action_neuron(self, delta: int) -> None:
         """Select the next (previous) neuron, count times, wrapping around H."""
         self.neuron = (self.neuron + delta * self.take_count()) % self.session.H
 
+    @reported
     def action_scope(self, op: str) -> None:
         """Add the selected neuron to the oscilloscope (or remove it)."""
         self.take_count()
@@ -145,17 +174,20 @@ class ExplorerKeys:
         else:
             scope.remove_neuron(self.neuron)
 
+    @reported
     def action_cycle_lens(self) -> None:
         """Tint the text with the next lens."""
         self.take_count()
         self.lens = next_lens(self.lens)
 
+    @reported
     def action_toggle_intervention(self, row: int) -> None:
         """Toggle row ``row`` (0-based) of the interventions pane."""
         pane = self.query_one("#interventions")
         if hasattr(pane, "toggle"):
             pane.toggle(row)
 
+    @reported
     def action_jump(self, direction: int) -> None:
         """Next (previous) position whose surprisal (or Δbits, under that lens) is high.
 
@@ -193,6 +225,7 @@ class ExplorerKeys:
                         name=f"{kind} threshold")
 
     # -- export, zoom, help -------------------------------------------------------------------
+    @reported
     def action_export(self) -> None:
         """Write the visible window's states, bits and the cursor's attribution to a new .npz."""
         self.take_count()
@@ -212,12 +245,14 @@ class ExplorerKeys:
 
         self.run_worker(job, thread=True, group="export", exit_on_error=False, name="export")
 
+    @reported
     def action_dashboard(self) -> None:
         """Open the dashboard; the position it closes with (enter on a chart item) becomes the cursor."""
         self.take_count()
         screen = DashboardScreen(self.session, self.model_path, self.text_path, self.cursor)
         self.app.push_screen(screen, callback=lambda t: None if t is None else self.move_to(t, jump=True))
 
+    @reported
     def action_zoom(self) -> None:
         """Maximise the focused pane, or restore it."""
         if self.maximized is not None:
@@ -225,6 +260,7 @@ class ExplorerKeys:
         elif self.focused is not None:
             self.maximize(self.focused)
 
+    @reported
     def action_help(self) -> None:
         """Show every key with what it does."""
         self.app.push_screen(HelpScreen())
