@@ -157,3 +157,42 @@ def test_session_states_equal_the_full_pass(text, checkpoint_every, chunk, keep_
         assert np.isfinite(s.bpc)
     finally:
         s.close()
+
+
+@st.composite
+def float_arrays(draw, shape):
+    """The right shape most of the time, else a random one; any float32 values, NaN and inf too."""
+    if draw(st.integers(0, 4)) == 0:
+        shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4))
+    return draw(hnp.arrays(np.float32, shape, elements=any_float32))
+
+
+@FAST
+@given(H=st.integers(1, 3), data=st.data())
+def test_model_from_any_float_arrays_is_valid_or_a_model_error(H, data):
+    shapes = {"Wx": (H, 256), "Wh": (H, H), "bh": (H,), "Wy": (256, H), "by": (256,)}
+    arrays = {n: data.draw(float_arrays(shape), label=n) for n, shape in shapes.items()}
+    try:
+        model = Model(**arrays)
+    except ModelError:
+        return
+    assert model.H == H and all(np.all(np.isfinite(getattr(model, n))) for n in ARRAY_NAMES)
+
+
+#: Finite weights whose logits cannot leave float32 (|h| <= 1, H <= 3): huge, tiny and subnormal.
+#: Larger ones overflow the float32 readout: see test_overflow.py's strict xfail.
+_BOUND = float(np.float32(1e18))
+bounded_float32 = st.one_of(st.floats(-_BOUND, _BOUND, width=32),
+                            st.sampled_from([float(np.float32(v)) for v in (1e-45, -1e-45, 1e-38, 0.0)]))
+
+
+@FAST
+@given(H=st.integers(1, 3), text=st.binary(min_size=2, max_size=200), data=st.data())
+def test_any_finite_weights_give_finite_bits(H, text, data):
+    shapes = {"Wx": (H, 256), "Wh": (H, H), "bh": (H,), "Wy": (256, H), "by": (256,)}
+    model = Model(**{n: data.draw(hnp.arrays(np.float32, shape, elements=bounded_float32), label=n)
+                     for n, shape in shapes.items()})
+    for m in (model, model.astype(np.float64)):
+        result = forward(m, text)
+        assert np.all(np.abs(result.states) <= 1)
+        assert np.all(np.isfinite(result.bits)) and np.all((result.bits >= 0) & (result.bits <= 26.6))
