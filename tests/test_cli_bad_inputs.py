@@ -332,3 +332,15 @@ def test_info_worst_out_of_range_is_a_usage_error(model_file, text_file, capsys,
 def test_info_worst_zero_lists_nothing(model_file, text_file, capsys):
     assert main(["info", str(model_file), str(text_file), "--worst", "0", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["worst_positions"] == []
+
+
+@pytest.mark.parametrize("name", ["two\nlines.bin", "red\x1b[31m.bin", "bell\x07.bin", "bad-\udcff-utf8.bin"])
+def test_hostile_file_names_stay_one_harmless_line(tmp_path, text_file, capsys, app_launches, name):
+    try:
+        (tmp_path / name).write_bytes(b"not a model")
+    except (UnicodeEncodeError, OSError):
+        pytest.skip("this file system cannot hold that name")
+    assert main(["info", str(tmp_path / name), str(text_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err and "\x07" not in err, repr(err)
+    assert "matches no hidden size" in err or "not a whole number" in err

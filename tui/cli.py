@@ -13,7 +13,7 @@ import os
 import sys
 
 from factormap.tui.commands import COMMANDS
-from factormap.tui.commands.common import PROG, Parser, UsageError
+from factormap.tui.commands.common import PROG, Parser, UsageError, one_line
 
 
 def _command_parser(name: str):
@@ -52,13 +52,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return launch(args.model, args.text)
     except UsageError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     except MemoryError as exc:
         detail = str(exc).splitlines()[0] if str(exc) else "the computation needs more than is available"
-        print(f"{PROG}: error: out of memory: {detail}", file=sys.stderr)
+        print(f"{PROG}: error: out of memory: {one_line(detail)}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         # Python flushes stdout once more at exit; a closed pipe would print a traceback there.
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if not _is_engine_error(exc):
             raise
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {one_line(str(exc))}", file=sys.stderr)
         return 1
 
 

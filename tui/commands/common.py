@@ -105,6 +105,12 @@ def _clean(obj):
     return obj
 
 
+def one_line(message: str) -> str:
+    """``message`` safe to print as one terminal line: control characters (a newline or an escape
+    sequence in a file name) become visible escapes instead of moving the cursor or recolouring."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+
+
 def printable(data: bytes) -> str:
     """Bytes as one line of text: printable ASCII as is, everything else as a visible escape."""
     out = []
