@@ -344,3 +344,14 @@ def test_hostile_file_names_stay_one_harmless_line(tmp_path, text_file, capsys, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "\x1b" not in err and "\x07" not in err, repr(err)
     assert "matches no hidden size" in err or "not a whole number" in err
+
+
+def test_info_table_prints_odd_paths_literally(tmp_path, random_model, sample_text, capsys):
+    folder = tmp_path / "a[/b]"  # rich markup would read "[/b]" as a closing tag and raise
+    folder.mkdir()
+    save_model(random_model(4), folder / "m.bin")
+    text = tmp_path / "t\x1b[41m.txt"
+    text.write_bytes(sample_text)
+    assert main(["info", str(folder / "m.bin"), str(text), "--worst", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "a[/b]" in out and "\x1b" not in out

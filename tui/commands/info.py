@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from factormap.engine.session import Session
-from factormap.tui.commands.common import load_inputs, print_json, printable, whole_number
+from factormap.tui.commands.common import load_inputs, one_line, print_json, printable, whole_number
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     console = Console()
-    summary = Table(title=f"{args.model} on {args.text}", show_header=False)
+    summary = Table(title=Text(one_line(f"{args.model} on {args.text}")), show_header=False)  # not markup
     summary.add_column("quantity", style="bold")
     summary.add_column("value", justify="right")
     summary.add_row("hidden size H", str(model.H))
