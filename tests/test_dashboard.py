@@ -77,10 +77,12 @@ async def test_dashboard_opens_and_every_chart_shows_the_reports_numbers():
         expected = [v for k, v in fm.items() if k.startswith("cosines.")]
         assert_allclose(cos.values("cos"), expected, rtol=1e-9)
 
-        prop = chart(app, "propagation").spec
-        for name, values in prop.series:
-            full = {"wl": "word_len", "tag": "in_tag", "depth": "tag_depth", "space": "after_space"}[name]
-            assert_allclose(values, fm[f"propagation.{full}.power_norms"], rtol=1e-9)
+        pages = chart(app, "propagation").specs
+        carried = [name for name in fm["features"] if f"propagation.{name}.power_norms" in fm]
+        assert len(pages) == len(carried) >= 1
+        for page, name in zip(pages, carried):
+            assert_allclose(page.values("‖Wh^k v‖"), fm[f"propagation.{name}.power_norms"], rtol=1e-9)
+            assert f"cos(Wh v, v) = {fm[f'propagation.{name}.cos_Wh_v_v']:.2f}" in page.caption
 
         growth = chart(app, "growth").spec
         assert_allclose(growth.values("mean ratio"), att["growth"]["mean_ratio"], rtol=1e-9)

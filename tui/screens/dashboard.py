@@ -85,9 +85,7 @@ class DashboardScreen(Screen[int | None]):
 
     def compose(self) -> ComposeResult:
         """A status line with a progress bar, the charts, the footer."""
-        s = self.session
-        yield Static(f"dashboard · {self.model_path.name} on {self.text_path.name} · H={s.H} · "
-                     f"{s.n:,} bytes", id="dash-head")
+        yield Static(self._head(""), id="dash-head", markup=False)
         with VerticalScroll(id="dash-charts"):
             for chart_id, placeholder in specs.CHARTS.items():
                 chart = Chart(placeholder, id=f"chart-{chart_id}")
@@ -96,6 +94,11 @@ class DashboardScreen(Screen[int | None]):
                 yield chart
         yield ProgressBar(total=1.0, show_eta=False, id="dash-progress")
         yield Footer()
+
+    def _head(self, work: str) -> str:
+        s = self.session
+        head = f"dashboard · {self.model_path.name} on {self.text_path.name} · H={s.H} · {s.n:,} bytes"
+        return f"{head} · {work}" if work else head
 
     def on_mount(self) -> None:
         """Draw what is known; compute the rest in a thread worker."""
@@ -146,8 +149,8 @@ class DashboardScreen(Screen[int | None]):
         bar.update(progress=done / len(todo))
         complete = all(part in self.data.parts or part in self._failed for part in PARTS)
         bar.set_class(complete, "-hidden")
-        if name is not None:
-            bar.tooltip = f"computing {name}: {fraction:.0%}"
+        work = "" if complete else f"computing {name or 'the charts'} ({done:.1f} of {len(todo)} parts)"
+        self.query_one("#dash-head", Static).update(self._head(work))
 
     def _show(self, name: str) -> None:
         parts, text = self.data.parts, self.session.text

@@ -73,15 +73,14 @@ def factor_map_specs(result) -> dict[str, list[ChartSpec]]:
         title="cos(u_a, u_b) of the features' covariance directions",
         labels=tuple(f"{short(a)}·{short(b)}" for a, b in pairs), series=(("cos", cosines),),
         notes=tuple(f"cos(u_{a}, u_{b}) = {c:+.3f}" for (a, b), c in zip(pairs, cosines)))]
-    props = fm.propagations
     specs["propagation"] = [ChartSpec(
-        title="‖Wh^k v_f‖ against k (log y)",
-        labels=tuple(str(k) for k in range(1, len(next(iter(props.values())).power_norms) + 1)) if props else (),
-        series=tuple((short(name), p.power_norms) for name, p in props.items()), style="line", ylog=True,
-        notes=tuple(f"k={k}: " + "  ".join(f"{short(n)} {p.power_norms[k - 1]:.3g}" for n, p in props.items())
-                    for k in range(1, len(next(iter(props.values())).power_norms) + 1)) if props else (),
-        caption="  ".join(f"{short(n)}: ‖Wh v‖={p.norm_Wh_v:.2f} cos(Wh v,v)={p.cos_Wh_v_v:.2f} "
-                          f"in S={p.subspace_share:.0%}" for n, p in props.items()))]
+        title=f"‖Wh^k v_{short(name)}‖ against k (log y), v = PC1 of E[h|{short(name)}]",
+        labels=tuple(str(k) for k in range(1, p.power_norms.size + 1)),
+        series=(("‖Wh^k v‖", p.power_norms),), style="line", ylog=True,
+        notes=tuple(f"k={k}: ‖Wh^k v_{short(name)}‖ = {v:.4g}" for k, v in enumerate(p.power_norms, 1)),
+        caption=f"‖Wh v‖ = {p.norm_Wh_v:.2f}   cos(Wh v, v) = {p.cos_Wh_v_v:.2f}   "
+                f"share of Wh v in S (top {p.subspace_dim} PCs) = {p.subspace_share:.0%}")
+        for name, p in fm.propagations.items()]
     return specs
 
 
@@ -91,12 +90,12 @@ def neuron_r_specs(fm, peaks) -> dict[str, list[ChartSpec]]:
     for name, ro in fm.readouts.items():
         r = np.abs(ro.per_neuron_r)
         positions = None if peaks is None else peaks.position
-        where = (lambda j: f" · enter: most active at t={positions[j]}") if positions is not None else (lambda j: "")
+        where = [""] * r.size if positions is None else [f" · enter: most active at t={t}" for t in positions]
         pages.append(ChartSpec(
             title=f"|r(h_j, {name})| per neuron j; line: |r(h·u_f, f)| = {abs(ro.cov_r):.3f}",
             labels=tuple(f"h{j}" for j in range(r.size)), series=(("|r|", r),), positions=positions,
             hlines=(("cov direction |r|", abs(ro.cov_r)),),
-            notes=tuple(f"h{j}: r = {ro.per_neuron_r[j]:+.3f}{where(j)}" for j in range(r.size)),
+            notes=tuple(f"h{j}: r = {ro.per_neuron_r[j]:+.3f}{where[j]}" for j in range(r.size)),
             caption=f"best h{ro.best_neuron} r={ro.best_r:+.3f} · cov direction r={ro.cov_r:+.3f}"))
     return {"neuron-r": pages}
 
