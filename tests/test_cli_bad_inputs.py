@@ -347,8 +347,8 @@ def test_hostile_file_names_stay_one_harmless_line(tmp_path, text_file, capsys, 
 
 
 def test_info_table_prints_odd_paths_literally(tmp_path, random_model, sample_text, capsys):
-    folder = tmp_path / "a[/b]"  # rich markup would read "[/b]" as a closing tag and raise
-    folder.mkdir()
+    folder = tmp_path / "a[/b]"  # folders "a[" and "b]": rich markup would read "[/b]" as a closing tag
+    folder.mkdir(parents=True)
     save_model(random_model(4), folder / "m.bin")
     text = tmp_path / "t\x1b[41m.txt"
     text.write_bytes(sample_text)
