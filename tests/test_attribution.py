@@ -189,6 +189,18 @@ def test_offset_profiles_of_a_block_match_single_attributions(model64, sample_te
         assert np.all(np.isnan(block.grad_norms[att.K + 1:, c]))
 
 
+def test_a_block_split_between_threads_gives_the_same_profiles(model64, sample_text, monkeypatch):
+    from factormap.engine import attribution_profiles as profiles_module
+
+    session = Session(model64, sample_text)
+    whole = offset_profiles(session, 5, session.n - 1, K=7)
+    monkeypatch.setattr(profiles_module, "MIN_ROWS_PER_THREAD", 8)
+    monkeypatch.setattr(profiles_module, "_cores", lambda: 3)
+    split = offset_profiles(session, 5, session.n - 1, K=7)
+    for name in ("grad_norms", "input_attr", "input_attr_exact", "energy", "top_share"):
+        np.testing.assert_allclose(getattr(split, name), getattr(whole, name), rtol=1e-12, err_msg=name)
+
+
 def test_summary_stops_when_asked(model64, sample_text, monkeypatch):
     monkeypatch.setattr(summary_module, "BLOCK", 50)
     calls = []
