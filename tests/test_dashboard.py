@@ -327,3 +327,16 @@ async def test_a_failed_part_says_why_on_its_charts(monkeypatch):
         assert growth.spec.labels == () and "the summary does not fit" in growth.empty_note
         assert chart(app, "interventions").spec.labels
         assert screen.query_one("#dash-progress").has_class("-hidden")
+
+
+async def test_question_mark_lists_the_dashboards_keys():
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_dashboard(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "dashboard keys" in text and "representative position" in text and ".svg" in text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)

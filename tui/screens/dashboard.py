@@ -33,6 +33,7 @@ from factormap.tui.dashboard_jobs import (
     PartReady,
     compute_parts,
 )
+from factormap.tui.screens.help import GLOBAL_KEYS, HelpScreen, key_table
 from factormap.tui.widgets import dashboard_specs as specs
 from factormap.tui.widgets.charts import Chart
 
@@ -45,6 +46,8 @@ DASHBOARD_BINDINGS: list[Binding] = [
     Binding("escape,D,q", "close", "back", tooltip="Back to the explorer", id="dashboard-close"),
     Binding("S", "save", "save", tooltip="Save the screen as .svg and the dashboard's numbers as .json",
             id="dashboard-save"),
+    Binding("question_mark", "help", "help", key_display="?", tooltip="Every key of the dashboard",
+            id="dashboard-help"),
 ]
 """The dashboard's own keys (the charts add h/l, j/k and enter; tab moves between charts)."""
 
@@ -56,6 +59,16 @@ def dashboard_data(session: Session) -> DashboardData:
     if session not in _DATA:
         _DATA[session] = DashboardData()
     return _DATA[session]
+
+
+class DashboardHelp(HelpScreen):
+    """The ``?`` screen of the dashboard: its keys and the charts' keys."""
+
+    def compose(self) -> ComposeResult:
+        """The table of keys inside a scrolling frame."""
+        with VerticalScroll(id="help-frame") as frame:
+            frame.border_title = "dashboard keys  (escape closes)"
+            yield Static(key_table(DASHBOARD_BINDINGS + Chart.BINDINGS + GLOBAL_KEYS), id="help-table")
 
 
 class DashboardScreen(Screen[int | None]):
@@ -184,6 +197,10 @@ class DashboardScreen(Screen[int | None]):
     def action_close(self) -> None:
         """Back to the explorer without moving."""
         self.dismiss(None)
+
+    def action_help(self) -> None:
+        """Show every key of the dashboard."""
+        self.app.push_screen(DashboardHelp())
 
     def action_save(self) -> None:
         """Write the screen (SVG) and the numbers (JSON) to new files named after the inputs."""

@@ -79,7 +79,7 @@ def factor_map_specs(result) -> dict[str, list[ChartSpec]]:
         series=(("‖Wh^k v‖", p.power_norms),), style="line", ylog=True,
         notes=tuple(f"k={k}: ‖Wh^k v_{short(name)}‖ = {v:.4g}" for k, v in enumerate(p.power_norms, 1)),
         caption=f"‖Wh v‖ = {p.norm_Wh_v:.2f}   cos(Wh v, v) = {p.cos_Wh_v_v:.2f}   "
-                f"share of Wh v in S (top {p.subspace_dim} PCs) = {p.subspace_share:.0%}")
+                f"share of Wh v in S ({p.subspace_dim}-dim PCA subspace) = {p.subspace_share:.0%}")
         for name, p in fm.propagations.items()]
     return specs
 
