@@ -150,7 +150,18 @@ class Model:
         return Model(*(getattr(self, n).astype(dtype) for n in ARRAY_NAMES), source=self.source)
 
     def replace(self, **arrays: np.ndarray) -> "Model":
-        """A new model with some arrays replaced (used by weight-editing interventions)."""
+        """A new model with some arrays replaced (used by weight-editing interventions).
+
+        Raises:
+            ModelError: a replaced array holds NaN or Inf, typically an edit whose result
+                overflowed the float range; the message names the edit, not the model file.
+        """
+        for name in ARRAY_NAMES:
+            edited = np.asarray(arrays.get(name, 0.0))
+            if edited.dtype.kind in "fc" and not np.all(np.isfinite(edited)):
+                bad = int(edited.size - np.count_nonzero(np.isfinite(edited)))
+                raise ModelError(f"{self.source}: the edited {name} has {bad} NaN or Inf value(s); "
+                                 f"the edit is too large for {edited.dtype} weights")
         kw = {n: arrays.get(n, getattr(self, n)) for n in ARRAY_NAMES}
         return Model(**kw, source=arrays.get("source", self.source))  # type: ignore[arg-type]
 

@@ -286,3 +286,12 @@ def test_atomic_write_gives_a_new_file_the_usual_mode(tmp_path):
     finally:
         os.umask(umask)
     assert (tmp_path / "new.bin").stat().st_mode & 0o777 == 0o644
+
+
+def test_an_overflowing_edit_is_named_as_an_edit(random_model):
+    m = random_model(3)
+    with np.errstate(over="ignore"):
+        huge = (m.Wy * np.float32(1e38)) * np.float32(1e38)
+    with pytest.raises(ModelError) as info:
+        m.replace(Wy=huge)
+    assert "edited Wy" in str(info.value) and "too large" in str(info.value)
