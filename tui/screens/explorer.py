@@ -14,7 +14,7 @@ import numpy as np
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
@@ -54,10 +54,11 @@ class ExplorerScreen(ExplorerKeys, Screen):
     BINDINGS = EXPLORER_BINDINGS
     AUTO_FOCUS = "#text"
 
-    cursor: reactive[int] = reactive(0, init=False)
-    lens: reactive[str] = reactive("surprisal", init=False)
-    neuron: reactive[int] = reactive(0, init=False)
-    pending: reactive[str] = reactive("", init=False)
+    # var, not reactive: a change must redraw the panes it reaches, never the whole screen.
+    cursor: var[int] = var(0, init=False)
+    lens: var[str] = var("surprisal", init=False)
+    neuron: var[int] = var(0, init=False)
+    pending: var[str] = var("", init=False)
 
     def __init__(self, session: Session, model_path: Path, text_path: Path) -> None:
         """Args:

@@ -25,6 +25,7 @@ SCROLL_MARGIN = 2
 _CURSOR = Style(reverse=True, bold=True)
 _ESCAPE = Style(dim=True, italic=True)
 _MATCH = Style(underline=True)
+_ESCAPES = np.array([tl.is_escape(b) for b in range(256)], np.int64)
 
 
 class TextPane(Widget, can_focus=True):
@@ -63,6 +64,8 @@ class TextPane(Widget, can_focus=True):
         self._window_end = 0
         self._buckets: np.ndarray = np.empty(0, np.int64)
         self._layout_key: tuple | None = None
+        self._styles: dict[tuple, Style] = {}
+        self._base = Style()
 
     # -- data in ----------------------------------------------------------------------------
     def set_window_states(self, t0: int, states: np.ndarray) -> None:
@@ -142,6 +145,11 @@ class TextPane(Widget, can_focus=True):
         self._scroll_to_cursor()
         self.refresh_tints()
 
+    def notify_style_update(self) -> None:
+        """A new theme or stylesheet: take the new base style at the next draw."""
+        super().notify_style_update()
+        self._layout_key = None
+
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         """The pane fills what it is given; the text scrolls inside it."""
         return container.height
@@ -179,6 +187,7 @@ class TextPane(Widget, can_focus=True):
         self._window_end = tl.next_row(self.text, last, self.row_width)
         t0, t1 = self._rows[0], self._window_end
         self._buckets = LENSES[self.lens].buckets(self._values(t0, t1))
+        self._base = self.rich_style
         self._layout_key = key
 
     def _match_mask(self, t0: int, t1: int) -> np.ndarray:
@@ -191,34 +200,48 @@ class TextPane(Widget, can_focus=True):
                 i = span.find(self.needle, i + 1)
         return mask
 
+    def _style(self, key: int) -> Style:
+        """The style of a run of bytes whose flags are ``key`` (see :meth:`render_line`)."""
+        cache_key = (self.lens, key, self._base)
+        style = self._styles.get(cache_key)
+        if style is None:
+            bucket, flags = divmod(key, 8)
+            style = self._base
+            if bucket > 0:
+                style += LENSES[self.lens].styles[bucket - 1]
+            for bit, extra in ((4, _ESCAPE), (2, _MATCH), (1, _CURSOR)):
+                if flags & bit:
+                    style += extra
+            self._styles[cache_key] = style
+        return style
+
     def render_line(self, y: int) -> Strip:
-        """One row of the text: a glyph per byte, styled by lens tint, escape and cursor."""
+        """One row of the text: a glyph per byte, styled by lens tint, escape and cursor.
+
+        Bytes are grouped into runs that share a style, so a row costs a few numpy operations and
+        one segment per run rather than work per byte.
+        """
         self._layout()
         width = self.row_width
         if y >= len(self._rows):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._base)
         start = self._rows[y]
         end = self._rows[y + 1] if y + 1 < len(self._rows) else self._window_end
-        base = self.rich_style
-        tints = LENSES[self.lens].styles
+        row = self.text[start:end]
         t0 = self._rows[0]
-        matches = self._match_mask(start, end)
+        keys = (self._buckets[start - t0:end - t0] + 1) * 8
+        keys += _ESCAPES[np.frombuffer(row, np.uint8)] * 4
+        keys += self._match_mask(start, end) * 2
+        if start <= self.cursor < end:
+            keys[self.cursor - start] += 1
+        cuts = [0, *(np.flatnonzero(np.diff(keys)) + 1).tolist(), len(row)]
         segments = []
-        for p in range(start, end):
-            b = self.text[p]
-            style = base
-            bucket = self._buckets[p - t0]
-            if bucket >= 0:
-                style = style + tints[bucket]
-            if tl.is_escape(b):
-                style = style + _ESCAPE
-            if matches[p - start]:
-                style = style + _MATCH
-            if p == self.cursor:
-                style = style + _CURSOR
-            segments.append(Segment(tl.GLYPHS[b], style))
-        strip = Strip(Segment.simplify(segments))
-        return strip.extend_cell_length(width, base)
+        for a, b in zip(cuts, cuts[1:]):
+            key = int(keys[a])
+            run = row[a:b]
+            glyphs = "".join(tl.GLYPHS[c] for c in run) if key & 4 else run.decode("ascii")
+            segments.append(Segment(glyphs, self._style(key)))
+        return Strip(segments).extend_cell_length(width, self._base)
 
 
 class TextBox(Vertical):
