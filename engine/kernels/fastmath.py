@@ -19,7 +19,6 @@ recurrence (spectral radius 2.76 on the reference model), moves h by 4e-3 over 1
 """
 
 import numpy as np
-from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
@@ -81,7 +80,7 @@ def _float32_from_bits(typingctx, bits):
     sig = types.float32(types.int32)
 
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
+        return builder.bitcast(args[0], context.get_value_type(types.float32))
 
     return sig, codegen
 
