@@ -54,6 +54,11 @@ def readout_gradients(model: Model, states: np.ndarray, targets) -> tuple[np.nda
     """
     probs = states @ model.WyT
     probs += model.by
+    overflowed = ~np.isfinite(probs).all(axis=1)
+    if overflowed.any():
+        # Logits past float32's range (inf - inf would be NaN); |h| <= 1 keeps them finite in float64.
+        wide = states[overflowed].astype(np.float64) @ model.WyT.astype(np.float64) + model.by
+        probs[overflowed] = wide - wide.max(axis=1, keepdims=True)
     probs -= probs.max(axis=1, keepdims=True)
     np.exp(probs, out=probs)
     probs /= probs.sum(axis=1, keepdims=True)

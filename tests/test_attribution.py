@@ -134,6 +134,23 @@ def test_last_position_needs_a_target(model64, sample_text):
             attribution(session, **bad)
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+def test_logits_past_float32_give_finite_probabilities_and_g0(random_model, sample_text):
+    """Wy near float32's limit: Wy @ h overflows to inf, yet p and g_0 are finite (computed wide)."""
+    rng = np.random.default_rng(7)
+    big = np.float32(np.finfo(np.float32).max / 4)
+    model = random_model(8).replace(Wy=np.where(rng.random((256, 8)) < 0.5, -big, big).astype(np.float32))
+    session = Session(model, sample_text)
+    x = np.frombuffer(sample_text, np.uint8)
+    h = naive.forward_states(model.Wx, model.Wh, model.bh, x[:31])[30]
+    assert not np.all(np.isfinite((model.Wy.astype(np.float32) @ h.astype(np.float32))))
+    p = np.exp(naive.log_probs(model.Wy, model.by, h[None])[0])
+    for target in (int(np.argmax(p)), 7):
+        att = attribution(session, 30, K=0, target=target)
+        assert np.isfinite(att.prob) and np.all(np.isfinite(att.grads[0]))
+        assert att.prob == pytest.approx(p[target], abs=1e-6)
+
+
 def naive_summary(model, x, K):
     """Every prediction backpropagated with bptt_reference; offsets averaged over t >= k."""
     n = len(x)
