@@ -215,7 +215,7 @@ async def test_save_writes_the_svg_and_the_numbers_beside_it(tmp_path, monkeypat
         await settle(pilot)
     svg, numbers = tmp_path / "factormap_random_sample_t0.svg", tmp_path / "factormap_random_sample_t0.json"
     assert svg.read_text().lstrip().startswith("<svg")
-    data = json.loads(numbers.read_text())
+    data = json.loads(numbers.read_text(), parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
     assert data["model"] == "random.bin" and data["position"] == 0
     assert set(data) >= {"breakdown", "factor_map", "peaks", "sparsity", "attribution", "interventions"}
     assert sorted(p.name for p in tmp_path.iterdir()) == [numbers.name, svg.name]

@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from factormap.engine.model import atomic_write_bytes
 from factormap.engine.session import Session
 from factormap.tui import jobs
+from factormap.tui.commands.common import _clean as json_ready  # print_json's NaN -> null conversion
 from factormap.tui.dashboard_jobs import (
     PARTS,
     DashboardData,
@@ -212,7 +213,7 @@ class DashboardScreen(Screen[int | None]):
         json_path = svg_path.with_name(svg_path.name[:-len(".svg")] + ".json")
 
         def job() -> None:
-            atomic_write_bytes(json_path, json.dumps(numbers, indent=1, allow_nan=True).encode())
+            atomic_write_bytes(json_path, json.dumps(json_ready(numbers), indent=1).encode())
             atomic_write_bytes(svg_path, svg.encode())
             self.app.call_from_thread(self.notify, f"saved {svg_path.name} and {json_path.name}")
 
