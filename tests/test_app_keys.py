@@ -294,3 +294,32 @@ async def test_ctrl_c_quits_during_background_work(key):
         await pilot.press(key)
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_c_cycles_the_attribution_quantity_and_the_lens_heat():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "4", "0", "l", "v", "v")
+        pane = app.query_one(TextPane)
+        att = app.query_one("#attribution").attribution
+        before = pane._values(*pane.window)
+        await press(pilot, "c")
+        assert app.query_one("#attribution").mode == "input_attr"
+        after = pane._values(*pane.window)
+        t0 = pane.window[0]
+        expect = np.abs(att.input_attr) / np.abs(att.input_attr).max()
+        assert after[40 - t0] == expect[0]
+        assert not np.array_equal(np.nan_to_num(before), np.nan_to_num(after))
+
+
+async def test_a_click_puts_the_cursor_on_the_byte():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pane = app.query_one(TextPane)
+        await pilot.click(TextPane, offset=(4, 1))
+        await settle(pilot)
+        row1 = pane._rows[1]
+        assert app.screen.cursor == tl.at_column(APP_TEXT, row1, pane.row_width, 4)
+        assert app.screen.cursor == APP_TEXT.index(b"<title>") + 2

@@ -141,3 +141,15 @@ def test_the_readme_key_table_lists_every_binding():
             continue
         assert f"`{key_label(binding).split(', ')[0]}" in section, binding.key
     assert "docs/explorer.svg" in section
+
+
+async def test_help_lists_the_panes_own_keys_too():
+    app = make_app()
+    async with app.run_test(size=(120, 60)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        rendered = screen_text(app)
+        assert "interventions (while it has the focus)" in rendered
+        for binding in app.query_one("#interventions").BINDINGS:
+            assert (binding.tooltip or binding.description)[:25] in rendered

@@ -47,6 +47,8 @@ EXPLORER_BINDINGS: list[Binding] = [
             tooltip="Previous position of high surprisal, or of high Δbits under that lens"),
     Binding("v", "cycle_lens", "lens", tooltip="Cycle the lens: surprisal, activation, attribution, Δbits",
             id="cycle-lens"),
+    Binding("c", "attribution_mode", "‖g‖/a_k", id="attribution-mode", show=False,
+            tooltip="Cycle what the attribution pane and lens show: ‖g_k‖, a_k, exact a_k"),
     *(Binding(str(d), f"digit({d})", f"count {d}", show=False, id=f"digit-{d}",
               tooltip=f"Count prefix; toggles intervention {d} when the interventions pane has focus"
               if d else "Count prefix, or the start of the line (0)")

@@ -76,6 +76,7 @@ class ExplorerScreen(ExplorerKeys, Screen):
         self.attribution = None
         self._prompt_kind = ""
         self._pending_jump = 0
+        self._states_window = (0, 0)
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -182,6 +183,9 @@ class ExplorerScreen(ExplorerKeys, Screen):
         if self.lens != "activation":
             return
         t0, t1 = self.query_one(TextPane).window
+        if (t0, t1) == self._states_window:
+            return
+        self._states_window = (t0, t1)
         session = self.session
 
         def job() -> None:
@@ -217,9 +221,12 @@ class ExplorerScreen(ExplorerKeys, Screen):
     @reported
     def on_attribution_pane_computed(self, message) -> None:
         """Heat for the attribution lens: the pane's quantity per offset k, as a share of its largest."""
-        att = message.attribution
-        self.attribution = att
-        mode = getattr(self.query_one("#attribution"), "mode", "grad_norm")
+        self.attribution = message.attribution
+        self.show_heat(message.attribution)
+
+    def show_heat(self, att) -> None:
+        """Tint the attribution lens with the pane's current quantity for ``att``."""
+        mode = self.query_one("#attribution").mode
         values = np.abs(att.grad_norms if mode == "grad_norm" else getattr(att, mode))
         top = float(np.max(values)) if values.size else 0.0
         heat = values / top if top > 0 else np.zeros_like(values)
@@ -240,6 +247,10 @@ class ExplorerScreen(ExplorerKeys, Screen):
         directions = {f"h·u_{name}": readouts[name].cov_direction
                       for name in READOUT_FEATURES if name in readouts}
         self.query_one("#oscilloscope").set_readouts(directions)
+
+    def on_text_pane_clicked(self, message: TextPane.Clicked) -> None:
+        """Mouse welcome: a click puts the cursor on the byte."""
+        self.move_to(message.t)
 
     @reported
     def on_window_states(self, message: WindowStates) -> None:

@@ -188,6 +188,13 @@ class ExplorerKeys:
             pane.toggle(row)
 
     @reported
+    def action_attribution_mode(self) -> None:
+        """Switch the attribution pane (and the attribution lens) to its next quantity."""
+        self.take_count()
+        self.query_one("#attribution").cycle_mode()
+        if self.attribution is not None:
+            self.show_heat(self.attribution)
+
     def action_jump(self, direction: int) -> None:
         """Next (previous) position whose surprisal (or Δbits, under that lens) is high.
 
@@ -263,4 +270,6 @@ class ExplorerKeys:
     @reported
     def action_help(self) -> None:
         """Show every key with what it does."""
-        self.app.push_screen(HelpScreen())
+        panes = [(pane.id, list(pane.BINDINGS)) for pane in self.query("#oscilloscope, #attribution, #interventions")
+                 if pane.BINDINGS]
+        self.app.push_screen(HelpScreen(panes))

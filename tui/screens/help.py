@@ -46,12 +46,22 @@ def key_table(bindings: list[Binding]) -> Table:
 
 
 class HelpScreen(ModalScreen[None]):
-    """A scrollable table of the explorer's keys; escape, q or ? closes it."""
+    """A scrollable table of the explorer's keys, then each pane's own; escape, q or ? closes it."""
 
     BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "close", id="help-close")]
 
+    def __init__(self, panes: list[tuple[str, list[Binding]]] | None = None) -> None:
+        """Args:
+            panes: (title, bindings) of each pane whose keys work while it has the focus.
+        """
+        super().__init__()
+        self.panes = panes or []
+
     def compose(self) -> ComposeResult:
-        """The table of keys inside a scrolling frame."""
+        """The tables of keys inside a scrolling frame."""
         with VerticalScroll(id="help-frame") as frame:
             frame.border_title = "keys  (escape closes)"
             yield Static(key_table(EXPLORER_BINDINGS + GLOBAL_KEYS), id="help-table")
+            for title, bindings in self.panes:
+                yield Static(f"\n[b]{title}[/b] (while it has the focus)")
+                yield Static(key_table(bindings), classes="help-pane-table")

@@ -7,13 +7,17 @@ it already holds: the session's bits, the window's states, the last attribution 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
 from textual.reactive import reactive
 from textual.strip import Strip
+from textual import events
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widget import Widget
 
 from factormap.tui import text_layout as tl
@@ -66,6 +70,18 @@ class TextPane(Widget, can_focus=True):
         self._layout_key: tuple | None = None
         self._styles: dict[tuple, Style] = {}
         self._base = Style()
+
+    @dataclass
+    class Clicked(Message):
+        """A byte was clicked; ``t`` is its position."""
+
+        t: int
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a glyph asks for the cursor there."""
+        self._layout()
+        if 0 <= event.y < len(self._rows):
+            self.post_message(self.Clicked(tl.at_column(self.text, self._rows[event.y], self.row_width, event.x)))
 
     # -- data in ----------------------------------------------------------------------------
     def set_window_states(self, t0: int, states: np.ndarray) -> None:
