@@ -24,15 +24,8 @@ def load_text(path: str | os.PathLike) -> bytes:
             empty, or a single byte (no prediction to make).
     """
     path = Path(path)
-    if not path.exists():
-        raise TextError(f"{path}: no such text file")
-    if path.is_dir():
-        raise TextError(f"{path}: is a directory, not a text file")
-    if not path.is_file():
-        raise TextError(f"{path}: is not a regular file (a device, pipe or socket), not a text file")
-    if not os.access(path, os.R_OK):
-        raise TextError(f"{path}: text file is not readable (permission denied)")
     try:
+        _check_path(path)
         _check_fits(path, path.stat().st_size)
         data = path.read_bytes()
     except PermissionError:
@@ -43,6 +36,17 @@ def load_text(path: str | os.PathLike) -> bytes:
         raise TextError(f"{path}: not enough memory to read the text file") from None
     check_text(data, str(path))
     return data
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise TextError(f"{path}: no such text file")
+    if path.is_dir():
+        raise TextError(f"{path}: is a directory, not a text file")
+    if not path.is_file():
+        raise TextError(f"{path}: is not a regular file (a device, pipe or socket), not a text file")
+    if not os.access(path, os.R_OK):
+        raise TextError(f"{path}: text file is not readable (permission denied)")
 
 
 def _check_fits(path: Path, size: int) -> None:

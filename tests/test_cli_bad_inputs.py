@@ -104,7 +104,13 @@ def _snapshot(paths):
         content = p.read_bytes() if st.st_size < 64 << 20 else (st.st_size, st.st_blocks)
         return content, st.st_mtime_ns
 
-    return {p: state(p) for p in paths if p.is_file()}
+    def is_file(p):
+        try:
+            return p.is_file()
+        except OSError:
+            return False
+
+    return {p: state(p) for p in paths if is_file(p)}
 
 
 def _refused(capsys, app_launches, model, text, *fragments, named=None):
@@ -355,3 +361,31 @@ def test_info_table_prints_odd_paths_literally(tmp_path, random_model, sample_te
     assert main(["info", str(folder / "m.bin"), str(text), "--worst", "1"]) == 0
     out = capsys.readouterr().out
     assert "a[/b]" in out and "\x1b" not in out
+
+
+@pytest.fixture
+def locked_folder(tmp_path, monkeypatch):
+    """A folder whose files cannot even be looked at (no search permission), as root sees it as a user."""
+    import pathlib
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_stat = pathlib.Path.stat
+
+    def stat(self, *args, **kwargs):
+        if locked in self.parents:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "stat", stat)
+    return locked
+
+
+def test_model_in_a_folder_we_may_not_search(locked_folder, text_file, capsys, app_launches):
+    _refused(capsys, app_launches, locked_folder / "m.bin", text_file, "Permission denied",
+             named=locked_folder / "m.bin")
+
+
+def test_text_in_a_folder_we_may_not_search(locked_folder, model_file, capsys, app_launches):
+    _refused(capsys, app_launches, model_file, locked_folder / "t.txt", "not readable",
+             named=locked_folder / "t.txt")

@@ -48,6 +48,13 @@ def whole_number(least: int = 0, most: int | None = None):
     return parse
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # e.g. a folder on the way that we may not search
+        return False
+
+
 def looks_like_model(path: Path) -> bool:
     """True if ``path`` loads as a model (used to detect model and text given in swapped order)."""
     from factormap.engine.errors import FactormapError
@@ -70,7 +77,7 @@ def load_inputs(model_path: str, text_path: str) -> tuple[Model, bytes]:
     try:
         model = load_model(mp)
     except FactormapError as exc:
-        if tp.is_file() and mp.is_file() and looks_like_model(tp):
+        if _is_file(tp) and _is_file(mp) and looks_like_model(tp):
             raise UsageError(f"the arguments look swapped: {tp} is a model and {mp} is not; "
                              f"the order is MODEL TEXT") from None
         raise UsageError(str(exc)) from None
