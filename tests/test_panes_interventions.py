@@ -186,3 +186,21 @@ async def test_subtract_each_step_reports_its_band_and_residual_readout(session)
         assert row.band.min <= row.result.delta_bpc <= row.band.max and row.band.nudged.size == 4
         text = pane.render().plain
         assert f"r={expected.r:.2f}" in text and f"residual r(word_len) {expected.r:.3f}" in text
+
+
+async def test_an_edit_that_cannot_be_made_says_why_in_its_row(random_model):
+    session = Session(random_model(8, seed=1), b"ab")
+    pane = InterventionsPane(session)
+    app = Recorder(pane)
+    async with app.run_test(size=(100, 16)) as pilot:
+        pane.toggle(5)
+        pane.set_cursor(1)
+        await settle(pilot, pane)
+        assert pane.rows[5].stage == "error" and "too few word lengths" in pane.rows[5].error
+        assert "error: this text has too few word lengths" in pane.render().plain
+        pane.toggle(4)
+        await settle(pilot, pane)
+        # the last byte predicts nothing: its Δbits does not exist, shown as a dash
+        assert pane.rows[4].figures[3] != pane.rows[4].figures[3]
+        assert " – " in pane.render().plain.split("\n")[5]
+    session.close()

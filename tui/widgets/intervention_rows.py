@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from factormap.engine.errors import Cancelled
+from factormap.engine.errors import Cancelled, FactormapError
 from factormap.engine.factor_map import FactorMap
 from factormap.engine.features import standard_features, word_len
 from factormap.engine.interventions.analysis import Band, residual_readout, sensitivity_band
@@ -67,6 +67,14 @@ def _u_wl(factor_map: FactorMap):
     return factor_map.readouts[WORD_LEN].cov_direction
 
 
+def _edit_weights(factor_map: FactorMap) -> EditWeights:
+    readout = factor_map.readouts[WORD_LEN]
+    if not readout.has_pca:
+        raise FactormapError("this text has too few word lengths with enough support for a principal "
+                             "component of their conditional means, so there is no weight edit to make.")
+    return EditWeights.top_components(readout.pca_components, m=1, name="the word_len conditional means")
+
+
 ROWS: tuple[InterventionRow, ...] = (
     InterventionRow("−u_wl every step", True,
                     lambda s, fm, j: SubtractEachStep(_u_wl(fm), name="u_wl"), "−wl step", residual_of=WORD_LEN),
@@ -79,10 +87,7 @@ ROWS: tuple[InterventionRow, ...] = (
                     lambda s, fm, j: RandomDirection(RANDOM_SEED), "random"),
     InterventionRow("ablate h[{neuron}]", False,
                     lambda s, fm, j: AblateNeurons((j,), mode="zero", where=EACH_STEP), "h[{neuron}]=0"),
-    InterventionRow("edit Wh: −wl PC1", True,
-                    lambda s, fm, j: EditWeights.top_components(fm.readouts[WORD_LEN].pca_components, m=1,
-                                                                name="the word_len conditional means"),
-                    "edit Wh"),
+    InterventionRow("edit Wh: −wl PC1", True, lambda s, fm, j: _edit_weights(fm), "edit Wh"),
 )
 """The pane's rows, in key order (row i is toggled by key i+1)."""
 

@@ -50,7 +50,10 @@ def progress_bar(fraction: float, width: int = BAR_WIDTH) -> str:
 
 
 def _signed(value: float | None, digits: int) -> str:
-    return "…" if value is None or not math.isfinite(value) else f"{value:+.{digits}f}"
+    """``value`` with its sign; "…" while it is not known yet, "–" where it does not exist (NaN)."""
+    if value is None:
+        return "…"
+    return f"{value:+.{digits}f}" if math.isfinite(value) else "–"
 
 
 class InterventionsPane(Widget, can_focus=True):

@@ -116,10 +116,11 @@ class Oscilloscope(PlotextPlot):
         self._stale = False
         self._waiting = False
         self._last_start = -math.inf
-        self._ranking = neurons is None
+        self._ranking = neurons is None and session.n > 2
         if neurons is None:
             count = min(DEFAULT_NEURON_COUNT, session.H)
-            self._neurons_label = f"units 0–{count - 1} until the gradient-energy ranking is ready"
+            self._neurons_label = f"units 0–{count - 1}" + (" until the gradient-energy ranking is ready"
+                                                          if self._ranking else "")
             neurons = list(range(count))
         self.set_reactive(Oscilloscope.neurons, self._checked(neurons))
 
@@ -128,7 +129,7 @@ class Oscilloscope(PlotextPlot):
         super().on_mount()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.replot())
         self.replot()
-        if self._ranking and self.session.n > 2:
+        if self._ranking:
             self._rank_neurons()
 
     @work(thread=True, exclusive=True, group="oscilloscope-rank", exit_on_error=False)
