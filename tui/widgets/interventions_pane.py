@@ -3,7 +3,7 @@
 Every row runs in its own thread worker (group ``intervention-<row>``, exclusive, so toggling a row
 again cancels its stale run): build the engine spec, give Δbits at the cursor and over the window
 first, stream the whole-text ΔBPC with progress, then the sensitivity band of edits that feed the
-recurrence. The factor map the u_wl rows need is computed once, in its own worker, on first need.
+recurrence (and the residual readout where a row asks for it). The factor map the u_wl rows need is computed once, in its own worker, on first need.
 Cursor moves only ask a short worker for lookups in runs that are already complete (or cheap:
 readout-only edits never re-run the recurrence).
 """
@@ -110,7 +110,7 @@ class InterventionsPane(Widget, can_focus=True):
 
     @dataclass
     class RowUpdate(Message, bubble=False):
-        """A row's worker reports (internal); ``changes`` are _Row fields, ``token`` the run they belong to."""
+        """A row's worker reports (internal); ``changes`` are RowState fields, ``token`` the run they belong to."""
 
         row: int
         token: int
