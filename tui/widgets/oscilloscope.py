@@ -92,8 +92,8 @@ class Oscilloscope(PlotextPlot):
 
     Args:
         session: the engine session whose states are drawn.
-        neurons: the units to draw; None shows a default set (the first four units until a
-            gradient-energy ranking is given with :meth:`set_default_neurons`).
+        neurons: the units to draw; None shows the four with the most gradient energy, ranked in
+            a worker (the first four units until the ranking is ready).
         id: the DOM id.
     """
 
@@ -140,7 +140,11 @@ class Oscilloscope(PlotextPlot):
         session = self.session
         if session.n > RANK_PREFIX:
             session = Session(session.model, session.text[:RANK_PREFIX])
-        summary = attribution_summary(session, should_stop=lambda: worker.is_cancelled)
+        try:
+            summary = attribution_summary(session, should_stop=lambda: worker.is_cancelled)
+        finally:
+            if session is not self.session:
+                session.close()
         count = min(DEFAULT_NEURON_COUNT, self.session.H)
         where = "the text" if session is self.session else f"the first {RANK_PREFIX:,} bytes"
         return [int(j) for j in summary.neurons_by_energy[:count]], f"top {count} by gradient energy over {where}"
