@@ -152,3 +152,18 @@ async def test_readout_names_are_not_prefixed_twice(session):
         osc.set_readouts({"h·u_word_len": np.eye(session.H)[0]})
         await settle(pilot, osc)
         assert "h·u_word_len" in osc.frame_text() and "h·h·" not in osc.frame_text()
+
+
+async def test_a_long_text_is_ranked_on_its_prefix(session, monkeypatch):
+    import factormap.tui.widgets.oscilloscope as oscilloscope_module
+
+    monkeypatch.setattr(oscilloscope_module, "RANK_PREFIX", 100)
+    app = OscilloscopeApp(session)
+    async with app.run_test(size=(100, 20)) as pilot:
+        osc = app.query_one(Oscilloscope)
+        await settle(pilot, osc)
+        prefix = Session(session.model, session.text[:100])
+        expected = tuple(attribution_summary(prefix).neurons_by_energy[:4])
+        prefix.close()
+        assert osc.neurons == expected
+        assert "over the first 100 bytes" in osc.frame_text()
