@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+from factormap.engine.factor_map import compute_factor_map
 from factormap.engine.features import char_class, word_len
 from factormap.engine.representatives import neuron_peaks
 from factormap.engine.session import Session
@@ -62,9 +63,11 @@ async def test_dashboard_opens_and_every_chart_shows_the_reports_numbers():
 
         neuron = chart(app, "neuron-r")
         assert [p.title.split("|r(h_j, ")[1].split(")")[0] for p in neuron.specs] == fm["features"]
+        readouts = compute_factor_map(Session(app.session.model, app.session.text)).readouts
         for page in neuron.specs:
             name = page.title.split("|r(h_j, ")[1].split(")")[0]
             r = page.values("|r|")
+            assert_allclose(r, np.abs(readouts[name].per_neuron_r), rtol=1e-9)  # per unit: not in the report
             assert int(np.nanargmax(r)) == fm[f"{name}.best_neuron.index"]
             assert np.nanmax(r) == pytest.approx(abs(fm[f"{name}.best_neuron.r"]), rel=1e-9)
             assert page.hlines[0][1] == pytest.approx(abs(fm[f"{name}.cov_direction.r"]), rel=1e-9)
@@ -221,14 +224,15 @@ async def test_save_writes_the_svg_and_the_numbers_beside_it(tmp_path, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == [numbers.name, svg.name]
 
 
-def test_dashboard_snapshot_on_the_demo_model(snap_compare):
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_dashboard_snapshot_on_the_demo_model(snap_compare, size):
     async def open_it(pilot) -> None:
         pilot.app.query_one("#prompt").cursor_blink = False
         await settle(pilot)
         await pilot.press("D")
         await settle(pilot, attempts=2000)
 
-    assert snap_compare(SNAPSHOT_APP, terminal_size=(100, 34), run_before=open_it)
+    assert snap_compare(SNAPSHOT_APP, terminal_size=size, run_before=open_it)
 
 
 def test_long_texts_summarise_attribution_over_a_prefix(monkeypatch, random_model):

@@ -103,7 +103,6 @@ class DashboardScreen(Screen[int | None]):
         with VerticalScroll(id="dash-charts"):
             for chart_id, placeholder in specs.CHARTS.items():
                 chart = Chart(placeholder, id=f"chart-{chart_id}")
-                chart.add_class("pane")
                 chart.border_title = placeholder
                 yield chart
         yield ProgressBar(total=1.0, show_eta=False, id="dash-progress")
