@@ -5,7 +5,7 @@ screen's states and bits (``first screen``: only the first chunk is computed); d
 ``Session.run()`` to the end as the background worker does (``background pass``); then jump to
 positions never loaded before (the far end, and a few random ones) and take a screenful of exact
 states there, re-run from the nearest checkpoint (``jump``). Peak RSS is this process's
-``ru_maxrss`` at the end. Uses ../shared/reference's model where present, else a random H = 128
+high-water mark at the end. Uses ../shared/reference's model where present, else a random H = 128
 model; the text is generated (words from a 30-letter alphabet, one line, no newline).
 
     python bench/open_bench.py [--mb 100] [--jumps 8]
@@ -47,6 +47,18 @@ def write_text(path: str, n: int) -> None:
     with open(path, "wb") as fh:
         for start in range(0, n, 8 << 20):
             fh.write(alphabet[rng.integers(0, alphabet.size, min(8 << 20, n - start))].tobytes())
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory: ``VmHWM`` where there is /proc (``ru_maxrss`` would
+    include the peak of the process that spawned us, which Linux carries across exec)."""
+    try:
+        for text_line in open("/proc/self/status"):
+            if text_line.startswith("VmHWM:"):
+                return int(text_line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def main() -> None:
@@ -101,7 +113,7 @@ def main() -> None:
         emit(Row(f"jump to {len(starts)} unseen positions, worst", worst * 1e3, "ms",
                  target=f"< {JUMP_TARGET_S:g} s", met=worst < JUMP_TARGET_S))
         session.close()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_bytes() / 2**20
     emit(Row(f"peak RSS, {args.mb} MB text", peak_mb, "MB", target=f"<= {RSS_TARGET_MB} MB",
              met=peak_mb <= RSS_TARGET_MB))
 
