@@ -127,5 +127,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         how = "interrupted; saved the best model so far" if interrupted else "done"
         Console().print(f"{how}: BPC {result.bpc:.4f} (epoch {result.best_epoch} of {result.epochs_run}), "
-                        f"{result.chars_per_second:,.0f} chars/s; wrote {', '.join(map(str, targets))}")
+                        f"{result.chars_per_second:,.0f} chars/s; wrote {', '.join(map(str, targets))}",
+                        markup=False, highlight=False)
     return 130 if interrupted else 0
