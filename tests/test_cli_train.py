@@ -123,3 +123,12 @@ def test_checkpoints_leave_a_complete_model_when_the_run_dies(text_file, tmp_pat
     trainer.run(should_stop=lambda: trainer.epoch == 4)
     assert out.read_bytes() == trainer.best_model.to_bin_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.bin", "t.txt"]
+
+
+def test_output_path_with_rich_markup_is_printed_literally(text_file, tmp_path, capsys):
+    folder = tmp_path / "a[/b]"
+    folder.mkdir()
+    out = folder / "x.bin"
+    assert main(["train", str(text_file), "-o", str(out), "--epochs", "1", *FAST]) == 0
+    assert str(out) in capsys.readouterr().out
+    assert load_model(out).H == 8
