@@ -127,7 +127,7 @@ def test_checkpoints_leave_a_complete_model_when_the_run_dies(text_file, tmp_pat
 
 def test_output_path_with_rich_markup_is_printed_literally(text_file, tmp_path, capsys):
     folder = tmp_path / "a[/b]"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     out = folder / "x.bin"
     assert main(["train", str(text_file), "-o", str(out), "--epochs", "1", *FAST]) == 0
     assert str(out) in capsys.readouterr().out
