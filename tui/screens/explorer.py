@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from factormap.engine.session import Session
 from factormap.tui import jobs, motions
@@ -26,8 +26,10 @@ from factormap.tui.keymap import EXPLORER_BINDINGS
 from factormap.tui.lenses import LENSES, next_lens
 from factormap.tui.messages import BpcProgress, KernelsReady, KernelsWarming, Thresholds, WindowStates
 from factormap.tui.screens.explorer_keys import ExplorerKeys, reported
-from factormap.tui.screens.panes import data_panes
+from factormap.tui.widgets.attribution_pane import AttributionPane
+from factormap.tui.widgets.interventions_pane import InterventionsPane
 from factormap.tui.widgets.legend import Legend
+from factormap.tui.widgets.oscilloscope import Oscilloscope
 from factormap.tui.widgets.status_line import StatusLine
 from factormap.tui.widgets.text_pane import TextBox, TextPane
 
@@ -82,7 +84,9 @@ class ExplorerScreen(ExplorerKeys, Screen):
     def compose(self) -> ComposeResult:
         """Text and legend, the three data panes, the prompt, the status line and the footer."""
         s = self.session
-        oscilloscope, attribution, interventions = data_panes(s)
+        oscilloscope = Oscilloscope(s, id="oscilloscope")
+        attribution = AttributionPane(s, id="attribution")
+        interventions = InterventionsPane(s, id="interventions")
         oscilloscope.border_title = "oscilloscope  a/x add/drop the selected neuron"
         attribution.border_title = "attribution"
         interventions.border_title = "interventions  tab here, then 1–9"
@@ -125,12 +129,7 @@ class ExplorerScreen(ExplorerKeys, Screen):
     # -- state to panes ---------------------------------------------------------------------
     @staticmethod
     def _cancelled() -> bool:
-        from textual.worker import get_current_worker
-
         return get_current_worker().is_cancelled
-
-    def _pane(self, pane_id: str):
-        return self.query_one(f"#{pane_id}")
 
     def _cursor_moved(self) -> None:
         t = self.cursor
@@ -139,13 +138,9 @@ class ExplorerScreen(ExplorerKeys, Screen):
         status = self.query_one(StatusLine)
         status.cursor, status.byte = t, self.session.x[t]
         status.bits = float(self.session.bits[t]) if t < self.session.n - 1 else float("nan")
-        for pane_id in ("oscilloscope", "attribution", "interventions"):
-            pane = self._pane(pane_id)
-            if hasattr(pane, "set_cursor"):
-                pane.set_cursor(t)
-        interventions = self._pane("interventions")
-        if hasattr(interventions, "set_window"):
-            interventions.set_window(*text_pane.window)
+        for pane in self.query("#oscilloscope, #attribution, #interventions"):
+            pane.set_cursor(t)
+        self.query_one(InterventionsPane).set_window(*text_pane.window)
         self._request_window_states()
 
     def watch_cursor(self) -> None:
@@ -166,9 +161,7 @@ class ExplorerScreen(ExplorerKeys, Screen):
         self.query_one(TextPane).neuron = j
         self.query_one(Legend).neuron = j
         self.query_one(StatusLine).neuron = j
-        interventions = self._pane("interventions")
-        if hasattr(interventions, "selected_neuron"):
-            interventions.selected_neuron = j
+        self.query_one(InterventionsPane).selected_neuron = j
 
     def watch_pending(self, pending: str) -> None:
         """Show an unfinished command in the status line."""
@@ -219,7 +212,7 @@ class ExplorerScreen(ExplorerKeys, Screen):
         self.query_one(TextPane).refresh_tints()
 
     @reported
-    def on_attribution_pane_computed(self, message) -> None:
+    def on_attribution_pane_computed(self, message: AttributionPane.Computed) -> None:
         """Heat for the attribution lens: the pane's quantity per offset k, as a share of its largest."""
         self.attribution = message.attribution
         self.show_heat(message.attribution)
@@ -233,7 +226,7 @@ class ExplorerScreen(ExplorerKeys, Screen):
         self.query_one(TextPane).set_heat(att.t, heat)
 
     @reported
-    def on_interventions_pane_delta_bits_changed(self, message) -> None:
+    def on_interventions_pane_delta_bits_changed(self, message: InterventionsPane.DeltaBitsChanged) -> None:
         """The Δbits lens and the Δbits jumps follow the active interventions."""
         self.delta_bits = message.delta_bits
         self.thresholds.pop("delta_bits", None)
@@ -241,7 +234,7 @@ class ExplorerScreen(ExplorerKeys, Screen):
         self._update_legend_note()
 
     @reported
-    def on_interventions_pane_factor_map_ready(self, message) -> None:
+    def on_interventions_pane_factor_map_ready(self, message: InterventionsPane.FactorMapReady) -> None:
         """Trace the word-length and tag readouts (h·u) on the oscilloscope once the factor map exists."""
         readouts = message.factor_map.readouts
         directions = {f"h·u_{name}": readouts[name].cov_direction

@@ -167,9 +167,7 @@ class ExplorerKeys:
         """Add the selected neuron to the oscilloscope (or remove it)."""
         self.take_count()
         scope = self.query_one("#oscilloscope")
-        if not hasattr(scope, "add_neuron"):
-            self.notify("the oscilloscope is not available", severity="warning", timeout=3)
-        elif op == "add":
+        if op == "add":
             scope.add_neuron(self.neuron)
         else:
             scope.remove_neuron(self.neuron)
@@ -183,9 +181,7 @@ class ExplorerKeys:
     @reported
     def action_toggle_intervention(self, row: int) -> None:
         """Toggle row ``row`` (0-based) of the interventions pane."""
-        pane = self.query_one("#interventions")
-        if hasattr(pane, "toggle"):
-            pane.toggle(row)
+        self.query_one("#interventions").toggle(row)
 
     @reported
     def action_attribution_mode(self) -> None:
