@@ -29,6 +29,8 @@ from factormap.engine.model import Model
 from factormap.engine.text import check_text
 
 _CACHE_SEGMENTS = 32
+#: Bits ranked at a time by :meth:`Session.worst_positions` (its memory: a few such blocks).
+_WORST_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -252,15 +254,40 @@ class Session:
         return self.bits[t0:t1]
 
     def worst_positions(self, count: int = 10) -> np.ndarray:
-        """Positions t of the ``count`` largest bits, worst first (runs the whole text if needed)."""
+        """Positions t of the ``count`` largest bits, worst first, equal bits by position (runs the
+        whole text if needed).
+
+        Exact, in memory independent of n: each block of :data:`_WORST_BLOCK` bits gives its
+        ``count`` best candidates, merged into a running top-``count`` (NaN ranks below every bit).
+        """
+        count = int(count)
+        if count < 0:
+            raise ValueError(f"count must be 0 or more, got {count}")
         self.ensure(self.n)
         count = min(count, self.bits.size)
-        idx = np.argpartition(-self.bits, count - 1)[:count]
-        return idx[np.argsort(-self.bits[idx], kind="stable")]
+        values = np.empty(0, np.float32)
+        positions = np.empty(0, np.intp)
+        for start in range(0, self.bits.size if count else 0, _WORST_BLOCK):
+            block = self.bits[start:start + _WORST_BLOCK]
+            values = np.concatenate([values, np.where(np.isnan(block), -np.inf, block).astype(np.float32)])
+            positions = np.concatenate([positions, np.arange(start, start + block.size)])
+            keep = _top_in_position_order(values, count)
+            values, positions = values[keep], positions[keep]
+        return positions[np.lexsort((positions, -values))]
 
     def context(self, t: int, before: int = 20, after: int = 10) -> tuple[bytes, bytes, bytes]:
         """The bytes before position t, the byte at t, and the bytes after it."""
         return (self.text[max(0, t - before):t], self.text[t:t + 1], self.text[t + 1:t + 1 + after])
+
+
+def _top_in_position_order(values: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the ``count`` largest ``values`` (the earliest of equal ones), ascending."""
+    if values.size <= count:
+        return np.arange(values.size)
+    kth = np.partition(values, values.size - count)[values.size - count]
+    above = np.flatnonzero(values > kth)
+    equal = np.flatnonzero(values == kth)[:count - above.size]
+    return np.sort(np.concatenate([above, equal]))
 
 
 def warm() -> None:

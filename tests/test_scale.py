@@ -123,10 +123,6 @@ def test_worst_positions_are_right(twenty_mb_run):
 
 @pytest.mark.scale
 @ON_LINUX
-@pytest.mark.xfail(strict=True, reason=(
-    "Session.worst_positions (engine/session.py, speed engineer's) argpartitions a negated copy of all "
-    "bits: 12 bytes per text byte at once (float32 copy + int64 indices), 1.2 GB more for a 100 MB text "
-    "in `info`. Fix: a top-k over blocks of ~1M bits, keeping only k candidates per block."))
 def test_worst_positions_need_no_per_byte_memory(twenty_mb_run):
     r = twenty_mb_run
     grown = r["peak_with_worst"] - r["baseline"]
