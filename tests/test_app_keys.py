@@ -251,20 +251,25 @@ async def test_marks_set_and_jump_back():
 
 
 async def test_E_exports_the_view_to_a_new_file(tmp_path, monkeypatch):
+    from factormap.engine.export import position_arrays
+
     monkeypatch.chdir(tmp_path)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await press(pilot, "5", "l", "E")
         await press(pilot, "E")
+        assert any("exported positions" in n.message for n in app._notifications)
+        t0, t1 = app.query_one(TextPane).window
+        expect = position_arrays(app.session, t0, t1, app.query_one("#attribution").K)
     files = sorted(tmp_path.glob("*.npz"))
     assert [f.name for f in files] == ["factormap_random_sample_t5-1.npz", "factormap_random_sample_t5.npz"]
     data = np.load(files[1])
-    t0, t1 = int(data["t0"]), int(data["t1"])
-    assert int(data["cursor"]) == 5 and t0 <= 5 < t1
+    assert int(data["cursor"]) == 5 and data["position"][0] == t0 and data["position"][-1] == t1 - 1
+    for name, array in expect.items():
+        np.testing.assert_array_equal(data[name], array, err_msg=name)
     np.testing.assert_array_equal(data["states"], app.session.states(t0, t1))
     np.testing.assert_array_equal(data["bits"], app.session.bits[t0:t1])
-    assert data["attribution_grad_norms"].shape[0] >= 1
 
 
 async def test_z_maximises_the_focused_pane_and_escape_restores():

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from factormap.engine.errors import Cancelled
+from factormap.engine.export import position_arrays
 from factormap.engine.model import atomic_write_bytes
 from factormap.engine.session import Session
-from factormap.tui.messages import BpcProgress, KernelsReady, KernelsWarming
+from factormap.tui.messages import BpcProgress, Exported, KernelsReady, KernelsWarming, WorkProgress
 
 PROGRESS_INTERVAL = 0.1
 """Seconds between two progress reports of a streamed pass (the screen needs no more)."""
@@ -109,6 +111,23 @@ def export_path(model_path: Path, text_path: Path, t: int, folder: Path | None =
         name = f"{stem}-{i}"
         i += 1
     return folder / f"{name}{suffixes[0]}"
+
+
+def export_view(session: Session, window: tuple[int, int], cursor: int, K: int, path: Path,
+                post: Callable, cancelled: Callable[[], bool]) -> None:
+    """Write the engine's per-position arrays of ``window`` (plus ``cursor``) to ``path``.
+
+    The arrays are :func:`factormap.engine.export.position_arrays`'s, the same as
+    ``factormap-tui export`` writes: states, bits, predictions and each position's attribution.
+    """
+    try:
+        arrays = position_arrays(session, *window, K, should_stop=cancelled,
+                                 progress=lambda f: post(WorkProgress("export", f)))
+    except Cancelled:
+        return
+    arrays["cursor"] = np.int64(cursor)
+    write_npz(path, arrays)
+    post(Exported(path, *window))
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from textual.message import Message
@@ -73,6 +74,27 @@ class Thresholds(Message):
 
     lens: str
     value: float
+
+
+@dataclass
+class WorkProgress(Message):
+    """A background job named ``what`` is ``fraction`` (0..1) done."""
+
+    what: str
+    fraction: float
+
+    def can_replace(self, message: Message) -> bool:
+        """A newer fraction of the same job makes a queued one pointless."""
+        return isinstance(message, WorkProgress) and message.what == self.what
+
+
+@dataclass
+class Exported(Message):
+    """The view's arrays, positions [t0, t1), were written to ``path``."""
+
+    path: Path
+    t0: int
+    t1: int
 
 
 @dataclass

@@ -24,7 +24,8 @@ from factormap.tui import jobs, motions
 from factormap.tui import text_layout as tl
 from factormap.tui.keymap import EXPLORER_BINDINGS
 from factormap.tui.lenses import LENSES, next_lens
-from factormap.tui.messages import BpcProgress, KernelsReady, KernelsWarming, Thresholds, WindowStates
+from factormap.tui.messages import (BpcProgress, Exported, KernelsReady, KernelsWarming, Thresholds, WindowStates,
+                                    WorkProgress)
 from factormap.tui.screens.explorer_keys import ExplorerKeys, reported
 from factormap.tui.widgets.attribution_pane import AttributionPane
 from factormap.tui.widgets.interventions_pane import InterventionsPane
@@ -249,6 +250,15 @@ class ExplorerScreen(ExplorerKeys, Screen):
     def on_window_states(self, message: WindowStates) -> None:
         """Tint the activation lens from the window's states."""
         self.query_one(TextPane).set_window_states(message.t0, message.states)
+
+    def on_work_progress(self, message: WorkProgress) -> None:
+        """Show a job's progress in the status line."""
+        self.query_one(StatusLine).work = f"{message.what} {message.fraction:.0%}"
+
+    def on_exported(self, message: Exported) -> None:
+        """Say where the export went."""
+        self.query_one(StatusLine).work = ""
+        self.notify(f"exported positions {message.t0:,}..{message.t1:,} to {message.path}", timeout=6)
 
     @reported
     def on_thresholds(self, message: Thresholds) -> None:

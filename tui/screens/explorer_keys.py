@@ -230,22 +230,13 @@ class ExplorerKeys:
     # -- export, zoom, help -------------------------------------------------------------------
     @reported
     def action_export(self) -> None:
-        """Write the visible window's states, bits and the cursor's attribution to a new .npz."""
+        """Write the visible positions' states, bits, predictions and attributions to a new .npz."""
         self.take_count()
-        t0, t1 = self.query_one("#text").window
-        t, session = self.cursor, self.session
-        path = jobs.export_path(self.model_path, self.text_path, t)
-        attribution = self.attribution
-
-        def job() -> None:
-            arrays = {"t0": t0, "t1": t1, "cursor": t, "bytes": session.x[t0:t1],
-                      "states": session.states(t0, t1), "bits": session.bits_range(t0, t1)}
-            if attribution is not None and attribution.t == t:
-                for name in ("grad_norms", "input_attr", "input_attr_exact", "inputs"):
-                    arrays[f"attribution_{name}"] = getattr(attribution, name)
-            jobs.write_npz(path, arrays)
-            self.app.call_from_thread(self.notify, f"exported positions {t0:,}..{t1:,} to {path}")
-
+        window = self.query_one("#text").window
+        path = jobs.export_path(self.model_path, self.text_path, self.cursor)
+        K = self.query_one("#attribution").K
+        job = functools.partial(jobs.export_view, self.session, window, self.cursor, K, path,
+                                self.post_message, self._cancelled)
         self.run_worker(job, thread=True, group="export", exit_on_error=False, name="export")
 
     @reported
