@@ -328,3 +328,16 @@ async def test_a_click_puts_the_cursor_on_the_byte():
         row1 = pane._rows[1]
         assert app.screen.cursor == tl.at_column(APP_TEXT, row1, pane.row_width, 4)
         assert app.screen.cursor == APP_TEXT.index(b"<title>") + 2
+
+
+async def test_escape_closes_the_prompt_and_drops_a_pending_count():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "slash")
+        await pilot.press(*"page")
+        await press(pilot, "escape")
+        assert app.query_one("#prompt").has_class("-hidden")
+        assert app.focused is app.query_one(TextPane) and app.screen.cursor == 0
+        await press(pilot, "7", "escape", "l")
+        assert app.screen.cursor == 1

@@ -95,11 +95,3 @@ class Exported(Message):
     path: Path
     t0: int
     t1: int
-
-
-@dataclass
-class WorkFailed(Message):
-    """A background job raised; ``what`` names the job and ``error`` is one line for a notification."""
-
-    what: str
-    error: str

@@ -23,7 +23,7 @@ from factormap.engine.session import Session
 from factormap.tui import jobs, motions
 from factormap.tui import text_layout as tl
 from factormap.tui.keymap import EXPLORER_BINDINGS
-from factormap.tui.lenses import LENSES, next_lens
+from factormap.tui.lenses import LENSES
 from factormap.tui.messages import (BpcProgress, Exported, KernelsReady, KernelsWarming, Thresholds, WindowStates,
                                     WorkProgress)
 from factormap.tui.screens.explorer_keys import ExplorerKeys, reported

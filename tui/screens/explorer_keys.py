@@ -107,7 +107,9 @@ class ExplorerKeys:
     def action_cancel(self) -> None:
         """Drop a pending count or prefix, close the prompt, restore a maximised pane."""
         self.pending = ""
-        if self.maximized is not None:
+        if not self.query_one("#prompt").has_class("-hidden"):
+            self._close_prompt()
+        elif self.maximized is not None:
             self.minimize()
 
     # -- search and go to -----------------------------------------------------------------
