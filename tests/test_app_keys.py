@@ -219,10 +219,10 @@ async def test_tab_cycles_focus_and_digits_toggle_interventions_there():
         await settle(pilot)
         pane = app.query_one("#interventions")
         focused = []
-        for _ in range(3):
+        for _ in range(4):
             await press(pilot, "tab")
             focused.append(app.focused.id)
-        assert set(focused) >= {"attribution", "interventions", "text"}
+        assert focused == ["oscilloscope", "attribution", "interventions", "text"]
         pane.focus()
         await settle(pilot)
         before = screen_text(app)
@@ -341,3 +341,18 @@ async def test_escape_closes_the_prompt_and_drops_a_pending_count():
         assert app.focused is app.query_one(TextPane) and app.screen.cursor == 0
         await press(pilot, "7", "escape", "l")
         assert app.screen.cursor == 1
+
+
+async def test_every_pane_can_take_the_focus_and_be_maximised():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        seen = set()
+        for _ in range(4):
+            await press(pilot, "tab")
+            seen.add(app.focused.id)
+            await press(pilot, "z")
+            assert app.screen.maximized is not None
+            await press(pilot, "z")
+            assert app.screen.maximized is None
+        assert seen == {"text", "oscilloscope", "attribution", "interventions"}

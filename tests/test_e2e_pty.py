@@ -92,7 +92,7 @@ def test_steps_toggles_an_intervention_and_quits_with_status_0(inputs, tmp_path)
         for _ in range(3):
             term.send(b"l")
         mark = term.wait_for(b"t 3/1,383")
-        term.send(b"\t\t")                       # focus: attribution, then interventions
+        term.send(b"\t\t\t")                     # focus: oscilloscope, attribution, interventions
         time.sleep(0.5)
         term.send(b"4")                          # the random-direction edit
         term.wait_for(b"[x]", since=mark)

@@ -86,6 +86,7 @@ class ExplorerScreen(ExplorerKeys, Screen):
         """Text and legend, the three data panes, the prompt, the status line and the footer."""
         s = self.session
         oscilloscope = Oscilloscope(s, id="oscilloscope")
+        oscilloscope.can_focus = True  # so tab reaches it and z can maximise it
         attribution = AttributionPane(s, id="attribution")
         interventions = InterventionsPane(s, id="interventions")
         oscilloscope.border_title = "oscilloscope  a/x add/drop the selected neuron"

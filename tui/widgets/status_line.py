@@ -56,7 +56,7 @@ class StatusLine(Widget):
             return "BPC …"
         if self.bpc_done >= 1.0:
             return f"BPC {self.bpc:.4f}"
-        return f"BPC {self.bpc:.4f}… {self.bpc_done:4.0%}"
+        return f"BPC {self.bpc:.4f}… {int(self.bpc_done * 100):3d}%"  # floor: 100% only when done
 
     def render(self) -> Text:
         """The figures, most important first; the right part only where it fits."""
