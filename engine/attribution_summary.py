@@ -9,15 +9,17 @@ offset to t >= K instead gives 2.56x on the reference text).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from factormap.engine.attribution import DEFAULT_K
-from factormap.engine.attribution_profiles import offset_profiles
+from factormap.engine.attribution_profiles import OffsetProfiles, offset_profiles
+from factormap.engine.config import ATTRIBUTION_NORMS_BUDGET
 from factormap.engine.errors import Cancelled
 from factormap.engine.session import Session
+from factormap.engine.streamed_median import StreamedMedian
 
 #: Predictions per block: enough for every core to get a long kernel call, while a block's
 #: arrays stay small (3 (K+1) + 3 H numbers per prediction).
@@ -61,8 +63,12 @@ class AttributionSummary:
         ``sum_k energy[k, j]``: the neuron's gradient energy over all predictions and offsets.
     neurons_by_energy : ndarray of int, shape (H,)
         Neurons ordered by ``neuron_energy``, largest first.
-    grad_norms : ndarray, shape (K+1, n-1)
-        ``||g_k(t)||`` per offset and prediction, NaN where k > t (for heat maps).
+    peak_positions : ndarray of int, shape (K+1,)
+        ``argmax over t in P_k of ||g_k(t)||`` (earliest on ties; NaN counts as smallest; -1 when
+        no value is finite), as :func:`factormap.engine.representatives.offset_peaks` of ``grad_norms``.
+    grad_norms : ndarray, shape (K+1, n-1), or None
+        ``||g_k(t)||`` per offset and prediction, NaN where k > t (for heat maps). None when it
+        would take more than the ``norms_budget`` bytes (long texts; see :func:`attribution_summary`).
     """
 
     K: int
@@ -77,7 +83,8 @@ class AttributionSummary:
     energy: np.ndarray
     neuron_energy: np.ndarray
     neurons_by_energy: np.ndarray
-    grad_norms: np.ndarray
+    peak_positions: np.ndarray
+    grad_norms: np.ndarray | None
 
     def to_dict(self, neurons: int = 20) -> dict:
         """JSON-ready figures under keys naming the quantity; the ``neurons`` most energetic listed."""
@@ -100,13 +107,36 @@ class AttributionSummary:
         }
 
 
+def _blocks(session: Session, K: int, progress: Callable[[float], None] | None,
+            should_stop: Callable[[], bool] | None) -> Iterator[OffsetProfiles]:
+    """The offset profiles of every block of predictions, in order; progress after each block."""
+    total = session.n - 1
+    for start in range(0, total, BLOCK):
+        if should_stop is not None and should_stop():
+            raise Cancelled("attribution summary stopped")
+        stop = min(total, start + BLOCK)
+        yield offset_profiles(session, start, stop, K, TOP_N)
+        if progress is not None:
+            progress(stop / total)
+
+
+def _present(block: OffsetProfiles) -> np.ndarray:
+    """(K+1, block size) bool: offset k exists for the prediction t (k <= t)."""
+    return np.arange(block.start, block.stop)[None, :] >= np.arange(block.K + 1)[:, None]
+
+
 def attribution_summary(session: Session, K: int = DEFAULT_K,
                         progress: Callable[[float], None] | None = None,
-                        should_stop: Callable[[], bool] | None = None) -> AttributionSummary:
+                        should_stop: Callable[[], bool] | None = None, *,
+                        norms_budget: int | None = None) -> AttributionSummary:
     """Backpropagate every prediction of the text K offsets and summarise (see the class docs).
 
     Streams blocks of :data:`BLOCK` predictions through
     :func:`factormap.engine.attribution_profiles.offset_profiles`, reusing the session's states.
+    When every ``||g_k(t)||`` fits in ``norms_budget`` bytes, they are kept (``grad_norms``) and the
+    medians taken from them. Otherwise ``grad_norms`` is None and the exact medians come from a
+    second pass that recomputes every block (:class:`factormap.engine.streamed_median.StreamedMedian`);
+    the means are then float64 sums over the blocks.
 
     Parameters
     ----------
@@ -114,9 +144,13 @@ def attribution_summary(session: Session, K: int = DEFAULT_K,
     K : int
         Deepest offset (cut to n-2).
     progress : callable, optional
-        Called with the fraction of predictions done after each block.
+        Called with the fraction of the work done after each block (with two passes, the first
+        ends at 0.5).
     should_stop : callable, optional
         Checked before each block; when it returns true, :class:`Cancelled` is raised.
+    norms_budget : int, optional
+        Bytes ``grad_norms`` ((K+1)(n-1) values of the model's dtype) may take; default
+        :data:`factormap.engine.config.ATTRIBUTION_NORMS_BUDGET`.
 
     Raises
     ------
@@ -127,31 +161,56 @@ def attribution_summary(session: Session, K: int = DEFAULT_K,
         raise ValueError(f"K must be 0 or more, got {K}")
     total = session.n - 1
     K = min(int(K), total - 1)
-    norms = np.empty((K + 1, total), session.model.dtype)
+    dtype = session.model.dtype
+    budget = ATTRIBUTION_NORMS_BUDGET if norms_budget is None else int(norms_budget)
+    keep_norms = (K + 1) * total * np.dtype(dtype).itemsize <= budget
+    norms = np.empty((K + 1, total), dtype) if keep_norms else None
+    median = None if keep_norms else StreamedMedian(K + 1)
+    passes = 1 if keep_norms else 2
+    norm_sum = np.zeros(K + 1)
+    peak = np.full(K + 1, -np.inf)
+    peak_positions = np.full(K + 1, -1, np.int64)
+    finite = np.zeros(K + 1, bool)
     abs_attr = np.zeros((2, K + 1))
     energy = np.zeros((K + 1, session.H))
     share_sum, share_count = 0.0, 0
-    for start in range(0, total, BLOCK):
-        if should_stop is not None and should_stop():
-            raise Cancelled("attribution summary stopped")
-        stop = min(total, start + BLOCK)
-        block = offset_profiles(session, start, stop, K, TOP_N)
-        norms[:, start:stop] = block.grad_norms
+    first = None if progress is None else (lambda f: progress(f / passes))
+    for block in _blocks(session, K, first, should_stop):
+        g = block.grad_norms
+        if keep_norms:
+            norms[:, block.start:block.stop] = g
+        else:
+            present = _present(block)
+            norm_sum += np.where(present, g, 0).sum(axis=1, dtype=np.float64)
+            median.count(g, present)
+        filled = np.where(np.isnan(g), -np.inf, g)
+        at = np.argmax(filled, axis=1)
+        best = filled[np.arange(K + 1), at]
+        better = best > peak
+        peak[better], peak_positions[better] = best[better], block.start + at[better]
+        finite |= np.isfinite(filled).any(axis=1)
         abs_attr[0] += np.nansum(np.abs(block.input_attr), axis=1)
         abs_attr[1] += np.nansum(np.abs(block.input_attr_exact), axis=1)
         energy += block.energy
         share_sum += float(np.nansum(block.top_share, dtype=np.float64))
         share_count += int(np.count_nonzero(~np.isnan(block.top_share)))
-        if progress is not None:
-            progress(stop / total)
+    peak_positions[~finite] = -1
     count = total - np.arange(K + 1)
-    mean_norm = np.array([np.mean(norms[k, k:], dtype=np.float64) for k in range(K + 1)])
-    median_norm = np.array([np.median(norms[k, k:]) for k in range(K + 1)], dtype=np.float64)
+    if keep_norms:
+        mean_norm = np.array([np.mean(norms[k, k:], dtype=np.float64) for k in range(K + 1)])
+        median_norm = np.array([np.median(norms[k, k:]) for k in range(K + 1)], dtype=np.float64)
+    else:
+        second = None if progress is None else (lambda f: progress(0.5 + f / 2))
+        for block in _blocks(session, K, second, should_stop):
+            median.keep(block.grad_norms, _present(block))
+        mean_norm = norm_sum / count
+        median_norm = median.medians(dtype)
     neuron_energy = energy.sum(axis=0)
     return AttributionSummary(
         K=K, count=count, mean_norm=mean_norm, median_norm=median_norm,
         growth_mean=mean_norm / mean_norm[0], growth_median=median_norm / median_norm[0],
         mean_abs_input_attr=abs_attr[0] / count, mean_abs_input_attr_exact=abs_attr[1] / count,
         top_share_k0=share_sum / max(share_count, 1), energy=energy, neuron_energy=neuron_energy,
-        neurons_by_energy=np.argsort(-neuron_energy, kind="stable"), grad_norms=norms,
+        neurons_by_energy=np.argsort(-neuron_energy, kind="stable"), peak_positions=peak_positions,
+        grad_norms=norms,
     )

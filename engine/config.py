@@ -20,5 +20,9 @@ FULL_STATES_LIMIT = 1 << 18
 #: A model file larger than this is refused before loading (a 4 GiB model is surely a mistake).
 MAX_MODEL_BYTES = 2 << 30
 
+#: Bytes the attribution summary may spend keeping every ||g_k(t)|| ((K+1)(n-1) values, e.g. a
+#: 1 MB text at K=64 in float32); above it, the norms are not kept and the medians take a second pass.
+ATTRIBUTION_NORMS_BUDGET = 256 << 20
+
 #: Tokens of the 256-byte alphabet.
 VOCAB = 256

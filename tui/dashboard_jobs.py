@@ -20,7 +20,7 @@ from factormap.engine.factor_map import compute_factor_map
 from factormap.engine.features import word_len
 from factormap.engine.gradient_sparsity import gradient_sparsity
 from factormap.engine.interventions.suite import intervention_suite
-from factormap.engine.representatives import first_occurrences, neuron_peaks, offset_peaks
+from factormap.engine.representatives import first_occurrences, neuron_peaks
 from factormap.engine.session import Session
 
 ATTRIBUTION_PREFIX = 1 << 18
@@ -100,7 +100,7 @@ def compute_part(session, name: str, progress: Callable[[float], None] | None,
     Returns:
         breakdown: BpcBreakdown; factor_map: (FactorMap of the standard features, first position of
         each ``word_len`` conditional-mean value); peaks: NeuronPeaks; sparsity: GradientSparsity;
-        attribution: (AttributionSummary, offset_peaks of its grad_norms), over the first
+        attribution: (AttributionSummary, its peak_positions), over the first
         :data:`ATTRIBUTION_PREFIX` bytes of a longer text; interventions: Suite.
     """
     kw = {"progress": progress, "should_stop": should_stop}
@@ -123,7 +123,7 @@ def compute_part(session, name: str, progress: Callable[[float], None] | None,
                 summary = attribution_summary(prefix, **kw)
             finally:
                 prefix.close()
-        return summary, offset_peaks(summary.grad_norms)
+        return summary, summary.peak_positions
     if name == "interventions":
         return intervention_suite(session, **kw)
     raise ValueError(f"unknown dashboard part {name!r}")

@@ -1,0 +1,104 @@
+"""Exact per-row medians of a non-negative (rows, columns) array that is only ever seen block by block.
+
+The array is streamed twice, as the same column blocks in the same order each time (recomputed,
+never stored). The first pass counts each row's values on fixed log-spaced bins
+(:data:`BIN_EDGES`); the counts locate, per row, the bin of each middle order statistic and its
+rank inside that bin. The second pass keeps only the values falling into those (at most two) bins
+per row; sorting them gives the order statistics exactly. The median follows ``np.median``: the
+middle value of an odd count, the mean of the two middle values (in the values' dtype) of an even
+one, NaN when the row holds a NaN or no value.
+
+Memory: the counts, ``rows x (len(BIN_EDGES) + 3)`` int64, plus the values of the median bins (a bin
+spans a factor ``BIN_RATIO``, so a spread-out row keeps a small fraction of its values; exact zeros
+have a bin of their own and are never kept).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Bins of positive values: (0, BIN_EDGES[0]), [BIN_EDGES[i], BIN_EDGES[i+1]), [BIN_EDGES[-1], inf].
+BIN_EDGES = np.geomspace(1e-12, 1e6, 16384)
+#: Ratio of a bin's upper to its lower edge.
+BIN_RATIO = float(BIN_EDGES[1] / BIN_EDGES[0])
+_ZERO_BIN = 0
+_NAN_BIN = BIN_EDGES.size + 2
+_BINS = BIN_EDGES.size + 3
+
+
+def value_bins(values: np.ndarray) -> np.ndarray:
+    """The bin of each value: 0 for 0, ``1 + searchsorted(BIN_EDGES, v, 'right')`` for v > 0, the last for NaN."""
+    v = np.asarray(values, np.float64)
+    if np.any(v < 0):
+        raise ValueError("streamed medians take non-negative values only")
+    bins = np.searchsorted(BIN_EDGES, v, side="right") + 1
+    bins[v == 0] = _ZERO_BIN
+    bins[np.isnan(v)] = _NAN_BIN
+    return bins
+
+
+class StreamedMedian:
+    """Exact medians of each row of a (rows, columns) array given twice as the same column blocks.
+
+    Call :meth:`count` with every block (first pass), then :meth:`keep` with every block again in
+    the same order (second pass), then :meth:`medians`. ``present`` masks the entries that belong to
+    the row (absent ones are ignored in both passes).
+    """
+
+    def __init__(self, rows: int) -> None:
+        self.rows = int(rows)
+        self.counts = np.zeros((self.rows, _BINS), np.int64)
+        self._targets: tuple[np.ndarray, ...] | None = None
+        self._kept: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def count(self, values: np.ndarray, present: np.ndarray) -> None:
+        """First pass: add a block's present values to each row's bin counts."""
+        flat = (value_bins(values) + np.arange(self.rows)[:, None] * _BINS)[present]
+        self.counts += np.bincount(flat, minlength=self.rows * _BINS).reshape(self.rows, _BINS)
+
+    def _locate(self) -> tuple[np.ndarray, ...]:
+        """Per row: the ranks of the two middle values, their bins (-1 for a NaN or empty row) and
+        the number of values in bins below each."""
+        size = self.counts[:, :_NAN_BIN].sum(axis=1)
+        ranks = np.stack([(size - 1) // 2, size // 2], axis=1)
+        cum = np.cumsum(self.counts[:, :_NAN_BIN], axis=1)
+        bins = np.stack([np.searchsorted(cum[k], ranks[k], side="right") for k in range(self.rows)])
+        bins = np.minimum(bins, _NAN_BIN - 1)  # an empty row's ranks are past its (zero) counts
+        below = np.take_along_axis(cum, bins, axis=1) - np.take_along_axis(self.counts, bins, axis=1)
+        undefined = (size == 0) | (self.counts[:, _NAN_BIN] > 0)
+        bins[undefined] = -1
+        return ranks, bins, below
+
+    def keep(self, values: np.ndarray, present: np.ndarray) -> None:
+        """Second pass: keep a block's values that fall into a row's median bins."""
+        if self._targets is None:
+            self._targets = self._locate()
+        _, bins, _ = self._targets
+        own = value_bins(values)
+        wanted = present & (own != _ZERO_BIN) & ((own == bins[:, :1]) | (own == bins[:, 1:]))
+        rows, cols = np.nonzero(wanted)
+        self._kept.append((rows * _BINS + own[rows, cols], values[rows, cols]))
+
+    def medians(self, dtype) -> np.ndarray:
+        """float64 (rows,): each row's median by ``np.median``'s convention, computed in ``dtype``."""
+        ranks, bins, below = self._targets if self._targets is not None else self._locate()
+        keys = np.concatenate([k for k, _ in self._kept] + [np.empty(0, np.int64)])
+        values = np.concatenate([v for _, v in self._kept] + [np.empty(0, dtype)]).astype(dtype)
+        order = np.lexsort((values, keys))
+        keys, values = keys[order], values[order]
+        out = np.full(self.rows, np.nan)
+        for k in range(self.rows):
+            if bins[k, 0] < 0:
+                continue
+            middle = []
+            for rank, b, under in zip(ranks[k], bins[k], below[k]):
+                if b == _ZERO_BIN:
+                    middle.append(0.0)
+                    continue
+                lo, hi = np.searchsorted(keys, [k * _BINS + b, k * _BINS + b + 1])
+                if hi - lo != self.counts[k, b]:
+                    raise RuntimeError("the second pass did not see the values of the first")
+                middle.append(values[lo + rank - under])
+            pair = middle[:1] if ranks[k, 0] == ranks[k, 1] else middle
+            out[k] = np.median(np.array(pair, dtype))
+        return out
