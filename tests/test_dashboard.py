@@ -19,7 +19,7 @@ from factormap.tui.commands import report
 from factormap.tui.screens.dashboard import DashboardScreen
 from factormap.tui.screens.explorer import ExplorerScreen
 from factormap.tui.widgets.charts import Chart
-from factormap.tui.widgets.dashboard_specs import CHARTS
+from factormap.tui.widgets.dashboard_specs import CHARTS, attribution_specs
 from tests.app_helpers import make_app, screen_text, settle
 from tests.test_snapshots import APP as DEMO_APP
 from tests.test_snapshots import stable_plotext_ticks  # noqa: F401  (a fixture the snapshot test uses)
@@ -92,6 +92,7 @@ async def test_dashboard_opens_and_every_chart_shows_the_reports_numbers():
         assert_allclose(growth.values("mean ratio"), att["growth"]["mean_ratio"], rtol=1e-9)
         assert_allclose(growth.values("median ratio"), att["growth"]["median_ratio"], rtol=1e-9)
         assert_allclose(growth.values("mean |a_k|"), att["input_attr"]["mean_abs"], rtol=1e-9)
+        assert growth.caption == f"over all {app.session.n - 1:,} predictions"
 
         share = chart(app, "sparsity").spec.values("share")
         assert_allclose(share, bd["gradient_sparsity"]["mean_share"], rtol=1e-9)
@@ -250,6 +251,8 @@ def test_long_texts_summarise_attribution_over_a_prefix(monkeypatch, random_mode
         assert summary.count[0] == 299
         assert_allclose(summary.growth_mean, expected.growth_mean, rtol=1e-9)
         assert np.all((peaks >= 0) & (peaks < 299))
+        caption = attribution_specs((summary, peaks), whole.n - 1)["growth"][0].caption
+        assert caption == f"over the first 299 of {whole.n - 1:,} predictions"
     finally:
         whole.close()
         prefix.close()

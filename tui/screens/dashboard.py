@@ -176,7 +176,7 @@ class DashboardScreen(Screen[int | None]):
         elif name == "breakdown":
             pages = specs.breakdown_specs(parts[name], text)
         elif name == "attribution":
-            pages = specs.attribution_specs(parts[name])
+            pages = specs.attribution_specs(parts[name], self.session.n - 1)
         elif name == "sparsity":
             pages = specs.sparsity_specs(parts[name])
         else:

@@ -100,13 +100,19 @@ def neuron_r_specs(fm, peaks) -> dict[str, list[ChartSpec]]:
     return {"neuron-r": pages}
 
 
-def attribution_specs(result) -> dict[str, list[ChartSpec]]:
-    """Gradient growth (mean and median) with mean |a_k| on the right axis, from ``(summary, peaks)``."""
+def attribution_specs(result, predictions: int) -> dict[str, list[ChartSpec]]:
+    """Gradient growth (mean and median) with mean |a_k| on the right axis, from ``(summary, peaks)``.
+
+    ``predictions`` is the text's count (n-1); the summary may cover only the first of them.
+    """
     s, peaks = result
+    covered = int(s.count[0])
+    scope = f"over all {covered:,} predictions" if covered == predictions else \
+        f"over the first {covered:,} of {predictions:,} predictions"
     ks = range(s.K + 1)
     return {"growth": [ChartSpec(
         title="mean ‖g_k‖/‖g_0‖ and median against offset k; right: mean |a_k|",
-        caption=f"over the first {int(s.count[0]):,} predictions",
+        caption=scope,
         labels=tuple(str(k) for k in ks), style="line", positions=peaks,
         series=(("mean ratio", s.growth_mean), ("median ratio", s.growth_median),
                 ("mean |a_k|", s.mean_abs_input_attr)), right=("mean |a_k|",),
