@@ -1,15 +1,16 @@
 """Exact per-row medians of a non-negative (rows, columns) array that is only ever seen block by block.
 
 The array is streamed twice, as the same column blocks in the same order each time (recomputed,
-never stored). The first pass counts each row's values on fixed log-spaced bins
-(:data:`BIN_EDGES`); the counts locate, per row, the bin of each middle order statistic and its
+never stored). The first pass counts each row's values on fixed log-spaced bins (:func:`value_bins`:
+a value's float64 exponent and the top :data:`MANTISSA_BITS` bits of its mantissa, so the bins are
+ordered exactly as the values are); the counts locate, per row, the bin of each middle order statistic and its
 rank inside that bin. The second pass keeps only the values falling into those (at most two) bins
 per row; sorting them gives the order statistics exactly. The median follows ``np.median``: the
 middle value of an odd count, the mean of the two middle values (in the values' dtype) of an even
 one, NaN when the row holds a NaN or no value.
 
-Memory: the counts, ``rows x (len(BIN_EDGES) + 3)`` int64, plus the values of the median bins (a bin
-spans a factor ``BIN_RATIO``, so a spread-out row keeps a small fraction of its values; exact zeros
+Memory: the counts, ``rows x`` about 15,000 int64, plus the values of the median bins (a bin spans
+a factor of at most ``1 + 2**-MANTISSA_BITS``, so a spread-out row keeps a small fraction of its values; exact zeros
 have a bin of their own and are never kept).
 """
 
@@ -17,21 +18,29 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Bins of positive values: (0, BIN_EDGES[0]), [BIN_EDGES[i], BIN_EDGES[i+1]), [BIN_EDGES[-1], inf].
-BIN_EDGES = np.geomspace(1e-12, 1e6, 16384)
-#: Ratio of a bin's upper to its lower edge.
-BIN_RATIO = float(BIN_EDGES[1] / BIN_EDGES[0])
+#: Mantissa bits that split each power of two into bins.
+MANTISSA_BITS = 8
+#: Values in [LOW, HIGH) get bins of their own; smaller positive ones share one bin, larger ones another.
+LOW, HIGH = 2.0 ** -40, 2.0 ** 20
+_SHIFT = 52 - MANTISSA_BITS
+_FIRST = int(np.array(LOW).view(np.int64)) >> _SHIFT
+_LAST = int(np.array(HIGH).view(np.int64)) >> _SHIFT
 _ZERO_BIN = 0
-_NAN_BIN = BIN_EDGES.size + 2
-_BINS = BIN_EDGES.size + 3
+_TOP_BIN = _LAST - _FIRST + 2
+_NAN_BIN = _TOP_BIN + 1
+_BINS = _TOP_BIN + 2
 
 
 def value_bins(values: np.ndarray) -> np.ndarray:
-    """The bin of each value: 0 for 0, ``1 + searchsorted(BIN_EDGES, v, 'right')`` for v > 0, the last for NaN."""
+    """The bin of each value (int64), in the order of the values: 0 for 0; 1 for (0, LOW);
+    ``2 + (bits(v) >> (52 - MANTISSA_BITS)) - (bits(LOW) >> (52 - MANTISSA_BITS))`` for v in [LOW, HIGH),
+    ``bits`` being the float64 bit pattern (ordered as the value for v >= 0); one bin for [HIGH, inf];
+    the last for NaN.
+    """
     v = np.asarray(values, np.float64)
     if np.any(v < 0):
         raise ValueError("streamed medians take non-negative values only")
-    bins = np.searchsorted(BIN_EDGES, v, side="right") + 1
+    bins = np.clip((v.view(np.int64) >> _SHIFT) - (_FIRST - 2), 1, _TOP_BIN)
     bins[v == 0] = _ZERO_BIN
     bins[np.isnan(v)] = _NAN_BIN
     return bins
