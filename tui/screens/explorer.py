@@ -38,6 +38,8 @@ MIN_SIZE = (60, 16)
 """Below this many columns or rows the screen shows "terminal too small" instead of the panes."""
 WIDE_COLUMNS = 140
 """From this many columns on, the panes sit side by side."""
+PROGRESS_POLL = 0.5
+"""Seconds between two looks at how far the whole-text pass has come."""
 SHORT_ROWS = 30
 """Below this many rows the footer gives its row to the panes."""
 READOUT_FEATURES = ("word_len", "in_tag")
@@ -118,7 +120,14 @@ class ExplorerScreen(ExplorerKeys, Screen):
 
         self.run_worker(startup, thread=True, group="bpc", exclusive=True, exit_on_error=False,
                         name="whole-text pass")
+        self._progress_timer = self.set_interval(PROGRESS_POLL, self._poll_progress)
         self._cursor_moved()
+
+    def _poll_progress(self) -> None:
+        """The pass also advances for the panes (a jump far ahead needs every state before it)."""
+        status = self.query_one(StatusLine)
+        if status.bpc_done < 1.0:
+            status.bpc_done = max(status.bpc_done, min(self.session.done / self.session.n, 0.99))
 
     def on_resize(self, event: events.Resize) -> None:
         """Switch between the stacked, side-by-side and too-small layouts."""
@@ -204,8 +213,10 @@ class ExplorerScreen(ExplorerKeys, Screen):
     def on_bpc_progress(self, message: BpcProgress) -> None:
         """Show the running BPC and tint the newly known bits."""
         status = self.query_one(StatusLine)
-        status.bpc, status.bpc_done = message.bpc, message.done / message.total
+        status.bpc = message.bpc
+        status.bpc_done = max(status.bpc_done, min(message.done / message.total, 0.99))
         if message.complete:
+            self._progress_timer.stop()
             status.bpc_done = 1.0
             status.work = ""
             self.thresholds.pop("surprisal", None)
