@@ -153,3 +153,13 @@ async def test_help_lists_the_panes_own_keys_too():
         assert "interventions (while it has the focus)" in rendered
         for binding in app.query_one("#interventions").BINDINGS:
             assert (binding.tooltip or binding.description)[:25] in rendered
+
+
+def test_the_palette_offers_every_explorer_action():
+    from factormap.tui.palette import KeyActions
+
+    actions = {action for _, _, action in KeyActions._commands(None)}
+    for binding in EXPLORER_BINDINGS:
+        if not binding.action.startswith("digit("):
+            assert binding.action in actions
+    assert {f"toggle_intervention({row})" for row in range(9)} <= actions
