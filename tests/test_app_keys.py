@@ -116,6 +116,7 @@ async def test_search_finds_matches_and_n_N_cycle():
         hits = [i for i in range(len(APP_TEXT)) if APP_TEXT.startswith(b"Anarchism", i)]
         assert app.screen.cursor == hits[0]
         assert app.focused is app.query_one(TextPane)
+        assert any(f"{len(hits)} matches of 'Anarchism'" in n.message for n in app._notifications)
         await press(pilot, "n")
         assert app.screen.cursor == hits[1]
         await press(pilot, "N", "N")

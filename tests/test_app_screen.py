@@ -7,7 +7,7 @@ import math
 from factormap.tui.cli import main
 from factormap.tui.keymap import EXPLORER_BINDINGS
 from factormap.tui.widgets.text_pane import TextPane
-from tests.app_helpers import make_app, screen_text, settle
+from tests.app_helpers import APP_TEXT, make_app, screen_text, settle
 
 PANES = ("#text-box", "#oscilloscope", "#attribution", "#interventions", "#status")
 
@@ -163,3 +163,17 @@ def test_the_palette_offers_every_explorer_action():
         if not binding.action.startswith("digit("):
             assert binding.action in actions
     assert {f"toggle_intervention({row})" for row in range(9)} <= actions
+
+
+async def test_resizing_during_background_work_keeps_the_layout_and_the_figures():
+    app = make_app(text=APP_TEXT * 300)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for size in [(200, 60), (50, 12), (120, 30), (80, 24), (170, 50)]:
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+        await settle(pilot)
+        assert app.screen.has_class("-wide") and not app.screen.has_class("-too-small")
+        for selector in PANES:
+            assert app.query_one(selector).region.height >= 1, selector
+        assert f"BPC {app.session.bpc:.4f}" in screen_text(app)
+        assert app.query_one("#oscilloscope").view.size == app.query_one("#oscilloscope").size

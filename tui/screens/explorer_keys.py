@@ -140,6 +140,9 @@ class ExplorerKeys:
             self.needle = motions.parse_pattern(value)
             self.query_one("#text").needle = self.needle
             self.action_search_next(+1)
+            count = self.session.text.count(self.needle)
+            if count:
+                self.notify(f"{count:,} match{'es' if count > 1 else ''} of {value!r}", timeout=3)
 
     @reported
     def action_search_next(self, direction: int) -> None:
