@@ -6,8 +6,12 @@ Definitions, for the text ``x_0..x_{n-1}`` of a session:
   of the edited state (weight edits, then per-step edits, then readout-only edits; see
   :mod:`...interventions.plan`). Readout-only edits are folded into the readout weights
   (:meth:`StateEdits.folded_into_readout`). A non-finite logit counts as the floor: 26.58 bits.
-- ``delta_bits_t = bits'_t - bits_t`` against the session's baseline bits.
-- ``delta_bpc = mean_t bits'_t - mean_t bits_t`` over t = 0..n-2 (float64 means).
+- ``delta_bits_t = bits'_t - bits_t`` against the session's baseline bits (float32).
+- ``delta_bpc = mean_t delta_bits_t`` over t = 0..n-2 (float64 mean): ``mean_t bits'_t - mean_t bits_t``
+  up to the float32 rounding of each ``delta_bits_t``.
+
+Only Δbits are stored (4 bytes per text byte per run, shared with the run's result); ``bits'`` is
+derived on demand as the session's bits + Δbits, within one float32 rounding of the direct value.
 
 :class:`EditedRun` streams this like :class:`~factormap.engine.session.Session`: the edited
 recurrence of chunk i (numba, GIL released) overlaps the readout of chunk i-1 in a helper thread.
@@ -38,25 +42,31 @@ FLOOR_BITS = np.float32(-math.log2(PROB_FLOOR))
 StateSink = Callable[[int, np.ndarray], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class InterventionResult:
     """The whole text under a set of interventions.
 
     Attributes:
-        bits: (n-1,) float32 ``bits'_t`` under the edit.
-        delta_bits: (n-1,) float32 ``bits'_t - bits_t`` against the baseline.
+        delta_bits: (n-1,) float32 ``bits'_t - bits_t`` against the baseline (read-only; shared
+            with the :class:`EditedRun` that made it).
+        baseline_bits: (n-1,) float32 the session's bits ``bits_t`` (the session's own array, not a copy).
         baseline_bpc: mean of the baseline bits.
-        bpc: mean of ``bits'``.
-        delta_bpc: ``bpc - baseline_bpc``.
+        bpc: ``baseline_bpc + delta_bpc``.
+        delta_bpc: mean of ``delta_bits`` (float64).
         edits: one line per intervention, in the order they compose.
     """
 
-    bits: np.ndarray
     delta_bits: np.ndarray
+    baseline_bits: np.ndarray
     baseline_bpc: float
     bpc: float
     delta_bpc: float
     edits: tuple[str, ...]
+
+    @property
+    def bits(self) -> np.ndarray:
+        """(n-1,) float32 ``bits'_t = bits_t + delta_bits_t`` under the edit (a new array per access)."""
+        return self.baseline_bits + self.delta_bits
 
     def to_dict(self) -> dict:
         """JSON-ready scalars under names of the quantities."""
@@ -85,7 +95,7 @@ class EditedRun:
         base = session.model.astype(dtype) if session.model.dtype != dtype else session.model
         self._readout_model = self.plan.readout.folded_into_readout(base)
         self.n = session.n
-        self.bits = np.full(self.n - 1, np.nan, np.float32)
+        self._delta = np.full(self.n - 1, np.nan, np.float32)
         self._sink = state_sink
         self._h = np.zeros(session.H, dtype)
         self._done = 0
@@ -94,6 +104,12 @@ class EditedRun:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
         self._pending_stop = 0
+
+    @property
+    def bits(self) -> np.ndarray:
+        """(n-1,) float32 ``bits'_t``, NaN where not yet computed (a new array per access: the
+        session's bits + the stored Δbits)."""
+        return self.session.bits + self._delta
 
     @property
     def is_baseline(self) -> bool:
@@ -122,7 +138,8 @@ class EditedRun:
         if self._sink is not None:
             self._sink(t0, states)
         bits = self._bits_of(t0, states)
-        self.bits[t0:t0 + bits.shape[0]] = bits
+        t1 = t0 + bits.shape[0]
+        self._delta[t0:t1] = bits - self.session.bits_range(t0, t1)
 
     def _settle(self) -> None:
         if self._pending is not None:
@@ -134,7 +151,7 @@ class EditedRun:
         """Run the next chunk and start its readout (caller holds the lock)."""
         if self.is_baseline:
             self.session.ensure(self.n)
-            self.bits[:] = self.session.bits
+            self._delta[:] = 0.0
             self._done = self._bits_done = self.n
             return
         start = self._done
@@ -199,13 +216,17 @@ class EditedRun:
         if self._bits_done < t1 and not self.plan.feeds_recurrence:
             return self._bits_of(t0, self._states(t0, t1, None))
         self.ensure(t1)
-        return self.bits[t0:t1].copy()
+        return self.session.bits_range(t0, t1) + self._delta[t0:t1]
 
     def delta_bits(self, t0: int, t1: int) -> np.ndarray:
         """``bits'_t - bits_t`` for t in [t0, t1) clipped to 0..n-2, float32."""
-        edited = self.edited_bits(t0, t1)
-        t0 = max(0, int(t0))
-        return edited - self.session.bits_range(t0, t0 + edited.shape[0])
+        t0, t1 = max(0, int(t0)), min(int(t1), self.n - 1)
+        if t1 <= t0:
+            return np.empty(0, np.float32)
+        if self._bits_done < t1 and not self.plan.feeds_recurrence and not self.is_baseline:
+            return self._bits_of(t0, self._states(t0, t1, None)) - self.session.bits_range(t0, t1)
+        self.ensure(t1)
+        return self._delta[t0:t1].copy()
 
     def delta_at(self, t: int) -> float:
         """``delta_bits_t`` at one position (NaN at the last byte, which predicts nothing)."""
@@ -221,10 +242,11 @@ class EditedRun:
         """The whole-text figures (computes whatever is missing)."""
         self.ensure(self.n)
         base = self.session.bits_range(0, self.n - 1)
-        bits = self.bits.copy() if not self.is_baseline else base.copy()
-        b, e = float(np.mean(base, dtype=np.float64)), float(np.mean(bits, dtype=np.float64))
-        return InterventionResult(bits=bits, delta_bits=bits - base, baseline_bpc=b, bpc=e,
-                                  delta_bpc=e - b, edits=tuple(self.plan.describe()))
+        delta = self._delta.view()
+        delta.flags.writeable = False
+        b, d = float(np.mean(base, dtype=np.float64)), float(np.mean(delta, dtype=np.float64))
+        return InterventionResult(delta_bits=delta, baseline_bits=base, baseline_bpc=b, bpc=b + d,
+                                  delta_bpc=d, edits=tuple(self.plan.describe()))
 
 
 def intervention_delta(session, specs, *, exact: bool | None = None,
