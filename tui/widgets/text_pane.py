@@ -68,6 +68,7 @@ class TextPane(Widget, can_focus=True):
         self._window_end = 0
         self._buckets: np.ndarray = np.empty(0, np.int64)
         self._layout_key: tuple | None = None
+        self._geometry: tuple | None = None
         self._styles: dict[tuple, Style] = {}
         self._base = Style()
 
@@ -198,9 +199,11 @@ class TextPane(Widget, can_focus=True):
         key = (self.top, self.row_width, self.page_rows, self.cursor, self.lens)
         if key == self._layout_key:
             return
-        self._rows = tl.rows_from(self.text, self.top, self.row_width, self.page_rows)
-        last = self._rows[-1]
-        self._window_end = tl.next_row(self.text, last, self.row_width)
+        geometry = key[:3]
+        if geometry != self._geometry:
+            self._rows = tl.rows_from(self.text, self.top, self.row_width, self.page_rows)
+            self._window_end = tl.next_row(self.text, self._rows[-1], self.row_width)
+            self._geometry = geometry
         t0, t1 = self._rows[0], self._window_end
         self._buckets = LENSES[self.lens].buckets(self._values(t0, t1))
         self._base = self.rich_style
