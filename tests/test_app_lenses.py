@@ -98,3 +98,22 @@ async def test_an_error_in_an_action_becomes_a_notification(monkeypatch):
         await settle(pilot)
         assert app.screen.cursor == 1
         assert APP_TEXT[1:2] == b"p"
+
+
+async def test_an_unexpected_error_ends_the_launched_app_with_one_line(monkeypatch, capsys):
+    from factormap.tui.widgets.status_line import StatusLine
+
+    app = make_app()
+    app.one_line_errors = True
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+
+        def broken(self):
+            raise ZeroDivisionError("status line broke")
+
+        monkeypatch.setattr(StatusLine, "render", broken)
+        await pilot.press("l")
+        await pilot.pause()
+    assert app.return_code == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "factormap-tui: unexpected error: ZeroDivisionError: status line broke"
