@@ -14,6 +14,7 @@ logits of four positions at a time and reduces them with a vectorised exp; float
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,8 +104,9 @@ def readout_into(model: Model, states: np.ndarray, targets, bits: np.ndarray, pr
     past its end get only ``pred_byte`` and ``pred_prob``).
 
     float32 states of a float32 model go through one numba kernel (the logits accumulated four
-    positions at a time, exp approximated to 3e-7 relative); anything else through numpy in float64
-    sums, the exact reference path of float64 models.
+    positions at a time, exp approximated to 3e-7 relative); rows whose logits could leave float32's
+    range (bound ``max|by| + sum_j |h_j| max_k |Wy[k, j]|`` above 1e37), and anything not float32,
+    through numpy in float64, the exact reference path.
     """
     n = states.shape[0]
     tg = np.ascontiguousarray(targets, dtype=np.int64)
@@ -115,24 +117,44 @@ def readout_into(model: Model, states: np.ndarray, targets, bits: np.ndarray, pr
     if tg.max() >= VOCAB:
         raise ValueError(f"targets must be bytes (0..255) or -1, got {tg.max()}")
     if states.dtype == np.float32 and model.dtype == np.float32:
-        readout_kernel(model.WyT, model.by, read_only(np.ascontiguousarray(states)), read_only(tg),
-                       bits, pred_byte, pred_prob)
-        return
-    logits = states @ (model.WyT if states.dtype == model.dtype else model.WyT.astype(states.dtype))
+        readout_kernel(model.WyT, model.by, _logit_bound(model), read_only(np.ascontiguousarray(states)),
+                       read_only(tg), bits, pred_byte, pred_prob)
+        rows = np.flatnonzero(np.isnan(pred_prob))
+    else:
+        rows = np.arange(n)
+    if rows.size:
+        row_bits, pred_byte[rows], pred_prob[rows] = _readout_float64(model, states[rows], tg[rows])
+        inside = rows < bits.shape[0]
+        bits[rows[inside]] = row_bits[inside]
+
+
+def _logit_bound(model: Model) -> np.ndarray:
+    """``[max_k |Wy[k, j]| for each j] + [max_k |by[k]|]`` (float32), cached per model."""
+    bound = _LOGIT_BOUNDS.get(model)
+    if bound is None:
+        bound = np.append(np.abs(model.Wy).max(axis=0), np.abs(model.by).max()).astype(np.float32)
+        bound = _LOGIT_BOUNDS.setdefault(model, read_only(bound))
+    return bound
+
+
+_LOGIT_BOUNDS: weakref.WeakKeyDictionary[Model, np.ndarray] = weakref.WeakKeyDictionary()
+
+
+def _readout_float64(model: Model, states: np.ndarray, tg: np.ndarray):
+    """(bits, pred_byte, pred_prob) of the rows of ``states``, in float64 (numpy)."""
+    logits = states.astype(np.float64, copy=False) @ model.WyT.astype(np.float64, copy=False)
     logits += model.by
-    rows = np.arange(n)
+    rows = np.arange(states.shape[0])
     pred = logits.argmax(axis=1)
     logits -= logits[rows, pred][:, None]
     has_target = tg >= 0
     target_logit = logits[rows, np.where(has_target, tg, 0)]
     np.exp(logits, out=logits)
-    total = logits.sum(axis=1, dtype=np.float64)
+    total = logits.sum(axis=1)
     logp = target_logit - np.log(total)
     all_bits = -np.maximum(logp, LOG_FLOOR) / math.log(2.0)
     all_bits[~has_target] = np.nan
-    bits[:] = all_bits[: bits.shape[0]]
-    pred_byte[:] = pred
-    pred_prob[:] = 1.0 / total
+    return all_bits, pred, 1.0 / total
 
 
 @dataclass(frozen=True)

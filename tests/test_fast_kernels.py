@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from factormap.engine.forward import forward, next_targets, readout, recur
+from factormap.engine.forward import forward, next_targets, readout, readout_into, recur
 from factormap.engine.kernels.fastmath import EXP_LOWEST, exp_kernel, tanh_kernel
 from factormap.engine.model import Model
 from tests import naive
@@ -89,3 +89,22 @@ def test_reference_windows_and_bits(reference):
     whole = forward(model, text)
     assert np.max(np.abs(whole.bits - ref_bits)) <= 1e-3
     assert whole.bpc == pytest.approx(0.0792, abs=0.001)
+
+
+def test_rows_near_float32_overflow_are_computed_in_float64(rng):
+    """Rows whose logit bound passes 1e37 take the float64 path; the others stay in the kernel."""
+    H, n = 4, 11
+    signs = np.where(rng.random((256, H)) < 0.5, -1.0, 1.0)
+    m = Model(Wx=np.zeros((H, 256), np.float32), Wh=np.zeros((H, H), np.float32), bh=np.zeros(H, np.float32),
+              Wy=(signs * 8e37).astype(np.float32), by=np.zeros(256, np.float32))
+    states = rng.uniform(-1, 1, (n, H)).astype(np.float32)
+    states[::3] *= np.float32(1e-3)  # bound <= 3.2e35: these rows stay in float32
+    targets = rng.integers(0, 256, n)
+    bits = np.full(n - 2, -1.0, np.float32)
+    pred_byte, pred_prob = np.empty(n, np.uint8), np.empty(n, np.float32)
+    readout_into(m, states, targets, bits, pred_byte, pred_prob)
+    lp = naive.log_probs(m.Wy, m.by, states)
+    want = -np.log2(np.maximum(np.exp(lp[np.arange(n), targets]), naive.PROB_FLOOR))
+    np.testing.assert_allclose(bits, want[: n - 2], atol=1e-4)
+    np.testing.assert_array_equal(pred_byte, lp.argmax(axis=1))
+    np.testing.assert_allclose(pred_prob, np.exp(lp.max(axis=1)), rtol=1e-5)

@@ -67,15 +67,6 @@ def _overflowing_readout(random_model, rng) -> Model:
                         by=_signs(rng, 256) * np.float32(F32_MAX / 2))
 
 
-OVERFLOW_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="readout overflows in float32: Wy @ h + by becomes +-inf, inf - inf = NaN bits. Fix in "
-           "engine/forward.readout_into and engine/kernels/readout.readout_kernel (speed engineer's): "
-           "recompute rows whose logits are not all finite in float64 (|h| <= 1, so float64 cannot overflow).",
-)
-
-
-@OVERFLOW_XFAIL
 def test_readout_overflowing_float32_gives_finite_bits(random_model, rng):
     m = _overflowing_readout(random_model, rng)
     text = _text()
@@ -86,7 +77,6 @@ def test_readout_overflowing_float32_gives_finite_bits(random_model, rng):
     np.testing.assert_allclose(ro.bits[:-1], naive.bits(m.Wy, m.by, states, xs), atol=1e-3)
 
 
-@OVERFLOW_XFAIL
 def test_session_bpc_stays_finite_when_the_readout_overflows(random_model, rng):
     s = Session(_overflowing_readout(random_model, rng), _text(), full_states_limit=0)
     assert math.isfinite(s.bpc)

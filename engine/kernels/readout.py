@@ -19,6 +19,8 @@ from factormap.engine.kernels.fastmath import VECTOR_FLAGS, exp_f32
 POSITIONS_PER_BLOCK = 4
 #: float32 lanes of an AVX-512 register: the width of the running max.
 LANES = 16
+#: Rows whose logits are bounded by this stay in float32 (float32's largest value is 3.4e38).
+FLOAT32_LOGIT_LIMIT = 1e37
 _LOG_FLOOR = math.log(PROB_FLOOR)
 _BITS_PER_NAT = 1.0 / math.log(2.0)
 
@@ -92,12 +94,26 @@ def _max_argmax(row, lanes):
     return best, arg
 
 
+@njit(inline="always", **VECTOR_FLAGS)
+def _fits_float32(logit_bound, h):
+    """Whether every logit of state ``h`` and every partial sum of it stays far inside float32."""
+    H = h.shape[0]
+    bound = logit_bound[H]
+    for j in range(H):
+        bound += abs(h[j]) * logit_bound[j]
+    return bound <= FLOAT32_LOGIT_LIMIT
+
+
 @njit(**VECTOR_FLAGS)
-def readout_kernel(WyT, by, states, targets, bits, pred_byte, pred_prob):
+def readout_kernel(WyT, by, logit_bound, states, targets, bits, pred_byte, pred_prob):
     """Statistics of ``softmax(WyT.T @ states[t] + by)`` for every row t of ``states`` (float32).
 
     Writes ``pred_byte[t] = argmax``, ``pred_prob[t] = max p`` and, for t < len(bits),
     ``bits[t] = -log2 max(p[targets[t]], PROB_FLOOR)`` (NaN where ``targets[t] < 0``).
+    ``logit_bound`` is ``max_k |WyT[j, k]|`` for each j, then ``max_k |by[k]|`` (float32; a bound
+    that overflows to inf fails the test, as it should); a row
+    whose logits might leave float32's range is skipped with ``pred_prob[t] = NaN``, for the
+    caller to compute in float64.
     """
     n = states.shape[0]
     V = by.shape[0]
@@ -111,12 +127,15 @@ def readout_kernel(WyT, by, states, targets, bits, pred_byte, pred_prob):
             for p in range(count):
                 _logits_one(WyT, by, states[t0 + p], acc[p])
         for p in range(count):
+            t = t0 + p
+            if not _fits_float32(logit_bound, states[t]):
+                pred_prob[t] = np.nan
+                continue
             row = acc[p]
             best, arg = _max_argmax(row, lanes)
             total = np.float32(0.0)
             for k in range(V):
                 total += exp_f32(row[k] - best)
-            t = t0 + p
             pred_byte[t] = arg
             pred_prob[t] = np.float32(1.0) / total
             if t < bits.shape[0]:
@@ -132,6 +151,6 @@ def warm() -> None:
     """Compile the kernel for read-only float32 weights and states, as the wrapper passes them."""
     H, n = 5, POSITIONS_PER_BLOCK + 1
     WyT, by, states = (read_only(np.zeros(shape, np.float32)) for shape in ((H, 256), 256, (n, H)))
-    targets = read_only(np.full(n, -1, np.int64))
-    readout_kernel(WyT, by, states, targets, np.empty(n, np.float32), np.empty(n, np.uint8),
+    targets, logit_bound = read_only(np.full(n, -1, np.int64)), read_only(np.zeros(H + 1, np.float32))
+    readout_kernel(WyT, by, logit_bound, states, targets, np.empty(n, np.float32), np.empty(n, np.uint8),
                    np.empty(n, np.float32))
