@@ -291,14 +291,16 @@ def _top_in_position_order(values: np.ndarray, count: int) -> np.ndarray:
 
 
 def warm() -> None:
-    """Run a tiny streamed session (chunk buffers, checkpoints, re-runs): compiles what it calls."""
+    """Run tiny streamed sessions of a float32 and a float64 model (chunk buffers, checkpoints,
+    re-runs): compiles every kernel signature a session calls."""
     from factormap.engine.model import Model
 
     H = 3
-    model = Model(Wx=np.zeros((H, 256)), Wh=np.eye(H), bh=np.zeros(H), Wy=np.zeros((256, H)),
-                  by=np.zeros(256), source="warm-up")
-    session = Session(model, bytes(range(64)), checkpoint_every=8, full_states_limit=0, chunk=16)
-    for _ in session.run():
-        pass
-    session.states(3, 20)
-    session.close()
+    for dtype in (np.float32, np.float64):
+        model = Model(Wx=np.zeros((H, 256), dtype), Wh=np.eye(H, dtype=dtype), bh=np.zeros(H, dtype),
+                      Wy=np.zeros((256, H), dtype), by=np.zeros(256, dtype), source="warm-up")
+        session = Session(model, bytes(range(64)), checkpoint_every=8, full_states_limit=0, chunk=16)
+        for _ in session.run():
+            pass
+        session.states(3, 20)
+        session.close()
