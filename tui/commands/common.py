@@ -90,21 +90,22 @@ def load_inputs(model_path: str, text_path: str) -> tuple[Model, bytes]:
 
 def print_json(data) -> None:
     """Print ``data`` as indented JSON on stdout (NaN becomes null)."""
-    json.dump(_clean(data), sys.stdout, indent=2)
+    json.dump(json_ready(data), sys.stdout, indent=2)
     sys.stdout.write("\n")
 
 
-def _clean(obj):
+def json_ready(obj):
+    """``obj`` with numpy arrays and scalars as plain lists and numbers, NaN and Inf as None (JSON null)."""
     import math
 
     import numpy as np
 
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): json_ready(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [json_ready(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
+        return json_ready(obj.tolist())
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):

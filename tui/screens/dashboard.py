@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from factormap.engine.model import atomic_write_bytes
 from factormap.engine.session import Session
 from factormap.tui import jobs
-from factormap.tui.commands.common import _clean as json_ready  # print_json's NaN -> null conversion
+from factormap.tui.commands.common import json_ready
 from factormap.tui.dashboard_jobs import (
     PARTS,
     DashboardData,
