@@ -24,6 +24,12 @@ TIMEOUT = 120.0
 """Generous: the first run may compile numba kernels. This is not a timing test."""
 
 
+def _own_terminal() -> None:
+    """In the child: a new session whose controlling terminal is the pty (as a login shell has)."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 class Terminal:
     """A child process on a pty of 80x24, with everything it wrote so far."""
 
@@ -33,7 +39,7 @@ class Terminal:
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
         env.pop("NO_COLOR", None)
         self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
-                                     start_new_session=True)
+                                     preexec_fn=_own_terminal)
         os.close(slave)
         self.output = b""
 
@@ -65,11 +71,17 @@ class Terminal:
     def send(self, keys: bytes) -> None:
         os.write(self.master, keys)
 
+    def hang_up(self) -> None:
+        """Close the master side, as sshd does when the connection drops."""
+        os.close(self.master)
+        self.master = -1
+
     def close(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-        os.close(self.master)
+        if self.master >= 0:
+            os.close(self.master)
 
 
 @pytest.fixture
@@ -119,6 +131,19 @@ def test_sighup_ends_the_process_cleanly(inputs, tmp_path):
         term.close()
     assert status == 0, (status, term.output[-2000:])
     assert b"Traceback" not in term.output
+
+
+def test_a_dropped_connection_ends_the_process_cleanly(inputs, tmp_path):
+    exe = shutil.which("factormap-tui")
+    assert exe, "the console script is not installed"
+    term = Terminal([exe, *map(str, inputs)], cwd=tmp_path)
+    try:
+        term.wait_for(b"t 0/1,383")
+        term.hang_up()                          # the kernel sends SIGHUP; the terminal is gone
+        status = term.proc.wait(timeout=TIMEOUT)
+    finally:
+        term.close()
+    assert status == 0
 
 
 def test_ctrl_c_during_the_whole_text_pass_quits(tmp_path):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from pathlib import Path
 
 from textual.app import App
@@ -49,11 +47,7 @@ class FactormapApp(App[int]):
         return ExplorerScreen(self.session, self.model_path, self.text_path)
 
     def on_mount(self) -> None:
-        """Quit cleanly when the terminal goes away; show the start-up notice."""
-        try:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass  # no SIGHUP here (not the main thread, or not a POSIX platform)
+        """Show the start-up notice."""
         if self.notice:
             self.notify(self.notice, timeout=10)
 

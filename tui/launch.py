@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 import threading
 import time
@@ -50,10 +51,19 @@ def launch(model_path: str | None, text_path: str | None) -> int:
     sys.setswitchinterval(SWITCH_INTERVAL)
     app = FactormapApp(session, model_path, text_path, notice=notice)
     app.one_line_errors = True
+    # A loop of our own: asyncio.run() would wait at exit for every thread worker to return.
+    loop = asyncio.new_event_loop()
+
+    def hang_up(_signum, _frame) -> None:
+        # The terminal is gone: restoring it can block forever on writes nobody reads.
+        _exit_soon(0)
+        loop.call_soon_threadsafe(app.exit)
+
+    previous = signal.signal(signal.SIGHUP, hang_up)
     try:
-        # A loop of our own: asyncio.run() would wait at exit for every thread worker to return.
-        app.run(loop=asyncio.new_event_loop())
+        app.run(loop=loop)
     finally:
+        signal.signal(signal.SIGHUP, previous)
         code = int(app.return_code or 0)
         _exit_soon(code)
         session.close()
