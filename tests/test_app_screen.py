@@ -106,8 +106,25 @@ def test_no_color_turns_tints_into_grey_levels(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app()
     assert app.no_color
-    assert any(type(f).__name__ in ("Monochrome", "NoColor") for f in app._filters)
+    assert any(type(f).__name__ == "GreyLevels" for f in app._filters)
     app.session.close()
+
+
+async def test_no_color_draws_every_pane_in_grey_levels(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        assert app.is_running and "t 1/" in screen_text(app)
+        strips = app.screen._compositor.render_strips()
+        for strip in strips:
+            for segment in strip:
+                for color in (segment.style.color, segment.style.bgcolor) if segment.style else ():
+                    if color is not None and color.triplet is not None:
+                        r, g, b = color.triplet
+                        assert r == g == b, segment
 
 
 def test_term_dumb_is_refused_in_one_line(monkeypatch, capsys, tmp_path):

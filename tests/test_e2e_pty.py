@@ -33,11 +33,11 @@ def _own_terminal() -> None:
 class Terminal:
     """A child process on a pty of 80x24, with everything it wrote so far."""
 
-    def __init__(self, argv: list[str], cwd: Path) -> None:
+    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"}
-        env.pop("NO_COLOR", None)
+        base = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+        env = {**base, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24", **(env or {})}
         self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
                                      preexec_fn=_own_terminal)
         os.close(slave)
@@ -188,6 +188,24 @@ def test_first_frame_comes_before_the_kernels_compile_and_shows_progress(inputs,
         term.wait_for(b"t 0/1,383")
         first = term.wait_for(b"kernels")
         assert b"BPC 1" not in term.output[:first]            # no figure yet: still compiling
+        term.send(b"q")
+        status = term.proc.wait(timeout=TIMEOUT)
+    finally:
+        term.close()
+    assert status == 0
+    assert b"Traceback" not in term.output
+
+
+@pytest.mark.parametrize("env", [{"TERM": "screen-256color"}, {"TERM": "tmux-256color"},
+                                 {"TERM": "xterm", "NO_COLOR": "1"}], ids=["screen", "tmux", "no-color"])
+def test_other_terminals_work(inputs, tmp_path, env):
+    exe = shutil.which("factormap-tui")
+    assert exe, "the console script is not installed"
+    term = Terminal([exe, *map(str, inputs)], cwd=tmp_path, env=env)
+    try:
+        term.wait_for(b"t 0/1,383")
+        term.send(b"l")
+        term.wait_for(b"t 1/1,383")
         term.send(b"q")
         status = term.proc.wait(timeout=TIMEOUT)
     finally:

@@ -8,6 +8,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from factormap.engine.session import Session
+from factormap.tui.no_color import grey_level_filters
 from factormap.tui.palette import KeyActions
 from factormap.tui.screens.explorer import ExplorerScreen
 
@@ -37,6 +38,7 @@ class FactormapApp(App[int]):
             notice: a line to show once the app has started.
         """
         super().__init__()
+        self._filters = grey_level_filters(self._filters)
         self.session = session
         self.model_path, self.text_path = Path(model_path), Path(text_path)
         self.notice = notice
