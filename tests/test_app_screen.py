@@ -87,6 +87,9 @@ async def test_help_lists_every_binding():
         await pilot.press("escape")
         await settle(pilot)
         assert type(app.screen).__name__ == "ExplorerScreen"
+        await pilot.press("f1")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "HelpScreen"
 
 
 async def test_the_command_palette_runs_explorer_actions():

@@ -62,7 +62,7 @@ EXPLORER_BINDINGS: list[Binding] = [
             tooltip="Open the dashboard of whole-text charts; enter on a bar or point jumps to its position"),
     Binding("z", "zoom", "zoom", tooltip="Maximise the focused pane (z or escape restores)", id="zoom"),
     Binding("escape", "cancel", "cancel", tooltip="Cancel a pending count or prefix", id="cancel", show=False),
-    Binding("question_mark", "help", "help", key_display="?", tooltip="Every key, with what it does",
+    Binding("question_mark,f1", "help", "help", key_display="?", tooltip="Every key, with what it does (F1 too)",
             id="help"),
     Binding("q", "app.quit", "quit", tooltip="Quit (ctrl+c too)", id="quit"),
 ]
