@@ -139,3 +139,13 @@ async def test_small_pane_keeps_the_prediction_bars_and_labels(session):
         await pilot.pause()
         lines = pane.render().plain.split("\n")
         assert len(lines) == 6 and lines[0].startswith("t=100") and "‖g_k‖" in lines[1]
+
+
+async def test_a_newline_target_is_shown_with_one_backslash(session):
+    t = int(np.flatnonzero(session.x[1:] == 0x0A)[0])  # the prediction of the first newline
+    pane = AttributionPane(session, K=64, id="attribution")
+    async with PaneApp(pane).run_test(size=(100, 24)) as pilot:
+        pane.set_cursor(t)
+        await wait_for_workers(pilot)
+        text = pane.render().plain
+        assert f"t={t} predicts '\\n'" in text and "'\\\\n'" not in text

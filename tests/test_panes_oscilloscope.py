@@ -167,3 +167,14 @@ async def test_a_long_text_is_ranked_on_its_prefix(session, monkeypatch):
         prefix.close()
         assert osc.neurons == expected
         assert "over the first 100 bytes" in osc.frame_text()
+
+
+@pytest.mark.parametrize("height", range(3, 40))
+def test_y_ticks_fit_the_plot_rows_and_stay_ordered(height):
+    from factormap.tui.widgets.oscilloscope import y_ticks
+
+    ticks = y_ticks(height)
+    rows = max(height - 5, 1)
+    assert ticks[0] == -1 and ticks[-1] == 1 and ticks == sorted(ticks)
+    # rows between neighbouring ticks: plotext would merge two ticks that land on one row
+    assert len(ticks) == 2 or (rows - 1) / (len(ticks) - 1) >= 1

@@ -159,7 +159,7 @@ class AttributionPane(Widget, can_focus=True):
 
     def _prediction_line(self, att: Attribution) -> Text:
         line = Text(f"t={att.t} predicts ", no_wrap=True)
-        line.append(repr(printable(bytes([att.target]))), self._style("cursor"))
+        line.append(f"'{printable(bytes([att.target]))}'", self._style("cursor"))
         line.append(f"  p={att.prob:.4g}  {att.bits:.3f} bits")
         return line
 

@@ -87,6 +87,20 @@ class _Request:
     plot_theme: str
 
 
+def y_ticks(height: int) -> list[float]:
+    """Ticks for the fixed [-1, 1] axis that fit a plot ``height`` rows tall.
+
+    plotext drops ticks that round to the same row, through a set, so a short plot given all five
+    would label its rows in hash order (a "1.00" above a "-0.50").
+    """
+    rows = height - 5  # title, two frame lines, the byte labels and a margin
+    if rows >= 9:
+        return [-1, -0.5, 0, 0.5, 1]
+    if rows >= 3:
+        return [-1, 0, 1]
+    return [-1, 1]
+
+
 class Oscilloscope(PlotextPlot):
     """Hidden-unit traces h_t[j] over a window around the cursor, y fixed to [-1, 1].
 
@@ -269,7 +283,7 @@ class Oscilloscope(PlotextPlot):
             bound = max(1.0, float(np.ceil(max(np.abs(v).max() for v in view.readouts.values()))))
             plt.ylim(-bound, bound, yside="right")
         plt.ylim(-1, 1)
-        plt.yticks([-1, -0.5, 0, 0.5, 1])
+        plt.yticks(y_ticks(view.size[1]))
         plt.xlim(view.t0 - 0.5, view.t1 - 0.5)
         plt.vline(view.t, "red")
         cols_per_byte = max(1, (view.size[0] - Y_AXIS_COLUMNS) // max(1, len(xs)))
