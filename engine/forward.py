@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from factormap.engine.config import PROB_FLOOR, VOCAB
-from factormap.engine.kernels import read_only
+from factormap.engine.kernels import aligned_copy, read_only
 from factormap.engine.kernels.readout import readout_kernel
 from factormap.engine.kernels.recurrence import recur_exact_kernel, recur_fast_kernel
 from factormap.engine.model import Model
@@ -65,7 +65,8 @@ def recur(model: Model, x, h0: np.ndarray | None = None, *, exact: bool | None =
     if exact is None:
         exact = dtype != np.float32
     kernel = recur_exact_kernel if exact or dtype != np.float32 else recur_fast_kernel
-    kernel(model.WxT, model.WhT, model.bh, xs, h, out)
+    w = kernel_weights(model)
+    kernel(w.WxT, w.WhT, w.bh, xs, h, out)
     return out
 
 
@@ -117,7 +118,8 @@ def readout_into(model: Model, states: np.ndarray, targets, bits: np.ndarray, pr
     if tg.max() >= VOCAB:
         raise ValueError(f"targets must be bytes (0..255) or -1, got {tg.max()}")
     if states.dtype == np.float32 and model.dtype == np.float32:
-        readout_kernel(model.WyT, model.by, _logit_bound(model), read_only(np.ascontiguousarray(states)),
+        w = kernel_weights(model)
+        readout_kernel(w.WyT, w.by, w.logit_bound, read_only(np.ascontiguousarray(states)),
                        read_only(tg), bits, pred_byte, pred_prob)
         rows = np.flatnonzero(np.isnan(pred_prob))
     else:
@@ -128,16 +130,40 @@ def readout_into(model: Model, states: np.ndarray, targets, bits: np.ndarray, pr
         bits[rows[inside]] = row_bits[inside]
 
 
-def _logit_bound(model: Model) -> np.ndarray:
-    """``[max_k |Wy[k, j]| for each j] + [max_k |by[k]|]`` (float32), cached per model."""
-    bound = _LOGIT_BOUNDS.get(model)
-    if bound is None:
+@dataclass(frozen=True)
+class KernelWeights:
+    """A model's arrays as the kernels stream them: read-only, C-contiguous, cache-line aligned.
+
+    Attributes:
+        WxT: (256, H) ``Wx`` transposed.
+        WhT: (H, H) ``Wh`` transposed.
+        bh: (H,) hidden bias.
+        WyT: (H, 256) ``Wy`` transposed.
+        by: (256,) readout bias.
+        logit_bound: (H + 1,) float32 ``max_k |Wy[k, j]|`` for each j, then ``max_k |by[k]|``.
+    """
+
+    WxT: np.ndarray
+    WhT: np.ndarray
+    bh: np.ndarray
+    WyT: np.ndarray
+    by: np.ndarray
+    logit_bound: np.ndarray
+
+
+def kernel_weights(model: Model) -> KernelWeights:
+    """The model's :class:`KernelWeights`, made once per model (kept while the model lives)."""
+    weights = _KERNEL_WEIGHTS.get(model)
+    if weights is None:
         bound = np.append(np.abs(model.Wy).max(axis=0), np.abs(model.by).max()).astype(np.float32)
-        bound = _LOGIT_BOUNDS.setdefault(model, read_only(bound))
-    return bound
+        weights = KernelWeights(WxT=aligned_copy(model.WxT), WhT=aligned_copy(model.WhT), bh=aligned_copy(model.bh),
+                                WyT=aligned_copy(model.WyT), by=aligned_copy(model.by),
+                                logit_bound=aligned_copy(bound))
+        weights = _KERNEL_WEIGHTS.setdefault(model, weights)
+    return weights
 
 
-_LOGIT_BOUNDS: weakref.WeakKeyDictionary[Model, np.ndarray] = weakref.WeakKeyDictionary()
+_KERNEL_WEIGHTS: weakref.WeakKeyDictionary[Model, KernelWeights] = weakref.WeakKeyDictionary()
 
 
 def _readout_float64(model: Model, states: np.ndarray, tg: np.ndarray):

@@ -12,6 +12,24 @@ once the cache is warm and must not touch files of the user.
 import numpy as np
 
 
+#: Bytes of a cache line: arrays the kernels stream start on one, so no SIMD load straddles two.
+CACHE_LINE = 64
+
+
+def aligned_copy(a: np.ndarray) -> np.ndarray:
+    """A read-only C-contiguous copy of ``a`` whose data starts on a cache line.
+
+    numpy aligns small allocations to 16 bytes only; a 64-byte zmm load from such an array spans
+    two cache lines, which costs the recurrence 15% (measured on the reference model).
+    """
+    a = np.ascontiguousarray(a)
+    raw = np.empty(a.nbytes + CACHE_LINE, np.uint8)
+    start = (-raw.ctypes.data) % CACHE_LINE
+    out = raw[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return read_only(out)
+
+
 def read_only(a: np.ndarray) -> np.ndarray:
     """A read-only view of ``a``: wrappers pass inputs this way so each kernel sees one array type."""
     view = a.view()
