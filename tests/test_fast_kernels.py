@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from factormap.engine.forward import forward, next_targets, readout, readout_into, recur
+from factormap.engine.forward import forward, kernel_weights, next_targets, readout, readout_into, recur
+from factormap.engine.kernels import CACHE_LINE, aligned_copy
 from factormap.engine.kernels.fastmath import EXP_LOWEST, exp_kernel, tanh_kernel
 from factormap.engine.model import Model
 from tests import naive
@@ -108,3 +109,19 @@ def test_rows_near_float32_overflow_are_computed_in_float64(rng):
     np.testing.assert_allclose(bits, want[: n - 2], atol=1e-4)
     np.testing.assert_array_equal(pred_byte, lp.argmax(axis=1))
     np.testing.assert_allclose(pred_prob, np.exp(lp.max(axis=1)), rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 7), (256, 128)])
+def test_aligned_copy_starts_on_a_cache_line(rng, shape):
+    a = rng.standard_normal(shape).astype(np.float32)[..., ::-1]  # a non-contiguous source
+    got = aligned_copy(a)
+    assert got.ctypes.data % CACHE_LINE == 0 and got.flags.c_contiguous and not got.flags.writeable
+    np.testing.assert_array_equal(got, a)
+
+
+def test_kernel_weights_are_made_once_per_model(random_model):
+    m = random_model(6)
+    w = kernel_weights(m)
+    assert kernel_weights(m) is w
+    np.testing.assert_array_equal(w.WhT, m.Wh.T)
+    np.testing.assert_array_equal(w.logit_bound, np.append(np.abs(m.Wy).max(axis=0), np.abs(m.by).max()))
