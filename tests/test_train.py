@@ -144,3 +144,26 @@ def test_bad_configuration_is_one_sentence(bad):
     with pytest.raises(FactormapError) as err:
         TrainConfig(**bad)
     assert "\n" not in str(err.value)
+
+
+_TRAIN_AND_PRINT = """
+import hashlib, sys
+from factormap.engine.train import TrainConfig, Trainer
+text = open(sys.argv[1], "rb").read()
+result = Trainer(text, TrainConfig(hidden=24, epochs=2, adam=True, lr=0.003)).run()
+print(hashlib.sha256(result.model.to_bin_bytes()).hexdigest())
+"""
+
+
+def test_fresh_compile_and_numba_cache_train_the_same_bytes(tmp_path, sample_text):
+    """The first run of a command compiles the kernels, the next loads them from numba's cache."""
+    import os
+    import subprocess
+    import sys
+
+    text = tmp_path / "t.txt"
+    text.write_bytes(sample_text * 4)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    digests = [subprocess.run([sys.executable, "-c", _TRAIN_AND_PRINT, str(text)], env=env, check=True,
+                              capture_output=True, text=True).stdout.strip() for _ in range(2)]
+    assert len(digests[0]) == 64 and digests[0] == digests[1]

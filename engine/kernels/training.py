@@ -12,7 +12,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from factormap.engine.kernels.fastmath import VECTOR_FLAGS, exp_f32, tanh_f32
+from factormap.engine.config import NUMBA_FLAGS
+from factormap.engine.kernels.fastmath import exp_f32, tanh_f32
 
 
 class KernelSettings(NamedTuple):
@@ -46,12 +47,19 @@ class TrainState(NamedTuple):
     h: np.ndarray
 
 
+#: No ``reassoc`` or ``contract``: every sum runs in source order and no product is fused, so the
+#: gradients do not depend on how LLVM vectorised a loop. With them, a kernel loaded from numba's
+#: cache and the same kernel compiled fresh gave different bits, so a first (cold) and second
+#: (warm) run of the same ``train`` command wrote different models.
+TRAIN_FLAGS = dict(NUMBA_FLAGS, fastmath={"nnan", "ninf", "nsz"}, error_model="numpy")
+
+
 def param_shapes(hidden: int) -> tuple[tuple[int, ...], ...]:
     """Shapes of WxT, WhT, bh, WyT, by in ``theta`` order."""
     return ((256, hidden), (hidden, hidden), (hidden,), (hidden, 256), (256,))
 
 
-@njit(**VECTOR_FLAGS)
+@njit(**TRAIN_FLAGS)
 def _views(theta, H):
     a = 256 * H
     b = a + H * H
@@ -61,7 +69,7 @@ def _views(theta, H):
             theta[c:d].reshape((H, 256)), theta[d:d + 256])
 
 
-@njit(**VECTOR_FLAGS)
+@njit(**TRAIN_FLAGS)
 def _tanh_into(pre, out, exact):
     if exact:
         for i in range(pre.shape[0]):
@@ -71,7 +79,7 @@ def _tanh_into(pre, out, exact):
             out[i] = tanh_f32(pre[i])
 
 
-@njit(**VECTOR_FLAGS)
+@njit(**TRAIN_FLAGS)
 def _forward(theta, x, start, hs, exact):
     """States of the segment into ``hs[1:]`` from ``hs[0]`` (the state before ``x[start]``)."""
     WxT, WhT, bh, _, _ = _views(theta, hs.shape[1])
@@ -89,7 +97,7 @@ def _forward(theta, x, start, hs, exact):
         _tanh_into(pre, hs[t + 1], exact)
 
 
-@njit(**VECTOR_FLAGS)
+@njit(**TRAIN_FLAGS)
 def _readout_grad(theta, grad, x, start, hs, dhs, exact):
     """Cross-entropy of each prediction (nats, summed); its gradient into ``grad`` and ``dhs``."""
     H = hs.shape[1]
@@ -97,7 +105,6 @@ def _readout_grad(theta, grad, x, start, hs, dhs, exact):
     _, _, _, WyT, by = _views(theta, H)
     _, _, _, gWyT, gby = _views(grad, H)
     dlogits = np.empty((T, 256), theta.dtype)
-    zero = np.zeros(1, theta.dtype)[0]
     nats = 0.0
     for t in range(T):
         z = dlogits[t]
@@ -126,19 +133,26 @@ def _readout_grad(theta, grad, x, start, hs, dhs, exact):
             gby[k] += z[k]
     for j in range(H):
         grow = gWyT[j]
-        row = WyT[j]
         for t in range(T):
             hj = hs[t + 1, j]
             z = dlogits[t]
-            acc = zero
             for k in range(256):
                 grow[k] += hj * z[k]
-                acc += row[k] * z[k]
-            dhs[t, j] = acc
+    # dL/dh_t = Wy^T z as a sum of rows of Wy scaled by z[k]: vectorises with no reassociation
+    Wy = np.ascontiguousarray(WyT.T)
+    for t in range(T):
+        z = dlogits[t]
+        d = dhs[t]
+        d[:] = 0
+        for k in range(256):
+            zk = z[k]
+            row = Wy[k]
+            for j in range(H):
+                d[j] += zk * row[j]
     return nats
 
 
-@njit(**VECTOR_FLAGS)
+@njit(**TRAIN_FLAGS)
 def _backward(theta, grad, x, start, hs, dhs):
     """Backpropagate ``dhs`` (dL/dh_t from the readout) through the segment's recurrence."""
     H = hs.shape[1]
@@ -146,7 +160,7 @@ def _backward(theta, grad, x, start, hs, dhs):
     gWxT, gWhT, gbh, _, _ = _views(grad, H)
     da = np.empty(H, theta.dtype)
     dh_next = np.zeros(H, theta.dtype)
-    zero = dh_next[0]
+    Wh = np.ascontiguousarray(WhT.T)
     for t in range(hs.shape[0] - 2, -1, -1):
         h = hs[t + 1]
         for i in range(H):
@@ -159,15 +173,17 @@ def _backward(theta, grad, x, start, hs, dhs):
         for j in range(H):
             hpj = hs[t, j]
             grow = gWhT[j]
-            row = WhT[j]
-            acc = zero
             for i in range(H):
                 grow[i] += hpj * da[i]
-                acc += row[i] * da[i]
-            dh_next[j] = acc
+        dh_next[:] = 0
+        for i in range(H):
+            di = da[i]
+            row = Wh[i]
+            for j in range(H):
+                dh_next[j] += di * row[j]
 
 
-@njit(**VECTOR_FLAGS)
+@njit(**TRAIN_FLAGS)
 def segment_grad_kernel(theta, grad, x, start, h, exact):
     """Loss (nats) of the predictions of ``x[start+1 .. start+T]`` and its gradient, added to ``grad``.
 
@@ -186,7 +202,7 @@ def segment_grad_kernel(theta, grad, x, start, h, exact):
     return nats
 
 
-@njit(**VECTOR_FLAGS)
+@njit(**TRAIN_FLAGS)
 def _apply_update(state, grad, lr, step, cfg):
     """Clip ``grad`` to norm ``cfg.clip`` and take one SGD or Adam step (``step`` counts from 1)."""
     theta, moments, _ = state
@@ -221,7 +237,7 @@ def _apply_update(state, grad, lr, step, cfg):
     return norm
 
 
-@njit(**VECTOR_FLAGS)
+@njit(**TRAIN_FLAGS)
 def train_segments_kernel(state, x, start, first_step, lrs, cfg, seg_nats):
     """Train ``len(lrs)`` consecutive segments of ``cfg.bptt`` positions from ``start``.
 
