@@ -7,22 +7,18 @@ the nearest checkpoint, with a small LRU cache. Texts up to ``full_states_limit`
 state instead. Work advances lazily (the first screen needs only the first chunk) or by driving
 :meth:`Session.run` from a worker; both are thread-safe and never compute a chunk twice.
 
-On two cores the recurrence of chunk i (numba, GIL released) overlaps the readout of chunk i-1
-(BLAS, GIL released) in a helper thread.
+On two cores the recurrence of chunk i overlaps the readout of chunk i-1 in a helper thread
+(:class:`factormap.engine.chunk_pipeline.ChunkPipeline`; both numba kernels release the GIL).
 """
 
 from __future__ import annotations
 
-import math
 import threading
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 
+from factormap.engine.chunk_pipeline import ChunkPipeline, Progress
 from factormap.engine.config import CHECKPOINT_EVERY, CHUNK, FULL_STATES_LIMIT
 from factormap.engine.forward import as_bytes_array, next_targets, readout_into, recur
 from factormap.engine.model import Model
@@ -33,27 +29,7 @@ _CACHE_SEGMENTS = 32
 _WORST_BLOCK = 1 << 20
 
 
-@dataclass(frozen=True)
-class Progress:
-    """How far a streamed pass has come.
-
-    Attributes:
-        done: positions whose states (and bits) are computed, from 0.
-        total: positions in the text.
-        elapsed: seconds since the pass started.
-    """
-
-    done: int
-    total: int
-    elapsed: float
-
-    @property
-    def fraction(self) -> float:
-        """``done / total``."""
-        return self.done / self.total if self.total else 1.0
-
-
-class Session:
+class Session(ChunkPipeline):
     """A model and a text, with the forward pass streamed over the text.
 
     Attributes:
@@ -73,7 +49,7 @@ class Session:
         self.model = model
         self.text = bytes(text)
         self.x = as_bytes_array(self.text)
-        self.n = self.x.shape[0]
+        super().__init__(self.x.shape[0], thread_name="factormap-readout")
         self.checkpoint_every = int(checkpoint_every)
         self.chunk = max(self.checkpoint_every, (int(chunk) // self.checkpoint_every) * self.checkpoint_every)
         H = model.H
@@ -83,32 +59,16 @@ class Session:
         n_ckpt = (self.n + self.checkpoint_every - 1) // self.checkpoint_every
         self.checkpoints = np.zeros((n_ckpt, H), model.dtype)
         self._all_states = np.empty((self.n, H), model.dtype) if self.n <= full_states_limit else None
-        self._done = 0
-        self._bits_done = 0
         self._h = np.zeros(H, model.dtype)
-        self._advance_lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._buffers: list[np.ndarray] = []
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: Future | None = None
-        self._pending_stop = 0
 
     # -- progress ---------------------------------------------------------------------------
     @property
     def H(self) -> int:
         """Hidden size."""
         return self.model.H
-
-    @property
-    def done(self) -> int:
-        """Positions [0, done) have their states computed."""
-        return self._done
-
-    @property
-    def complete(self) -> bool:
-        """True once the whole text has been run and every bit is known."""
-        return self._bits_done >= self.n
 
     @property
     def bpc(self) -> float:
@@ -135,14 +95,8 @@ class Session:
         self._buffers.reverse()
         return self._buffers[0][: stop - start]
 
-    def _finish_pending(self) -> None:
-        if self._pending is not None:
-            self._pending.result()
-            self._pending = None
-
-    def _advance_chunk(self) -> None:
-        """Run the next chunk's recurrence and start its readout (caller holds the lock)."""
-        start = self._done
+    def _run_chunk(self, start: int) -> tuple[int, np.ndarray]:
+        """The recurrence of the next chunk, storing its checkpoints (caller holds the lock)."""
         stop = min(self.n, start + self.chunk)
         C = self.checkpoint_every
         states = self._chunk_states(start, stop)
@@ -152,56 +106,7 @@ class Session:
             seg = states[k0 - start:k1 - start]
             recur(self.model, self.x[k0:k1], self._h, out=seg)
             self._h = seg[-1].copy()
-        self._done = stop
-        self._settle()
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="factormap-readout")
-        self._pending = self._pool.submit(self._readout_into, start, states)
-        self._pending_stop = stop
-
-    def _settle(self) -> None:
-        """Wait for the outstanding readout (caller holds the lock)."""
-        if self._pending is not None:
-            self._finish_pending()
-            self._bits_done = self._pending_stop
-
-    def ensure(self, t: int) -> None:
-        """Compute states and bits for every position below ``t`` (synchronously)."""
-        t = min(int(t), self.n)
-        if self._bits_done >= t:
-            return
-        with self._advance_lock:
-            while self._done < t:
-                self._advance_chunk()
-            self._settle()
-
-    def run(self, should_stop: Callable[[], bool] | None = None) -> Iterator[Progress]:
-        """Stream the forward pass over the rest of the text, yielding progress after each chunk.
-
-        Stops early (leaving a consistent, resumable session) when ``should_stop()`` is true.
-        """
-        t_start = time.perf_counter()
-        while True:
-            with self._advance_lock:
-                if self._done >= self.n:
-                    self._settle()
-                    yield Progress(self.n, self.n, time.perf_counter() - t_start)
-                    return
-                self._advance_chunk()
-                done = self._done
-            yield Progress(done, self.n, time.perf_counter() - t_start)
-            if should_stop is not None and should_stop():
-                with self._advance_lock:
-                    self._settle()
-                return
-
-    def close(self) -> None:
-        """Stop the readout helper thread."""
-        if self._pool is not None:
-            with self._advance_lock:
-                self._settle()
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        return stop, states
 
     # -- states -------------------------------------------------------------------------------
     def _segment(self, k: int) -> np.ndarray:
@@ -226,10 +131,7 @@ class Session:
         t0, t1 = max(0, int(t0)), min(self.n, int(t1))
         if t1 <= t0:
             return np.empty((0, self.H), self.model.dtype)
-        if self._done < t1:
-            with self._advance_lock:
-                while self._done < t1:
-                    self._advance_chunk()
+        self._advance_to(t1)
         if self._all_states is not None:
             return self._all_states[t0:t1].copy()
         C = self.checkpoint_every

@@ -13,28 +13,26 @@ Definitions, for the text ``x_0..x_{n-1}`` of a session:
 Only Δbits are stored (4 bytes per text byte per run, shared with the run's result); ``bits'`` is
 derived on demand as the session's bits + Δbits, within one float32 rounding of the direct value.
 
-:class:`EditedRun` streams this like :class:`~factormap.engine.session.Session`: the edited
-recurrence of chunk i (numba, GIL released) overlaps the readout of chunk i-1 in a helper thread.
+:class:`EditedRun` streams this through the same
+:class:`~factormap.engine.chunk_pipeline.ChunkPipeline` as the session: the edited recurrence of
+chunk i overlaps the readout of chunk i-1 in a helper thread.
 Plans that do not feed the recurrence reuse the session's states, so any window is exact at once.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from factormap.engine.chunk_pipeline import ChunkPipeline
 from factormap.engine.config import PROB_FLOOR
 from factormap.engine.errors import Cancelled
 from factormap.engine.forward import next_targets, readout
 from factormap.engine.interventions.edits import edited_recur
 from factormap.engine.interventions.plan import Plan, compile_plan
-from factormap.engine.session import Progress
 
 #: Bits of a prediction whose probability is at (or under) the floor, or undefined.
 FLOOR_BITS = np.float32(-math.log2(PROB_FLOOR))
@@ -74,7 +72,7 @@ class InterventionResult:
                 "edits": list(self.edits)}
 
 
-class EditedRun:
+class EditedRun(ChunkPipeline):
     """A session's text re-run under a plan, computed lazily or streamed; thread-safe.
 
     Parameters
@@ -94,16 +92,10 @@ class EditedRun:
         self._run_model = self.plan.model.astype(dtype) if self.plan.model.dtype != dtype else self.plan.model
         base = session.model.astype(dtype) if session.model.dtype != dtype else session.model
         self._readout_model = self.plan.readout.folded_into_readout(base)
-        self.n = session.n
+        super().__init__(session.n, thread_name="factormap-edit-readout")
         self._delta = np.full(self.n - 1, np.nan, np.float32)
         self._sink = state_sink
         self._h = np.zeros(session.H, dtype)
-        self._done = 0
-        self._bits_done = 0
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: Future | None = None
-        self._pending_stop = 0
 
     @property
     def bits(self) -> np.ndarray:
@@ -115,11 +107,6 @@ class EditedRun:
     def is_baseline(self) -> bool:
         """True when the plan edits nothing at all (its bits are the session's)."""
         return not self.plan.feeds_recurrence and not len(self.plan.readout)
-
-    @property
-    def complete(self) -> bool:
-        """True once every position's edited bits are known."""
-        return self._bits_done >= self.n
 
     # -- computing ------------------------------------------------------------------------------
     def _states(self, t0: int, t1: int, h0: np.ndarray | None) -> np.ndarray:
@@ -141,65 +128,20 @@ class EditedRun:
         t1 = t0 + bits.shape[0]
         self._delta[t0:t1] = bits - self.session.bits_range(t0, t1)
 
-    def _settle(self) -> None:
-        if self._pending is not None:
-            self._pending.result()
-            self._pending = None
-            self._bits_done = self._pending_stop
+    def _run_chunk(self, start: int) -> tuple[int, np.ndarray]:
+        """The edited recurrence of the next chunk (caller holds the lock)."""
+        stop = min(self.n, start + self.session.chunk)
+        states = self._states(start, stop, self._h)
+        self._h = states[-1].copy()
+        return stop, states
 
     def _advance_chunk(self) -> None:
-        """Run the next chunk and start its readout (caller holds the lock)."""
-        if self.is_baseline:
+        if self.is_baseline:  # nothing is edited: every Δbit is 0, at once
             self.session.ensure(self.n)
             self._delta[:] = 0.0
             self._done = self._bits_done = self.n
             return
-        start = self._done
-        stop = min(self.n, start + self.session.chunk)
-        states = self._states(start, stop, self._h)
-        self._h = states[-1].copy()
-        self._done = stop
-        self._settle()
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="factormap-edit-readout")
-        self._pending = self._pool.submit(self._readout_into, start, states)
-        self._pending_stop = stop
-
-    def ensure(self, t: int) -> None:
-        """Compute the edited bits of every position below ``t`` (synchronously)."""
-        t = min(int(t), self.n)
-        if self._bits_done >= t:
-            return
-        with self._lock:
-            while self._done < t:
-                self._advance_chunk()
-            self._settle()
-
-    def run(self, should_stop: Callable[[], bool] | None = None) -> Iterator[Progress]:
-        """Stream the rest of the text, yielding progress after each chunk; stops (resumably) when
-        ``should_stop()`` is true."""
-        t_start = time.perf_counter()
-        while True:
-            with self._lock:
-                if self._done >= self.n:
-                    self._settle()
-                    yield Progress(self.n, self.n, time.perf_counter() - t_start)
-                    return
-                self._advance_chunk()
-                done = self._done
-            yield Progress(done, self.n, time.perf_counter() - t_start)
-            if should_stop is not None and should_stop():
-                with self._lock:
-                    self._settle()
-                return
-
-    def close(self) -> None:
-        """Stop the readout helper thread."""
-        if self._pool is not None:
-            with self._lock:
-                self._settle()
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        super()._advance_chunk()
 
     # -- figures --------------------------------------------------------------------------------
     def edited_bits(self, t0: int, t1: int) -> np.ndarray:

@@ -1,0 +1,135 @@
+"""The chunked two-stage pass that the session and the edited runs share.
+
+A text is processed in chunks: the sequential stage of chunk i (a recurrence, on the calling thread)
+overlaps the readout stage of chunk i-1 (on one helper thread); both release the GIL, so two cores
+work at once. Work advances lazily (:meth:`ChunkPipeline.ensure`) or streamed
+(:meth:`ChunkPipeline.run`), thread-safely, and no chunk is ever computed twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a streamed pass has come.
+
+    Attributes:
+        done: positions whose states (and bits) are computed, from 0.
+        total: positions in the text.
+        elapsed: seconds since the pass started.
+    """
+
+    done: int
+    total: int
+    elapsed: float
+
+    @property
+    def fraction(self) -> float:
+        """``done / total``."""
+        return self.done / self.total if self.total else 1.0
+
+
+class ChunkPipeline:
+    """Positions [0, n) advanced chunk by chunk; subclasses say how a chunk is run and read out.
+
+    Subclasses implement ``_run_chunk(start) -> (stop, states)`` (the sequential stage, called with
+    the advance lock held) and ``_readout_into(start, states)`` (the readout stage, on the helper
+    thread). ``_advance_lock`` guards every advance; hold it to read states being advanced.
+    """
+
+    def __init__(self, n: int, thread_name: str) -> None:
+        self.n = n
+        self._thread_name = thread_name
+        self._done = 0
+        self._bits_done = 0
+        self._advance_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future | None = None
+        self._pending_stop = 0
+
+    def _run_chunk(self, start: int) -> tuple[int, np.ndarray]:
+        raise NotImplementedError
+
+    def _readout_into(self, start: int, states: np.ndarray) -> None:
+        raise NotImplementedError
+
+    @property
+    def done(self) -> int:
+        """Positions [0, done) have their states computed."""
+        return self._done
+
+    @property
+    def complete(self) -> bool:
+        """True once the whole text has been run and every bit is known."""
+        return self._bits_done >= self.n
+
+    def _settle(self) -> None:
+        """Wait for the outstanding readout (caller holds the lock)."""
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+            self._bits_done = self._pending_stop
+
+    def _advance_chunk(self) -> None:
+        """Run the next chunk's sequential stage and start its readout (caller holds the lock)."""
+        start = self._done
+        stop, states = self._run_chunk(start)
+        self._done = stop
+        self._settle()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self._thread_name)
+        self._pending = self._pool.submit(self._readout_into, start, states)
+        self._pending_stop = stop
+
+    def _advance_to(self, t: int) -> None:
+        """Run the sequential stage up to position ``t`` (readouts may still be running)."""
+        if self._done < t:
+            with self._advance_lock:
+                while self._done < t:
+                    self._advance_chunk()
+
+    def ensure(self, t: int) -> None:
+        """Compute states and bits for every position below ``t`` (synchronously)."""
+        t = min(int(t), self.n)
+        if self._bits_done >= t:
+            return
+        with self._advance_lock:
+            while self._done < t:
+                self._advance_chunk()
+            self._settle()
+
+    def run(self, should_stop: Callable[[], bool] | None = None) -> Iterator[Progress]:
+        """Stream the rest of the text, yielding progress after each chunk.
+
+        Stops early (leaving a consistent, resumable pass) when ``should_stop()`` is true.
+        """
+        t_start = time.perf_counter()
+        while True:
+            with self._advance_lock:
+                if self._done >= self.n:
+                    self._settle()
+                    yield Progress(self.n, self.n, time.perf_counter() - t_start)
+                    return
+                self._advance_chunk()
+                done = self._done
+            yield Progress(done, self.n, time.perf_counter() - t_start)
+            if should_stop is not None and should_stop():
+                with self._advance_lock:
+                    self._settle()
+                return
+
+    def close(self) -> None:
+        """Stop the readout helper thread."""
+        if self._pool is not None:
+            with self._advance_lock:
+                self._settle()
+            self._pool.shutdown(wait=True)
+            self._pool = None
