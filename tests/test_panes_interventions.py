@@ -9,7 +9,8 @@ from factormap.engine.factor_map import compute_factor_map
 from factormap.engine.interventions.run import EditedRun, intervention_delta
 from factormap.engine.interventions.specs import AblateNeurons, RandomDirection, SubtractAtReadout
 from factormap.engine.session import Session
-from factormap.tui.widgets.interventions_pane import InterventionsPane, progress_bar
+from factormap.tui.widgets.bars import progress_bar
+from factormap.tui.widgets.interventions_pane import InterventionsPane
 from factormap.tui.widgets.intervention_rows import ROWS
 from tests.panes_support import PANE_TEXT, PaneApp, wait_for_workers
 

@@ -1,4 +1,5 @@
-"""Text bar charts drawn with block characters: one column per value, fast enough for every key press."""
+"""Text bars drawn with block characters: column charts (one column per value, fast enough for every
+key press), progress bars and signed figures for the panes."""
 
 from __future__ import annotations
 
@@ -76,3 +77,16 @@ def _cells(values: np.ndarray, steps: int, scale: float) -> list[int]:
         else:
             out.append(max(1, min(steps, round(v / scale * steps))))
     return out
+
+
+def progress_bar(fraction: float, width: int = 10) -> str:
+    """``fraction`` (0..1) as a bar of ``width`` cells and a percentage."""
+    filled = round(max(0.0, min(1.0, fraction)) * width)
+    return "█" * filled + "░" * (width - filled) + f" {fraction:4.0%}"
+
+
+def signed_figure(value: float | None, digits: int) -> str:
+    """``value`` with its sign; "…" while it is not known yet, "–" where it does not exist (NaN)."""
+    if value is None:
+        return "…"
+    return f"{value:+.{digits}f}" if math.isfinite(value) else "–"

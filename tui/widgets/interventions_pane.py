@@ -3,14 +3,14 @@
 Every row runs in its own thread worker (group ``intervention-<row>``, exclusive, so toggling a row
 again cancels its stale run): build the engine spec, give Δbits at the cursor and over the window
 first, stream the whole-text ΔBPC with progress, then the sensitivity band of edits that feed the
-recurrence (and the residual readout where a row asks for it). The factor map the u_wl rows need is computed once, in its own worker, on first need.
+recurrence (and the residual readout where a row asks for it). The factor map the u_wl rows need
+is computed once, in its own worker, on first need.
 Cursor moves only ask a short worker for lookups in runs that are already complete (or cheap:
 readout-only edits never re-run the recurrence).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,13 +26,12 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from factormap.engine.factor_map import FactorMap, compute_factor_map
 from factormap.engine.interventions.run import EditedRun, InterventionResult, intervention_delta
 from factormap.engine.session import Session
+from factormap.tui.widgets.bars import progress_bar, signed_figure
 from factormap.tui.widgets.intervention_rows import ROWS, RowState, run_row
 from factormap.tui.widgets.reach import reach
 
 DEFAULT_WINDOW = 256
 """Width of the window around the cursor until the shell sets one."""
-BAR_WIDTH = 10
-"""Cells of a progress bar."""
 WIDE_COLUMNS = 72
 """From this width on, each row shows its sensitivity band (narrower panes show it in the description)."""
 BAND_COLUMNS = 24
@@ -41,19 +40,6 @@ STAGE_LABELS = {"factor map": "fmap…", "band": "", "done": ""}
 """What the ΔBPC column says before the figure exists (a lone "…" for the other stages)."""
 READOUT_DIRECTIONS = {"u_wl": "word_len", "u_tag": "in_tag"}
 """The directions :class:`InterventionsPane.FactorMapReady` offers: label -> factor-map feature."""
-
-
-def progress_bar(fraction: float, width: int = BAR_WIDTH) -> str:
-    """``fraction`` (0..1) as a bar of ``width`` cells and a percentage."""
-    filled = round(max(0.0, min(1.0, fraction)) * width)
-    return "█" * filled + "░" * (width - filled) + f" {fraction:4.0%}"
-
-
-def _signed(value: float | None, digits: int) -> str:
-    """``value`` with its sign; "…" while it is not known yet, "–" where it does not exist (NaN)."""
-    if value is None:
-        return "…"
-    return f"{value:+.{digits}f}" if math.isfinite(value) else "–"
 
 
 class InterventionsPane(Widget, can_focus=True):
@@ -391,7 +377,7 @@ class InterventionsPane(Widget, can_focus=True):
             line.append(f"{STAGE_LABELS.get(row.stage, '…'):>6.6} ", self.get_component_rich_style("interventions-pane--muted"))
         current = row.figures is not None and row.figures[:3] == self._place()
         at, window = (row.figures[3], row.figures[4]) if current else (None, None)
-        line.append(f"{_signed(at, 2):>7} {_signed(window, 3):>8}")
+        line.append(f"{signed_figure(at, 2):>7} {signed_figure(window, 3):>8}")
         if wide and row.band is not None:
             line.append(f"  [{row.band.min:+.2f}, {row.band.max:+.2f}]")
         if wide and row.residual is not None:
