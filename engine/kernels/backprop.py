@@ -68,6 +68,39 @@ def backprop_kernel(Wh, WxT, states, inputs, g0, out, stats):
     return out
 
 
+@njit(**NUMBA_FLAGS_EXACT)
+def prediction_gradient_kernel(WyT, Wy, by, h, target, g0, probs):
+    """One prediction's readout: ``probs = softmax(Wy @ h + by)`` and ``g0 = Wy^T (onehot(target) - probs)``.
+
+    The logits and the softmax are computed in float64, where ``|h| <= 1`` keeps them finite
+    whatever the weights' float32 range; ``WyT`` (H, 256) and ``Wy`` (256, H) are both given so
+    that each product is a sum of contiguous rows.
+    """
+    H = h.shape[0]
+    logits = np.empty(256, np.float64)
+    for k in range(256):
+        logits[k] = by[k]
+    for j in range(H):
+        hj = np.float64(h[j])
+        row = WyT[j]
+        for k in range(256):
+            logits[k] += row[k] * hj
+    top = logits.max()
+    total = 0.0
+    for k in range(256):
+        logits[k] = np.exp(logits[k] - top)
+        total += logits[k]
+    for j in range(H):
+        g0[j] = 0
+    for k in range(256):
+        p = logits[k] / total
+        probs[k] = p
+        r = (1.0 if k == target else 0.0) - p
+        row = Wy[k]
+        for j in range(H):
+            g0[j] += r * row[j]
+
+
 @njit(**BLOCK_FLAGS)
 def _rows_times_matrix(V, W, G):
     """``G[r] = V[r] @ W`` for every row; four rows of V and four rows of W per accumulator pass."""
@@ -193,6 +226,9 @@ def warm() -> None:
         states = np.zeros((K + 3, H), dtype)
         backprop_kernel(Wh, WxT, states[:K + 1], xs[:K + 1], np.zeros(H, dtype), np.empty((K + 1, H), dtype),
                         np.empty((3, K + 1), dtype))
+        WyT, Wy = read_only(np.zeros((H, 256), dtype)), read_only(np.zeros((256, H), dtype))
+        prediction_gradient_kernel(WyT, Wy, read_only(np.zeros(256, dtype)), states[K], 0, np.empty(H, dtype),
+                                   np.empty(256, dtype))
         stats = np.zeros((3, K + 1, 3), dtype)
         for part in (stats, stats[:, :, 1:]):
             G = np.zeros((part.shape[2], H), dtype)
