@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import factormap.engine
@@ -37,10 +37,13 @@ def engine_modules() -> list[str]:
     return sorted([factormap.engine.__name__, *names])
 
 
-def warm_engine(on_module: Callable[[Warmed], None] | None = None) -> list[Warmed]:
-    """Call ``warm()`` of every engine module that defines one; report each as it finishes."""
+def warm_engine(on_module: Callable[[Warmed], None] | None = None, skip: Collection[str] = ()) -> list[Warmed]:
+    """Call ``warm()`` of every engine module that defines one, but those named in ``skip``;
+    report each as it finishes."""
     done = []
     for name in engine_modules():
+        if name in skip:
+            continue
         warm = getattr(importlib.import_module(name), "warm", None)
         if not callable(warm) or name == __name__:
             continue

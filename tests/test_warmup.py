@@ -33,3 +33,16 @@ def test_warmup_command_prints_json(capsys):
     data = json.loads(capsys.readouterr().out)
     assert OWN_WARMERS <= set(data["modules"])
     assert data["total_seconds"] >= 0
+
+
+def test_skipped_modules_stay_cold_and_the_app_skips_the_trainer():
+    from factormap.tui.jobs import NOT_WARMED_BY_THE_APP, warm_kernels
+
+    warmed = {w.module for w in warm_engine(skip=("factormap.engine.forward",))}
+    assert "factormap.engine.forward" not in warmed and "factormap.engine.session" in warmed
+    posted = []
+    warm_kernels(posted.append)
+    modules = [m.module for m in posted[:-1]]
+    assert "training" not in modules and NOT_WARMED_BY_THE_APP == ("factormap.engine.kernels.training",)
+    assert [m.done for m in posted[:-1]] == list(range(1, len(modules) + 1))
+    assert all(m.total == len(modules) for m in posted[:-1])

@@ -28,8 +28,13 @@ HIGH_PERCENTILE = 98.0
 """A position is "high" when its value is at or above this percentile (the top 2%)."""
 
 
+NOT_WARMED_BY_THE_APP = ("factormap.engine.kernels.training",)
+"""Engine modules whose kernels the explorer never calls (it does not train), left to compile on use."""
+
+
 def warm_kernels(post: Callable) -> None:
-    """Load (or compile) every engine kernel, posting which module is done, then KernelsReady.
+    """Load (or compile) every engine kernel the explorer uses, posting which module is done, then
+    KernelsReady.
 
     Follows the engine's warm-up convention (:mod:`factormap.engine.warmup`): with a warm numba
     cache this takes a fraction of a second, with an empty one a few seconds.
@@ -40,7 +45,8 @@ def warm_kernels(post: Callable) -> None:
 
     started = time.perf_counter()
     total = sum(callable(getattr(importlib.import_module(name), "warm", None))
-                for name in engine_modules() if name != "factormap.engine.warmup")
+                for name in engine_modules()
+                if name != "factormap.engine.warmup" and name not in NOT_WARMED_BY_THE_APP)
     done = 0
 
     def on_module(item) -> None:
@@ -48,7 +54,7 @@ def warm_kernels(post: Callable) -> None:
         done += 1
         post(KernelsWarming(item.module.rsplit(".", 1)[-1], done, total))
 
-    warm_engine(on_module)
+    warm_engine(on_module, skip=NOT_WARMED_BY_THE_APP)
     post(KernelsReady(time.perf_counter() - started))
 
 
