@@ -123,6 +123,17 @@ class RowState:
     error: str = ""
 
 
+def row_description(i: int, row: RowState, neuron: int, factor_map_ready: bool) -> str:
+    """The one line under the table that says what row ``i`` edits (with its band and residual r)."""
+    if row.spec is not None:
+        band = f" │ band [{row.band.min:+.2f}, {row.band.max:+.2f}]" if row.band is not None else ""
+        residual = (f" │ residual r({ROWS[i].residual_of}) {row.residual:.3f}"
+                    if row.residual is not None else "")
+        return f" {i + 1}: {row.spec.describe()}{band}{residual}"
+    needs = " (computes the factor map first)" if ROWS[i].needs_factor_map and not factor_map_ready else ""
+    return f" {i + 1}: {ROWS[i].label(neuron)}{needs}"
+
+
 def run_row(session: Session, row: InterventionRow, factor_map: FactorMap | None, neuron: int,
             place: tuple[int, int, int], report: Callable[..., None], should_stop: Callable[[], bool]) -> None:
     """A row's worker: build the spec, Δbits at the cursor and over the window, the whole text, the

@@ -27,7 +27,7 @@ from factormap.engine.factor_map import FactorMap, compute_factor_map
 from factormap.engine.interventions.run import EditedRun, InterventionResult, intervention_delta
 from factormap.engine.session import Session
 from factormap.tui.widgets.bars import progress_bar, signed_figure
-from factormap.tui.widgets.intervention_rows import ROWS, RowState, run_row
+from factormap.tui.widgets.intervention_rows import ROWS, RowState, row_description, run_row
 from factormap.tui.widgets.reach import reach
 
 DEFAULT_WINDOW = 256
@@ -350,7 +350,8 @@ class InterventionsPane(Widget, can_focus=True):
         rows = [self._row_line(i, name_width, wide) for i in range(len(self.rows))]
         header = Text(f" #     {'edit':<{name_width}} {'ΔBPC':>6} {'Δ@t':>7} {'Δwin':>8}" + ("  band" if wide else ""),
                       muted)
-        extras = [Text(self._description(self.highlighted), muted)]
+        extras = [Text(row_description(self.highlighted, self.rows[self.highlighted], self._selected_neuron,
+                                       self.factor_map is not None), muted)]
         if self.combined is not None:
             extras.insert(0, Text(f"   all {self.active_count} together: ΔBPC {self.combined.delta_bpc:+.3f}", "bold"))
         if self.factor_map_fraction is not None:
@@ -391,13 +392,3 @@ class InterventionsPane(Widget, can_focus=True):
         if i == self.highlighted and self.has_focus:
             line.stylize(self.get_component_rich_style("interventions-pane--highlight"))
         return line
-
-    def _description(self, i: int) -> str:
-        row = self.rows[i]
-        if row.spec is not None:
-            band = f" │ band [{row.band.min:+.2f}, {row.band.max:+.2f}]" if row.band is not None else ""
-            residual = (f" │ residual r({ROWS[i].residual_of}) {row.residual:.3f}"
-                        if row.residual is not None else "")
-            return f" {i + 1}: {row.spec.describe()}{band}{residual}"
-        needs = " (computes the factor map first)" if ROWS[i].needs_factor_map and self.factor_map is None else ""
-        return f" {i + 1}: {ROWS[i].label(self._selected_neuron)}{needs}"
