@@ -18,7 +18,7 @@ from numba import njit
 from factormap.engine.config import NUMBA_FLAGS_EXACT
 from factormap.engine.kernels import read_only
 from factormap.engine.kernels.fastmath import VECTOR_FLAGS, tanh_f32
-from factormap.engine.kernels.recurrence import ROWS_PER_PASS, _add_eight_rows
+from factormap.engine.kernels.recurrence import ROWS_PER_PASS, preactivation_exact, preactivation_fast
 
 #: Edited states and edit coefficients are clamped to this magnitude (finite through Wh and Wy).
 STATE_LIMIT = 1e15
@@ -48,18 +48,8 @@ def edited_recur_fast_kernel(WxT, WhT, bh, x, h0, U, alpha, beta):
     h = h0.copy()
     pre = np.empty(H, np.float32)
     out = np.empty((x.shape[0], H), np.float32)
-    whole = H - H % ROWS_PER_PASS
     for t in range(x.shape[0]):
-        xrow = WxT[x[t]]
-        for i in range(H):
-            pre[i] = bh[i] + xrow[i]
-        for j in range(0, whole, ROWS_PER_PASS):
-            _add_eight_rows(pre, WhT, h, j)
-        for j in range(whole, H):
-            hj = h[j]
-            row = WhT[j]
-            for i in range(H):
-                pre[i] += row[i] * hj
+        preactivation_fast(pre, WxT, WhT, bh, x[t], h)
         ht = out[t]
         for i in range(H):
             ht[i] = tanh_f32(pre[i])
@@ -76,14 +66,7 @@ def edited_recur_exact_kernel(WxT, WhT, bh, x, h0, U, alpha, beta):
     pre = np.empty(H, np.float64)
     out = np.empty((x.shape[0], H), np.float64)
     for t in range(x.shape[0]):
-        xrow = WxT[x[t]]
-        for i in range(H):
-            pre[i] = bh[i] + xrow[i]
-        for j in range(H):
-            hj = h[j]
-            row = WhT[j]
-            for i in range(H):
-                pre[i] += row[i] * hj
+        preactivation_exact(pre, WxT, WhT, bh, x[t], h)
         for i in range(H):
             h[i] = np.tanh(pre[i])
         for k in range(U.shape[0]):

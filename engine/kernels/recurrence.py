@@ -30,24 +30,45 @@ def _add_eight_rows(pre, WhT, h, j):
                    + ((r4[i] * h4 + r5[i] * h5) + (r6[i] * h6 + r7[i] * h7)))
 
 
+@njit(inline="always", **VECTOR_FLAGS)
+def preactivation_fast(pre, WxT, WhT, bh, xt, h):
+    """``pre = bh + Wx[:, xt] + Wh @ h``, adding eight rows of ``Wh^T`` per pass (inlined)."""
+    H = bh.shape[0]
+    whole = H - H % ROWS_PER_PASS
+    xrow = WxT[xt]
+    for i in range(H):
+        pre[i] = bh[i] + xrow[i]
+    for j in range(0, whole, ROWS_PER_PASS):
+        _add_eight_rows(pre, WhT, h, j)
+    for j in range(whole, H):
+        hj = h[j]
+        row = WhT[j]
+        for i in range(H):
+            pre[i] += row[i] * hj
+
+
+@njit(inline="always", **NUMBA_FLAGS_EXACT)
+def preactivation_exact(pre, WxT, WhT, bh, xt, h):
+    """``pre = bh + Wx[:, xt] + Wh @ h`` one row at a time, in source order (inlined)."""
+    H = bh.shape[0]
+    xrow = WxT[xt]
+    for i in range(H):
+        pre[i] = bh[i] + xrow[i]
+    for j in range(H):
+        hj = h[j]
+        row = WhT[j]
+        for i in range(H):
+            pre[i] += row[i] * hj
+
+
 @njit(**VECTOR_FLAGS)
 def recur_fast_kernel(WxT, WhT, bh, x, h0, out):
     """float32 recurrence with the rational tanh; writes h_t into ``out[t]``, returns the last h."""
     H = bh.shape[0]
     h = h0.copy()
     pre = np.empty(H, np.float32)
-    whole = H - H % ROWS_PER_PASS
     for t in range(x.shape[0]):
-        xrow = WxT[x[t]]
-        for i in range(H):
-            pre[i] = bh[i] + xrow[i]
-        for j in range(0, whole, ROWS_PER_PASS):
-            _add_eight_rows(pre, WhT, h, j)
-        for j in range(whole, H):
-            hj = h[j]
-            row = WhT[j]
-            for i in range(H):
-                pre[i] += row[i] * hj
+        preactivation_fast(pre, WxT, WhT, bh, x[t], h)
         ht = out[t]
         for i in range(H):
             ht[i] = tanh_f32(pre[i])
@@ -62,14 +83,7 @@ def recur_exact_kernel(WxT, WhT, bh, x, h0, out):
     h = h0.copy()
     pre = np.empty(H, h0.dtype)
     for t in range(x.shape[0]):
-        xrow = WxT[x[t]]
-        for i in range(H):
-            pre[i] = bh[i] + xrow[i]
-        for j in range(H):
-            hj = h[j]
-            row = WhT[j]
-            for i in range(H):
-                pre[i] += row[i] * hj
+        preactivation_exact(pre, WxT, WhT, bh, x[t], h)
         for i in range(H):
             v = np.tanh(pre[i])
             h[i] = v
