@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import REFERENCE, Row, emit, header, machine, percentile
+from common import Row, emit, header, input_paths, machine, percentile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -31,11 +31,8 @@ def make_app():
     from factormap.engine.session import Session
     from factormap.engine.text import load_text
     from factormap.tui.app import FactormapApp
-    from factormap.tui.demo import demo_paths
 
-    model_path, text_path = REFERENCE / "sat_model.bin", REFERENCE / "enwik_1024.txt"
-    if not (model_path.is_file() and text_path.is_file()):
-        model_path, text_path = demo_paths()
+    model_path, text_path = input_paths()
     session = Session(load_model(model_path), load_text(text_path))
     return FactormapApp(session, model_path, text_path), f"{text_path.name}, H = {session.H}"
 

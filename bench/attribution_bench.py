@@ -12,29 +12,17 @@ the numpy loop (median; the 95th percentile printed beside it); 1 MB <= 60 s. Us
 from __future__ import annotations
 
 import statistics
-import time
 
 import numpy as np
 
 import common
 from factormap.engine.attribution import attribution
 from factormap.engine.attribution_summary import attribution_summary
-from factormap.engine.model import Model, load_model
+from factormap.engine.model import Model
 from factormap.engine.session import Session
 
 MB = 1 << 20
 K = 64
-
-
-def _inputs() -> tuple[Model, bytes]:
-    model_path, text_path = common.REFERENCE / "sat_model.bin", common.REFERENCE / "enwik_1024.txt"
-    if model_path.is_file() and text_path.is_file():
-        return load_model(model_path), text_path.read_bytes()
-    rng = np.random.default_rng(0)
-    H = 128
-    model = Model(Wx=rng.normal(0, 1, (H, 256)), Wh=rng.normal(0, 1.2 / np.sqrt(H), (H, H)),
-                  bh=np.zeros(H), Wy=rng.normal(0, 1, (256, H)), by=np.zeros(256), source="random H=128")
-    return model.astype(np.float32), bytes(rng.integers(32, 127, 1024, dtype=np.uint8))
 
 
 def numpy_attribution(model: Model, states: np.ndarray, t: int, target: int) -> np.ndarray:
@@ -56,7 +44,7 @@ def numpy_attribution(model: Model, states: np.ndarray, t: int, target: int) -> 
 def main() -> None:
     """Print the rows."""
     print(common.machine())
-    model, text = _inputs()
+    model, text = common.load_inputs()
     session = Session(model, text)
     session.ensure(session.n)
     states = session.states(0, session.n)

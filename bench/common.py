@@ -21,6 +21,26 @@ ROWS_FILE_ENV = "FACTORMAP_BENCH_ROWS"
 #: The reference model and text, where the project sits beside ``shared/``.
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
+
+
+def input_paths() -> tuple[Path, Path]:
+    """(model, text) paths: the reference pair where ``shared/`` is beside the project, else the demo."""
+    model, text = REFERENCE / "sat_model.bin", REFERENCE / "enwik_1024.txt"
+    if model.is_file() and text.is_file():
+        return model, text
+    from factormap.tui.demo import demo_paths
+
+    return demo_paths()
+
+
+def load_inputs():
+    """(Model, text bytes) of :func:`input_paths`."""
+    from factormap.engine.model import load_model
+
+    model, text = input_paths()
+    return load_model(model), text.read_bytes()
+
+
 _WIDTHS = (44, 10, 10, 10, 8, 24, 7)
 _HEADS = ("figure", "value", "unit", "numpy", "ratio", "target", "met")
 

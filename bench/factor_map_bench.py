@@ -18,21 +18,9 @@ import numpy as np
 import common
 from factormap.engine.factor_map import compute_factor_map
 from factormap.engine.features import standard_features
-from factormap.engine.model import Model, load_model
 from factormap.engine.session import Session
 
 MB = 1 << 20
-
-
-def _inputs() -> tuple[Model, bytes]:
-    model_path, text_path = common.REFERENCE / "sat_model.bin", common.REFERENCE / "enwik_1024.txt"
-    if model_path.is_file() and text_path.is_file():
-        return load_model(model_path), text_path.read_bytes()
-    rng = np.random.default_rng(0)
-    H = 128
-    model = Model(Wx=rng.normal(0, 1, (H, 256)), Wh=rng.normal(0, 1.2 / np.sqrt(H), (H, H)),
-                  bh=np.zeros(H), Wy=rng.normal(0, 1, (256, H)), by=np.zeros(256), source="random H=128")
-    return model.astype(np.float32), bytes(rng.integers(32, 127, 1024, dtype=np.uint8))
 
 
 def numpy_factor_map(states: np.ndarray, features: dict[str, np.ndarray]) -> None:
@@ -59,7 +47,7 @@ def _peak(fn) -> tuple[float, float]:
 
 
 def main() -> None:
-    model, base = _inputs()
+    model, base = common.load_inputs()
     print(common.machine())
     text = (base * (MB // len(base) + 1))[:MB]
     session = Session(model, text)

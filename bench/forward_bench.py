@@ -25,7 +25,7 @@ import sys
 import time
 
 import numpy as np
-from common import REFERENCE, Row, emit, header, machine
+from common import Row, emit, header, load_inputs, machine
 
 SIZES = {"1 KB": 1 << 10, "1 MB": 1 << 20, "16 MB": 16 << 20}
 REPEATS = {"1 KB": 50, "1 MB": 5, "16 MB": 3}
@@ -34,20 +34,6 @@ REFERENCE_REPEATS = {"1 KB": 20, "1 MB": 3}
 TWO_CORE_TARGET, TWO_CORE_RATIO, ONE_CORE_TARGET = 0.9, 3.5, 0.45
 RSS_LIMIT_MB = 1536
 READOUT_CHUNK = 4096
-
-
-def load_inputs():
-    """(model, base text): the reference pair, or a seeded random H = 128 model and byte text."""
-    from factormap.engine.model import Model, load_model
-
-    if (REFERENCE / "sat_model.bin").is_file() and (REFERENCE / "enwik_1024.txt").is_file():
-        return load_model(REFERENCE / "sat_model.bin"), (REFERENCE / "enwik_1024.txt").read_bytes()
-    rng = np.random.default_rng(0)
-    H = 128
-    arrays = dict(Wx=rng.normal(0, 1, (H, 256)), Wh=rng.normal(0, 1.2 / np.sqrt(H), (H, H)),
-                  bh=rng.normal(0, 0.1, H), Wy=rng.normal(0, 1, (256, H)), by=rng.normal(0, 0.1, 256))
-    words = [bytes(rng.integers(97, 123, rng.integers(1, 9))) for _ in range(200)]
-    return Model(**{k: v.astype(np.float32) for k, v in arrays.items()}), b" ".join(words)
 
 
 def tile(base: bytes, n: int) -> bytes:

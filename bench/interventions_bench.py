@@ -17,27 +17,15 @@ import numpy as np
 import common
 from factormap.engine.interventions.run import intervention_delta
 from factormap.engine.interventions.specs import EditWeights, SubtractAtReadout, SubtractEachStep
-from factormap.engine.model import Model, load_model
 from factormap.engine.session import Session
 
 MB = 1 << 20
 
 
-def _inputs() -> tuple[Model, bytes]:
-    model_path, text_path = common.REFERENCE / "sat_model.bin", common.REFERENCE / "enwik_1024.txt"
-    if model_path.is_file() and text_path.is_file():
-        return load_model(model_path), text_path.read_bytes()
-    rng = np.random.default_rng(0)
-    H = 128
-    model = Model(Wx=rng.normal(0, 1, (H, 256)), Wh=rng.normal(0, 1.2 / np.sqrt(H), (H, H)),
-                  bh=np.zeros(H), Wy=rng.normal(0, 1, (256, H)), by=np.zeros(256), source="random H=128")
-    return model.astype(np.float32), bytes(rng.integers(32, 127, 1024, dtype=np.uint8))
-
-
 def main() -> None:
     """Print the rows."""
     print(common.machine())
-    model, text = _inputs()
+    model, text = common.load_inputs()
     u = np.random.default_rng(1).standard_normal(model.H)
     edits = {"subtract each step": [SubtractEachStep(u)], "subtract at readout": [SubtractAtReadout(u)],
              "edit weights (left)": [EditWeights(u)]}

@@ -31,15 +31,6 @@ PRESSES = 200
 RATE = 30.0
 
 
-def _inputs() -> tuple[str, str]:
-    model_path, text_path = common.REFERENCE / "sat_model.bin", common.REFERENCE / "enwik_1024.txt"
-    if model_path.is_file() and text_path.is_file():
-        return str(model_path), str(text_path)
-    from factormap.tui.demo import demo_paths
-
-    return tuple(str(p) for p in demo_paths())
-
-
 def _record_paints(pane, shown, log: list[tuple[float, int]]) -> None:
     """Log ``(time, t)`` whenever ``pane`` paints a frame whose position ``shown()`` differs from the last."""
     paint = pane.render_line
@@ -104,7 +95,7 @@ def _latencies(presses: list[tuple[float, int]], log: list[tuple[float, int]]) -
 
 def main() -> None:
     print(f"# data panes with l held at {RATE:g}/s, {PRESSES} presses; {common.machine()}")
-    figures = asyncio.run(_drive(*_inputs()))
+    figures = asyncio.run(_drive(*tuple(str(p) for p in common.input_paths())))
     lat = figures["latencies"]
     median = statistics.median(lat) * 1e3 if lat else float("nan")
     common.emit(common.Row("attribution pane key→frame, median", median, "ms", target="<= 20 ms",

@@ -22,22 +22,13 @@ import subprocess
 import tempfile
 import termios
 import time
+from pathlib import Path
 
 import common
 
 FIRST_FRAME = re.compile("text · surprisal".encode())
 READY = re.compile(rb"BPC \d\.\d{4}")
 TIMEOUT = 120.0
-
-
-def _inputs() -> tuple[str, str, str]:
-    model, text = common.REFERENCE / "sat_model.bin", common.REFERENCE / "enwik_1024.txt"
-    if model.is_file() and text.is_file():
-        return str(model), str(text), text.name
-    from factormap.tui.demo import demo_paths
-
-    model, text = demo_paths()
-    return str(model), str(text), text.name
 
 
 def _own_terminal() -> None:
@@ -79,7 +70,8 @@ def start_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 def main() -> None:
     """Print the start-up rows."""
-    model, text, name = _inputs()
+    model, text = (str(p) for p in common.input_paths())
+    name = Path(text).name
     exe = shutil.which("factormap-tui")
     env = {**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, "TERM": "xterm-256color"}
     print(f"# start-up of factormap-tui in an 80x24 pty ({name}); {common.machine()}")
