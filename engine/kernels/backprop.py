@@ -20,6 +20,23 @@ from factormap.engine.kernels.recurrence import ROWS_PER_PASS, _add_eight_rows
 BLOCK_FLAGS = dict(NUMBA_FLAGS_EXACT, fastmath={"reassoc", "contract", "nsz"}, error_model="numpy")
 
 
+@njit(inline="always", **BLOCK_FLAGS)
+def _offset_sums(g, h, w, v):
+    """One offset of one prediction: ``v = (1 - h^2) * g`` into ``v``; returns ``(||g||^2,
+    g . w, v . w)`` with ``w = Wx[:, x_{t-k}]`` (inlined into both kernels)."""
+    sq = 0.0
+    a = 0.0
+    a_exact = 0.0
+    for j in range(g.shape[0]):
+        gj = g[j]
+        vj = (1 - h[j] * h[j]) * gj
+        v[j] = vj
+        sq += gj * gj
+        a += gj * w[j]
+        a_exact += vj * w[j]
+    return sq, a, a_exact
+
+
 @njit(**BLOCK_FLAGS)
 def backprop_kernel(Wh, WxT, states, inputs, g0, out, stats):
     """One prediction: ``out[k] = g_k`` for k = 0..K and each offset's statistics.
@@ -40,16 +57,7 @@ def backprop_kernel(Wh, WxT, states, inputs, g0, out, stats):
         h = states[K - k]
         g = out[k]
         w = WxT[inputs[k]]
-        sq = 0.0
-        a = 0.0
-        a_exact = 0.0
-        for j in range(H):
-            gj = g[j]
-            vj = (1 - h[j] * h[j]) * gj
-            v[j] = vj
-            sq += gj * gj
-            a += gj * w[j]
-            a_exact += vj * w[j]
+        sq, a, a_exact = _offset_sums(g, h, w, v)
         stats[0, k] = np.sqrt(sq)
         stats[1, k] = a
         stats[2, k] = a_exact
@@ -167,16 +175,7 @@ def offsets_kernel(G, states, xs, WxT, Wh, start, stats, energy):
             h = states[K - k + r]
             w = WxT[xs[K - k + r]]
             v = V[r]
-            sq = 0.0
-            a = 0.0
-            a_exact = 0.0
-            for j in range(H):
-                gj = g[j]
-                vj = (1 - h[j] * h[j]) * gj
-                v[j] = vj
-                sq += gj * gj
-                a += gj * w[j]
-                a_exact += vj * w[j]
+            sq, a, a_exact = _offset_sums(g, h, w, v)
             e = energy[k]
             for j in range(H):
                 e[j] += g[j] * g[j]
