@@ -41,8 +41,8 @@ def whole_number(least: int = 0, most: int | None = None):
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
         if number < least or (most is not None and number > most):
-            bounds = f"{least:,}..{most:,}" if most is not None else f"{least:,} or more"
-            raise argparse.ArgumentTypeError(f"expected a whole number in {bounds}, got {value!r}")
+            bounds = f"in {least:,}..{most:,}" if most is not None else f"of {least:,} or more"
+            raise argparse.ArgumentTypeError(f"expected a whole number {bounds}, got {value!r}")
         return number
 
     return parse

@@ -19,21 +19,10 @@ from factormap.engine.attribution import DEFAULT_K
 from factormap.engine.export import position_arrays
 from factormap.engine.model import atomic_write_bytes
 from factormap.engine.session import Session
-from factormap.tui.commands.common import UsageError, load_inputs, print_json
+from factormap.tui.commands.common import UsageError, load_inputs, print_json, whole_number
 
 #: Most positions ``--json`` prints (a JSON array of states is ~3 kB per position).
 JSON_LIMIT = 2000
-
-
-def _count(value: str) -> int:
-    """A position or offset count, 0 or more (an argparse ``type``)."""
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {value!r}")
-    return number
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,11 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """
     parser.add_argument("model", help="model file (.bin raw float32, or .npz)")
     parser.add_argument("text", help="text file (any bytes)")
-    parser.add_argument("--start", type=_count, default=0, metavar="A", help="first position (default 0)")
-    parser.add_argument("--stop", type=_count, default=None, metavar="B",
+    parser.add_argument("--start", type=whole_number(0), default=0, metavar="A", help="first position (default 0)")
+    parser.add_argument("--stop", type=whole_number(0), default=None, metavar="B",
                         help="one past the last position (default: the end of the text)")
     parser.add_argument("-o", "--output", metavar="OUT.npz", help="write the arrays to this .npz file")
-    parser.add_argument("--K", type=_count, default=DEFAULT_K, metavar="K",
+    parser.add_argument("--K", type=whole_number(0), default=DEFAULT_K, metavar="K",
                         help=f"offsets of the backward attribution (default {DEFAULT_K})")
     parser.add_argument("--json", action="store_true",
                         help=f"print the arrays as JSON (ranges of at most {JSON_LIMIT} positions)")

@@ -12,22 +12,12 @@ import argparse
 
 from factormap.engine.attribution import DEFAULT_K
 from factormap.engine.attribution_summary import attribution_summary
+from factormap.tui.commands.common import whole_number
 
 #: How many neurons the JSON lists and the table shows.
 _NEURONS = 20
 #: Offsets shown in the table beyond 0..10 (the JSON has every offset).
 _FAR_OFFSETS = (12, 16, 24, 32, 48, 64, 96, 128)
-
-
-def _depth(value: str) -> int:
-    """An offset count, 0 or more (an argparse ``type``)."""
-    try:
-        depth = int(value)
-    except ValueError:
-        depth = -1
-    if depth < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number of offsets, 0 or more, got {value!r}")
-    return depth
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser: the ``report`` parser.
     """
     group = parser.add_argument_group("attribution section")
-    group.add_argument("--K", type=_depth, default=DEFAULT_K, dest="attribution_K", metavar="K",
+    group.add_argument("--K", type=whole_number(0), default=DEFAULT_K, dest="attribution_K", metavar="K",
                        help=f"offsets to backpropagate each prediction (default {DEFAULT_K})")
 
 
