@@ -13,7 +13,7 @@ from numba import njit
 
 from factormap.engine.config import NUMBA_FLAGS_EXACT
 from factormap.engine.kernels import read_only
-from factormap.engine.kernels.recurrence import ROWS_PER_PASS, _add_eight_rows
+from factormap.engine.kernels.recurrence import add_rows_times
 
 #: The block kernel's flags: reassociation lets the per-row sums vectorise. No ``nnan``/``ninf``
 #: (a gradient may overflow on a long K) and no ``arcp``; numpy's error model keeps loops scalar-free.
@@ -45,11 +45,10 @@ def backprop_kernel(Wh, WxT, states, inputs, g0, out, stats):
     ``inputs[k] = x_{t-k}``. ``out[0] = g0``, ``out[k+1] = Wh^T ((1 - h_{t-k}^2) * out[k])``;
     ``stats[0, k] = ||g_k||``, ``stats[1, k] = g_k . Wx[:, x_{t-k}]``,
     ``stats[2, k] = ((1 - h_{t-k}^2) * g_k) . Wx[:, x_{t-k}]``. ``Wh^T v`` adds eight rows of ``Wh``
-    per pass over the accumulator (the forward kernel's ``_add_eight_rows``).
+    per pass over the accumulator (the forward kernel's ``add_rows_times``).
     """
     K = out.shape[0] - 1
     H = g0.shape[0]
-    whole = H - H % ROWS_PER_PASS
     v = np.empty(H, out.dtype)
     for i in range(H):
         out[0, i] = g0[i]
@@ -66,13 +65,7 @@ def backprop_kernel(Wh, WxT, states, inputs, g0, out, stats):
         nxt = out[k + 1]
         for i in range(H):
             nxt[i] = 0
-        for j in range(0, whole, ROWS_PER_PASS):
-            _add_eight_rows(nxt, Wh, v, j)
-        for j in range(whole, H):
-            vj = v[j]
-            row = Wh[j]
-            for i in range(H):
-                nxt[i] += row[i] * vj
+        add_rows_times(nxt, Wh, v)
     return out
 
 

@@ -31,20 +31,26 @@ def _add_eight_rows(pre, WhT, h, j):
 
 
 @njit(inline="always", **VECTOR_FLAGS)
+def add_rows_times(acc, W, v):
+    """``acc += W^T v``: the rows of ``W`` scaled by ``v[j]``, eight rows per pass (inlined)."""
+    H = v.shape[0]
+    whole = H - H % ROWS_PER_PASS
+    for j in range(0, whole, ROWS_PER_PASS):
+        _add_eight_rows(acc, W, v, j)
+    for j in range(whole, H):
+        vj = v[j]
+        row = W[j]
+        for i in range(acc.shape[0]):
+            acc[i] += row[i] * vj
+
+
+@njit(inline="always", **VECTOR_FLAGS)
 def preactivation_fast(pre, WxT, WhT, bh, xt, h):
     """``pre = bh + Wx[:, xt] + Wh @ h``, adding eight rows of ``Wh^T`` per pass (inlined)."""
-    H = bh.shape[0]
-    whole = H - H % ROWS_PER_PASS
     xrow = WxT[xt]
-    for i in range(H):
+    for i in range(bh.shape[0]):
         pre[i] = bh[i] + xrow[i]
-    for j in range(0, whole, ROWS_PER_PASS):
-        _add_eight_rows(pre, WhT, h, j)
-    for j in range(whole, H):
-        hj = h[j]
-        row = WhT[j]
-        for i in range(H):
-            pre[i] += row[i] * hj
+    add_rows_times(pre, WhT, h)
 
 
 @njit(inline="always", **NUMBA_FLAGS_EXACT)
