@@ -108,21 +108,23 @@ def offset_profiles(session: Session, start: int, stop: int, K: int, top_n: int 
     states, xs = _padded_inputs(session, start, stop, K)
     G, _ = readout_gradients(model, states[K:], session.x[start + 1:stop + 1])
     top_share = top_share_kernel(G, top_n, np.empty(count, model.dtype))
-    stats = np.full((3, K + 1, count), np.nan, model.dtype)
     parts = max(1, min(_cores(), count // MIN_ROWS_PER_THREAD))
     bounds = np.linspace(0, count, parts + 1).astype(int)
+    # One contiguous buffer per part (not views of one array): the kernel then has one layout to compile.
+    part_stats = [np.full((3, K + 1, b - a), np.nan, model.dtype) for a, b in zip(bounds[:-1], bounds[1:])]
     energies = np.zeros((parts, K + 1, model.H))
 
     def run(i: int) -> None:
         a, b = bounds[i], bounds[i + 1]
         offsets_kernel(G[a:b], states[a:b + K], xs[a:b + K], model.WxT, model.Wh, start + a,
-                       stats[:, :, a:b], energies[i])
+                       part_stats[i], energies[i])
 
     if parts == 1:
         run(0)
     else:
         with ThreadPoolExecutor(max_workers=parts, thread_name_prefix="factormap-attribution") as pool:
             list(pool.map(run, range(parts)))
+    stats = np.concatenate(part_stats, axis=2)
     energy = energies.sum(axis=0)
     return OffsetProfiles(start=start, stop=stop, grad_norms=stats[0], input_attr=stats[1],
                           input_attr_exact=stats[2], energy=energy, top_share=top_share)
