@@ -192,13 +192,13 @@ def _top_in_position_order(values: np.ndarray, count: int) -> np.ndarray:
     return np.sort(np.concatenate([above, equal]))
 
 
-def warm() -> None:
-    """Run tiny streamed sessions of a float32 and a float64 model (chunk buffers, checkpoints,
-    re-runs): compiles every kernel signature a session calls."""
+def warm(exact: bool = True) -> None:
+    """Run tiny streamed sessions of a float32 model and, with ``exact``, a float64 one (chunk
+    buffers, checkpoints, re-runs): compiles every kernel signature a session calls."""
     from factormap.engine.model import Model
 
     H = 3
-    for dtype in (np.float32, np.float64):
+    for dtype in (np.float32, np.float64)[:1 + exact]:
         model = Model(Wx=np.zeros((H, 256), dtype), Wh=np.eye(H, dtype=dtype), bh=np.zeros(H, dtype),
                       Wy=np.zeros((256, H), dtype), by=np.zeros(256, dtype), source="warm-up")
         session = Session(model, bytes(range(64)), checkpoint_every=8, full_states_limit=0, chunk=16)

@@ -43,6 +43,44 @@ def test_skipped_modules_stay_cold_and_the_app_skips_the_trainer():
     posted = []
     warm_kernels(posted.append)
     modules = [m.module for m in posted[:-1]]
-    assert "training" not in modules and NOT_WARMED_BY_THE_APP == ("factormap.engine.kernels.training",)
+    assert "training" not in modules and "fastmath" not in modules
+    assert set(NOT_WARMED_BY_THE_APP) == {"factormap.engine.kernels.training", "factormap.engine.kernels.fastmath"}
     assert [m.done for m in posted[:-1]] == list(range(1, len(modules) + 1))
     assert all(m.total == len(modules) for m in posted[:-1])
+
+
+SIGNATURES_AFTER_APP_WARMUP = """
+import json
+from numba.core.registry import CPUDispatcher
+from factormap.engine.warmup import engine_modules
+from factormap.tui.jobs import warm_kernels
+import importlib
+warm_kernels(lambda message: None)
+found = {}
+for name in engine_modules():
+    module = importlib.import_module(name)
+    for attr, value in vars(module).items():
+        if isinstance(value, CPUDispatcher) and value.__module__ == name:
+            found[name + "." + attr] = [str(sig) for sig in value.signatures]
+print(json.dumps(found))
+"""
+
+
+def test_the_app_compiles_only_the_fast_float32_kernels():
+    """A fresh process running the app's warm-up holds float32 signatures of the kernels the
+    explorer calls, and none of the float64, exact or trainer ones."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", SIGNATURES_AFTER_APP_WARMUP], capture_output=True, text=True,
+                         check=True, timeout=300).stdout
+    compiled = {name: sigs for name, sigs in json.loads(out).items() if sigs}
+    kernels = "factormap.engine.kernels."
+    assert {kernels + "recurrence.recur_fast_kernel", kernels + "readout.readout_kernel",
+            kernels + "backprop.backprop_kernel", kernels + "backprop.offsets_kernel",
+            kernels + "edited_recurrence.edited_recur_fast_kernel"} <= set(compiled)
+    float64_weights = "Array(float64, 2, 'C', True"  # models pass their weights read-only
+    assert not any(float64_weights in sig for sigs in compiled.values() for sig in sigs)
+    assert kernels + "recurrence.recur_exact_kernel" not in compiled
+    assert not any(name.startswith((kernels + "training", kernels + "fastmath")) for name in compiled)
+    assert all(len(sigs) == 1 for sigs in compiled.values()), compiled

@@ -28,13 +28,15 @@ HIGH_PERCENTILE = 98.0
 """A position is "high" when its value is at or above this percentile (the top 2%)."""
 
 
-NOT_WARMED_BY_THE_APP = ("factormap.engine.kernels.training",)
-"""Engine modules whose kernels the explorer never calls (it does not train), left to compile on use."""
+NOT_WARMED_BY_THE_APP = ("factormap.engine.kernels.training", "factormap.engine.kernels.fastmath")
+"""Engine modules whose kernels the explorer never calls (the trainer's, and the element-wise
+tanh/exp kernels that exist for tests), left to compile on use."""
 
 
 def warm_kernels(post: Callable) -> None:
     """Load (or compile) every engine kernel the explorer uses, posting which module is done, then
-    KernelsReady.
+    KernelsReady. Models load as float32 and the explorer takes no exact path, so only the fast
+    float32 kernels are compiled (``exact=False``).
 
     Follows the engine's warm-up convention (:mod:`factormap.engine.warmup`): with a warm numba
     cache this takes a fraction of a second, with an empty one a few seconds.
@@ -54,7 +56,7 @@ def warm_kernels(post: Callable) -> None:
         done += 1
         post(KernelsWarming(item.module.rsplit(".", 1)[-1], done, total))
 
-    warm_engine(on_module, skip=NOT_WARMED_BY_THE_APP)
+    warm_engine(on_module, skip=NOT_WARMED_BY_THE_APP, exact=False)
     post(KernelsReady(time.perf_counter() - started))
 
 

@@ -1,12 +1,14 @@
 """Private numba kernels. Call the validated public wrappers in ``factormap.engine`` instead.
 
 Warm-up convention: a module under ``factormap.engine`` (kernel module or public wrapper) that
-compiles numba code defines ``warm() -> None``, calling its kernels on tiny inputs of every array
-type the engine really passes them: each dtype (float32 and float64 models) and the read-only flag
-of model weights, since numba compiles and caches one specialisation per argument type.
-``factormap-tui warmup`` (:func:`factormap.engine.warmup.warm_engine`) finds every such ``warm()``
-and calls it, so the on-disk cache is full before the app's first frame. A ``warm()`` must be fast
-once the cache is warm and must not touch files of the user.
+compiles numba code defines ``warm(exact: bool = True) -> None``, calling its kernels on tiny inputs
+of every array type the engine really passes them: each dtype (float32 and float64 models) and the
+read-only flag of model weights, since numba compiles and caches one specialisation per argument
+type. With ``exact`` false it compiles only the fast float32 paths (what the explorer runs), not
+the float64 and ``exact=True`` ones. ``factormap-tui warmup``
+(:func:`factormap.engine.warmup.warm_engine`) finds every such ``warm()`` and calls it, so the
+on-disk cache is full before the app's first frame. A ``warm()`` must be fast once the cache is
+warm and must not touch files of the user.
 """
 
 import numpy as np

@@ -209,11 +209,12 @@ def top_share_kernel(G, n, out):
     return out
 
 
-def warm() -> None:
-    """Compile the kernels for float32 and float64 models, with read-only weights as models hold them."""
+def warm(exact: bool = True) -> None:
+    """Compile the kernels for float32 models and, with ``exact``, float64 ones, with read-only
+    weights as models hold them."""
     H, K = 5, 2
     xs = np.zeros(K + 3, np.uint8)
-    for dtype in (np.float32, np.float64):
+    for dtype in (np.float32, np.float64)[:1 + exact]:
         Wh, WxT = read_only(np.zeros((H, H), dtype)), read_only(np.zeros((256, H), dtype))
         states = np.zeros((K + 3, H), dtype)
         backprop_kernel(Wh, WxT, states[:K + 1], xs[:K + 1], np.zeros(H, dtype), np.empty((K + 1, H), dtype),
@@ -222,8 +223,5 @@ def warm() -> None:
         prediction_gradient_kernel(WyT, Wy, read_only(np.zeros(256, dtype)), states[K], 0, np.empty(H, dtype),
                                    np.empty(256, dtype))
         stats = np.zeros((3, K + 1, 3), dtype)
-        for part in (stats, stats[:, :, 1:]):
-            G = np.zeros((part.shape[2], H), dtype)
-            offsets_kernel(G, states[:K + part.shape[2]], xs[:K + part.shape[2]], WxT, Wh, 0, part,
-                           np.zeros((K + 1, H)))
+        offsets_kernel(np.zeros((3, H), dtype), states, xs, WxT, Wh, 0, stats, np.zeros((K + 1, H)))
         top_share_kernel(np.zeros((3, H), dtype), 2, np.empty(3, dtype))

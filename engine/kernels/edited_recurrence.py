@@ -82,11 +82,15 @@ def edited_recur_exact_kernel(WxT, WhT, bh, x, h0, U, alpha, beta):
     return out
 
 
-def warm() -> None:
-    """Compile both kernels with the read-only array types the wrapper passes them."""
+def warm(exact: bool = True) -> None:
+    """Compile the fast kernel and, with ``exact``, the float64 one, with the read-only array types
+    the wrapper passes them."""
     x = read_only(np.arange(3, dtype=np.uint8))
     H = ROWS_PER_PASS + 1
-    for dtype, kernel in ((np.float32, edited_recur_fast_kernel), (np.float64, edited_recur_exact_kernel)):
+    variants = [(np.float32, edited_recur_fast_kernel)]
+    if exact:
+        variants.append((np.float64, edited_recur_exact_kernel))
+    for dtype, kernel in variants:
         WxT, WhT, bh, h0 = (read_only(np.zeros(shape, dtype)) for shape in ((256, H), (H, H), H, H))
         U, alpha, beta = (read_only(np.zeros(shape, dtype)) for shape in ((1, H), 1, (1, 3)))
         kernel(WxT, WhT, bh, x, h0, U, alpha, beta)

@@ -147,8 +147,9 @@ def readout_kernel(WyT, by, logit_bound, states, targets, bits, pred_byte, pred_
                     bits[t] = np.nan
 
 
-def warm() -> None:
-    """Compile the kernel for read-only float32 weights and states, as the wrapper passes them."""
+def warm(exact: bool = True) -> None:
+    """Compile the kernel for read-only float32 weights and states, as the wrapper passes them
+    (float64 readouts go through numpy: ``exact`` adds nothing here)."""
     H, n = 5, POSITIONS_PER_BLOCK + 1
     WyT, by, states = (read_only(np.zeros(shape, np.float32)) for shape in ((H, 256), 256, (n, H)))
     targets, logit_bound = read_only(np.full(n, -1, np.int64)), read_only(np.zeros(H + 1, np.float32))

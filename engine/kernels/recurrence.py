@@ -97,12 +97,14 @@ def recur_exact_kernel(WxT, WhT, bh, x, h0, out):
     return h
 
 
-def warm() -> None:
-    """Compile both kernels for float32 and float64 weights, read-only as models hold them."""
+def warm(exact: bool = True) -> None:
+    """Compile the fast float32 kernel and, with ``exact``, the exact one for float32 and float64
+    weights; read-only weights as models hold them."""
     x = read_only(np.arange(3, dtype=np.uint8))
     H = ROWS_PER_PASS + 1
-    for dtype in (np.float32, np.float64):
+    variants = [(np.float32, recur_fast_kernel)]
+    if exact:
+        variants += [(np.float32, recur_exact_kernel), (np.float64, recur_exact_kernel)]
+    for dtype, kernel in variants:
         WxT, WhT, bh, h0 = (read_only(np.zeros(shape, dtype)) for shape in ((256, H), (H, H), H, H))
-        kernels = (recur_fast_kernel, recur_exact_kernel) if dtype == np.float32 else (recur_exact_kernel,)
-        for kernel in kernels:
-            kernel(WxT, WhT, bh, x, h0, np.empty((3, H), dtype))
+        kernel(WxT, WhT, bh, x, h0, np.empty((3, H), dtype))

@@ -259,8 +259,9 @@ def train_segments_kernel(state, x, start, first_step, lrs, cfg, seg_nats):
     return s
 
 
-def warm() -> None:
-    """Compile the trainer's kernels for float32 weights and a read-only text (fills numba's cache)."""
+def warm(exact: bool = True) -> None:
+    """Compile the trainer's kernels for float32 weights and a read-only text (fills numba's cache;
+    float64 gradient checks use the same signatures, so ``exact`` adds nothing)."""
     hidden = 2
     x = np.frombuffer(b"<a>b</a>", np.uint8)
     theta = np.zeros(sum(int(np.prod(s)) for s in param_shapes(hidden)), np.float32)
