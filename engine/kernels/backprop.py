@@ -86,7 +86,9 @@ def prediction_gradient_kernel(WyT, Wy, by, h, target, g0, probs):
         row = WyT[j]
         for k in range(256):
             logits[k] += row[k] * hj
-    top = logits.max()
+    top = logits[0]
+    for k in range(1, 256):
+        top = max(top, logits[k])
     total = 0.0
     for k in range(256):
         logits[k] = np.exp(logits[k] - top)
@@ -158,7 +160,7 @@ def offsets_kernel(G, states, xs, WxT, Wh, start, stats, energy):
     """
     R, H = G.shape
     K = stats.shape[1] - 1
-    V = np.zeros_like(G)
+    V = np.empty_like(G)  # row r is written at offset k before the product reads it
     for k in range(K + 1):
         first = max(0, k - start)
         if first >= R:
@@ -205,7 +207,10 @@ def top_share_kernel(G, n, out):
                 top[i] = top[i - 1]
                 i -= 1
             top[i] = e
-        out[r] = top[:filled].sum() / total if total > 0 else np.nan
+        kept = 0.0
+        for i in range(filled):
+            kept += top[i]
+        out[r] = kept / total if total > 0 else np.nan
     return out
 
 
