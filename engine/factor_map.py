@@ -9,7 +9,7 @@ each feature's direction ``v_f`` (:mod:`factormap.engine.propagation`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +21,8 @@ from factormap.engine.feature_readout import (
     readout_feature,
     readout_from_moments,
 )
-from factormap.engine.features import FeatureError, after_space, standard_features
+from factormap.engine.feature_stream import FeatureStream
+from factormap.engine.features import STANDARD_FEATURES, FeatureError
 from factormap.engine.moments import FeatureMoments, StateMoments
 from factormap.engine.propagation import Propagation, propagate
 
@@ -147,9 +148,9 @@ def _plain(value):
     return value
 
 
-def _check_features(features: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+def _check_features(features: Mapping[str, np.ndarray] | None, n: int) -> dict[str, np.ndarray]:
     checked = {}
-    for name, f in features.items():
+    for name, f in (features or {}).items():
         f = np.asarray(f)
         if f.dtype.kind not in "biuf":
             raise FeatureError(f"feature {name!r} is not numeric (dtype {f.dtype})")
@@ -158,50 +159,68 @@ def _check_features(features: Mapping[str, np.ndarray], n: int) -> dict[str, np.
         if f.dtype.kind == "f" and not np.all(np.isfinite(f)):
             raise FeatureError(f"feature {name!r} holds NaN or infinite values")
         checked[name] = f
-    if not checked:
-        raise FeatureError("no features to read out")
     return checked
 
 
-def compute_factor_map(session, features: Mapping[str, np.ndarray] | None = None,
+def compute_factor_map(session, features: Mapping[str, np.ndarray] | Sequence[str] | None = None,
                        min_support: int = MIN_SUPPORT,
                        progress: Callable[[float], None] | None = None,
-                       should_stop: Callable[[], bool] | None = None) -> FactorMap:
+                       should_stop: Callable[[], bool] | None = None, *,
+                       extra_features: Mapping[str, np.ndarray] | None = None) -> FactorMap:
     """The factor map of ``session.model`` on ``session.text``, streamed in chunks of positions.
+
+    Memory: the accumulated moments (H^2 numbers per feature and per conditional-mean value) and
+    one chunk of states and features. Standard features are computed chunk by chunk
+    (:class:`~factormap.engine.feature_stream.FeatureStream`), never as whole-text arrays; arrays
+    the caller passes are used as they are and cost what the caller holds (8 bytes per text byte
+    for a float64 feature).
 
     Parameters
     ----------
     session : a :class:`factormap.engine.session.Session`; its states ``h_t`` (the state after
         reading ``x_t``) over every position t = 0..n-1 are read, chunk by chunk.
-    features : name -> (n,) array aligned with ``h_t``; default :func:`standard_features`.
+    features : the features read out: names of standard features (streamed), or name -> (n,) array
+        aligned with ``h_t`` (exactly these); default every standard feature
+        (:data:`~factormap.engine.features.STANDARD_FEATURES`), streamed.
     min_support : least positions for a value's conditional mean (default :data:`MIN_SUPPORT`).
     progress : called with the fraction done after each chunk.
     should_stop : polled before each chunk; when true, :class:`Cancelled` is raised.
+    extra_features : name -> (n,) array read out after the standard features (when ``features``
+        names them or is None), e.g. the report's ``--feature`` and ``--feature-file``.
 
     Raises
     ------
     FeatureError
-        A feature does not have one finite value per position.
+        A feature does not have one finite value per position, a name is not a standard feature,
+        an extra feature has the name of a standard one, or there is no feature at all.
     Cancelled
         ``should_stop()`` returned true.
     """
     n, H = session.n, session.H
-    feats = _check_features(standard_features(session.x) if features is None else features, n)
+    if isinstance(features, Mapping):
+        standard, given = (), _check_features(features, n)
+    else:
+        standard = STANDARD_FEATURES if features is None else tuple(features)
+        given = _check_features(extra_features, n)
+        clash = next((name for name in given if name in standard), None)
+        if clash is not None:
+            raise FeatureError(f"a feature named {clash!r} already exists")
+    names = standard + tuple(given)
+    if not names:
+        raise FeatureError("no features to read out")
+    space_name = "after_space" if "after_space" in standard else None
+    stream = FeatureStream(session.x, standard if space_name else standard + ("after_space",), session.chunk)
     state_moments = StateMoments(H)
-    moments = {name: FeatureMoments(H) for name in feats}
-    spaces = after_space(session.x)
-    space_name = next((k for k, f in feats.items() if np.array_equal(f, spaces)), None)
+    moments = {name: FeatureMoments(H) for name in names}
     space_moments = moments[space_name] if space_name else FeatureMoments(H)
-    step = session.chunk
-    for t0 in range(0, n, step):
+    for t0, t1, streamed in stream.chunks():
         if should_stop is not None and should_stop():
             raise Cancelled("factor map cancelled")
-        t1 = min(n, t0 + step)
         centred = state_moments.add(session.states(t0, t1))
         for name, m in moments.items():
-            m.add(centred, feats[name][t0:t1])
+            m.add(centred, given[name][t0:t1] if name in given else streamed[name])
         if space_name is None:
-            space_moments.add(centred, spaces[t0:t1])
+            space_moments.add(centred, streamed["after_space"])
         if progress is not None:
             progress(t1 / n)
     return factor_map_from_moments(session.model, state_moments, moments, space_moments, min_support)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import string
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,10 +44,7 @@ def word_len(x) -> np.ndarray:
     ``word_len[t] = t - s`` where s is the last position <= t holding 0x20, 0x0A or 0x09
     (``s = -1`` when there is none, so the first word counts from the start of the text).
     """
-    x = as_bytes_array(x)
-    idx = np.arange(x.size)
-    last_sep = np.maximum.accumulate(np.where(_word_separators(x), idx, -1)) if x.size else idx
-    return (idx - last_sep).astype(np.float64)
+    return _whole_text(x, "word_len")
 
 
 def word_len_capped(x, cap: int) -> np.ndarray:
@@ -63,11 +61,7 @@ def in_tag(x) -> np.ndarray:
     counting as 0 is what the research measured: with it the covariance readout of
     ``../shared/reference`` gives r = 0.573, the published figure (0.583 with ``>`` as 1).
     """
-    x = as_bytes_array(x)
-    idx = np.arange(x.size)
-    last_lt = np.maximum.accumulate(np.where(x == LT, idx, -1)) if x.size else idx
-    last_gt = np.maximum.accumulate(np.where(x == GT, idx, -1)) if x.size else idx
-    return (last_lt > last_gt).astype(np.float64)
+    return _whole_text(x, "in_tag")
 
 
 def tag_depth(x) -> np.ndarray:
@@ -79,35 +73,122 @@ def tag_depth(x) -> np.ndarray:
     other ``<...>`` counts +1. A ``>`` outside a tag changes nothing. The depth is not clamped: a text cut in the
     middle of a document can go negative.
     """
-    x = as_bytes_array(x)
-    step = np.zeros(x.size, np.float64)
-    if x.size == 0:
-        return step
-    idx = np.arange(x.size)
-    last_lt = np.maximum.accumulate(np.where(x == LT, idx, -1))
-    last_gt = np.maximum.accumulate(np.where(x == GT, idx, -1))
-    ends = np.flatnonzero(x == GT)
-    ends = ends[ends > 0]
-    prev_gt = last_gt[ends - 1]
-    start = last_lt[ends]
-    closes_a_tag = start > prev_gt
-    ends, start = ends[closes_a_tag], start[closes_a_tag]
-    nonempty = start + 1 < ends
-    ends, start = ends[nonempty], start[nonempty]
-    second = x[start + 1]
-    closing = second == SLASH
-    opening = ~closing & (second != BANG) & (second != QUESTION) & (x[ends - 1] != SLASH)
-    step[ends[closing]] = -1.0
-    step[ends[opening]] = 1.0
-    return np.cumsum(step)
+    return _whole_text(x, "tag_depth")
 
 
 def after_space(x) -> np.ndarray:
     """1 where the previous byte ``x_{t-1}`` is a space (0x20 only), else 0; 0 at t = 0."""
-    x = as_bytes_array(x)
-    out = np.zeros(x.size, np.float64)
-    out[1:] = x[:-1] == SPACE
+    return _whole_text(x, "after_space")
+
+
+#: The research's features, in the order :func:`standard_features` and :func:`features_of_range` give them.
+STANDARD_FEATURES = ("word_len", "in_tag", "tag_depth", "after_space")
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureCarry:
+    """What the standard features at positions t >= t0 need to know of the bytes before t0.
+
+    Attributes:
+        last_separator: the last position < t0 holding a space, newline or tab (-1: none).
+        last_lt: the last position < t0 holding ``<`` (-1: none).
+        last_gt: the last position < t0 holding ``>`` (-1: none).
+        depth: ``tag_depth`` at t0 - 1 (0 at t0 = 0).
+    """
+
+    last_separator: int = -1
+    last_lt: int = -1
+    last_gt: int = -1
+    depth: float = 0.0
+
+
+def _last_hit(hits: np.ndarray, t0: int, before: int) -> np.ndarray:
+    """For each t in [t0, t0 + hits.size): the last position <= t where ``hits`` holds, else ``before``."""
+    last = np.where(hits, np.arange(t0, t0 + hits.size), -1)
+    if last.size:
+        last[0] = max(last[0], before)
+    return np.maximum.accumulate(last)
+
+
+def _tag_depth(x: np.ndarray, t0: int, last_lt: np.ndarray, last_gt: np.ndarray, carry: FeatureCarry) -> np.ndarray:
+    """``tag_depth`` over [t0, t0 + last_lt.size) from the last ``<`` and ``>`` at or before each t."""
+    step = np.zeros(last_lt.size, np.float64)
+    ends = np.flatnonzero(x[t0:t0 + last_lt.size] == GT)  # offsets of the '>' in the range
+    prev_gt = np.where(ends > 0, last_gt[ends - 1], carry.last_gt)
+    start = last_lt[ends]
+    closes_a_tag = start > prev_gt
+    ends, start = ends[closes_a_tag], start[closes_a_tag]
+    nonempty = start + 1 < ends + t0
+    ends, start = ends[nonempty], start[nonempty]
+    second = x[start + 1]
+    closing = second == SLASH
+    opening = ~closing & (second != BANG) & (second != QUESTION) & (x[ends + t0 - 1] != SLASH)
+    step[ends[closing]] = -1.0
+    step[ends[opening]] = 1.0
+    return np.cumsum(step) + carry.depth
+
+
+def _after_space(x: np.ndarray, t0: int, t1: int) -> np.ndarray:
+    out = np.zeros(t1 - t0, np.float64)
+    if t1 > t0:
+        first = max(t0, 1)
+        out[first - t0:] = x[first - 1:t1 - 1] == SPACE
     return out
+
+
+def features_of_range(x, t0: int, t1: int, carry: FeatureCarry = FeatureCarry(),
+                      names: tuple[str, ...] = STANDARD_FEATURES) -> tuple[dict[str, np.ndarray], FeatureCarry]:
+    """The standard features ``names`` at positions [t0, t1) of x, and the carry at t1.
+
+    This is the one definition of each standard feature: the whole-text functions (:func:`word_len`,
+    :func:`in_tag`, :func:`tag_depth`, :func:`after_space`) are this over [0, n), and a text walked
+    range by range, each range given the carry the previous one returned (``FeatureCarry()`` at
+    t0 = 0), gives the same values bit for bit (:class:`~factormap.engine.feature_stream.FeatureStream`).
+
+    Parameters
+    ----------
+    x : the whole text's bytes (some features look back before t0: ``x_{t0-1}``, a tag's first bytes).
+    t0, t1 : the range, ``0 <= t0 <= t1 <= n``.
+    carry : what the features need of the bytes before t0 (as returned for the range ending at t0).
+    names : which of :data:`STANDARD_FEATURES` to compute, in the order wanted.
+
+    Returns
+    -------
+    (name -> float64 array of shape (t1 - t0,), the carry at t1). Carry fields that ``names`` do not
+    need are passed on unchanged (word_len needs ``last_separator``; in_tag ``last_lt`` and
+    ``last_gt``; tag_depth those and ``depth``; after_space none).
+
+    Raises
+    ------
+    FeatureError
+        A name that is not a standard feature.
+    """
+    unknown = [name for name in names if name not in STANDARD_FEATURES]
+    if unknown:
+        raise FeatureError(f"no standard feature named {unknown[0]!r}; they are {', '.join(STANDARD_FEATURES)}")
+    x = as_bytes_array(x)
+    xs = x[t0:t1]
+    out: dict[str, np.ndarray] = {}
+    last_separator, last_lt, last_gt, depth = carry.last_separator, carry.last_lt, carry.last_gt, carry.depth
+    if "word_len" in names:
+        last_sep = _last_hit(_word_separators(xs), t0, last_separator)
+        out["word_len"] = (np.arange(t0, t1) - last_sep).astype(np.float64)
+        last_separator = int(last_sep[-1]) if xs.size else last_separator
+    if "in_tag" in names or "tag_depth" in names:
+        lts, gts = _last_hit(xs == LT, t0, last_lt), _last_hit(xs == GT, t0, last_gt)
+        out["in_tag"] = (lts > gts).astype(np.float64)
+        if "tag_depth" in names:
+            out["tag_depth"] = _tag_depth(x, t0, lts, gts, carry)
+            depth = float(out["tag_depth"][-1]) if xs.size else depth
+        last_lt, last_gt = (int(lts[-1]), int(gts[-1])) if xs.size else (last_lt, last_gt)
+    if "after_space" in names:
+        out["after_space"] = _after_space(x, t0, t1)
+    return {name: out[name] for name in names}, FeatureCarry(last_separator, last_lt, last_gt, depth)
+
+
+def _whole_text(x, name: str) -> np.ndarray:
+    x = as_bytes_array(x)
+    return features_of_range(x, 0, x.size, names=(name,))[0][name]
 
 
 def _char_class_table() -> np.ndarray:
@@ -207,11 +288,8 @@ def _parses_as_float(token: bytes) -> bool:
 
 
 def standard_features(x) -> dict[str, np.ndarray]:
-    """The research's features of ``x``: word_len (uncapped), in_tag, tag_depth, after_space."""
+    """The research's features of ``x`` as whole-text arrays: word_len (uncapped), in_tag, tag_depth,
+    after_space (8 bytes per text byte each; :class:`~factormap.engine.feature_stream.FeatureStream`
+    gives them range by range in bounded memory)."""
     x = as_bytes_array(x)
-    return {
-        "word_len": word_len(x),
-        "in_tag": in_tag(x),
-        "tag_depth": tag_depth(x),
-        "after_space": after_space(x),
-    }
+    return features_of_range(x, 0, x.size)[0]

@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from factormap.engine.errors import FactormapError
 from factormap.engine.factor_map import MIN_SUPPORT, compute_factor_map
-from factormap.engine.features import numeric_feature_file, regex_feature, standard_features
+from factormap.engine.features import STANDARD_FEATURES, numeric_feature_file, regex_feature
 from factormap.tui.commands.common import UsageError
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -72,23 +72,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def user_features(session, args: argparse.Namespace) -> dict:
-    """The standard features plus the ones given on the command line.
+    """The features given on the command line, read out after the standard ones.
+
+    Each is a whole (n,) float64 array, 8 bytes per text byte (the standard features are streamed
+    by the engine and need no such array).
 
     Args:
         session: the session (its text defines the positions).
         args: parsed ``report`` arguments.
 
     Returns:
-        Feature name -> (n,) array, standard features first.
+        Feature name -> (n,) array, in the order given.
 
     Raises:
         UsageError: a duplicate name or a feature file that cannot be used.
     """
-    features = standard_features(session.x)
+    features = {}
     specs = [(spec, "--feature") for spec in getattr(args, "factor_map_regex", [])]
     specs += [(spec, "--feature-file") for spec in getattr(args, "factor_map_files", [])]
     for (name, value), option in specs:
-        if name in features:
+        if name in features or name in STANDARD_FEATURES:
             raise UsageError(f"{option}: a feature named {name!r} already exists")
         try:
             if option == "--feature":
@@ -109,7 +112,8 @@ def compute(session, args: argparse.Namespace, progress) -> dict:
         progress: called with the fraction done, or None.
     """
     min_support = getattr(args, "factor_map_min_support", MIN_SUPPORT)
-    fm = compute_factor_map(session, user_features(session, args), min_support=min_support, progress=progress)
+    fm = compute_factor_map(session, extra_features=user_features(session, args), min_support=min_support,
+                            progress=progress)
     return fm.to_dict()
 
 
