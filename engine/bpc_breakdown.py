@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from factormap.engine.errors import Cancelled
-from factormap.engine.features import CHAR_CLASS_NAMES, char_class, in_tag, word_len
+from factormap.engine.feature_stream import FeatureStream
+from factormap.engine.features import CHAR_CLASS_NAMES, char_class
 
 #: Positions in the word from this one on share the last group ("16+").
 WORD_POSITIONS = 16
@@ -27,6 +28,9 @@ WORST = 10
 
 #: Names of the two tag groups, in group order (code 0 = outside, 1 = inside).
 TAG_NAMES = ("outside tags", "inside tags")
+
+#: Predictions grouped per block (the memory of a block: a few arrays of this length).
+BLOCK = 1 << 16
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,28 +105,63 @@ def _float(value) -> float | None:
     return value if np.isfinite(value) else None
 
 
+class GroupedBits:
+    """Running per-group figures of bits given block by block, in positions' order (memory: a few
+    numbers per group). Block after block gives the same counts, sums and representatives as the
+    whole arrays at once: sums add each bit in position order, as ``np.bincount`` does.
+    """
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = tuple(names)
+        G = len(self.names)
+        self.count = np.zeros(G, np.int64)
+        self.sums = np.zeros(G)
+        self.total = 0.0
+        self._worst_bits = np.full(G, -np.inf)
+        self.worst = np.full(G, -1, np.int64)
+
+    def add(self, t0: int, bits: np.ndarray, codes: np.ndarray) -> None:
+        """Add predictions t0, t0+1, ... with their ``bits`` and group ``codes`` (same length)."""
+        bits = np.asarray(bits, np.float64)
+        codes = np.asarray(codes, np.intp)
+        if not bits.size:
+            return
+        G = len(self.names)
+        counts = np.bincount(codes, minlength=G)
+        self.count += counts
+        np.add.at(self.sums, codes, bits)
+        self.total += float(bits.sum())
+        # Sort by (code, -bits, t): the first row of each code is its worst prediction, earliest on ties.
+        order = np.lexsort((np.arange(bits.size), -bits, codes))
+        firsts = order[np.minimum(np.searchsorted(codes[order], np.arange(G)), order.size - 1)]
+        better = (counts > 0) & (bits[firsts] > self._worst_bits)
+        self._worst_bits[better] = bits[firsts[better]]
+        self.worst[better] = t0 + firsts[better]
+
+    def result(self) -> BitsByGroup:
+        """The :class:`BitsByGroup` of every prediction added (its share's total: the bits added)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(self.count > 0, self.sums / np.maximum(self.count, 1), np.nan)
+        share = self.sums / self.total if self.total > 0 else np.full(len(self.names), np.nan)
+        return BitsByGroup(names=self.names, count=self.count.copy(), mean_bits=mean, share=share,
+                           worst=self.worst.copy())
+
+
 def bits_by_group(bits: np.ndarray, codes: np.ndarray, names: tuple[str, ...]) -> BitsByGroup:
     """Group ``bits`` by ``codes`` (same length, codes in 0..len(names)-1); see :class:`BitsByGroup`."""
-    bits = np.asarray(bits, np.float64)
-    codes = np.asarray(codes, np.int64)
-    G = len(names)
-    count = np.bincount(codes, minlength=G)
-    sums = np.bincount(codes, weights=bits, minlength=G)
-    total = float(bits.sum())
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, sums / np.maximum(count, 1), np.nan)
-    share = sums / total if total > 0 else np.full(G, np.nan)
-    # Sort by (code, -bits, t): the first row of each code is its worst prediction, earliest on ties.
-    order = np.lexsort((np.arange(bits.size), -bits, codes))
-    firsts = np.searchsorted(codes[order], np.arange(G))
-    worst = np.where(count > 0, order[np.minimum(firsts, max(order.size - 1, 0))], -1)
-    return BitsByGroup(names=tuple(names), count=count, mean_bits=mean, share=share, worst=worst)
+    groups = GroupedBits(names)
+    groups.add(0, bits, codes)
+    return groups.result()
 
 
 def bpc_breakdown(session, worst: int = WORST, word_positions: int = WORD_POSITIONS,
                   progress: Callable[[float], None] | None = None,
                   should_stop: Callable[[], bool] | None = None) -> BpcBreakdown:
     """The :class:`BpcBreakdown` of ``session``'s bits (the forward pass is finished first).
+
+    The groups are read block by block (:data:`BLOCK` predictions) with the features streamed
+    (:class:`~factormap.engine.feature_stream.FeatureStream`): memory beyond the session's own
+    arrays does not grow with the text.
 
     Parameters
     ----------
@@ -135,12 +174,13 @@ def bpc_breakdown(session, worst: int = WORST, word_positions: int = WORD_POSITI
     progress : callable, optional
         Called with the fraction of the forward pass done after each chunk.
     should_stop : callable, optional
-        Polled after each chunk; when true, :class:`Cancelled` is raised.
+        Polled after each chunk of the pass and each block of the grouping; when true,
+        :class:`Cancelled` is raised.
 
     Raises
     ------
     Cancelled
-        When ``should_stop()`` returned true before the bits were known.
+        When ``should_stop()`` returned true before the breakdown was complete.
     """
     if session.n < 2:
         raise ValueError("a breakdown of bits needs at least two bytes of text")
@@ -151,16 +191,24 @@ def bpc_breakdown(session, worst: int = WORST, word_positions: int = WORD_POSITI
             progress(step.fraction)
     if not session.complete:
         raise Cancelled("BPC breakdown stopped")
-    bits = np.asarray(session.bits, np.float64)
-    target = session.x[1:]
-    positions = np.minimum(word_len(session.x)[1:], word_positions).astype(np.int64)
     position_names = tuple(str(k) for k in range(word_positions)) + (f"{word_positions}+",)
-    worst_positions = session.worst_positions(worst)
+    by_class, by_tag, by_word = GroupedBits(CHAR_CLASS_NAMES), GroupedBits(TAG_NAMES), GroupedBits(position_names)
+    # Prediction t is grouped by the byte it predicts: features at positions p = t + 1 >= 1.
+    for p0, p1, feats in FeatureStream(session.x, ("word_len", "in_tag"), BLOCK).chunks():
+        if should_stop is not None and should_stop():
+            raise Cancelled("BPC breakdown stopped")
+        skip = 1 if p0 == 0 else 0
+        t0 = p0 + skip - 1
+        bits = session.bits[t0:p1 - 1]
+        by_class.add(t0, bits, char_class(session.x[p0 + skip:p1]))
+        by_tag.add(t0, bits, feats["in_tag"][skip:])
+        by_word.add(t0, bits, np.minimum(feats["word_len"][skip:], word_positions))
+    worst_positions = np.asarray(session.worst_positions(worst), np.int64)
     return BpcBreakdown(
-        bpc=float(bits.mean()),
-        by_class=bits_by_group(bits, char_class(target), CHAR_CLASS_NAMES),
-        by_tag=bits_by_group(bits, in_tag(session.x)[1:], TAG_NAMES),
-        by_word_position=bits_by_group(bits, positions, position_names),
-        worst_positions=np.asarray(worst_positions, np.int64),
-        worst_bits=bits[worst_positions],
+        bpc=session.bpc,
+        by_class=by_class.result(),
+        by_tag=by_tag.result(),
+        by_word_position=by_word.result(),
+        worst_positions=worst_positions,
+        worst_bits=session.bits[worst_positions].astype(np.float64),
     )

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from factormap.engine.errors import Cancelled
+from factormap.engine.feature_stream import FeatureStream
+
+#: Positions per block when a feature is streamed.
+_BLOCK = 1 << 16
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,12 +81,30 @@ def first_occurrences(feature: np.ndarray, values: np.ndarray) -> np.ndarray:
 
     The representative of a feature value (e.g. a word length k): its first occurrence.
     """
-    feature = np.asarray(feature)
-    out = np.full(len(values), -1, np.int64)
-    for i, v in enumerate(np.asarray(values).tolist()):
-        hits = np.flatnonzero(feature == v)
-        if hits.size:
-            out[i] = hits[0]
+    return _first_in_blocks([(0, np.asarray(feature))], values)
+
+
+def first_occurrences_of_feature(x, name: str, values: np.ndarray) -> np.ndarray:
+    """:func:`first_occurrences` of the standard feature ``name`` of the text ``x``, with the feature
+    streamed block by block (:class:`~factormap.engine.feature_stream.FeatureStream`), stopping
+    once every value is found: no whole-text array."""
+    blocks = ((t0, block[name]) for t0, _, block in FeatureStream(x, (name,), _BLOCK).chunks())
+    return _first_in_blocks(blocks, values)
+
+
+def _first_in_blocks(blocks, values: np.ndarray) -> np.ndarray:
+    """:func:`first_occurrences` over ``(t0, block)`` pieces of the feature, in position order."""
+    wanted = np.asarray(values).tolist()
+    out = np.full(len(wanted), -1, np.int64)
+    missing = set(range(len(wanted)))
+    for t0, block in blocks:
+        if not missing:
+            break
+        for i in sorted(missing):
+            hits = np.flatnonzero(block == wanted[i])
+            if hits.size:
+                out[i] = t0 + hits[0]
+                missing.discard(i)
     return out
 
 

@@ -17,10 +17,9 @@ from factormap.engine.attribution_summary import attribution_summary
 from factormap.engine.bpc_breakdown import bpc_breakdown
 from factormap.engine.errors import Cancelled, FactormapError
 from factormap.engine.factor_map import compute_factor_map
-from factormap.engine.features import word_len
 from factormap.engine.gradient_sparsity import gradient_sparsity
 from factormap.engine.interventions.suite import intervention_suite
-from factormap.engine.representatives import first_occurrences, neuron_peaks
+from factormap.engine.representatives import first_occurrences_of_feature, neuron_peaks
 from factormap.engine.session import Session
 
 ATTRIBUTION_PREFIX = 1 << 18
@@ -110,7 +109,7 @@ def compute_part(session, name: str, progress: Callable[[float], None] | None,
     if name == "factor_map":
         fm = compute_factor_map(session, **kw)
         values = fm.readouts["word_len"].cond_values
-        return fm, first_occurrences(word_len(session.x), values)
+        return fm, first_occurrences_of_feature(session.x, "word_len", values)
     if name == "peaks":
         return neuron_peaks(session, **kw)
     if name == "sparsity":
