@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from factormap.engine.feature_readout import FeatureReadout, readout_from_moments
+from factormap.engine.feature_stream import FeatureColumn
 from factormap.engine.interventions.plan import resolved
 from factormap.engine.interventions.run import InterventionResult, intervention_delta
 from factormap.engine.interventions.specs import RandomDirection
@@ -51,14 +52,18 @@ class ResidualReadout:
         return {**self.result.to_dict(), "residual.r": self.r}
 
 
-def residual_readout(session, specs, feature: np.ndarray, name: str = "feature", *,
+def residual_readout(session, specs, feature: str | np.ndarray, name: str = "feature", *,
                      progress: ProgressFn = None, should_stop: StopFn = None) -> ResidualReadout:
-    """Run ``specs`` over the text and refit the feature's covariance direction on the edited states."""
-    f = np.asarray(feature, np.float64)
+    """Run ``specs`` over the text and refit the feature's covariance direction on the edited states.
+
+    ``feature`` is the name of a standard feature (streamed chunk by chunk beside the edited
+    states: no per-position array) or an (n,) array aligned with the states.
+    """
+    column = FeatureColumn(session.x, feature, session.chunk)
     sm, fm = StateMoments(session.H), FeatureMoments(session.H)
 
     def sink(t0: int, states: np.ndarray) -> None:
-        fm.add(sm.add(states), f[t0:t0 + states.shape[0]])
+        fm.add(sm.add(states), column.range(t0, t0 + states.shape[0]))
 
     result = intervention_delta(session, specs, progress=progress, should_stop=should_stop, state_sink=sink)
     ro = readout_from_moments(name, sm, fm)

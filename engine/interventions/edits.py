@@ -15,6 +15,7 @@ numbers, never NaN); readout-only edits fold into the readout weights instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 
@@ -28,6 +29,11 @@ from factormap.engine.kernels.edited_recurrence import (
 from factormap.engine.model import Model
 
 
+def is_constant(beta) -> bool:
+    """True when an edit's offset ``beta`` is one number for every position (not per-position values)."""
+    return isinstance(beta, Real)
+
+
 @dataclass(frozen=True, eq=False)
 class StateEdits:
     """An ordered list of rank-one state edits.
@@ -35,7 +41,9 @@ class StateEdits:
     Attributes:
         directions: (k, H) float64 unit rows ``u_k``.
         alphas: (k,) float64 factors ``alpha_k`` kept along ``u_k``.
-        offsets: k entries ``beta_k``: a float, or an (n,) float64 array indexed by position.
+        offsets: k entries ``beta_k``: a number, or per-position values sliced by ``[t0:t1]`` (an (n,)
+            float64 array, or a write-in oracle's
+            :class:`~factormap.engine.interventions.oracle_values.OracleValues`).
     """
 
     directions: np.ndarray
@@ -62,7 +70,7 @@ class StateEdits:
         """``beta_k(t)`` for t in [t0, t1), shape (k, t1 - t0), float64."""
         out = np.empty((len(self), t1 - t0))
         for k, b in enumerate(self.offsets):
-            out[k] = b[t0:t1] if isinstance(b, np.ndarray) else b
+            out[k] = b if is_constant(b) else b[t0:t1]
         return out
 
     def folded_into_readout(self, model: Model) -> Model:
@@ -75,7 +83,7 @@ class StateEdits:
         """
         if not len(self):
             return model
-        if any(isinstance(beta, np.ndarray) for beta in self.offsets):
+        if not all(is_constant(beta) for beta in self.offsets):
             raise ValueError("edits with per-position offsets do not fold into the readout")
         alphas = np.clip(self.alphas, -STATE_LIMIT, STATE_LIMIT)
         b = np.zeros(self.directions.shape[1])

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from factormap.engine.errors import FactormapError
-from factormap.engine.interventions.edits import StateEdits
+from factormap.engine.interventions.edits import StateEdits, is_constant
 from factormap.engine.interventions.specs import EACH_STEP, READOUT, WEIGHTS, RandomDirection
 from factormap.engine.model import Model
 
@@ -97,7 +97,7 @@ class Plan:
 
 def _is_identity(edit) -> bool:
     _, alpha, beta = edit
-    return alpha == 1.0 and not isinstance(beta, np.ndarray) and beta == 0.0
+    return alpha == 1.0 and is_constant(beta) and beta == 0.0
 
 
 def compile_plan(session, specs) -> Plan:

@@ -20,6 +20,7 @@ import numpy as np
 
 from factormap.engine.errors import FactormapError
 from factormap.engine.interventions.directions import nudged, random_unit_direction, unit
+from factormap.engine.interventions.oracle_values import OracleValues
 
 EACH_STEP, READOUT, WEIGHTS = "each_step", "readout", "weights"
 _WHERE = {EACH_STEP: "at every step", READOUT: "at the readout only"}
@@ -107,10 +108,13 @@ class WriteInOracle:
     ``h <- h + (values[t] - h . u) u``. ``variant`` labels how the values were made
     (``"linear"``: the fit ``a f_t + c`` of ``h . u`` on f; ``"conditional_mean"``:
     ``E[h . u | f = f_t]``); see :func:`factormap.engine.interventions.oracle.fit_write_in_oracle`.
+    ``values`` is an (n,) array of finite numbers (kept as a read-only float64 copy), or the
+    :class:`~factormap.engine.interventions.oracle_values.OracleValues` of a fit, which computes
+    them range by range from the feature (no per-position array).
     """
 
     direction: np.ndarray
-    values: np.ndarray
+    values: np.ndarray | OracleValues
     variant: str = "linear"
     name: str = ""
     stage: ClassVar[str] = EACH_STEP
@@ -118,10 +122,12 @@ class WriteInOracle:
     def __post_init__(self) -> None:
         if self.variant not in ("linear", "conditional_mean"):
             raise FactormapError(f"variant must be 'linear' or 'conditional_mean', not {self.variant!r}.")
-        values = np.array(self.values, np.float64).ravel()
-        if not np.all(np.isfinite(values)):
-            raise FactormapError("the oracle values contain NaN or infinite numbers.")
-        values.setflags(write=False)
+        values = self.values
+        if not isinstance(values, OracleValues):
+            values = np.array(values, np.float64).ravel()
+            if not np.all(np.isfinite(values)):
+                raise FactormapError("the oracle values contain NaN or infinite numbers.")
+            values.setflags(write=False)
         _set(self, direction=unit(self.direction), values=values)
 
     def describe(self) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from factormap.engine.factor_map import compute_factor_map
-from factormap.engine.features import in_tag, word_len
+from factormap.engine.feature_stream import FeatureStream
 from factormap.engine.interventions.analysis import (
     BAND_EPS,
     random_direction_control,
@@ -34,7 +34,6 @@ from factormap.engine.interventions.specs import EditWeights, SubtractAtReadout,
 
 #: The features whose directions the table edits (short names label the directions).
 FEATURES = {"word_len": "wl", "in_tag": "tag"}
-_FEATURE_FNS = {"word_len": word_len, "in_tag": in_tag}
 
 
 @dataclass(frozen=True)
@@ -101,39 +100,48 @@ class _Steps:
         return {"progress": report, "should_stop": self.should_stop}
 
 
-def _band_row(session, key: str, specs, steps: _Steps, band_n: int, eps: float, residual=None) -> SuiteRow:
+def _band_row(session, key: str, specs, steps: _Steps, band_n: int, eps: float,
+              residual: str | None = None) -> SuiteRow:
+    """A row of ``specs``; ``residual``: the standard feature whose residual readout it reports."""
     if residual is None:
         value = intervention_delta(session, specs, **steps.part(1)).delta_bpc
         r = float("nan")
     else:
-        feature, name = residual
-        res = residual_readout(session, specs, feature, name, **steps.part(1))
+        res = residual_readout(session, specs, residual, residual, **steps.part(1))
         value, r = res.result.delta_bpc, res.r
     band = sensitivity_band(session, specs, band_n, eps, value=value, **steps.part(band_n))
     return SuiteRow(key, specs[0].describe(), value, band.min, band.max, r)
+
+
+def _varying(x, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The standard features among ``names`` that take more than one value over the text (streamed)."""
+    lo, hi = dict.fromkeys(names, np.inf), dict.fromkeys(names, -np.inf)
+    for _, _, block in FeatureStream(x, names, 1 << 16).chunks():
+        for name, f in block.items():
+            lo[name], hi[name] = min(lo[name], float(f.min())), max(hi[name], float(f.max()))
+    return tuple(name for name in names if hi[name] > lo[name])
 
 
 def intervention_suite(session, *, band_n: int = 8, band_eps: float = BAND_EPS, random_n: int = 20,
                        progress: Callable[[float], None] | None = None,
                        should_stop: Callable[[], bool] | None = None) -> Suite:
     """The table of the module docstring for ``session`` (a factor map of FEATURES is computed first)."""
-    feats = {name: fn(session.x) for name, fn in _FEATURE_FNS.items()}
-    usable = {k: f for k, f in feats.items() if np.ptp(f) > 0}
+    usable = _varying(session.x, tuple(FEATURES))
     rows_per = {"word_len": 6, "in_tag": 2}
     steps = _Steps(1 + sum(rows_per[k] for k in usable) * (1 + band_n) + random_n, progress, should_stop)
     fm = compute_factor_map(session, usable, **steps.part(1)) if usable else None
     rows = []
-    for name, f in usable.items():
+    for name in usable:
         ro, short = fm.readouts[name], FEATURES[name]
         u = ro.cov_direction
         rows.append(_band_row(session, f"subtract_each_step.{name}", [SubtractEachStep(u, f"u_{short}")], steps,
-                              band_n, band_eps, residual=(f, name)))
+                              band_n, band_eps, residual=name))
         rows.append(_band_row(session, f"subtract_at_readout.{name}", [SubtractAtReadout(u, f"u_{short}")], steps,
                               band_n, band_eps))
         if name != "word_len":
             continue
         for variant in ("linear", "conditional_mean"):
-            oracle = fit_write_in_oracle(session, u, f, variant, name=f"u_{short}")
+            oracle = fit_write_in_oracle(session, u, name, variant, name=f"u_{short}")
             rows.append(_band_row(session, f"write_in_oracle.{name}.{variant}", [oracle], steps, band_n, band_eps))
         for side in ("left", "right"):
             if ro.has_pca:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from factormap.engine.errors import Cancelled, FactormapError
 from factormap.engine.factor_map import FactorMap
-from factormap.engine.features import standard_features, word_len
 from factormap.engine.interventions.analysis import Band, residual_readout, sensitivity_band
 from factormap.engine.interventions.oracle import fit_write_in_oracle
 from factormap.engine.interventions.specs import (
@@ -81,7 +80,7 @@ ROWS: tuple[InterventionRow, ...] = (
     InterventionRow("−u_wl at readout", True,
                     lambda s, fm, j: SubtractAtReadout(_u_wl(fm), name="u_wl"), "−wl read"),
     InterventionRow("write-in oracle u_wl", True,
-                    lambda s, fm, j: fit_write_in_oracle(s, _u_wl(fm), word_len(s.x), "linear", name="u_wl"),
+                    lambda s, fm, j: fit_write_in_oracle(s, _u_wl(fm), WORD_LEN, "linear", name="u_wl"),
                     "oracle"),
     InterventionRow(f"random dir (seed {RANDOM_SEED})", False,
                     lambda s, fm, j: RandomDirection(RANDOM_SEED), "random"),
@@ -176,9 +175,8 @@ def run_row(session: Session, row: InterventionRow, factor_map: FactorMap | None
             return
         report(band=band, stage="residual" if row.residual_of else "done", fraction=0.0)
     if row.residual_of:
-        feature = standard_features(session.x)[row.residual_of]
         try:
-            residual = residual_readout(session, [spec], feature, row.residual_of,
+            residual = residual_readout(session, [spec], row.residual_of, row.residual_of,
                                         progress=lambda f: report(fraction=f), should_stop=should_stop)
         except Cancelled:
             return
