@@ -84,3 +84,49 @@ def test_the_app_compiles_only_the_fast_float32_kernels():
     assert kernels + "recurrence.recur_exact_kernel" not in compiled
     assert not any(name.startswith((kernels + "training", kernels + "fastmath")) for name in compiled)
     assert all(len(sigs) == 1 for sigs in compiled.values()), compiled
+
+
+class _RecordedChild:
+    """Stands in for a ChildWarmup: records when the parent waits for it."""
+
+    def __init__(self, modules, log):
+        self.modules, self.log = tuple(modules), log
+
+    def wait(self, timeout=None):
+        self.log.append("wait")
+        return True
+
+
+def test_modules_compiled_ahead_are_warmed_last_after_the_child_ends():
+    log = []
+    ahead = _RecordedChild(["factormap.engine.kernels.readout"], log)
+    warmed = warm_engine(lambda w: log.append(w.module), skip=("factormap.engine.kernels.training",),
+                         exact=False, ahead=ahead)
+    assert log[-2:] == ["wait", "factormap.engine.kernels.readout"]
+    assert [w.module for w in warmed] == [m for m in log if m != "wait"]
+    assert "factormap.engine.kernels.readout" not in log[:-2]
+
+
+CHILD_FILLS_THE_CACHE = """
+import json
+from factormap.engine.warmup import needs_compiling, start_child_warmup
+module = "factormap.engine.kernels.fastmath"
+before = needs_compiling(module)
+child = start_child_warmup([module], exact=False)
+ok = child.wait()
+print(json.dumps({"before": before, "modules": child.modules, "ok": ok, "after": needs_compiling(module),
+                  "again": start_child_warmup([module]) is None}))
+"""
+
+
+def test_a_child_process_fills_an_empty_cache_and_is_not_started_once_it_is_full(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", CHILD_FILLS_THE_CACHE], capture_output=True, text=True, env=env,
+                         check=True, timeout=300).stdout
+    assert json.loads(out) == {"before": True, "modules": ["factormap.engine.kernels.fastmath"], "ok": True,
+                               "after": False, "again": True}
+    assert any(p.suffix == ".nbc" for p in tmp_path.rglob("*"))

@@ -8,6 +8,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from factormap.engine.session import Session
+from factormap.engine.warmup import ChildWarmup
 from factormap.tui.no_color import grey_level_filters
 from factormap.tui.palette import KeyActions
 from factormap.tui.screens.explorer import ExplorerScreen
@@ -30,23 +31,25 @@ class FactormapApp(App[int]):
                         tooltip="Quit, even during background work")]
 
     def __init__(self, session: Session, model_path: str | Path, text_path: str | Path,
-                 notice: str | None = None) -> None:
+                 notice: str | None = None, warmup_ahead: ChildWarmup | None = None) -> None:
         """Args:
             session: the model and text to explore.
             model_path: the model file (shown by name, never written).
             text_path: the text file (shown by name, never written).
             notice: a line to show once the app has started.
+            warmup_ahead: kernels a child process is compiling meanwhile (a first run).
         """
         super().__init__()
         self._filters = grey_level_filters(self._filters)
         self.session = session
         self.model_path, self.text_path = Path(model_path), Path(text_path)
         self.notice = notice
+        self.warmup_ahead = warmup_ahead
         self.one_line_errors = False
 
     def get_default_screen(self) -> ExplorerScreen:
         """The explorer, opened on the session."""
-        return ExplorerScreen(self.session, self.model_path, self.text_path)
+        return ExplorerScreen(self.session, self.model_path, self.text_path, self.warmup_ahead)
 
     def on_mount(self) -> None:
         """Show the start-up notice."""

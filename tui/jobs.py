@@ -19,6 +19,7 @@ from factormap.engine.errors import Cancelled
 from factormap.engine.export import position_arrays
 from factormap.engine.model import atomic_write_bytes
 from factormap.engine.session import Session
+from factormap.engine.warmup import ChildWarmup, warm_engine, warmed_modules
 from factormap.tui.messages import BpcProgress, Exported, KernelsReady, KernelsWarming, WorkProgress
 
 PROGRESS_INTERVAL = 0.1
@@ -33,22 +34,18 @@ NOT_WARMED_BY_THE_APP = ("factormap.engine.kernels.training", "factormap.engine.
 tanh/exp kernels that exist for tests), left to compile on use."""
 
 
-def warm_kernels(post: Callable) -> None:
+def warm_kernels(post: Callable, ahead: ChildWarmup | None = None) -> None:
     """Load (or compile) every engine kernel the explorer uses, posting which module is done, then
     KernelsReady. Models load as float32 and the explorer takes no exact path, so only the fast
     float32 kernels are compiled (``exact=False``).
 
     Follows the engine's warm-up convention (:mod:`factormap.engine.warmup`): with a warm numba
-    cache this takes a fraction of a second, with an empty one a few seconds.
+    cache this takes a fraction of a second, with an empty one a few seconds; the modules that
+    ``ahead`` compiles in a child process (started by :func:`factormap.tui.launch.launch`) are
+    loaded last.
     """
-    import importlib
-
-    from factormap.engine.warmup import engine_modules, warm_engine
-
     started = time.perf_counter()
-    total = sum(callable(getattr(importlib.import_module(name), "warm", None))
-                for name in engine_modules()
-                if name != "factormap.engine.warmup" and name not in NOT_WARMED_BY_THE_APP)
+    total = len(warmed_modules(skip=NOT_WARMED_BY_THE_APP))
     done = 0
 
     def on_module(item) -> None:
@@ -56,7 +53,7 @@ def warm_kernels(post: Callable) -> None:
         done += 1
         post(KernelsWarming(item.module.rsplit(".", 1)[-1], done, total))
 
-    warm_engine(on_module, skip=NOT_WARMED_BY_THE_APP, exact=False)
+    warm_engine(on_module, skip=NOT_WARMED_BY_THE_APP, exact=False, ahead=ahead)
     post(KernelsReady(time.perf_counter() - started))
 
 

@@ -15,6 +15,9 @@ EXIT_GRACE = 0.1
 """Seconds to wait at exit for background threads that are finishing their chunk."""
 SWITCH_INTERVAL = 0.001
 """Seconds a thread may hold the GIL while others wait (Python's default is 0.005)."""
+COMPILED_AHEAD = ("factormap.engine.kernels.backprop",)
+"""Engine modules that a child process compiles, on a first run, while the app compiles the rest
+(only fast float32 paths, as the app): the attribution kernels take about as long as all the others."""
 
 
 def demo_inputs() -> tuple[str, str, str]:
@@ -43,13 +46,18 @@ def launch(model_path: str | None, text_path: str | None) -> int:
         model_path, text_path, notice = demo_inputs()
     model, text = load_inputs(model_path, text_path)
 
+    from factormap.engine.warmup import start_child_warmup
+
+    # Before the app's imports, so that on a first run the child starts compiling as early as it can.
+    warmup_ahead = start_child_warmup(COMPILED_AHEAD, exact=False)
+
     from factormap.engine.session import Session
     from factormap.tui.app import FactormapApp
 
     session = Session(model, text)
     # Workers hold the GIL between their numba and BLAS calls; hand it back to the event loop sooner.
     sys.setswitchinterval(SWITCH_INTERVAL)
-    app = FactormapApp(session, model_path, text_path, notice=notice)
+    app = FactormapApp(session, model_path, text_path, notice=notice, warmup_ahead=warmup_ahead)
     app.one_line_errors = True
     # A loop of our own: asyncio.run() would wait at exit for every thread worker to return.
     loop = asyncio.new_event_loop()

@@ -20,6 +20,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from factormap.engine.session import Session
+from factormap.engine.warmup import ChildWarmup
 from factormap.tui import jobs, motions
 from factormap.tui import text_layout as tl
 from factormap.tui.keymap import EXPLORER_BINDINGS
@@ -65,15 +66,18 @@ class ExplorerScreen(ExplorerKeys, Screen):
     neuron: var[int] = var(0, init=False)
     pending: var[str] = var("", init=False)
 
-    def __init__(self, session: Session, model_path: Path, text_path: Path) -> None:
+    def __init__(self, session: Session, model_path: Path, text_path: Path,
+                 warmup_ahead: ChildWarmup | None = None) -> None:
         """Args:
             session: the model and text being explored.
             model_path: the model file (for names; never written).
             text_path: the text file (for names; never written).
+            warmup_ahead: kernels a child process is compiling meanwhile (loaded once it is done).
         """
         super().__init__()
         self.session = session
         self.model_path, self.text_path = model_path, text_path
+        self.warmup_ahead = warmup_ahead
         self.marks: dict[str, int] = {}
         self.needle = b""
         self.thresholds: dict[str, float] = {}
@@ -115,7 +119,7 @@ class ExplorerScreen(ExplorerKeys, Screen):
         self.query_one(StatusLine).work = "loading kernels"
 
         def startup() -> None:
-            jobs.warm_kernels(self.post_message)
+            jobs.warm_kernels(self.post_message, self.warmup_ahead)
             jobs.stream_bpc(self.session, self.post_message, self._cancelled)
 
         self.run_worker(startup, thread=True, group="bpc", exclusive=True, exit_on_error=False,
