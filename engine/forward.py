@@ -23,6 +23,7 @@ from factormap.engine.config import PROB_FLOOR, VOCAB
 from factormap.engine.kernels import aligned_copy, read_only
 from factormap.engine.kernels.readout import readout_kernel
 from factormap.engine.kernels.recurrence import recur_exact_kernel, recur_fast_kernel
+from factormap.engine.kernels.state_edits import no_edits
 from factormap.engine.model import Model
 
 LOG_FLOOR = math.log(PROB_FLOOR)
@@ -66,7 +67,7 @@ def recur(model: Model, x, h0: np.ndarray | None = None, *, exact: bool | None =
         exact = dtype != np.float32
     kernel = recur_exact_kernel if exact or dtype != np.float32 else recur_fast_kernel
     w = kernel_weights(model)
-    kernel(w.WxT, w.WhT, w.bh, xs, h, out)
+    kernel(w.WxT, w.WhT, w.bh, xs, h, no_edits(model.H, dtype), out)
     return out
 
 

@@ -21,11 +21,8 @@ import numpy as np
 
 from factormap.engine.forward import as_bytes_array
 from factormap.engine.kernels import read_only
-from factormap.engine.kernels.edited_recurrence import (
-    STATE_LIMIT,
-    edited_recur_exact_kernel,
-    edited_recur_fast_kernel,
-)
+from factormap.engine.kernels.recurrence import recur_exact_kernel, recur_fast_kernel
+from factormap.engine.kernels.state_edits import STATE_LIMIT
 from factormap.engine.model import Model
 
 
@@ -125,6 +122,8 @@ def edited_recur(model: Model, x, h0: np.ndarray, edits: StateEdits, t0: int, *,
     lim = STATE_LIMIT
     alphas = np.clip(edits.alphas, -lim, lim).astype(dtype)
     betas = np.clip(edits.betas(t0, t0 + xs.shape[0]), -lim, lim).astype(dtype)
-    kernel = edited_recur_exact_kernel if exact else edited_recur_fast_kernel
-    return kernel(m.WxT, m.WhT, m.bh, xs, read_only(np.ascontiguousarray(h0, dtype)),
-                  read_only(edits.directions.astype(dtype)), read_only(alphas), read_only(betas))
+    kernel = recur_exact_kernel if exact else recur_fast_kernel
+    out = np.empty((xs.shape[0], m.H), dtype)
+    kernel(m.WxT, m.WhT, m.bh, xs, read_only(np.ascontiguousarray(h0, dtype)),
+           (read_only(edits.directions.astype(dtype)), read_only(alphas), read_only(betas)), out)
+    return out

@@ -1,5 +1,7 @@
-"""The tanh recurrence ``h_t = tanh(bh + Wx[:, x_t] + Wh @ h_{t-1})`` as numba kernels.
+"""The tanh recurrence ``h_t = E_t(tanh(bh + Wx[:, x_t] + Wh @ h_{t-1}))`` as numba kernels.
 
+``E_t`` applies the rank-one state edits of step t (:mod:`factormap.engine.kernels.state_edits`);
+with none it is the identity, so the plain and the edited recurrence are one kernel (one compile).
 Both kernels take ``WxT`` (256, H) and ``WhT`` (H, H), the transposed weights, so the matrix-vector
 product is a sum of contiguous rows scaled by ``h[j]``: it vectorises across units with no
 horizontal reductions. The fast kernel adds eight rows per pass over the accumulator, so the
@@ -13,6 +15,7 @@ from numba import njit
 from factormap.engine.config import NUMBA_FLAGS_EXACT
 from factormap.engine.kernels import read_only
 from factormap.engine.kernels.fastmath import VECTOR_FLAGS, tanh_f32
+from factormap.engine.kernels.state_edits import edit_exact, edit_fast, no_edits
 
 #: Rows of WhT added per pass over the accumulator in the fast kernel.
 ROWS_PER_PASS = 8
@@ -68,8 +71,10 @@ def preactivation_exact(pre, WxT, WhT, bh, xt, h):
 
 
 @njit(**VECTOR_FLAGS)
-def recur_fast_kernel(WxT, WhT, bh, x, h0, out):
-    """float32 recurrence with the rational tanh; writes h_t into ``out[t]``, returns the last h."""
+def recur_fast_kernel(WxT, WhT, bh, x, h0, edits, out):
+    """float32 recurrence with the rational tanh and ``edits = (U, alpha, beta)`` after it (see
+    :mod:`~factormap.engine.kernels.state_edits`); writes h_t into ``out[t]``."""
+    U, alpha, beta = edits
     H = bh.shape[0]
     h = h0.copy()
     pre = np.empty(H, np.float32)
@@ -78,28 +83,29 @@ def recur_fast_kernel(WxT, WhT, bh, x, h0, out):
         ht = out[t]
         for i in range(H):
             ht[i] = tanh_f32(pre[i])
+        edit_fast(ht, U, alpha, beta, t)
         h = ht
-    return h.copy()
 
 
 @njit(**NUMBA_FLAGS_EXACT)
-def recur_exact_kernel(WxT, WhT, bh, x, h0, out):
+def recur_exact_kernel(WxT, WhT, bh, x, h0, edits, out):
     """The same recurrence with libm ``tanh`` and no fastmath, in the weights' own dtype."""
+    U, alpha, beta = edits
     H = bh.shape[0]
     h = h0.copy()
     pre = np.empty(H, h0.dtype)
     for t in range(x.shape[0]):
         preactivation_exact(pre, WxT, WhT, bh, x[t], h)
         for i in range(H):
-            v = np.tanh(pre[i])
-            h[i] = v
-            out[t, i] = v
-    return h
+            h[i] = np.tanh(pre[i])
+        edit_exact(h, U, alpha, beta, t)
+        for i in range(H):
+            out[t, i] = h[i]
 
 
 def warm(exact: bool = True) -> None:
     """Compile the fast float32 kernel and, with ``exact``, the exact one for float32 and float64
-    weights; read-only weights as models hold them."""
+    weights; read-only weights as models hold them, and edits as the wrappers pass them."""
     x = read_only(np.arange(3, dtype=np.uint8))
     H = ROWS_PER_PASS + 1
     variants = [(np.float32, recur_fast_kernel)]
@@ -107,4 +113,4 @@ def warm(exact: bool = True) -> None:
         variants += [(np.float32, recur_exact_kernel), (np.float64, recur_exact_kernel)]
     for dtype, kernel in variants:
         WxT, WhT, bh, h0 = (read_only(np.zeros(shape, dtype)) for shape in ((256, H), (H, H), H, H))
-        kernel(WxT, WhT, bh, x, h0, np.empty((3, H), dtype))
+        kernel(WxT, WhT, bh, x, h0, no_edits(H, dtype), np.empty((3, H), dtype))
