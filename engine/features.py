@@ -5,6 +5,11 @@ with ``h_t``: the state *after* reading ``x_t``, so a feature at t may depend on
 (all the standard features are causal in this sense). Features are float64 arrays of shape (n,)
 except :func:`char_class`, which gives small integer codes named in :data:`CHAR_CLASS_NAMES`.
 
+Each standard feature is defined once, over a range of positions given what the bytes before it
+leave behind (:func:`features_of_range`, :class:`FeatureCarry`): the whole-text functions are
+that range taken as [0, n), and :mod:`factormap.engine.feature_stream` walks a long text range by
+range in bounded memory with the same values.
+
 Besides the built-in features, a researcher can probe their own hypothesis without code: a binary
 feature from a regular expression (:func:`regex_feature`) or a numeric one read from a file of one
 number per byte position (:func:`numeric_feature_file`).
