@@ -70,7 +70,7 @@ def app_launches(monkeypatch):
     class RecordingApp:
         return_code = 0
 
-        def __init__(self, session, model_path, text_path, notice=None):
+        def __init__(self, session, model_path, text_path, notice=None, warmup_ahead=None):
             launched.append((model_path, text_path, session))
 
         def run(self, **kwargs):
