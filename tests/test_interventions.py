@@ -272,6 +272,24 @@ def test_windows_and_chunks_agree_with_the_whole_run(random_model, sample_text, 
     run.close()
 
 
+@pytest.mark.parametrize("feeds", [True, False])
+def test_a_run_without_delta_bits_gives_the_same_delta_bpc(random_model, sample_text, rng, feeds):
+    m = random_model(12, scale=0.5)
+    s = Session(m, _long(sample_text), checkpoint_every=64, chunk=256)
+    u = unit_vec(rng, 12)
+    specs = [SubtractEachStep(u)] if feeds else [SubtractAtReadout(u)]
+    kept = intervention_delta(s, specs)
+    lean = EditedRun(s, specs, keep_delta_bits=False)
+    result = lean.result()
+    assert result.delta_bpc == kept.delta_bpc and result.bpc == kept.bpc
+    assert result.delta_bpc == pytest.approx(float(np.mean(kept.delta_bits, dtype=np.float64)), rel=1e-12, abs=1e-15)
+    assert result.delta_bits is None and result.bits is None
+    if feeds:  # a window of a run that feeds the recurrence needs the stored values
+        with pytest.raises(ValueError, match="keeps no per-position"):
+            lean.delta_bits(10, 20)
+    lean.close()
+
+
 def test_progress_and_cancel(random_model, sample_text, rng):
     s = Session(random_model(8), _long(sample_text), checkpoint_every=100, chunk=500)
     seen = []

@@ -36,7 +36,7 @@ class ResidualReadout:
     """An intervention's ΔBPC and what the edited states still say about a feature.
 
     Attributes:
-        result: the intervention's whole-text result.
+        result: the intervention's whole-text figures (ΔBPC; no per-position Δbits kept).
         readout: the feature's readout refitted on the edited states (after the weight and
             per-step edits: the states the recurrence carries), every position.
         r: ``readout.cov_r``: Pearson ``r(h' . u'_f, f)`` with ``u'_f = Cov(h', f)/||Cov(h', f)||``
@@ -65,7 +65,8 @@ def residual_readout(session, specs, feature: str | np.ndarray, name: str = "fea
     def sink(t0: int, states: np.ndarray) -> None:
         fm.add(sm.add(states), column.range(t0, t0 + states.shape[0]))
 
-    result = intervention_delta(session, specs, progress=progress, should_stop=should_stop, state_sink=sink)
+    result = intervention_delta(session, specs, progress=progress, should_stop=should_stop, state_sink=sink,
+                                keep_delta_bits=False)
     ro = readout_from_moments(name, sm, fm)
     return ResidualReadout(result=result, readout=ro, r=ro.cov_r)
 
@@ -108,7 +109,8 @@ def sensitivity_band(session, specs, n: int = 8, eps: float = BAND_EPS, seed: in
     rng = np.random.default_rng(seed)
     runs = n + (value is None)
     if value is None:
-        value = intervention_delta(session, specs, progress=_part(progress, 0, runs), should_stop=should_stop).delta_bpc
+        value = intervention_delta(session, specs, progress=_part(progress, 0, runs), should_stop=should_stop,
+                                   keep_delta_bits=False).delta_bpc
     nudged = np.empty(n)
     for i in range(n):
         moved = [s.nudged(rng, eps) for s in specs]
@@ -116,7 +118,7 @@ def sensitivity_band(session, specs, n: int = 8, eps: float = BAND_EPS, seed: in
             nudged[i:] = value
             break
         nudged[i] = intervention_delta(session, moved, progress=_part(progress, runs - n + i, runs),
-                                       should_stop=should_stop).delta_bpc
+                                       should_stop=should_stop, keep_delta_bits=False).delta_bpc
     both = np.append(nudged, value)
     return Band(value=float(value), nudged=nudged, eps=eps, min=float(both.min()), max=float(both.max()))
 
@@ -150,6 +152,7 @@ def random_direction_control(session, n: int = 20, first_seed: int = 0, *, progr
     """:class:`RandomDirection` with seeds ``first_seed .. first_seed + n - 1``, each alone."""
     seeds = np.arange(first_seed, first_seed + n)
     deltas = np.array([intervention_delta(session, [RandomDirection(int(s))], progress=_part(progress, i, n),
-                                          should_stop=should_stop).delta_bpc for i, s in enumerate(seeds)])
+                                          should_stop=should_stop, keep_delta_bits=False).delta_bpc
+                       for i, s in enumerate(seeds)])
     return RandomControl(seeds=seeds, delta_bpc=deltas, mean=float(deltas.mean()),
                          min=float(deltas.min()), max=float(deltas.max()))

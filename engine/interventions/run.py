@@ -7,11 +7,13 @@ Definitions, for the text ``x_0..x_{n-1}`` of a session:
   :mod:`...interventions.plan`). Readout-only edits are folded into the readout weights
   (:meth:`StateEdits.folded_into_readout`). A non-finite logit counts as the floor: 26.58 bits.
 - ``delta_bits_t = bits'_t - bits_t`` against the session's baseline bits (float32).
-- ``delta_bpc = mean_t delta_bits_t`` over t = 0..n-2 (float64 mean): ``mean_t bits'_t - mean_t bits_t``
-  up to the float32 rounding of each ``delta_bits_t``.
+- ``delta_bpc = mean_t delta_bits_t`` over t = 0..n-2: ``mean_t bits'_t - mean_t bits_t`` up to the
+  float32 rounding of each ``delta_bits_t`` (summed in float64, chunk by chunk in text order).
 
-Only Δbits are stored (4 bytes per text byte per run, shared with the run's result); ``bits'`` is
-derived on demand as the session's bits + Δbits, within one float32 rounding of the direct value.
+Only Δbits are stored (4 bytes per text byte per run, shared with the run's result), and not even
+those by a run made with ``keep_delta_bits=False``, which gives ΔBPC in a fixed amount of memory
+(the figures that need only ΔBPC: bands, controls, residual readouts). ``bits'`` is derived on
+demand as the session's bits + Δbits, within one float32 rounding of the direct value.
 
 :class:`EditedRun` streams this through the same
 :class:`~factormap.engine.chunk_pipeline.ChunkPipeline` as the session: the edited recurrence of
@@ -46,7 +48,7 @@ class InterventionResult:
 
     Attributes:
         delta_bits: (n-1,) float32 ``bits'_t - bits_t`` against the baseline (read-only; shared
-            with the :class:`EditedRun` that made it).
+            with the :class:`EditedRun` that made it), or None from a run that kept no Δbits.
         baseline_bits: (n-1,) float32 the session's bits ``bits_t`` (the session's own array, not a copy).
         baseline_bpc: mean of the baseline bits.
         bpc: ``baseline_bpc + delta_bpc``.
@@ -62,9 +64,10 @@ class InterventionResult:
     edits: tuple[str, ...]
 
     @property
-    def bits(self) -> np.ndarray:
-        """(n-1,) float32 ``bits'_t = bits_t + delta_bits_t`` under the edit (a new array per access)."""
-        return self.baseline_bits + self.delta_bits
+    def bits(self) -> np.ndarray | None:
+        """(n-1,) float32 ``bits'_t = bits_t + delta_bits_t`` under the edit (a new array per access);
+        None when the run kept no Δbits."""
+        return None if self.delta_bits is None else self.baseline_bits + self.delta_bits
 
     def to_dict(self) -> dict:
         """JSON-ready scalars under names of the quantities."""
@@ -82,9 +85,12 @@ class EditedRun(ChunkPipeline):
     exact : run in float64 with libm tanh (default: only for float64 models).
     state_sink : called as ``state_sink(t0, states)`` in order with each chunk of edited states
         (after the weight and per-step edits, before readout-only edits), from the helper thread.
+    keep_delta_bits : store every position's Δbits (4 bytes per text byte) for the per-position
+        figures; without, only the whole-text figures of :meth:`result` are available.
     """
 
-    def __init__(self, session, plan, *, exact: bool | None = None, state_sink: StateSink | None = None) -> None:
+    def __init__(self, session, plan, *, exact: bool | None = None, state_sink: StateSink | None = None,
+                 keep_delta_bits: bool = True) -> None:
         self.session = session
         self.plan = plan if isinstance(plan, Plan) else compile_plan(session, plan)
         self.exact = session.model.dtype != np.float32 if exact is None else bool(exact)
@@ -93,7 +99,8 @@ class EditedRun(ChunkPipeline):
         base = session.model.astype(dtype) if session.model.dtype != dtype else session.model
         self._readout_model = self.plan.readout.folded_into_readout(base)
         super().__init__(session.n, thread_name="factormap-edit-readout")
-        self._delta = np.full(self.n - 1, np.nan, np.float32)
+        self._delta = np.full(self.n - 1, np.nan, np.float32) if keep_delta_bits else None
+        self._delta_sum = 0.0
         self._sink = state_sink
         self._h = np.zeros(session.H, dtype)
 
@@ -101,7 +108,7 @@ class EditedRun(ChunkPipeline):
     def bits(self) -> np.ndarray:
         """(n-1,) float32 ``bits'_t``, NaN where not yet computed (a new array per access: the
         session's bits + the stored Δbits)."""
-        return self.session.bits + self._delta
+        return self.session.bits + self._stored_delta()
 
     @property
     def is_baseline(self) -> bool:
@@ -126,7 +133,15 @@ class EditedRun(ChunkPipeline):
             self._sink(t0, states)
         bits = self._bits_of(t0, states)
         t1 = t0 + bits.shape[0]
-        self._delta[t0:t1] = bits - self.session.bits_range(t0, t1)
+        delta = bits - self.session.bits_range(t0, t1)
+        self._delta_sum += float(np.sum(delta, dtype=np.float64))
+        if self._delta is not None:
+            self._delta[t0:t1] = delta
+
+    def _stored_delta(self) -> np.ndarray:
+        if self._delta is None:
+            raise ValueError("this run keeps no per-position Δbits (made with keep_delta_bits=False)")
+        return self._delta
 
     def _run_chunk(self, start: int) -> tuple[int, np.ndarray]:
         """The edited recurrence of the next chunk (caller holds the lock)."""
@@ -138,7 +153,8 @@ class EditedRun(ChunkPipeline):
     def _advance_chunk(self) -> None:
         if self.is_baseline:  # nothing is edited: every Δbit is 0, at once
             self.session.ensure(self.n)
-            self._delta[:] = 0.0
+            if self._delta is not None:
+                self._delta[:] = 0.0
             self._done = self._bits_done = self.n
             return
         super()._advance_chunk()
@@ -158,7 +174,7 @@ class EditedRun(ChunkPipeline):
         if self._bits_done < t1 and not self.plan.feeds_recurrence:
             return self._bits_of(t0, self._states(t0, t1, None))
         self.ensure(t1)
-        return self.session.bits_range(t0, t1) + self._delta[t0:t1]
+        return self.session.bits_range(t0, t1) + self._stored_delta()[t0:t1]
 
     def delta_bits(self, t0: int, t1: int) -> np.ndarray:
         """``bits'_t - bits_t`` for t in [t0, t1) clipped to 0..n-2, float32."""
@@ -168,7 +184,7 @@ class EditedRun(ChunkPipeline):
         if self._bits_done < t1 and not self.plan.feeds_recurrence and not self.is_baseline:
             return self._bits_of(t0, self._states(t0, t1, None)) - self.session.bits_range(t0, t1)
         self.ensure(t1)
-        return self._delta[t0:t1].copy()
+        return self._stored_delta()[t0:t1].copy()
 
     def delta_at(self, t: int) -> float:
         """``delta_bits_t`` at one position (NaN at the last byte, which predicts nothing)."""
@@ -184,9 +200,11 @@ class EditedRun(ChunkPipeline):
         """The whole-text figures (computes whatever is missing)."""
         self.ensure(self.n)
         base = self.session.bits_range(0, self.n - 1)
-        delta = self._delta.view()
-        delta.flags.writeable = False
-        b, d = float(np.mean(base, dtype=np.float64)), float(np.mean(delta, dtype=np.float64))
+        delta = None
+        if self._delta is not None:
+            delta = self._delta.view()
+            delta.flags.writeable = False
+        b, d = float(np.mean(base, dtype=np.float64)), self._delta_sum / (self.n - 1)
         return InterventionResult(delta_bits=delta, baseline_bits=base, baseline_bpc=b, bpc=b + d,
                                   delta_bpc=d, edits=tuple(self.plan.describe()))
 
@@ -194,17 +212,18 @@ class EditedRun(ChunkPipeline):
 def intervention_delta(session, specs, *, exact: bool | None = None,
                        progress: Callable[[float], None] | None = None,
                        should_stop: Callable[[], bool] | None = None,
-                       state_sink: StateSink | None = None) -> InterventionResult:
+                       state_sink: StateSink | None = None, keep_delta_bits: bool = True) -> InterventionResult:
     """The whole text under ``specs`` (a list of specs or a :class:`Plan`): bits, Δbits, ΔBPC.
 
     Calls ``progress(fraction)`` after every chunk; raises :class:`Cancelled` when ``should_stop()``.
+    Without ``keep_delta_bits`` the result has ΔBPC but no per-position Δbits (fixed memory).
     """
     stopped = should_stop if should_stop is not None else (lambda: False)
     for _ in session.run(should_stop):
         pass
     if not session.complete:
         raise Cancelled("intervention run stopped before the baseline was complete")
-    run = EditedRun(session, specs, exact=exact, state_sink=state_sink)
+    run = EditedRun(session, specs, exact=exact, state_sink=state_sink, keep_delta_bits=keep_delta_bits)
     try:
         for p in run.run(should_stop):
             if progress is not None:

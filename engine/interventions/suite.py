@@ -104,7 +104,7 @@ def _band_row(session, key: str, specs, steps: _Steps, band_n: int, eps: float,
               residual: str | None = None) -> SuiteRow:
     """A row of ``specs``; ``residual``: the standard feature whose residual readout it reports."""
     if residual is None:
-        value = intervention_delta(session, specs, **steps.part(1)).delta_bpc
+        value = intervention_delta(session, specs, keep_delta_bits=False, **steps.part(1)).delta_bpc
         r = float("nan")
     else:
         res = residual_readout(session, specs, residual, residual, **steps.part(1))
