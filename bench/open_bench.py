@@ -8,7 +8,7 @@ states there, re-run from the nearest checkpoint (``jump``). Peak RSS is this pr
 high-water mark at the end. Then the whole-text figures built on the text's features, each
 followed by the peak RSS so far: the factor map of the four standard features and the BPC
 breakdown, then the write-in oracle along u_wl (fit) and the residual readout of word_len under
-it, whose edited run keeps its float32 Δbits (``--no-figures`` skips them: they take minutes on
+it, whose edited run keeps only its sums (``--no-figures`` skips them: they take minutes on
 100 MB). Uses ../shared/reference's model where present, else a random H = 128
 model; the text is generated (words from a 30-letter alphabet, one line, no newline).
 
@@ -150,7 +150,7 @@ def feature_figures(session, mb: int) -> None:
     t0 = time.perf_counter()
     residual_readout(session, [oracle], "word_len", "word_len")
     emit(Row("  its run + residual readout of word_len", time.perf_counter() - t0, "s"))
-    emit_peak_rss(f"peak RSS + the run's Δbits (4 B/byte), {mb} MB")
+    emit_peak_rss(f"peak RSS + residual readout's run (no per-position Δbits), {mb} MB")
 
 
 if __name__ == "__main__":
