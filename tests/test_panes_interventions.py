@@ -11,10 +11,11 @@ from factormap.engine.interventions.specs import AblateNeurons, RandomDirection,
 from factormap.engine.session import Session
 from factormap.tui.widgets.bars import progress_bar
 from factormap.tui.widgets.interventions_pane import InterventionsPane
-from factormap.tui.widgets.intervention_rows import ROWS
+from factormap.tui.widgets.intervention_rows import ROWS, run_row
 from tests.panes_support import PANE_TEXT, PaneApp, wait_for_workers
 
 READOUT_ROW = 1
+ORACLE_ROW = 2
 RANDOM_ROW = 3
 ABLATE_ROW = 4
 
@@ -158,10 +159,26 @@ async def test_keys_move_the_highlight_and_toggle(session):
 def test_every_row_builds_its_spec(session):
     fm = compute_factor_map(session)
     for row in ROWS:
-        spec = row.build(session, fm, 2)
+        spec = row.build(session, fm, 2, lambda fraction: None, lambda: False)
         assert spec.describe()
         assert len(row.label(2, 8)) <= 8 and row.label(2) == row.name.format(neuron=2)
     assert ROWS[ABLATE_ROW].label(12, 8) == "h[12]=0"
+
+
+def test_the_oracle_row_shows_its_fit_and_stops_inside_it(random_model, monkeypatch):
+    import factormap.engine.interventions.oracle as oracle_module
+
+    monkeypatch.setattr(oracle_module, "_CHUNK", 1024)  # several blocks of the fitting pass
+    session = Session(random_model(16, seed=7, scale=1.5), PANE_TEXT * 40, chunk=256)
+    assert session.n > 2 * oracle_module._CHUNK
+    fm = compute_factor_map(session)
+    reports = []
+    stop_after_first_block = lambda: any(r.get("stage") == "fit" for r in reports)  # noqa: E731
+    run_row(session, ROWS[ORACLE_ROW], fm, 0, (0, 0, 100), lambda **c: reports.append(c), stop_after_first_block)
+    fits = [r for r in reports if r.get("stage") == "fit"]
+    assert len(fits) == 1 and 0 < fits[0]["fraction"] < 1
+    assert not any("spec" in r or "run" in r for r in reports)  # stopped before any run started
+    session.close()
 
 
 def test_progress_bar():

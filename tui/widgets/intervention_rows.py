@@ -34,7 +34,7 @@ RANDOM_SEED = 0
 BAND_RUNS = 4
 """Nudged re-runs behind a row's sensitivity band."""
 
-SpecBuilder = Callable[[Session, "FactorMap | None", int], object]
+SpecBuilder = Callable[[Session, "FactorMap | None", int, Callable[[float], None], Callable[[], bool]], object]
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,8 @@ class InterventionRow:
     Attributes:
         name: a short label for the row (the spec's ``describe()`` gives the full sentence).
         needs_factor_map: True when the spec is built from the factor map.
-        build: ``build(session, factor_map, selected_neuron) -> spec``.
+        build: ``build(session, factor_map, selected_neuron, progress, should_stop) -> spec``; a
+            builder that passes over the text (the oracle's fit) reports and stops through the last two.
         abbreviation: at most 8 characters, for narrow panes.
         residual_of: a standard feature whose covariance direction is refitted on the edited
             states after the run (the residual readout: does the feature regenerate?), or "".
@@ -76,17 +77,20 @@ def _edit_weights(factor_map: FactorMap) -> EditWeights:
 
 ROWS: tuple[InterventionRow, ...] = (
     InterventionRow("−u_wl every step", True,
-                    lambda s, fm, j: SubtractEachStep(_u_wl(fm), name="u_wl"), "−wl step", residual_of=WORD_LEN),
+                    lambda s, fm, j, progress, stop: SubtractEachStep(_u_wl(fm), name="u_wl"), "−wl step",
+                    residual_of=WORD_LEN),
     InterventionRow("−u_wl at readout", True,
-                    lambda s, fm, j: SubtractAtReadout(_u_wl(fm), name="u_wl"), "−wl read"),
+                    lambda s, fm, j, progress, stop: SubtractAtReadout(_u_wl(fm), name="u_wl"), "−wl read"),
     InterventionRow("write-in oracle u_wl", True,
-                    lambda s, fm, j: fit_write_in_oracle(s, _u_wl(fm), WORD_LEN, "linear", name="u_wl"),
+                    lambda s, fm, j, progress, stop: fit_write_in_oracle(
+                        s, _u_wl(fm), WORD_LEN, "linear", name="u_wl", progress=progress, should_stop=stop),
                     "oracle"),
     InterventionRow(f"random dir (seed {RANDOM_SEED})", False,
-                    lambda s, fm, j: RandomDirection(RANDOM_SEED), "random"),
+                    lambda s, fm, j, progress, stop: RandomDirection(RANDOM_SEED), "random"),
     InterventionRow("ablate h[{neuron}]", False,
-                    lambda s, fm, j: AblateNeurons((j,), mode="zero", where=EACH_STEP), "h[{neuron}]=0"),
-    InterventionRow("edit Wh: −wl PC1", True, lambda s, fm, j: _edit_weights(fm), "edit Wh"),
+                    lambda s, fm, j, progress, stop: AblateNeurons((j,), mode="zero", where=EACH_STEP),
+                    "h[{neuron}]=0"),
+    InterventionRow("edit Wh: −wl PC1", True, lambda s, fm, j, progress, stop: _edit_weights(fm), "edit Wh"),
 )
 """The pane's rows, in key order (row i is toggled by key i+1)."""
 
@@ -98,7 +102,8 @@ class RowState:
     Attributes:
         on: the edit is active.
         token: bumped on every start or stop, so reports of a stale run are recognised.
-        stage: what the row's worker is doing ("factor map", "cursor", "text", "band", "done", "error").
+        stage: what the row's worker is doing ("factor map", "fit", "cursor", "text", "band",
+            "residual", "done", "error").
         fraction: progress of the current stage, 0..1.
         spec: the engine spec, once built.
         run: the :class:`EditedRun`, once started.
@@ -147,7 +152,10 @@ def run_row(session: Session, row: InterventionRow, factor_map: FactorMap | None
         report: called with :class:`RowState` fields to update, from this thread.
         should_stop: true once the row was toggled again (the run stops, reporting nothing more).
     """
-    spec = row.build(session, factor_map, neuron)
+    try:
+        spec = row.build(session, factor_map, neuron, lambda f: report(stage="fit", fraction=f), should_stop)
+    except Cancelled:
+        return
     run = EditedRun(session, [spec])
     report(spec=spec, run=run, stage="cursor")
     t, t0, t1 = place

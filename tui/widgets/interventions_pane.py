@@ -372,7 +372,7 @@ class InterventionsPane(Widget, can_focus=True):
             return self._highlight(i, line)
         if row.result is not None:
             line.append(f"{row.result.delta_bpc:>+6.3f} ")
-        elif row.stage == "text":
+        elif row.stage in ("fit", "text"):
             line.append(progress_bar(row.fraction, 1) + " ")
         else:
             line.append(f"{STAGE_LABELS.get(row.stage, '…'):>6.6} ", self.get_component_rich_style("interventions-pane--muted"))
@@ -383,7 +383,7 @@ class InterventionsPane(Widget, can_focus=True):
             line.append(f"  [{row.band.min:+.2f}, {row.band.max:+.2f}]")
         if wide and row.residual is not None:
             line.append(f" r={row.residual:.2f}")
-        if wide and row.stage in ("band", "residual"):
+        if wide and row.stage in ("fit", "band", "residual"):
             line.append(f"  {row.stage} " + progress_bar(row.fraction, 4),
                         self.get_component_rich_style("interventions-pane--muted"))
         return self._highlight(i, line)
