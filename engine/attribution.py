@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from factormap.engine.config import PROB_FLOOR, VOCAB
+from factormap.engine.forward import kernel_weights
 from factormap.engine.kernels.backprop import backprop_kernel, prediction_gradient_kernel
 from factormap.engine.model import Model
 from factormap.engine.session import Session
@@ -195,11 +196,12 @@ def attribution(session: Session, t: int, K: int = DEFAULT_K, target: int | None
     model = session.model
     states = session.states(t - K, t + 1)
     g0, p = np.empty(model.H, model.dtype), np.empty(VOCAB, model.dtype)
-    prediction_gradient_kernel(model.WyT, model.Wy, model.by, states[-1], target, g0, p)
+    w = kernel_weights(model)
+    prediction_gradient_kernel(w.WyT, w.Wy, w.by, states[-1], target, g0, p)
     inputs = session.x[t - K:t + 1][::-1].copy()
     grads = np.empty((K + 1, model.H), model.dtype)
     stats = np.empty((3, K + 1), model.dtype)
-    backprop_kernel(model.Wh, model.WxT, states, inputs, g0, grads, stats)
+    backprop_kernel(w.Wh, w.WxT, states, inputs, g0, grads, stats)
     states = states[::-1]
     norms = stats[0]
     top = np.argpartition(-p, 5)[:5]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from factormap.engine.attribution import readout_gradients
+from factormap.engine.forward import kernel_weights
 from factormap.engine.kernels.backprop import offsets_kernel, top_share_kernel
 from factormap.engine.session import Session
 
@@ -108,6 +109,7 @@ def offset_profiles(session: Session, start: int, stop: int, K: int, top_n: int 
     states, xs = _padded_inputs(session, start, stop, K)
     G, _ = readout_gradients(model, states[K:], session.x[start + 1:stop + 1])
     top_share = top_share_kernel(G, top_n, np.empty(count, model.dtype))
+    w = kernel_weights(model)
     parts = max(1, min(_cores(), count // MIN_ROWS_PER_THREAD))
     bounds = np.linspace(0, count, parts + 1).astype(int)
     # One contiguous buffer per part (not views of one array): the kernel then has one layout to compile.
@@ -116,7 +118,7 @@ def offset_profiles(session: Session, start: int, stop: int, K: int, top_n: int 
 
     def run(i: int) -> None:
         a, b = bounds[i], bounds[i + 1]
-        offsets_kernel(G[a:b], states[a:b + K], xs[a:b + K], model.WxT, model.Wh, start + a,
+        offsets_kernel(G[a:b], states[a:b + K], xs[a:b + K], w.WxT, w.Wh, start + a,
                        part_stats[i], energies[i])
 
     if parts == 1:

@@ -142,6 +142,8 @@ class KernelWeights:
         WyT: (H, 256) ``Wy`` transposed.
         by: (256,) readout bias.
         logit_bound: (H + 1,) float32 ``max_k |Wy[k, j]|`` for each j, then ``max_k |by[k]|``.
+        Wh: (H, H) ``Wh`` (backpropagation sums its rows).
+        Wy: (256, H) ``Wy`` (the readout gradient sums its rows).
     """
 
     WxT: np.ndarray
@@ -150,6 +152,8 @@ class KernelWeights:
     WyT: np.ndarray
     by: np.ndarray
     logit_bound: np.ndarray
+    Wh: np.ndarray
+    Wy: np.ndarray
 
 
 def kernel_weights(model: Model) -> KernelWeights:
@@ -159,7 +163,7 @@ def kernel_weights(model: Model) -> KernelWeights:
         bound = np.append(np.abs(model.Wy).max(axis=0), np.abs(model.by).max()).astype(np.float32)
         weights = KernelWeights(WxT=aligned_copy(model.WxT), WhT=aligned_copy(model.WhT), bh=aligned_copy(model.bh),
                                 WyT=aligned_copy(model.WyT), by=aligned_copy(model.by),
-                                logit_bound=aligned_copy(bound))
+                                logit_bound=aligned_copy(bound), Wh=aligned_copy(model.Wh), Wy=aligned_copy(model.Wy))
         weights = _KERNEL_WEIGHTS.setdefault(model, weights)
     return weights
 
