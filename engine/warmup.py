@@ -21,6 +21,7 @@ import os
 import pkgutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -69,15 +70,19 @@ def warm_engine(on_module: Callable[[Warmed], None] | None = None, skip: Collect
     later = [] if ahead is None else [name for name in ahead.modules if name not in skip]
     names = [name for name in warmed_modules(skip) if name not in later]
     done = []
-    for i, name in enumerate(names + later):
-        if i == len(names):
-            ahead.wait()
-        t0 = time.perf_counter()
-        importlib.import_module(name).warm(exact)
-        item = Warmed(name, time.perf_counter() - t0)
-        done.append(item)
-        if on_module is not None:
-            on_module(item)
+    try:
+        for i, name in enumerate(names + later):
+            if i == len(names):
+                ahead.wait()
+            t0 = time.perf_counter()
+            importlib.import_module(name).warm(exact)
+            item = Warmed(name, time.perf_counter() - t0)
+            done.append(item)
+            if on_module is not None:
+                on_module(item)
+    finally:
+        if ahead is not None:
+            ahead.loaded.set()
     return done
 
 
@@ -106,10 +111,14 @@ class ChildWarmup:
     """A child Python process calling ``warm(exact)`` of some engine modules, filling numba's cache.
 
     Its standard streams are closed, so nothing it prints reaches the terminal of the parent.
+    Until :attr:`loaded` is set (by :func:`warm_engine`, once it has loaded them here), code that
+    calls those modules' kernels should wait on it: calling them earlier would compile them in
+    this process too, at the same time as the child.
     """
 
     def __init__(self, modules: Sequence[str], exact: bool = True) -> None:
         self.modules = tuple(modules)
+        self.loaded = threading.Event()
         argv = [sys.executable, "-m", __name__, *([] if exact else ["--fast"]), *self.modules]
         self._process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)

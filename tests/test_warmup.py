@@ -1,6 +1,7 @@
 """`factormap-tui warmup`: every engine module's warm() is found and run."""
 
 import json
+import threading
 
 from factormap.engine.warmup import engine_modules, warm_engine
 from factormap.tui.cli import main
@@ -90,6 +91,7 @@ class _RecordedChild:
 
     def __init__(self, modules, log):
         self.modules, self.log = tuple(modules), log
+        self.loaded = threading.Event()
 
     def wait(self, timeout=None):
         self.log.append("wait")
@@ -104,6 +106,41 @@ def test_modules_compiled_ahead_are_warmed_last_after_the_child_ends():
     assert log[-2:] == ["wait", "factormap.engine.kernels.readout"]
     assert [w.module for w in warmed] == [m for m in log if m != "wait"]
     assert "factormap.engine.kernels.readout" not in log[:-2]
+    assert ahead.loaded.is_set()
+
+
+class _HeldChild:
+    """Stands in for a ChildWarmup still compiling the attribution kernels until ``release`` is set."""
+
+    modules = ("factormap.engine.kernels.backprop",)
+
+    def __init__(self):
+        self.release, self.loaded = threading.Event(), threading.Event()
+
+    def wait(self, timeout=None):
+        return self.release.wait(timeout)
+
+
+async def test_the_attribution_panes_wait_while_a_child_compiles_their_kernels():
+    from factormap.tui.app import FactormapApp
+    from factormap.tui.widgets.attribution_pane import AttributionPane
+    from factormap.tui.widgets.oscilloscope import Oscilloscope
+    from tests.app_helpers import make_app, settle
+
+    plain = make_app()
+    child = _HeldChild()
+    app = FactormapApp(plain.session, plain.model_path, plain.text_path, warmup_ahead=child)
+    async with app.run_test(size=(120, 40)) as pilot:
+        try:
+            for _ in range(30):
+                await pilot.pause(0.02)
+            pane, scope = app.screen.query_one(AttributionPane), app.screen.query_one(Oscilloscope)
+            assert pane.attribution is None and not child.loaded.is_set()
+            assert scope.neurons == (0, 1, 2, 3)  # the first four until the ranking is ready
+        finally:
+            child.release.set()  # else the warm-up worker would keep the app from ending
+        await settle(pilot)
+        assert child.loaded.is_set() and pane.attribution is not None and pane.attribution.t == 0
 
 
 CHILD_FILLS_THE_CACHE = """

@@ -91,9 +91,11 @@ class ExplorerScreen(ExplorerKeys, Screen):
     def compose(self) -> ComposeResult:
         """Text and legend, the three data panes, the prompt, the status line and the footer."""
         s = self.session
-        oscilloscope = Oscilloscope(s, id="oscilloscope")
+        # On a first run a child process compiles the attribution kernels: the panes wait for them.
+        loaded = self.warmup_ahead.loaded if self.warmup_ahead is not None else None
+        oscilloscope = Oscilloscope(s, kernels_loaded=loaded, id="oscilloscope")
         oscilloscope.can_focus = True  # so tab reaches it and z can maximise it
-        attribution = AttributionPane(s, id="attribution")
+        attribution = AttributionPane(s, kernels_loaded=loaded, id="attribution")
         interventions = InterventionsPane(s, id="interventions")
         oscilloscope.border_title = "oscilloscope  a/x add/drop the selected neuron"
         attribution.border_title = "attribution"

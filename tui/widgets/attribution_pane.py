@@ -8,6 +8,7 @@ thread worker (well under a millisecond); the pane only draws the cached arrays 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,11 +70,20 @@ class AttributionPane(Widget, can_focus=True):
 
         attribution: Attribution
 
-    def __init__(self, session: Session, K: int = DEFAULT_K, *, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(self, session: Session, K: int = DEFAULT_K, *, kernels_loaded: threading.Event | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        """Args:
+            session: the model and text.
+            K: the deepest offset.
+            kernels_loaded: set once the attribution kernels are loaded, when another process is
+                compiling them (a first run); the workers wait for it rather than compile them too.
+            id: the widget's id.
+            classes: the widget's classes.
+        """
         super().__init__(id=id, classes=classes)
         self.session = session
         self.K = int(K)
+        self._kernels_loaded = kernels_loaded
         self.cursor = 0
         self.attribution: Attribution | None = None
         """The attribution on screen (None before the first one, or at the last byte)."""
@@ -113,6 +123,8 @@ class AttributionPane(Widget, can_focus=True):
         worker = get_current_worker()
         if not reach(self.session, t, lambda: worker.is_cancelled):
             return None
+        if self._kernels_loaded is not None:
+            self._kernels_loaded.wait()
         return attribution(self.session, t, self.K)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

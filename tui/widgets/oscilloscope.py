@@ -12,6 +12,7 @@ one build in flight plus one pending, never a queue.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -108,16 +109,20 @@ class Oscilloscope(PlotextPlot):
         session: the engine session whose states are drawn.
         neurons: the units to draw; None shows the four with the most gradient energy, ranked in
             a worker (the first four units until the ranking is ready).
+        kernels_loaded: set once the attribution kernels are loaded, when another process is
+            compiling them (a first run); the ranking waits for it rather than compile them too.
         id: the DOM id.
     """
 
     neurons: var[tuple[int, ...]] = var((), init=False)
     """The units drawn as traces, in order."""
 
-    def __init__(self, session: Session, neurons: list[int] | None = None, *, id: str | None = None,
+    def __init__(self, session: Session, neurons: list[int] | None = None, *,
+                 kernels_loaded: threading.Event | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.session = session
+        self._kernels_loaded = kernels_loaded
         self.cursor = 0
         self.view: OscilloscopeView | None = None
         """The data of the frame on screen (None before the first frame)."""
@@ -151,6 +156,8 @@ class Oscilloscope(PlotextPlot):
         """The units with the most gradient energy, summed over every prediction and offset of the
         text (of its first :data:`RANK_PREFIX` bytes when it is longer: the ranking settles fast)."""
         worker = get_current_worker()
+        if self._kernels_loaded is not None:
+            self._kernels_loaded.wait()
         session = self.session
         if session.n > RANK_PREFIX:
             session = Session(session.model, session.text[:RANK_PREFIX])
