@@ -68,6 +68,7 @@ def position_arrays(session: Session, start: int, stop: int, K: int = DEFAULT_K,
         if progress is not None:
             progress((hi - start) / count)
     session.ensure(stop)
+    pred_byte, pred_prob = session.predictions(start, stop)
     bits = np.full(count, np.nan, np.float32)
     bits[:predicted - start] = session.bits_range(start, predicted)
     if progress is not None:
@@ -78,8 +79,8 @@ def position_arrays(session: Session, start: int, stop: int, K: int = DEFAULT_K,
         "target": next_targets(session.x, start, stop).astype(np.int16),
         "states": session.states(start, stop),
         "bits": bits,
-        "pred_byte": session.pred_byte[start:stop].copy(),
-        "pred_prob": session.pred_prob[start:stop].copy(),
+        "pred_byte": pred_byte,
+        "pred_prob": pred_prob,
         "grad_norms": attr[0],
         "input_attr": attr[1],
         "input_attr_exact": attr[2],

@@ -20,7 +20,7 @@ import numpy as np
 
 from factormap.engine.chunk_pipeline import ChunkPipeline, Progress
 from factormap.engine.config import CHECKPOINT_EVERY, CHUNK, FULL_STATES_LIMIT
-from factormap.engine.forward import as_bytes_array, next_targets, readout_into, recur
+from factormap.engine.forward import as_bytes_array, next_targets, readout, readout_into, recur
 from factormap.engine.model import Model
 from factormap.engine.text import check_text
 
@@ -38,8 +38,8 @@ class Session(ChunkPipeline):
         x: the text as a read-only uint8 array.
         n: number of bytes.
         bits: (n-1,) float32 bits of the prediction at t of byte t+1; NaN where not yet computed.
-        pred_byte: (n,) uint8 most likely next byte after each position.
-        pred_prob: (n,) float32 its probability.
+            The only per-position figure stored (the predicted byte and its probability come from
+            :meth:`predictions`, like the states from :meth:`states`).
         checkpoint_every: C; ``checkpoints[k]`` is the state before position k*C.
     """
 
@@ -54,8 +54,7 @@ class Session(ChunkPipeline):
         self.chunk = max(self.checkpoint_every, (int(chunk) // self.checkpoint_every) * self.checkpoint_every)
         H = model.H
         self.bits = np.full(self.n - 1, np.nan, np.float32)
-        self.pred_byte = np.zeros(self.n, np.uint8)
-        self.pred_prob = np.zeros(self.n, np.float32)
+        self._predicted = (np.empty(self.chunk, np.uint8), np.empty(self.chunk, np.float32))  # readout scratch
         n_ckpt = (self.n + self.checkpoint_every - 1) // self.checkpoint_every
         self.checkpoints = np.zeros((n_ckpt, H), model.dtype)
         self._all_states = np.empty((self.n, H), model.dtype) if self.n <= full_states_limit else None
@@ -79,8 +78,9 @@ class Session(ChunkPipeline):
     # -- advancing ----------------------------------------------------------------------------
     def _readout_into(self, start: int, states: np.ndarray) -> None:
         stop = start + states.shape[0]
+        pred_byte, pred_prob = (a[:stop - start] for a in self._predicted)  # one readout at a time
         readout_into(self.model, states, next_targets(self.x, start, stop), self.bits[start:min(stop, self.n - 1)],
-                     self.pred_byte[start:stop], self.pred_prob[start:stop])
+                     pred_byte, pred_prob)
 
     def _chunk_states(self, start: int, stop: int) -> np.ndarray:
         """Where chunk [start, stop) puts its states: the full array, or the buffer not being read out.
@@ -147,6 +147,16 @@ class Session(ChunkPipeline):
         if t <= 0:
             return np.zeros(self.H, self.model.dtype)
         return self.states(t - 1, t)[0]
+
+    def predictions(self, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(pred_byte, pred_prob)`` of positions [t0, t1): ``argmax p_t`` (uint8), the byte the
+        model finds most likely after reading ``x_t``, and ``max p_t`` (float32), its probability.
+
+        Computed from the exact states of the range (:meth:`states`), not stored: a session keeps
+        only the byte and its bits per position.
+        """
+        ro = readout(self.model, self.states(t0, t1), next_targets(self.x, t0, t1))
+        return ro.pred_byte, ro.pred_prob
 
     def bits_range(self, t0: int, t1: int) -> np.ndarray:
         """Bits of positions [t0, t1) (clipped to 0..n-2), computing what is missing."""

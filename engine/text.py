@@ -8,9 +8,9 @@ from pathlib import Path
 from factormap.engine.errors import TextError
 from factormap.engine.memory import available_memory
 
-#: Memory a :class:`~factormap.engine.session.Session` holds per byte of text: the byte itself (1),
-#: its bits (float32, 4), the predicted next byte (1) and that byte's probability (float32, 4).
-SESSION_BYTES_PER_TEXT_BYTE = 10
+#: Memory a :class:`~factormap.engine.session.Session` holds per byte of text: the byte itself (1)
+#: and its bits (float32, 4); states and predictions are recomputed from checkpoints when asked for.
+SESSION_BYTES_PER_TEXT_BYTE = 5
 
 
 def load_text(path: str | os.PathLike) -> bytes:

@@ -35,7 +35,21 @@ def test_run_reports_progress_and_completes(random_model, sample_text):
     seen = [p.done for p in s.run()]
     assert seen == sorted(seen) and seen[-1] == 3000
     assert s.complete and not np.isnan(s.bits).any()
-    np.testing.assert_array_equal(s.pred_byte, forward(s.model, text).pred_byte)
+    np.testing.assert_array_equal(s.predictions(0, s.n)[0], forward(s.model, text).pred_byte)
+
+
+def test_predictions_of_any_window_match_the_full_pass_and_are_not_stored(random_model, sample_text, rng):
+    text = _long_text(sample_text, 5000)
+    s = Session(random_model(8), text, checkpoint_every=100, chunk=500, full_states_limit=0)
+    full = forward(s.model, text)
+    for _ in range(5):
+        t0 = int(rng.integers(0, len(text) - 1))
+        t1 = int(rng.integers(t0 + 1, min(len(text), t0 + 300) + 1))
+        pred_byte, pred_prob = s.predictions(t0, t1)
+        assert pred_byte.dtype == np.uint8 and pred_prob.dtype == np.float32
+        np.testing.assert_array_equal(pred_byte, full.pred_byte[t0:t1])
+        np.testing.assert_allclose(pred_prob, full.pred_prob[t0:t1], rtol=1e-6)
+    assert not hasattr(s, "pred_prob") and not hasattr(s, "pred_byte")
 
 
 def test_run_can_stop_and_resume(random_model, sample_text):

@@ -27,12 +27,13 @@ def collect(session: Session, worst: int = 10) -> dict:
     rows = []
     for t in session.worst_positions(worst):
         before, at, after = session.context(int(t) + 1, before=24, after=8)
+        pred_byte, pred_prob = session.predictions(int(t), int(t) + 1)
         rows.append({
             "position": int(t),
             "bits": float(session.bits[t]),
             "target_byte": int(session.x[t + 1]),
-            "predicted_byte": int(session.pred_byte[t]),
-            "predicted_prob": float(session.pred_prob[t]),
+            "predicted_byte": int(pred_byte[0]),
+            "predicted_prob": float(pred_prob[0]),
             "context_before": printable(before),
             "target": printable(at),
             "context_after": printable(after),
