@@ -135,9 +135,15 @@ class ChildWarmup:
 
 def start_child_warmup(modules: Sequence[str], exact: bool = True) -> ChildWarmup | None:
     """Start a :class:`ChildWarmup` for those of ``modules`` whose kernels need compiling, or None
-    when all of them are in the cache already (loading them here is faster than a child)."""
+    when all of them are in the cache already (loading them here is faster than a child) or no
+    process can be started (they then compile here)."""
     cold = [name for name in modules if needs_compiling(name)]
-    return ChildWarmup(cold, exact) if cold else None
+    if not cold:
+        return None
+    try:
+        return ChildWarmup(cold, exact)
+    except OSError:
+        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -166,3 +166,16 @@ def test_a_child_process_fills_an_empty_cache_and_is_not_started_once_it_is_full
     assert json.loads(out) == {"before": True, "modules": ["factormap.engine.kernels.fastmath"], "ok": True,
                                "after": False, "again": True}
     assert any(p.suffix == ".nbc" for p in tmp_path.rglob("*"))
+
+
+def test_no_child_when_no_process_can_be_started(monkeypatch):
+    import subprocess
+
+    from factormap.engine import warmup
+
+    def refuse(*args, **kwargs):
+        raise OSError("fork: resource temporarily unavailable")
+
+    monkeypatch.setattr(warmup, "needs_compiling", lambda name: True)
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    assert warmup.start_child_warmup(["factormap.engine.kernels.backprop"]) is None
