@@ -16,8 +16,8 @@ import statistics
 import numpy as np
 
 import common
-from factormap.engine.attribution import attribution
-from factormap.engine.attribution_summary import attribution_summary
+from factormap.engine.attribution.prediction import attribution
+from factormap.engine.attribution.summary import attribution_summary
 from factormap.engine.model import Model
 from factormap.engine.session import Session
 

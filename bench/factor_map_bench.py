@@ -16,8 +16,8 @@ import tracemalloc
 import numpy as np
 
 import common
-from factormap.engine.factor_map import compute_factor_map
-from factormap.engine.features import standard_features
+from factormap.engine.factor_map.compute import compute_factor_map
+from factormap.engine.factor_map.features import standard_features
 from factormap.engine.session import Session
 
 MB = 1 << 20

@@ -132,8 +132,8 @@ def emit_peak_rss(name: str) -> None:
 
 def feature_figures(session, mb: int) -> None:
     """Time the whole-text figures built on the features, each followed by the peak RSS so far."""
-    from factormap.engine.bpc_breakdown import bpc_breakdown
-    from factormap.engine.factor_map import compute_factor_map
+    from factormap.engine.factor_map.bpc_breakdown import bpc_breakdown
+    from factormap.engine.factor_map.compute import compute_factor_map
     from factormap.engine.interventions.analysis import residual_readout
     from factormap.engine.interventions.oracle import fit_write_in_oracle
     from factormap.engine.interventions.run import intervention_delta

@@ -37,7 +37,7 @@ DEMO_BUDGET_S = 180.0
 
 def trainer_rate(text: bytes, adam: bool, epochs: int) -> tuple[float, float]:
     """(training characters per second, wall seconds per epoch including scoring)."""
-    from factormap.engine.train import TrainConfig, Trainer
+    from factormap.engine.training.trainer import TrainConfig, Trainer
 
     Trainer(text[:200], TrainConfig(hidden=H, bptt=BPTT, epochs=1, adam=adam)).run()  # compile
     trainer = Trainer(text, TrainConfig(hidden=H, bptt=BPTT, epochs=epochs, adam=adam))
@@ -48,7 +48,7 @@ def trainer_rate(text: bytes, adam: bool, epochs: int) -> tuple[float, float]:
 
 def numpy_rate(text: bytes, adam: bool, repeats: int) -> float:
     """Characters per second of the numpy reference epoch (best of ``repeats``)."""
-    from factormap.engine.bptt import init_model
+    from factormap.engine.training.bptt import init_model
     from factormap.engine.model import ARRAY_NAMES
 
     model = init_model(H, 0)
@@ -67,7 +67,7 @@ def numpy_rate(text: bytes, adam: bool, repeats: int) -> float:
 
 def demo_seconds() -> tuple[float, float]:
     """(wall seconds, BPC) of training the demo model with the README's settings."""
-    from factormap.engine.train import TrainConfig, Trainer
+    from factormap.engine.training.trainer import TrainConfig, Trainer
     from factormap.tui.demo import demo_paths
 
     text = demo_paths()[1].read_bytes()

@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from factormap.engine.attribution import DEFAULT_K
-from factormap.engine.attribution_profiles import offset_profiles
-from factormap.engine.attribution_summary import BLOCK, TOP_N
+from factormap.engine.attribution.prediction import DEFAULT_K
+from factormap.engine.attribution.profiles import offset_profiles
+from factormap.engine.attribution.summary import BLOCK, TOP_N
 from factormap.engine.errors import Cancelled
 from factormap.engine.forward import next_targets
 from factormap.engine.session import Session

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from factormap.engine import attribution_summary as summary_module
-from factormap.engine.attribution import attribution
-from factormap.engine.attribution_profiles import offset_profiles
-from factormap.engine.attribution_summary import attribution_summary
+from factormap.engine.attribution import summary as summary_module
+from factormap.engine.attribution.prediction import attribution
+from factormap.engine.attribution.profiles import offset_profiles
+from factormap.engine.attribution.summary import attribution_summary
 from factormap.engine.errors import Cancelled
 from factormap.engine.session import Session
 from tests import naive
@@ -207,7 +207,7 @@ def test_offset_profiles_of_a_block_match_single_attributions(model64, sample_te
 
 
 def test_a_block_split_between_threads_gives_the_same_profiles(model64, sample_text, monkeypatch):
-    from factormap.engine import attribution_profiles as profiles_module
+    from factormap.engine.attribution import profiles as profiles_module
 
     session = Session(model64, sample_text)
     whole = offset_profiles(session, 5, session.n - 1, K=7)

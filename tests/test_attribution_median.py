@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from factormap.engine import attribution_summary as summary_module
-from factormap.engine.attribution_summary import attribution_summary
-from factormap.engine.representatives import offset_peaks
+from factormap.engine.attribution.summary import attribution_summary
+from factormap.engine.factor_map.representatives import offset_peaks
 from factormap.engine.session import Session
-from factormap.engine.streamed_median import StreamedMedian, value_bins
+from factormap.engine.attribution.streamed_median import StreamedMedian, value_bins
 
 REPEATED = b"the cat sat on the mat. " * 20  # repeats give many equal gradient norms
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from factormap.engine.attribution import attribution
+from factormap.engine.attribution.prediction import attribution
 from factormap.engine.model import load_model, save_model
 from factormap.engine.session import Session
 from factormap.tui.cli import main

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-import factormap.engine.train as train_module
+import factormap.engine.training.trainer as train_module
 from factormap.engine.forward import forward
 from factormap.engine.model import float_count, load_model, save_model
 from factormap.tui.cli import main

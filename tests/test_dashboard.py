@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from factormap.engine.factor_map import compute_factor_map
-from factormap.engine.features import char_class, word_len
-from factormap.engine.representatives import neuron_peaks
+from factormap.engine.factor_map.compute import compute_factor_map
+from factormap.engine.factor_map.features import char_class, word_len
+from factormap.engine.factor_map.representatives import neuron_peaks
 from factormap.engine.session import Session
 from factormap.tui.commands import report
 from factormap.tui.screens.dashboard import DashboardScreen
@@ -238,7 +238,7 @@ def test_dashboard_snapshot_on_the_demo_model(snap_compare, stable_plotext_ticks
 
 
 def test_long_texts_summarise_attribution_over_a_prefix(monkeypatch, random_model):
-    from factormap.engine.attribution_summary import attribution_summary
+    from factormap.engine.attribution.summary import attribution_summary
     from factormap.tui import dashboard_jobs
 
     monkeypatch.setattr(dashboard_jobs, "ATTRIBUTION_PREFIX", 300)

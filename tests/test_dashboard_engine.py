@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from factormap.engine.attribution_summary import attribution_summary
-from factormap.engine.bpc_breakdown import TAG_NAMES, bits_by_group, bpc_breakdown
+from factormap.engine.attribution.summary import attribution_summary
+from factormap.engine.factor_map.bpc_breakdown import TAG_NAMES, bits_by_group, bpc_breakdown
 from factormap.engine.errors import Cancelled
-from factormap.engine.features import CHAR_CLASS_NAMES
-from factormap.engine.gradient_sparsity import gradient_sparsity
-from factormap.engine.representatives import first_occurrences, neuron_peaks, offset_peaks
+from factormap.engine.factor_map.features import CHAR_CLASS_NAMES
+from factormap.engine.attribution.sparsity import gradient_sparsity
+from factormap.engine.factor_map.representatives import first_occurrences, neuron_peaks, offset_peaks
 from factormap.engine.session import Session
 from tests import naive
 

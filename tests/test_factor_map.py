@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from factormap.engine.errors import Cancelled
-from factormap.engine.factor_map import compute_factor_map, readout_feature
-from factormap.engine.features import FeatureError, after_space, standard_features
+from factormap.engine.factor_map.compute import compute_factor_map, readout_feature
+from factormap.engine.factor_map.features import FeatureError, after_space, standard_features
 from factormap.engine.model import Model
-from factormap.engine.moments import MAX_COND_VALUES
-from factormap.engine.propagation import propagate
+from factormap.engine.factor_map.moments import MAX_COND_VALUES
+from factormap.engine.factor_map.propagation import propagate
 from factormap.engine.session import Session
 from tests.naive import random_model_arrays
 

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from factormap.engine import bpc_breakdown as bpc_module
-from factormap.engine.bpc_breakdown import CHAR_CLASS_NAMES, TAG_NAMES, bits_by_group, bpc_breakdown
+from factormap.engine.factor_map import bpc_breakdown as bpc_module
+from factormap.engine.factor_map.bpc_breakdown import CHAR_CLASS_NAMES, TAG_NAMES, bits_by_group, bpc_breakdown
 from factormap.engine.errors import FactormapError
-from factormap.engine.factor_map import compute_factor_map
-from factormap.engine.feature_stream import FeatureColumn, FeatureStream
-from factormap.engine.features import (
+from factormap.engine.factor_map.compute import compute_factor_map
+from factormap.engine.factor_map.stream import FeatureColumn, FeatureStream
+from factormap.engine.factor_map.features import (
     STANDARD_FEATURES,
     FeatureError,
     after_space,
@@ -28,7 +28,7 @@ from factormap.engine.interventions.directions import unit
 from factormap.engine.interventions.oracle import fit_write_in_oracle, oracle_values
 from factormap.engine.interventions.run import intervention_delta
 from factormap.engine.interventions.specs import SubtractEachStep, WriteInOracle
-from factormap.engine.representatives import first_occurrences, first_occurrences_of_feature
+from factormap.engine.factor_map.representatives import first_occurrences, first_occurrences_of_feature
 from factormap.engine.session import Session
 
 WHOLE = {"word_len": word_len, "in_tag": in_tag, "tag_depth": tag_depth, "after_space": after_space}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from factormap.engine.features import (
+from factormap.engine.factor_map.features import (
     CHAR_CLASS_NAMES,
     FeatureError,
     after_space,

@@ -366,8 +366,8 @@ def test_directions_from_axes_and_files(tmp_path):
 
 
 def test_directions_from_the_factor_map(random_model, sample_text):
-    from factormap.engine.factor_map import compute_factor_map
-    from factormap.engine.features import standard_features
+    from factormap.engine.factor_map.compute import compute_factor_map
+    from factormap.engine.factor_map.features import standard_features
 
     feats = standard_features(np.frombuffer(sample_text, np.uint8))
     fm = compute_factor_map(Session(random_model(8), sample_text),
@@ -383,8 +383,8 @@ def test_directions_from_the_factor_map(random_model, sample_text):
 # -- the research's figures -------------------------------------------------------------------------
 @pytest.mark.reference
 def test_reference_figures(reference):
-    from factormap.engine.factor_map import compute_factor_map
-    from factormap.engine.features import standard_features
+    from factormap.engine.factor_map.compute import compute_factor_map
+    from factormap.engine.factor_map.features import standard_features
 
     model, text = reference
     s = Session(model, text)

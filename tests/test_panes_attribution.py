@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from factormap.engine.attribution import attribution
+from factormap.engine.attribution.prediction import attribution
 from factormap.engine.session import Session
 from factormap.tui.commands.common import printable
 from factormap.tui.widgets.attribution_pane import MODES, AttributionPane

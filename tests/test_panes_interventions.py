@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from factormap.engine.factor_map import compute_factor_map
+from factormap.engine.factor_map.compute import compute_factor_map
 from factormap.engine.interventions.run import EditedRun, intervention_delta
 from factormap.engine.interventions.specs import AblateNeurons, RandomDirection, SubtractAtReadout
 from factormap.engine.session import Session
@@ -187,7 +187,7 @@ def test_progress_bar():
 
 
 async def test_subtract_each_step_reports_its_band_and_residual_readout(session):
-    from factormap.engine.features import word_len
+    from factormap.engine.factor_map.features import word_len
     from factormap.engine.interventions.analysis import residual_readout
     from factormap.engine.interventions.specs import SubtractEachStep
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from factormap.engine.attribution_summary import attribution_summary
+from factormap.engine.attribution.summary import attribution_summary
 from factormap.engine.session import Session
 from factormap.tui.widgets.oscilloscope import Oscilloscope, byte_label
 from tests.panes_support import PANE_TEXT, PaneApp, wait_for_workers

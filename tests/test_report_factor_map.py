@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from factormap.engine.features import regex_feature
+from factormap.engine.factor_map.features import regex_feature
 from factormap.engine.model import save_model
 from factormap.tui.cli import main
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from factormap.engine.factor_map import compute_factor_map
-from factormap.engine.features import standard_features
+from factormap.engine.factor_map.compute import compute_factor_map
+from factormap.engine.factor_map.features import standard_features
 from factormap.engine.interventions.run import intervention_delta
 from factormap.engine.interventions.specs import SubtractAtReadout, SubtractEachStep
 from factormap.engine.model import load_model, save_model

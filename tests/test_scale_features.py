@@ -28,10 +28,10 @@ FIXED_SLACK = 64 << 20
 CHILD = textwrap.dedent("""
     import json, sys
     import numpy as np
-    from factormap.engine.bpc_breakdown import bpc_breakdown
-    from factormap.engine.factor_map import compute_factor_map
-    from factormap.engine.feature_stream import FeatureStream
-    from factormap.engine.features import standard_features
+    from factormap.engine.factor_map.bpc_breakdown import bpc_breakdown
+    from factormap.engine.factor_map.compute import compute_factor_map
+    from factormap.engine.factor_map.stream import FeatureStream
+    from factormap.engine.factor_map.features import standard_features
     from factormap.engine.interventions.analysis import residual_readout
     from factormap.engine.interventions.oracle import fit_write_in_oracle
     from factormap.engine.interventions.run import intervention_delta

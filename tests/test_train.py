@@ -4,12 +4,12 @@ epoch, and the run's promises (BPC goes down, same bytes twice, stop keeps the b
 import numpy as np
 import pytest
 
-from factormap.engine.bptt import init_model, pack, segment_gradient, unpack
+from factormap.engine.training.bptt import init_model, pack, segment_gradient, unpack
 from factormap.engine.errors import FactormapError
 from factormap.engine.forward import forward
 from factormap.engine.kernels.training import KernelSettings, TrainState, train_segments_kernel
 from factormap.engine.model import ARRAY_NAMES, Model
-from factormap.engine.train import TrainConfig, Trainer, cosine_lr
+from factormap.engine.training.trainer import TrainConfig, Trainer, cosine_lr
 from tests import naive
 
 
@@ -148,7 +148,7 @@ def test_bad_configuration_is_one_sentence(bad):
 
 _TRAIN_AND_PRINT = """
 import hashlib, sys
-from factormap.engine.train import TrainConfig, Trainer
+from factormap.engine.training.trainer import TrainConfig, Trainer
 text = open(sys.argv[1], "rb").read()
 result = Trainer(text, TrainConfig(hidden=24, epochs=2, adam=True, lr=0.003)).run()
 print(hashlib.sha256(result.model.to_bin_bytes()).hexdigest())

@@ -13,13 +13,13 @@ from typing import Any
 
 from textual.message import Message
 
-from factormap.engine.attribution_summary import attribution_summary
-from factormap.engine.bpc_breakdown import bpc_breakdown
+from factormap.engine.attribution.summary import attribution_summary
+from factormap.engine.factor_map.bpc_breakdown import bpc_breakdown
 from factormap.engine.errors import Cancelled, FactormapError
-from factormap.engine.factor_map import compute_factor_map
-from factormap.engine.gradient_sparsity import gradient_sparsity
+from factormap.engine.factor_map.compute import compute_factor_map
+from factormap.engine.attribution.sparsity import gradient_sparsity
 from factormap.engine.interventions.suite import intervention_suite
-from factormap.engine.representatives import first_occurrences_of_feature, neuron_peaks
+from factormap.engine.factor_map.representatives import first_occurrences_of_feature, neuron_peaks
 from factormap.engine.session import Session
 
 ATTRIBUTION_PREFIX = 1 << 18

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from factormap.engine.feature_readout import FeatureReadout, readout_from_moments
-from factormap.engine.feature_stream import FeatureColumn
+from factormap.engine.factor_map.readout import FeatureReadout, readout_from_moments
+from factormap.engine.factor_map.stream import FeatureColumn
 from factormap.engine.interventions.plan import resolved
 from factormap.engine.interventions.run import InterventionResult, intervention_delta
 from factormap.engine.interventions.specs import RandomDirection
-from factormap.engine.moments import FeatureMoments, StateMoments
+from factormap.engine.factor_map.moments import FeatureMoments, StateMoments
 
 ProgressFn = Callable[[float], None] | None
 StopFn = Callable[[], bool] | None

@@ -19,11 +19,11 @@ from collections.abc import Callable
 import numpy as np
 
 from factormap.engine.errors import Cancelled, FactormapError
-from factormap.engine.feature_stream import FeatureColumn
+from factormap.engine.factor_map.stream import FeatureColumn
 from factormap.engine.interventions.directions import unit
 from factormap.engine.interventions.oracle_values import VARIANTS, OracleMap, OracleValues
 from factormap.engine.interventions.specs import WriteInOracle
-from factormap.engine.moments import StateMoments
+from factormap.engine.factor_map.moments import StateMoments
 
 __all__ = ["VARIANTS", "OracleFit", "oracle_values", "fit_write_in_oracle"]
 

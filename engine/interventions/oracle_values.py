@@ -1,7 +1,7 @@
 """A fitted write-in oracle's values, computed range by range from the feature instead of stored.
 
 An oracle writes ``values[t] = g(f_t)`` at every position: g is the fitted map (:class:`OracleMap`)
-and f the feature (a :class:`~factormap.engine.feature_stream.FeatureColumn`). :class:`OracleValues`
+and f the feature (a :class:`~factormap.engine.factor_map.stream.FeatureColumn`). :class:`OracleValues`
 applies g to the range of f a chunk of the edited run asks for, so an oracle on a long text holds
 a few numbers per distinct feature value, not 8 bytes per position.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from factormap.engine.errors import FactormapError
-from factormap.engine.feature_stream import FeatureColumn
+from factormap.engine.factor_map.stream import FeatureColumn
 
 VARIANTS = ("linear", "conditional_mean")
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from factormap.engine.factor_map import compute_factor_map
-from factormap.engine.feature_stream import FeatureStream
+from factormap.engine.factor_map.compute import compute_factor_map
+from factormap.engine.factor_map.stream import FeatureStream
 from factormap.engine.interventions.analysis import (
     BAND_EPS,
     random_direction_control,

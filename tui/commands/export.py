@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from factormap.engine.attribution import DEFAULT_K
+from factormap.engine.attribution.prediction import DEFAULT_K
 from factormap.engine.export import position_arrays
 from factormap.engine.model import atomic_write_bytes
 from factormap.engine.session import Session

@@ -1,7 +1,7 @@
 """The ``attribution`` section of ``factormap-tui report``: how far back each prediction looks.
 
 Every prediction is backpropagated exactly ``--K`` offsets (default 64) by
-:func:`factormap.engine.attribution_summary.attribution_summary`; the section prints the offset
+:func:`factormap.engine.attribution.summary.attribution_summary`; the section prints the offset
 profile (mean and median ‖g_k‖, their growth, mean |a_k|), the top-10 energy share at k = 0 and
 the neurons holding the most gradient energy.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from factormap.engine.attribution import DEFAULT_K
-from factormap.engine.attribution_summary import attribution_summary
+from factormap.engine.attribution.prediction import DEFAULT_K
+from factormap.engine.attribution.summary import attribution_summary
 from factormap.tui.commands.common import whole_number
 
 #: How many neurons the JSON lists and the table shows.

@@ -1,9 +1,9 @@
 """The ``bpc_breakdown`` section of ``factormap-tui report``: where the bits go, and how sparse the gradient is.
 
 Bits of every prediction grouped by the predicted byte's class, by inside vs outside tags and by its
-position in the word (:func:`factormap.engine.bpc_breakdown.bpc_breakdown`), the worst predictions,
+position in the word (:func:`factormap.engine.factor_map.bpc_breakdown.bpc_breakdown`), the worst predictions,
 and the mean share of the readout gradient's energy held by the top-n neurons for every n
-(:func:`factormap.engine.gradient_sparsity.gradient_sparsity`). The dashboard draws the same numbers.
+(:func:`factormap.engine.attribution.sparsity.gradient_sparsity`). The dashboard draws the same numbers.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import argparse
 
 from rich.markup import escape
 
-from factormap.engine.bpc_breakdown import bpc_breakdown
-from factormap.engine.gradient_sparsity import gradient_sparsity
+from factormap.engine.factor_map.bpc_breakdown import bpc_breakdown
+from factormap.engine.attribution.sparsity import gradient_sparsity
 
 #: The n whose top-n share the table shows (the JSON has every n).
 _SHOWN_TOP_N = (1, 2, 5, 10, 20, 50)

@@ -13,8 +13,8 @@ import re
 from rich.markup import escape
 
 from factormap.engine.errors import FactormapError
-from factormap.engine.factor_map import MIN_SUPPORT, compute_factor_map
-from factormap.engine.features import STANDARD_FEATURES, numeric_feature_file, regex_feature
+from factormap.engine.factor_map.compute import MIN_SUPPORT, compute_factor_map
+from factormap.engine.factor_map.features import STANDARD_FEATURES, numeric_feature_file, regex_feature
 from factormap.tui.commands.common import UsageError
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")

@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
     from factormap.engine.errors import FactormapError
     from factormap.engine.text import load_text
-    from factormap.engine.train import TrainConfig, Trainer
+    from factormap.engine.training.trainer import TrainConfig, Trainer
 
     targets = _targets(args)
     try:

@@ -20,7 +20,7 @@ from textual.reactive import var
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from factormap.engine.attribution import DEFAULT_K, Attribution, attribution
+from factormap.engine.attribution.prediction import DEFAULT_K, Attribution, attribution
 from factormap.engine.session import Session
 from factormap.tui.commands.common import printable
 from factormap.tui.widgets.bars import byte_glyph, column_bars, signed_column_bars

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from factormap.engine.errors import Cancelled, FactormapError
-from factormap.engine.factor_map import FactorMap
+from factormap.engine.factor_map.compute import FactorMap
 from factormap.engine.interventions.analysis import Band, residual_readout, sensitivity_band
 from factormap.engine.interventions.oracle import fit_write_in_oracle
 from factormap.engine.interventions.specs import (

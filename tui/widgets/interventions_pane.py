@@ -23,7 +23,7 @@ from textual.reactive import var
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from factormap.engine.factor_map import FactorMap, compute_factor_map
+from factormap.engine.factor_map.compute import FactorMap, compute_factor_map
 from factormap.engine.interventions.run import EditedRun, InterventionResult, intervention_delta
 from factormap.engine.session import Session
 from factormap.tui.widgets.bars import progress_bar, signed_figure

@@ -26,7 +26,7 @@ from textual.strip import Strip
 from textual.worker import Worker, WorkerState, get_current_worker
 from textual_plotext import PlotextPlot
 
-from factormap.engine.attribution_summary import attribution_summary
+from factormap.engine.attribution.summary import attribution_summary
 from factormap.engine.session import Session
 from factormap.tui.commands.common import printable
 from factormap.tui.widgets.ansi_strips import ansi_to_strips

@@ -2,9 +2,9 @@
 
 Prediction t (t = 0..n-2) is made from ``h_t`` and costs ``bits[t] = -log2 max(p_t(x_{t+1}), 1e-8)``;
 every breakdown here groups predictions by a property of the byte they predict, ``x_{t+1}``
-(its :func:`~factormap.engine.features.char_class`, whether it lies inside a tag by
-:func:`~factormap.engine.features.in_tag`, its position in the word by
-:func:`~factormap.engine.features.word_len`). The representative of a group is its
+(its :func:`~factormap.engine.factor_map.features.char_class`, whether it lies inside a tag by
+:func:`~factormap.engine.factor_map.features.in_tag`, its position in the word by
+:func:`~factormap.engine.factor_map.features.word_len`). The representative of a group is its
 worst-predicted occurrence: the prediction t of the group with the most bits (the first such t on
 ties), the position the app jumps to.
 """
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from factormap.engine.errors import Cancelled
-from factormap.engine.feature_stream import FeatureStream
-from factormap.engine.features import CHAR_CLASS_NAMES, char_class
+from factormap.engine.factor_map.stream import FeatureStream
+from factormap.engine.factor_map.features import CHAR_CLASS_NAMES, char_class
 
 #: Positions in the word from this one on share the last group ("16+").
 WORD_POSITIONS = 16
@@ -160,7 +160,7 @@ def bpc_breakdown(session, worst: int = WORST, word_positions: int = WORD_POSITI
     """The :class:`BpcBreakdown` of ``session``'s bits (the forward pass is finished first).
 
     The groups are read block by block (:data:`BLOCK` predictions) with the features streamed
-    (:class:`~factormap.engine.feature_stream.FeatureStream`): memory beyond the session's own
+    (:class:`~factormap.engine.factor_map.stream.FeatureStream`): memory beyond the session's own
     arrays does not grow with the text.
 
     Parameters

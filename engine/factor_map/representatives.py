@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from factormap.engine.errors import Cancelled
-from factormap.engine.feature_stream import FeatureStream
+from factormap.engine.factor_map.stream import FeatureStream
 
 #: Positions per block when a feature is streamed.
 _BLOCK = 1 << 16
@@ -86,7 +86,7 @@ def first_occurrences(feature: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def first_occurrences_of_feature(x, name: str, values: np.ndarray) -> np.ndarray:
     """:func:`first_occurrences` of the standard feature ``name`` of the text ``x``, with the feature
-    streamed block by block (:class:`~factormap.engine.feature_stream.FeatureStream`), stopping
+    streamed block by block (:class:`~factormap.engine.factor_map.stream.FeatureStream`), stopping
     once every value is found: no whole-text array."""
     blocks = ((t0, block[name]) for t0, _, block in FeatureStream(x, (name,), _BLOCK).chunks())
     return _first_in_blocks(blocks, values)
@@ -112,7 +112,7 @@ def offset_peaks(grad_norms: np.ndarray) -> np.ndarray:
     """For each offset k, the prediction t with the largest ``||g_k(t)||`` (-1 when all are NaN).
 
     ``grad_norms`` is (K+1, n-1), NaN where k > t, as in
-    :class:`factormap.engine.attribution_summary.AttributionSummary`. The representative of offset k
+    :class:`factormap.engine.attribution.summary.AttributionSummary`. The representative of offset k
     is the prediction whose gradient reaches furthest back with the most weight.
     """
     grad_norms = np.asarray(grad_norms, np.float64)

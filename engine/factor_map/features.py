@@ -7,7 +7,7 @@ except :func:`char_class`, which gives small integer codes named in :data:`CHAR_
 
 Each standard feature is defined once, over a range of positions given what the bytes before it
 leave behind (:func:`features_of_range`, :class:`FeatureCarry`): the whole-text functions are
-that range taken as [0, n), and :mod:`factormap.engine.feature_stream` walks a long text range by
+that range taken as [0, n), and :mod:`factormap.engine.factor_map.stream` walks a long text range by
 range in bounded memory with the same values.
 
 Besides the built-in features, a researcher can probe their own hypothesis without code: a binary
@@ -148,7 +148,7 @@ def features_of_range(x, t0: int, t1: int, carry: FeatureCarry = FeatureCarry(),
     This is the one definition of each standard feature: the whole-text functions (:func:`word_len`,
     :func:`in_tag`, :func:`tag_depth`, :func:`after_space`) are this over [0, n), and a text walked
     range by range, each range given the carry the previous one returned (``FeatureCarry()`` at
-    t0 = 0), gives the same values bit for bit (:class:`~factormap.engine.feature_stream.FeatureStream`).
+    t0 = 0), gives the same values bit for bit (:class:`~factormap.engine.factor_map.stream.FeatureStream`).
 
     Parameters
     ----------
@@ -294,7 +294,7 @@ def _parses_as_float(token: bytes) -> bool:
 
 def standard_features(x) -> dict[str, np.ndarray]:
     """The research's features of ``x`` as whole-text arrays: word_len (uncapped), in_tag, tag_depth,
-    after_space (8 bytes per text byte each; :class:`~factormap.engine.feature_stream.FeatureStream`
+    after_space (8 bytes per text byte each; :class:`~factormap.engine.factor_map.stream.FeatureStream`
     gives them range by range in bounded memory)."""
     x = as_bytes_array(x)
     return features_of_range(x, 0, x.size)[0]

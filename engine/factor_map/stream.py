@@ -1,9 +1,9 @@
 """Features of a whole text range by range, in memory that does not grow with the text.
 
-The whole-text feature functions of :mod:`factormap.engine.features` give 8 bytes per text byte
+The whole-text feature functions of :mod:`factormap.engine.factor_map.features` give 8 bytes per text byte
 per feature (3.2 GB for the four standard ones of a 100 MB text). A :class:`FeatureStream` gives
 the same values, bit for bit, one range at a time: it walks the text with the small
-:class:`~factormap.engine.features.FeatureCarry` (last separator, last ``<`` and ``>``, tag depth)
+:class:`~factormap.engine.factor_map.features.FeatureCarry` (last separator, last ``<`` and ``>``, tag depth)
 and records the carry every ``step`` positions, so that any range can be computed again from the
 recorded carry at or before it. A :class:`FeatureColumn` is one feature read the same way, either
 a standard feature streamed from the bytes or a whole array the caller already holds.
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from factormap.engine.errors import FactormapError
-from factormap.engine.features import STANDARD_FEATURES, FeatureCarry, FeatureError, features_of_range
+from factormap.engine.factor_map.features import STANDARD_FEATURES, FeatureCarry, FeatureError, features_of_range
 from factormap.engine.forward import as_bytes_array
 
 #: Positions per range when none is given: the session's chunk.
@@ -30,7 +30,7 @@ class FeatureStream:
     Parameters
     ----------
     x : the text's bytes (kept as a uint8 array, not copied when it already is one).
-    names : which of :data:`~factormap.engine.features.STANDARD_FEATURES` to give, in order.
+    names : which of :data:`~factormap.engine.factor_map.features.STANDARD_FEATURES` to give, in order.
     step : positions per range of :meth:`chunks`; :meth:`range` records the carry at every multiple
         of ``step`` it passes (one small object per ``step`` positions).
     """

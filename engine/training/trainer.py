@@ -3,7 +3,7 @@
 An epoch reads the whole text once, from ``h = 0``, in consecutive segments of ``bptt`` positions;
 the hidden state is carried from one segment into the next (the gradient is not), as in the
 research's sat-rnn. After each segment the gradient of the segment's summed cross-entropy (see
-:mod:`factormap.engine.bptt`) is scaled to global norm at most ``clip`` and applied by SGD or Adam
+:mod:`factormap.engine.training.bptt`) is scaled to global norm at most ``clip`` and applied by SGD or Adam
 with the cosine learning rate ``lr_k = lr * (1 + cos(pi * k / K)) / 2`` of optimiser step
 ``k = 0 .. K-1`` (``K`` = epochs x segments per epoch). After each epoch the model is scored by the
 engine's own forward pass over the whole text; the best-scoring model is kept.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from factormap.engine.bptt import init_model, pack, unpack
+from factormap.engine.training.bptt import init_model, pack, unpack
 from factormap.engine.errors import FactormapError
 from factormap.engine.forward import as_bytes_array
 from factormap.engine.kernels.training import KernelSettings, TrainState, train_segments_kernel

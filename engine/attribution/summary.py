@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from factormap.engine.attribution import DEFAULT_K
-from factormap.engine.attribution_profiles import OffsetProfiles, offset_profiles
+from factormap.engine.attribution.prediction import DEFAULT_K
+from factormap.engine.attribution.profiles import OffsetProfiles, offset_profiles
 from factormap.engine.config import ATTRIBUTION_NORMS_BUDGET
 from factormap.engine.errors import Cancelled
 from factormap.engine.session import Session
-from factormap.engine.streamed_median import StreamedMedian
+from factormap.engine.attribution.streamed_median import StreamedMedian
 
 #: Predictions per block: enough for every core to get a long kernel call, while a block's
 #: arrays stay small (3 (K+1) + 3 H numbers per prediction).
@@ -65,7 +65,7 @@ class AttributionSummary:
         Neurons ordered by ``neuron_energy``, largest first.
     peak_positions : ndarray of int, shape (K+1,)
         ``argmax over t in P_k of ||g_k(t)||`` (earliest on ties; NaN counts as smallest; -1 when
-        no value is finite), as :func:`factormap.engine.representatives.offset_peaks` of ``grad_norms``.
+        no value is finite), as :func:`factormap.engine.factor_map.representatives.offset_peaks` of ``grad_norms``.
     grad_norms : ndarray, shape (K+1, n-1), or None
         ``||g_k(t)||`` per offset and prediction, NaN where k > t (for heat maps). None when it
         would take more than the ``norms_budget`` bytes (long texts; see :func:`attribution_summary`).
@@ -132,10 +132,10 @@ def attribution_summary(session: Session, K: int = DEFAULT_K,
     """Backpropagate every prediction of the text K offsets and summarise (see the class docs).
 
     Streams blocks of :data:`BLOCK` predictions through
-    :func:`factormap.engine.attribution_profiles.offset_profiles`, reusing the session's states.
+    :func:`factormap.engine.attribution.profiles.offset_profiles`, reusing the session's states.
     When every ``||g_k(t)||`` fits in ``norms_budget`` bytes, they are kept (``grad_norms``) and the
     medians taken from them. Otherwise ``grad_norms`` is None and the exact medians come from a
-    second pass that recomputes every block (:class:`factormap.engine.streamed_median.StreamedMedian`);
+    second pass that recomputes every block (:class:`factormap.engine.attribution.streamed_median.StreamedMedian`);
     the means are then float64 sums over the blocks.
 
     Parameters

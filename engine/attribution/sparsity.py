@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from factormap.engine.attribution import readout_gradients
+from factormap.engine.attribution.prediction import readout_gradients
 from factormap.engine.errors import Cancelled
 
 #: Predictions per block (a (BLOCK, H) gradient and its sorted copy are held at a time).

@@ -1,10 +1,10 @@
 """The factor map phi: H -> features, computed over a whole text in one streamed pass.
 
 ``compute_factor_map(session)`` walks ``session.states`` over the text in chunks and accumulates
-float64 sufficient statistics (:mod:`factormap.engine.moments`), so memory stays bounded on big
+float64 sufficient statistics (:mod:`factormap.engine.factor_map.moments`), so memory stays bounded on big
 texts. From them it reads out each feature (:class:`FeatureReadout`), the cosines between the
 features' directions and with input columns of ``Wx``, the space reset, and how ``Wh`` carries
-each feature's direction ``v_f`` (:mod:`factormap.engine.propagation`).
+each feature's direction ``v_f`` (:mod:`factormap.engine.factor_map.propagation`).
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from factormap.engine.errors import Cancelled
-from factormap.engine.feature_readout import (
+from factormap.engine.factor_map.readout import (
     MIN_SUPPORT,
     FeatureReadout,
     readout_feature,
     readout_from_moments,
 )
-from factormap.engine.feature_stream import FeatureStream
-from factormap.engine.features import STANDARD_FEATURES, FeatureError
-from factormap.engine.moments import FeatureMoments, StateMoments
-from factormap.engine.propagation import Propagation, propagate
+from factormap.engine.factor_map.stream import FeatureStream
+from factormap.engine.factor_map.features import STANDARD_FEATURES, FeatureError
+from factormap.engine.factor_map.moments import FeatureMoments, StateMoments
+from factormap.engine.factor_map.propagation import Propagation, propagate
 
 __all__ = [
     "MIN_SUPPORT", "INPUT_BYTES", "FeatureReadout", "DirectionCosines", "InputCosines", "FactorMap",
@@ -171,7 +171,7 @@ def compute_factor_map(session, features: Mapping[str, np.ndarray] | Sequence[st
 
     Memory: the accumulated moments (H^2 numbers per feature and per conditional-mean value) and
     one chunk of states and features. Standard features are computed chunk by chunk
-    (:class:`~factormap.engine.feature_stream.FeatureStream`), never as whole-text arrays; arrays
+    (:class:`~factormap.engine.factor_map.stream.FeatureStream`), never as whole-text arrays; arrays
     the caller passes are used as they are and cost what the caller holds (8 bytes per text byte
     for a float64 feature).
 
@@ -181,7 +181,7 @@ def compute_factor_map(session, features: Mapping[str, np.ndarray] | Sequence[st
         reading ``x_t``) over every position t = 0..n-1 are read, chunk by chunk.
     features : the features read out: names of standard features (streamed), or name -> (n,) array
         aligned with ``h_t`` (exactly these); default every standard feature
-        (:data:`~factormap.engine.features.STANDARD_FEATURES`), streamed.
+        (:data:`~factormap.engine.factor_map.features.STANDARD_FEATURES`), streamed.
     min_support : least positions for a value's conditional mean (default :data:`MIN_SUPPORT`).
     progress : called with the fraction done after each chunk.
     should_stop : polled before each chunk; when true, :class:`Cancelled` is raised.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from factormap.engine.attribution import readout_gradients
+from factormap.engine.attribution.prediction import readout_gradients
 from factormap.engine.forward import kernel_weights
 from factormap.engine.kernels.backprop import offsets_kernel, top_share_kernel
 from factormap.engine.session import Session

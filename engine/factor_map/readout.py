@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from factormap.engine.moments import FeatureMoments, StateMoments
+from factormap.engine.factor_map.moments import FeatureMoments, StateMoments
 
 #: A value k of a feature gets a conditional mean ``E[h | f = k]`` only if at least this many
 #: positions have it. With 20 positions the standard error of each unit's mean is under a quarter
