@@ -22,12 +22,15 @@ class Progress:
     """How far a streamed pass has come.
 
     Attributes:
-        done: positions whose states (and bits) are computed, from 0.
+        done: positions [0, done) whose states are computed.
+        settled: positions [0, settled) whose bits are computed too (the readout of the last
+            chunk run may still be under way, so ``settled <= done``).
         total: positions in the text.
         elapsed: seconds since the pass started.
     """
 
     done: int
+    settled: int
     total: int
     elapsed: float
 
@@ -109,18 +112,23 @@ class ChunkPipeline:
     def run(self, should_stop: Callable[[], bool] | None = None) -> Iterator[Progress]:
         """Stream the rest of the text, yielding progress after each chunk.
 
-        Stops early (leaving a consistent, resumable pass) when ``should_stop()`` is true.
+        Progress is yielded outside the advance lock, so the caller may do anything in between
+        (even close the pipeline). ``done == total`` comes once, in the last item, after every
+        readout has finished (so it also has ``settled == total``). Stops early (leaving a
+        consistent, resumable pass) when ``should_stop()`` is true.
         """
         t_start = time.perf_counter()
         while True:
             with self._advance_lock:
-                if self._done >= self.n:
+                if self._done < self.n:
+                    self._advance_chunk()
+                final = self._done >= self.n
+                if final:  # the pass's end is reported once, with every bit known
                     self._settle()
-                    yield Progress(self.n, self.n, time.perf_counter() - t_start)
-                    return
-                self._advance_chunk()
-                done = self._done
-            yield Progress(done, self.n, time.perf_counter() - t_start)
+                progress = Progress(self._done, self._bits_done, self.n, time.perf_counter() - t_start)
+            yield progress
+            if final:
+                return
             if should_stop is not None and should_stop():
                 with self._advance_lock:
                     self._settle()

@@ -32,8 +32,11 @@ def test_states_equal_full_pass_across_checkpoints(random_model, sample_text, rn
 def test_run_reports_progress_and_completes(random_model, sample_text):
     text = _long_text(sample_text, 3000)
     s = Session(random_model(8), text, checkpoint_every=100, chunk=1000)
-    seen = [p.done for p in s.run()]
-    assert seen == sorted(seen) and seen[-1] == 3000
+    seen = list(s.run())
+    assert [p.done for p in seen] == sorted(p.done for p in seen) and seen[-1].done == 3000
+    assert all(p.settled <= p.done for p in seen)
+    assert [p.settled == p.total for p in seen].count(True) == 1 and seen[-1].settled == 3000
+    assert [p.done == p.total for p in seen].count(True) == 1  # completion once, after settling
     assert s.complete and not np.isnan(s.bits).any()
     np.testing.assert_array_equal(s.predictions(0, s.n)[0], forward(s.model, text).pred_byte)
 
@@ -97,3 +100,24 @@ def test_memory_is_bounded_for_large_texts(random_model, sample_text):
     s = Session(random_model(8), _long_text(sample_text, 10000), full_states_limit=1000, checkpoint_every=100)
     assert s._all_states is None
     assert s.checkpoints.shape == (100, 8)
+
+
+def test_the_loop_may_close_the_session_at_any_progress(random_model, sample_text):
+    # progress is yielded outside the advance lock: closing from the loop body must not deadlock
+    text = _long_text(sample_text, 3000)
+
+    def close_after(stop_after: int) -> None:
+        s = Session(random_model(8), text, checkpoint_every=100, chunk=1000)
+        for i, _ in enumerate(s.run()):
+            assert s._advance_lock.acquire(blocking=False), "progress was yielded holding the lock"
+            s._advance_lock.release()
+            if i == stop_after:
+                s.close()
+                break
+        s.close()
+
+    for stop_after in range(4):
+        worker = threading.Thread(target=close_after, args=(stop_after,), daemon=True)
+        worker.start()
+        worker.join(timeout=60)
+        assert not worker.is_alive(), f"closing after progress {stop_after} deadlocked"

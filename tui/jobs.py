@@ -60,22 +60,21 @@ def warm_kernels(post: Callable, ahead: ChildWarmup | None = None) -> None:
 def stream_bpc(session: Session, post: Callable, cancelled: Callable[[], bool]) -> None:
     """Run the forward pass over the whole text, posting the running BPC after every chunk.
 
-    The running figure is the mean of the bits known so far (a chunk's bits are known once the
-    next chunk has started, so the figure trails the progress by one chunk).
+    The running figure is the mean of the bits settled so far (``Progress.settled``: a chunk's bits
+    are known once its readout has finished, so the figure trails the states by up to one chunk).
     """
-    total, count, known = 0.0, 0, 0
+    total, known = 0.0, 0
     last_post = 0.0
     for progress in session.run(should_stop=cancelled):
-        settled = session.n - 1 if progress.done >= session.n else max(known, progress.done - session.chunk)
+        settled = min(progress.settled, session.n - 1)   # the last byte predicts nothing
         if settled > known:
             total += float(np.sum(session.bits[known:settled], dtype=np.float64))
-            count += settled - known
             known = settled
-        complete = progress.done >= session.n
+        complete = progress.settled >= session.n
         now = time.perf_counter()
         if complete or now - last_post >= PROGRESS_INTERVAL:
             last_post = now
-            bpc = session.bpc if complete else (total / count if count else math.nan)
+            bpc = session.bpc if complete else (total / known if known else math.nan)
             post(BpcProgress(progress.done, session.n, bpc, complete))
         if cancelled():
             return
