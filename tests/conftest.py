@@ -1,14 +1,32 @@
-"""Shared fixtures: random models, small texts, and the reference data where it exists."""
+"""Shared fixtures: random models, small texts, and the reference data where it exists.
+
+Every test run compiles the kernels from the current source into a cache directory of its own
+(``NUMBA_CACHE_DIR``, removed at exit): numba does not invalidate a cached kernel when a function it
+inlines from another file changes, so a warm cache once hid a sign flip in a state edit (issue 16).
+Subprocesses the tests start inherit the variable, and so share the run's cache.
+"""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from factormap.engine.model import Model
-from tests.naive import random_model_arrays
+NUMBA_CACHE_DIR = tempfile.mkdtemp(prefix="factormap-test-numba-")
+os.environ["NUMBA_CACHE_DIR"] = NUMBA_CACHE_DIR
+atexit.register(shutil.rmtree, NUMBA_CACHE_DIR, ignore_errors=True)
+if "numba" in sys.modules:  # a plugin imported numba before this file: it read the variable already
+    sys.modules["numba"].config.CACHE_DIR = NUMBA_CACHE_DIR
+
+# numba is imported by the engine: only after the lines above
+from factormap.engine.model import Model  # noqa: E402
+from tests.naive import random_model_arrays  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 REF_MODEL = REFERENCE / "sat_model.bin"
