@@ -106,8 +106,9 @@ def readout_into(model: Model, states: np.ndarray, targets, bits: np.ndarray, pr
     past its end get only ``pred_byte`` and ``pred_prob``).
 
     float32 states of a float32 model go through one numba kernel (the logits accumulated four
-    positions at a time, exp approximated to 3e-7 relative); rows whose logits could leave float32's
-    range (bound ``max|by| + sum_j |h_j| max_k |Wy[k, j]|`` above 1e37), and anything not float32,
+    positions at a time, exp approximated to 3e-7 relative); rows whose logits could be too large
+    for float32 sums to keep the bits' accuracy (bound ``max|by| + sum_j |h_j| max_k |Wy[k, j]|``
+    above :data:`~factormap.engine.kernels.readout.FLOAT32_LOGIT_LIMIT`), and anything not float32,
     through numpy in float64, the exact reference path.
     """
     n = states.shape[0]

@@ -7,6 +7,7 @@ from factormap.engine.forward import forward, kernel_weights, next_targets, read
 from factormap.engine.kernels import CACHE_LINE, aligned_copy
 from factormap.engine.kernels.fastmath import EXP_LOWEST, exp_kernel, tanh_kernel
 from factormap.engine.model import Model
+from factormap.engine.session import Session
 from tests import naive
 
 EXTREMES = [0.0, -0.0, 1e-30, -1e-30, 7.9, -7.9, 8.0, 50.0, -50.0, 3.4e38, -3.4e38, np.inf, -np.inf]
@@ -67,6 +68,32 @@ def test_readout_with_logits_far_apart(rng):
     want = -np.log2(np.maximum(np.exp(lp[np.arange(9), targets]), naive.PROB_FLOOR))
     np.testing.assert_allclose(got.bits, want, atol=1e-4)
     assert np.all(np.isfinite(got.pred_prob)) and np.all(got.pred_prob <= 1.0)
+
+
+@pytest.mark.parametrize("value", [1e-3, 1.0, 8.0, 1e3, 1e10, 1e20, 1e30, 3e38])
+def test_equal_readout_rows_give_eight_bits_at_any_scale(random_model, sample_text, value):
+    """Every row of Wy equal (every byte equally likely) is 8 bits however large the logits
+    (issue 16: rows of 1e30 gave 0 bits while p was 1/256)."""
+    base = random_model(16, scale=3.0)
+    m = base.replace(Wy=np.full((256, 16), value, np.float32), by=np.zeros(256, np.float32))
+    result = forward(m, sample_text)
+    np.testing.assert_allclose(result.bits, 8.0, atol=1e-4)
+    np.testing.assert_allclose(result.pred_prob, 1 / 256, rtol=1e-5)
+    assert Session(m, sample_text).bpc == pytest.approx(8.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("scale", [1e-2, 0.3, 3.0, 30.0, 1e3, 1e6, 1e20, 1e36])
+def test_readout_bits_equal_float64_at_any_weight_scale(random_model, rng, scale):
+    """Readout rows close together at the scale of the weights: bits within 1e-4 of float64."""
+    H, n = 128, 64
+    base = rng.normal(0, 1, H)
+    Wy = (scale * (base + rng.normal(0, 1e-3, (256, H)))).astype(np.float32)
+    m = random_model(H).replace(Wy=Wy, by=(scale * rng.normal(0, 1e-2, 256)).astype(np.float32))
+    states = np.tanh(rng.normal(0, 2, (n, H))).astype(np.float32)
+    targets = rng.integers(0, 256, n)
+    got = readout(m, states, targets)
+    want = naive.bits(m.Wy, m.by, np.vstack([states, states[:1]]), np.append(targets[:1], targets))
+    np.testing.assert_allclose(got.bits, want, atol=1e-4)
 
 
 def test_readout_refuses_targets_outside_bytes(random_model):

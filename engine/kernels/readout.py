@@ -11,7 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
-from factormap.engine.config import PROB_FLOOR
+from factormap.engine.config import NUMBA_FLAGS_EXACT, PROB_FLOOR
 from factormap.engine.kernels import read_only
 from factormap.engine.kernels.fastmath import VECTOR_FLAGS, exp_f32
 
@@ -19,8 +19,11 @@ from factormap.engine.kernels.fastmath import VECTOR_FLAGS, exp_f32
 POSITIONS_PER_BLOCK = 4
 #: float32 lanes of an AVX-512 register: the width of the running max.
 LANES = 16
-#: Rows whose logits are bounded by this stay in float32 (float32's largest value is 3.4e38).
-FLOAT32_LOGIT_LIMIT = 1e37
+#: Rows whose logits are bounded by this stay in float32; the others are computed in float64. A
+#: logit accumulated in float32 is off by a few units in the last place of the bound (2^-13 nats
+#: at 2^10; 4e-5 bits measured on random H = 128 readouts there), while at 1e20 one unit in the
+#: last place is already 1e13 nats and every probability is noise.
+FLOAT32_LOGIT_LIMIT = 1024.0
 _LOG_FLOOR = math.log(PROB_FLOOR)
 _BITS_PER_NAT = 1.0 / math.log(2.0)
 
@@ -96,12 +99,21 @@ def _max_argmax(row, lanes):
 
 @njit(inline="always", **VECTOR_FLAGS)
 def _fits_float32(logit_bound, h):
-    """Whether every logit of state ``h`` and every partial sum of it stays far inside float32."""
+    """Whether every logit of state ``h`` and every partial sum of it is bounded by
+    :data:`FLOAT32_LOGIT_LIMIT`, where float32 sums keep the bits' accuracy."""
     H = h.shape[0]
     bound = logit_bound[H]
     for j in range(H):
         bound += abs(h[j]) * logit_bound[j]
     return bound <= FLOAT32_LOGIT_LIMIT
+
+
+@njit(**NUMBA_FLAGS_EXACT)
+def _target_bits(shifted, log_total):
+    """``-log2 max(exp(shifted - log_total), PROB_FLOOR)`` in source order: compiled apart from
+    the fastmath kernel so that reassociation cannot turn ``(row[target] - best) - log_total``
+    into ``row[target] - (best + log_total)``, which loses ``log_total`` when ``|best|`` is large."""
+    return -max(shifted - log_total, _LOG_FLOOR) * _BITS_PER_NAT
 
 
 @njit(**VECTOR_FLAGS)
@@ -111,9 +123,9 @@ def readout_kernel(WyT, by, logit_bound, states, targets, bits, pred_byte, pred_
     Writes ``pred_byte[t] = argmax``, ``pred_prob[t] = max p`` and, for t < len(bits),
     ``bits[t] = -log2 max(p[targets[t]], PROB_FLOOR)`` (NaN where ``targets[t] < 0``).
     ``logit_bound`` is ``max_k |WyT[j, k]|`` for each j, then ``max_k |by[k]|`` (float32; a bound
-    that overflows to inf fails the test, as it should); a row
-    whose logits might leave float32's range is skipped with ``pred_prob[t] = NaN``, for the
-    caller to compute in float64.
+    that overflows to inf fails the test, as it should); a row whose logits might exceed
+    :data:`FLOAT32_LOGIT_LIMIT` is skipped with ``pred_prob[t] = NaN``, for the caller to compute
+    in float64.
     """
     n = states.shape[0]
     V = by.shape[0]
@@ -141,8 +153,7 @@ def readout_kernel(WyT, by, logit_bound, states, targets, bits, pred_byte, pred_
             if t < bits.shape[0]:
                 target = targets[t]
                 if target >= 0:
-                    logp = (row[target] - best) - math.log(total)
-                    bits[t] = -max(logp, _LOG_FLOOR) * _BITS_PER_NAT
+                    bits[t] = _target_bits(np.float64(row[target] - best), math.log(total))
                 else:
                     bits[t] = np.nan
 
