@@ -1,6 +1,7 @@
 """Intervention specs: small immutable objects, each named for its effect, with a one-line ``describe()``.
 
-Every spec has a ``stage`` saying what it edits (see :mod:`factormap.engine.interventions.plan` for
+Every spec follows :class:`InterventionSpec` (a state edit :class:`StateSpec`, a weight edit
+:class:`WeightSpec`) and has a ``stage`` saying what it edits (see :mod:`factormap.engine.interventions.plan` for
 the order in which stages compose):
 
 - ``"weights"``: the recurrent matrix Wh, once, before the text is run;
@@ -14,7 +15,7 @@ Directions are stored as read-only unit float64 vectors; ``name`` labels them in
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -32,6 +33,37 @@ STAGE_EDITS = {
     EACH_STEP: "the state after the tanh at every step (feeds the recurrence and the readout)",
     READOUT: "only the state the readout sees (the recurrence runs untouched)",
 }
+
+
+@runtime_checkable
+class InterventionSpec(Protocol):
+    """What every spec offers: its stage, a one-line description, and a nudged copy (for bands)."""
+
+    @property
+    def stage(self) -> str:
+        """``"weights"``, ``"each_step"`` or ``"readout"``."""
+
+    def describe(self) -> str:
+        """One line for the app and the report."""
+
+    def nudged(self, rng: np.random.Generator, eps: float) -> "InterventionSpec":
+        """The same edit with its direction(s) moved about ``eps`` (a sensitivity band's re-run)."""
+
+
+@runtime_checkable
+class StateSpec(InterventionSpec, Protocol):
+    """A spec of stage ``each_step`` or ``readout``: it compiles to rank-one state edits."""
+
+    def state_edits(self, ctx) -> list:
+        """``[(u, alpha, beta_t), ...]`` for the run context ``ctx`` (:mod:`...interventions.edits`)."""
+
+
+@runtime_checkable
+class WeightSpec(InterventionSpec, Protocol):
+    """A spec of stage ``weights``: it edits Wh once, before the text is run."""
+
+    def apply(self, Wh: np.ndarray) -> np.ndarray:
+        """The edited Wh, float64."""
 
 
 def edits_of(spec) -> str:

@@ -1,16 +1,10 @@
 """The research's intervention table: each edit of a feature direction, its ΔBPC, band and residual.
 
-For each feature f of ``FEATURES`` with a covariance direction ``u_f`` (from the factor map):
-
-- ``subtract_each_step.f``: :class:`SubtractEachStep` of ``u_f``, with the residual readout of f;
-- ``subtract_at_readout.f``: :class:`SubtractAtReadout` of ``u_f``;
-- ``write_in_oracle.f.linear`` / ``.conditional_mean``: :class:`WriteInOracle` along ``u_f``
-  (values from :mod:`.oracle`), for word_len only;
-- ``edit_weights.f.left`` / ``.right``: :class:`EditWeights` with V = the top PC of f's
-  conditional means (m = 1), for word_len only;
-
-and ``random_direction``: the mean ΔBPC of :class:`RandomDirection` seeds 0..n-1, its band the
-least and greatest over the seeds. Every other band is :func:`.analysis.sensitivity_band`.
+For each feature of :data:`.table.FEATURES` that varies over the text, the rows are the edits of
+:func:`.table.feature_edits` (subtract ``u_f`` at every step, with the residual readout of f; at the
+readout only; for word_len the write-in oracles and the weight edits), then ``random_direction``:
+the mean ΔBPC of :class:`RandomDirection` seeds 0..n-1, its band the least and greatest over the
+seeds. Every other band is :func:`.analysis.sensitivity_band`.
 """
 
 from __future__ import annotations
@@ -28,12 +22,8 @@ from factormap.engine.interventions.analysis import (
     residual_readout,
     sensitivity_band,
 )
-from factormap.engine.interventions.oracle import fit_write_in_oracle
 from factormap.engine.interventions.run import intervention_delta
-from factormap.engine.interventions.specs import EditWeights, SubtractAtReadout, SubtractEachStep
-
-#: The features whose directions the table edits (short names label the directions).
-FEATURES = {"word_len": "wl", "in_tag": "tag"}
+from factormap.engine.interventions.table import FEATURES, EditContext, feature_edits
 
 
 @dataclass(frozen=True)
@@ -127,28 +117,21 @@ def intervention_suite(session, *, band_n: int = 8, band_eps: float = BAND_EPS, 
                        should_stop: Callable[[], bool] | None = None) -> Suite:
     """The table of the module docstring for ``session`` (a factor map of FEATURES is computed first)."""
     usable = _varying(session.x, tuple(FEATURES))
-    rows_per = {"word_len": 6, "in_tag": 2}
-    steps = _Steps(1 + sum(rows_per[k] for k in usable) * (1 + band_n) + random_n, progress, should_stop)
+    edits = {name: feature_edits(name) for name in usable}
+    fits = sum(e.fits_on_text for row_edits in edits.values() for e in row_edits)
+    steps = _Steps(1 + sum(len(e) for e in edits.values()) * (1 + band_n) + fits + random_n,
+                   progress, should_stop)
     fm = compute_factor_map(session, usable, **steps.part(1)) if usable else None
     rows = []
     for name in usable:
-        ro, short = fm.readouts[name], FEATURES[name]
-        u = ro.cov_direction
-        rows.append(_band_row(session, f"subtract_each_step.{name}", [SubtractEachStep(u, f"u_{short}")], steps,
-                              band_n, band_eps, residual=name))
-        rows.append(_band_row(session, f"subtract_at_readout.{name}", [SubtractAtReadout(u, f"u_{short}")], steps,
-                              band_n, band_eps))
-        if name != "word_len":
-            continue
-        for variant in ("linear", "conditional_mean"):
-            oracle = fit_write_in_oracle(session, u, name, variant, name=f"u_{short}")
-            rows.append(_band_row(session, f"write_in_oracle.{name}.{variant}", [oracle], steps, band_n, band_eps))
-        for side in ("left", "right"):
-            if ro.has_pca:
-                edit = EditWeights.top_components(ro.pca_components, 1, side, name=f"PC1 of E[h|{short}]")
-                rows.append(_band_row(session, f"edit_weights.{name}.{side}", [edit], steps, band_n, band_eps))
-            else:
+        for edit in edits[name]:
+            if not edit.available(fm):
                 steps.part(1 + band_n)
+                continue
+            fit = steps.part(1) if edit.fits_on_text else {}
+            spec = edit.build(EditContext(session, fm, **fit))
+            rows.append(_band_row(session, edit.key, [spec], steps, band_n, band_eps,
+                                  residual=edit.residual_of or None))
     control = random_direction_control(session, random_n, **steps.part(random_n))
     rows.append(SuiteRow("random_direction", f"subtract a random direction at every step (mean of {random_n} seeds)",
                          control.mean, control.min, control.max))

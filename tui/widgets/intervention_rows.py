@@ -12,86 +12,57 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from factormap.engine.errors import Cancelled, FactormapError
+from factormap.engine.errors import Cancelled
 from factormap.engine.factor_map.compute import FactorMap
 from factormap.engine.interventions.analysis import Band, residual_readout, sensitivity_band
-from factormap.engine.interventions.oracle import fit_write_in_oracle
-from factormap.engine.interventions.specs import (
-    EACH_STEP,
-    AblateNeurons,
-    EditWeights,
-    RandomDirection,
-    SubtractAtReadout,
-    SubtractEachStep,
-)
 from factormap.engine.interventions.run import EditedRun, InterventionResult
+from factormap.engine.interventions.table import EditContext, ResearchEdit, research_edit
 from factormap.engine.session import Session
 
-WORD_LEN = "word_len"
-"""The factor map's name of the feature whose direction the rows edit."""
-RANDOM_SEED = 0
-"""Seed of the random-direction control row."""
 BAND_RUNS = 4
 """Nudged re-runs behind a row's sensitivity band."""
-
-SpecBuilder = Callable[[Session, "FactorMap | None", int, Callable[[float], None], Callable[[], bool]], object]
 
 
 @dataclass(frozen=True)
 class InterventionRow:
-    """One switchable edit.
+    """One switchable edit of the pane: an edit of the research's table (:mod:`...interventions.table`).
 
     Attributes:
-        name: a short label for the row (the spec's ``describe()`` gives the full sentence).
-        needs_factor_map: True when the spec is built from the factor map.
-        build: ``build(session, factor_map, selected_neuron, progress, should_stop) -> spec``; a
-            builder that passes over the text (the oracle's fit) reports and stops through the last two.
-        abbreviation: at most 8 characters, for narrow panes.
-        residual_of: a standard feature whose covariance direction is refitted on the edited
-            states after the run (the residual readout: does the feature regenerate?), or "".
+        edit: the engine's definition of the edit (key, labels, how its spec is built).
     """
 
-    name: str
-    needs_factor_map: bool
-    build: SpecBuilder
-    abbreviation: str
-    residual_of: str = ""
+    edit: ResearchEdit
+
+    @property
+    def name(self) -> str:
+        """The row's label, with ``{neuron}`` where the selected neuron goes."""
+        return self.edit.label
+
+    @property
+    def needs_factor_map(self) -> bool:
+        """True when the spec is built from the factor map."""
+        return bool(self.edit.feature)
+
+    @property
+    def residual_of(self) -> str:
+        """The standard feature refitted on the edited states after the run, or ""."""
+        return self.edit.residual_of
+
+    def build(self, session: Session, factor_map: FactorMap | None, neuron: int,
+              progress: Callable[[float], None], should_stop: Callable[[], bool]):
+        """The row's spec; a builder that passes over the text (the oracle's fit) reports and stops
+        through the last two arguments."""
+        return self.edit.build(EditContext(session, factor_map, neuron, progress, should_stop))
 
     def label(self, selected_neuron: int, width: int = 22) -> str:
         """The row's label in ``width`` characters, with the selected neuron filled in."""
-        label = self.name if width >= len(self.name) else self.abbreviation
+        label = self.edit.label if width >= len(self.edit.label) else self.edit.abbreviation
         return label.format(neuron=selected_neuron)[:width]
 
 
-def _u_wl(factor_map: FactorMap):
-    return factor_map.readouts[WORD_LEN].cov_direction
-
-
-def _edit_weights(factor_map: FactorMap) -> EditWeights:
-    readout = factor_map.readouts[WORD_LEN]
-    if not readout.has_pca:
-        raise FactormapError("this text has too few word lengths with enough support for a principal "
-                             "component of their conditional means, so there is no weight edit to make.")
-    return EditWeights.top_components(readout.pca_components, m=1, name="the word_len conditional means")
-
-
-ROWS: tuple[InterventionRow, ...] = (
-    InterventionRow("−u_wl every step", True,
-                    lambda s, fm, j, progress, stop: SubtractEachStep(_u_wl(fm), name="u_wl"), "−wl step",
-                    residual_of=WORD_LEN),
-    InterventionRow("−u_wl at readout", True,
-                    lambda s, fm, j, progress, stop: SubtractAtReadout(_u_wl(fm), name="u_wl"), "−wl read"),
-    InterventionRow("write-in oracle u_wl", True,
-                    lambda s, fm, j, progress, stop: fit_write_in_oracle(
-                        s, _u_wl(fm), WORD_LEN, "linear", name="u_wl", progress=progress, should_stop=stop),
-                    "oracle"),
-    InterventionRow(f"random dir (seed {RANDOM_SEED})", False,
-                    lambda s, fm, j, progress, stop: RandomDirection(RANDOM_SEED), "random"),
-    InterventionRow("ablate h[{neuron}]", False,
-                    lambda s, fm, j, progress, stop: AblateNeurons((j,), mode="zero", where=EACH_STEP),
-                    "h[{neuron}]=0"),
-    InterventionRow("edit Wh: −wl PC1", True, lambda s, fm, j, progress, stop: _edit_weights(fm), "edit Wh"),
-)
+ROWS: tuple[InterventionRow, ...] = tuple(InterventionRow(research_edit(key)) for key in (
+    "subtract_each_step.word_len", "subtract_at_readout.word_len", "write_in_oracle.word_len.linear",
+    "random_direction.seed_0", "ablate_neuron", "edit_weights.word_len.left"))
 """The pane's rows, in key order (row i is toggled by key i+1)."""
 
 
