@@ -1,9 +1,10 @@
 """The streaming session: the engine's face to the app and to notebooks.
 
 ``Session(model, text)`` runs the forward pass over the whole text in chunks and keeps only what is
-small: per-position bits (float32), the predicted byte and its probability, and the hidden state at
-a checkpoint every ``checkpoint_every`` positions. ``states(t0, t1)`` re-runs any range exactly from
-the nearest checkpoint, with a small LRU cache. Texts up to ``full_states_limit`` bytes keep every
+small: per-position bits (float32) beside the text's bytes (5 bytes per text byte), and the hidden
+state at a checkpoint every ``checkpoint_every`` positions. ``states(t0, t1)`` re-runs any range
+exactly from the nearest checkpoint, with a small LRU cache; ``predictions(t0, t1)`` recomputes the
+predicted byte and its probability from those states (they are not stored). Texts up to ``full_states_limit`` bytes keep every
 state instead. Work advances lazily (the first screen needs only the first chunk) or by driving
 :meth:`Session.run` from a worker; both are thread-safe and never compute a chunk twice.
 
@@ -37,7 +38,8 @@ class Session(ChunkPipeline):
         text: the text's bytes.
         x: the text as a read-only uint8 array.
         n: number of bytes.
-        bits: (n-1,) float32 bits of the prediction at t of byte t+1; NaN where not yet computed.
+        bits: (n-1,) bits of the prediction at t of byte t+1, float32 (float64 for a float64
+            model, whose BPC must not carry float32 rounding); NaN where not yet computed.
             The only per-position figure stored (the predicted byte and its probability come from
             :meth:`predictions`, like the states from :meth:`states`).
         checkpoint_every: C; ``checkpoints[k]`` is the state before position k*C.
@@ -53,7 +55,7 @@ class Session(ChunkPipeline):
         self.checkpoint_every = int(checkpoint_every)
         self.chunk = max(self.checkpoint_every, (int(chunk) // self.checkpoint_every) * self.checkpoint_every)
         H = model.H
-        self.bits = np.full(self.n - 1, np.nan, np.float32)
+        self.bits = np.full(self.n - 1, np.nan, np.float64 if model.dtype == np.float64 else np.float32)
         self._predicted = (np.empty(self.chunk, np.uint8), np.empty(self.chunk, np.float32))  # readout scratch
         n_ckpt = (self.n + self.checkpoint_every - 1) // self.checkpoint_every
         self.checkpoints = np.zeros((n_ckpt, H), model.dtype)
