@@ -3,6 +3,11 @@
 #: Probabilities are floored here before the log, so one impossible byte costs 26.6 bits, not inf.
 PROB_FLOOR = 1e-8
 
+#: A readout bias of -inf (a byte the model never predicts) is stored as this logit: exp of it
+#: underflows to 0 in float32 and float64 whatever the other logits, so that byte's bits are the
+#: PROB_FLOOR clamp, as with -inf, while the kernels' sums stay finite.
+NEVER_PREDICTED_LOGIT = -1e4
+
 #: Every numba kernel is compiled with these flags.
 NUMBA_FLAGS = dict(cache=True, nogil=True, fastmath=True)
 #: Kernels whose floating-point order must match numpy (gradients, float64 mode) drop fastmath.

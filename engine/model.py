@@ -5,7 +5,8 @@ The `.bin` format is raw little-endian float32 with no header, in this order::
     Wx[H][256], Wh[H][H], bh[H], Wy[256][H], by[256]
 
 so a file holds ``H**2 + 513*H + 256`` floats and H is solved from its size (329,216 bytes is
-H = 128). An `.npz` holds arrays named ``Wx, Wh, bh, Wy, by`` of those shapes.
+H = 128). An `.npz` holds arrays named ``Wx, Wh, bh, Wy, by`` of those shapes. PyTorch checkpoints
+(``torch.save`` state_dicts, `.safetensors`) are read through :mod:`factormap.engine.checkpoints`.
 
 The recurrence is ``h_t = tanh(bh + Wx[:, x_t] + Wh @ h_{t-1})`` with ``h_{-1} = 0``, and ``h_t``
 predicts ``x_{t+1}`` through ``softmax(Wy @ h_t + by)``.
@@ -25,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from factormap.engine.config import MAX_MODEL_BYTES, VOCAB
+from factormap.engine.checkpoints import CHECKPOINT_SUFFIXES, arrays_from_state_dict, checkpoint_kind, \
+    read_checkpoint, to_numpy
+from factormap.engine.config import MAX_MODEL_BYTES, NEVER_PREDICTED_LOGIT, VOCAB
 from factormap.engine.errors import ModelError
 from factormap.engine.memory import available_memory
 
@@ -72,6 +75,11 @@ class Model:
         Wy: readout weights, shape (256, H).
         by: readout bias, shape (256,).
         source: where the weights came from (a path or a description), for display only.
+
+    The arrays may be numpy arrays, torch tensors (detached and copied to the CPU) or any
+    array-like. A ``-inf`` in ``by`` marks a byte the model never predicts: it is stored as
+    :data:`~factormap.engine.config.NEVER_PREDICTED_LOGIT`, whose probability underflows to 0 in
+    float32 and float64 alike, so its bits are the 1e-8 clamp and every kernel stays finite.
     """
 
     Wx: np.ndarray
@@ -82,10 +90,12 @@ class Model:
     source: str = "<memory>"
 
     def __post_init__(self) -> None:
-        hidden = np.asarray(self.Wh).shape[0] if np.ndim(self.Wh) == 2 else -1
+        for name in ARRAY_NAMES:
+            object.__setattr__(self, name, to_numpy(getattr(self, name)))
+        hidden = self.Wh.shape[0] if self.Wh.ndim == 2 else -1
         if hidden < 1:
             raise ModelError(f"{self.source}: Wh must be a square matrix, got shape {np.shape(self.Wh)}")
-        dtype = np.result_type(*(np.asarray(getattr(self, n)).dtype for n in ARRAY_NAMES))
+        dtype = np.result_type(*(getattr(self, n).dtype for n in ARRAY_NAMES))
         if dtype not in (np.float32, np.float64):
             dtype = np.dtype(np.float32)
         for name, shape in _shapes(hidden).items():
@@ -93,6 +103,8 @@ class Model:
             if arr.shape != shape:
                 raise ModelError(f"{self.source}: array {name} has shape {arr.shape}, expected {shape} for H={hidden}")
             arr = np.array(arr, dtype=dtype, order="C", copy=True)
+            if name == "by":
+                arr[np.isneginf(arr)] = NEVER_PREDICTED_LOGIT
             if not np.all(np.isfinite(arr)):
                 bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
                 raise ModelError(f"{self.source}: {bad} NaN or Inf value(s) in {name}; the weights are unusable")
@@ -144,6 +156,19 @@ class Model:
     def wh_frobenius(self) -> float:
         """Frobenius norm ``||Wh||_F``."""
         return float(np.linalg.norm(self.Wh.astype(np.float64)))
+
+    @classmethod
+    def from_state_dict(cls, state, *, dtype=np.float32, source: str = "<state_dict>") -> "Model":
+        """The model of a PyTorch char-RNN ``state_dict`` (tensors or arrays, possibly nested).
+
+        Args:
+            state: e.g. ``net.state_dict()``; the names understood are those of
+                :func:`~factormap.engine.checkpoints.arrays_from_state_dict`.
+            dtype: float32 (weights rounded to it) or float64 (kept as given).
+            source: how error messages and displays name the model.
+        """
+        arrays = arrays_from_state_dict(state, source)
+        return cls(**{n: np.asarray(a, dtype=dtype) for n, a in arrays.items()}, source=source)
 
     def astype(self, dtype) -> "Model":
         """The same model with weights of another float type (float64 for gradient checks)."""
@@ -234,17 +259,20 @@ def _npz_unpacked_bytes(path: Path) -> int:
         return sum(info.file_size for info in archive.infolist())
 
 
-def _load_npz(path: Path) -> Model:
+def _load_npz(path: Path, dtype) -> Model:
     if not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not a .npz archive (a .npz is a zip file of named arrays)")
     try:
         _check_fits(path, _npz_unpacked_bytes(path), "model unpacks to")
         with np.load(path, allow_pickle=False) as data:
             missing = [n for n in ARRAY_NAMES if n not in data.files]
-            if missing:
+            if missing and any("weight" in f for f in data.files):  # a state_dict saved by name
+                arrays = arrays_from_state_dict({f: data[f] for f in data.files}, str(path))
+            elif missing:
                 raise ModelError(f"{path}: .npz is missing array(s) {', '.join(missing)} "
-                                 f"(needs {', '.join(ARRAY_NAMES)})")
-            arrays = {n: np.asarray(data[n]) for n in ARRAY_NAMES}
+                                 f"(needs {', '.join(ARRAY_NAMES)}, or a PyTorch RNN's weight_ih_l0, ...)")
+            else:
+                arrays = {n: np.asarray(data[n]) for n in ARRAY_NAMES}
     except _NPZ_ERRORS as exc:
         if isinstance(exc, ModelError):
             raise
@@ -254,11 +282,26 @@ def _load_npz(path: Path) -> Model:
             raise ModelError(f"{path}: array {n} has dtype {a.dtype}, expected floats")
     if arrays["Wh"].ndim != 2:
         raise ModelError(f"{path}: array Wh has shape {arrays['Wh'].shape}, expected (H, H)")
-    return Model(**{n: a.astype(np.float32) for n, a in arrays.items()}, source=str(path))
+    return Model(**{n: a.astype(dtype) for n, a in arrays.items()}, source=str(path))
 
 
-def load_model(path: str | os.PathLike) -> Model:
-    """Read a model from a `.bin` (raw float32) or `.npz` file; never writes anything.
+def _load_checkpoint(path: Path, dtype) -> Model:
+    _check_fits(path, path.stat().st_size)
+    arrays = read_checkpoint(path)
+    for n, a in arrays.items():
+        if not np.issubdtype(a.dtype, np.floating):
+            raise ModelError(f"{path}: array {n} has dtype {a.dtype}, expected floats")
+    return Model(**{n: a.astype(dtype) for n, a in arrays.items()}, source=str(path))
+
+
+def load_model(path: str | os.PathLike, dtype=np.float32) -> Model:
+    """Read a model from a `.bin` (raw float32), `.npz`, torch `.pt`/`.pth` or `.safetensors` file;
+    never writes anything and never runs code from the file.
+
+    The format follows the suffix (`.bin`, `.npz`, `.pt`, `.pth`, `.safetensors`); a file with
+    another suffix is recognised by its contents. ``dtype`` is the type of the model's arrays:
+    float32 (the weights rounded to it) or float64 (the weights kept as given: float32 values
+    widened exactly, float64 ones and a PyTorch RNN's summed biases unrounded).
 
     Weights too large for the cap :data:`~factormap.engine.config.MAX_MODEL_BYTES`, or needing
     more than the available memory (:data:`MODEL_MEMORY_FACTOR` times their float32 size), are
@@ -272,9 +315,14 @@ def load_model(path: str | os.PathLike) -> Model:
     path = Path(path)
     try:
         _check_path(path)
-        if path.suffix.lower() == ".npz" or zipfile.is_zipfile(path):
-            return _load_npz(path)
-        return _load_bin(path)
+        suffix = path.suffix.lower()
+        if suffix in CHECKPOINT_SUFFIXES or (suffix not in (".bin", ".npz")
+                                             and checkpoint_kind(path) in ("torch", "safetensors")):
+            return _load_checkpoint(path, dtype)
+        if suffix == ".npz" or zipfile.is_zipfile(path):
+            return _load_npz(path, dtype)
+        model = _load_bin(path)
+        return model if model.dtype == dtype else model.astype(dtype)
     except OSError as exc:  # the file vanished or failed between the checks and the read
         raise ModelError(f"{path}: cannot read the model file ({exc.strerror or exc})") from None
 
