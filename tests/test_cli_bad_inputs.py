@@ -271,8 +271,11 @@ def test_odd_texts_work(tmp_path, model_file, capsys, app_launches, name):
     data = json.loads(capsys.readouterr().out)
     assert data["text"]["bytes"] == len(VALID_TEXTS[name])
     assert np.isfinite(data["bpc"]) and data["bpc"] > 0
-    for row in data["worst_positions"]:  # contexts are printable one-liners whatever the bytes
-        assert all(c.isprintable() for c in row["context_before"] + row["target"] + row["context_after"])
+    for row in data["worst_positions"]:  # contexts are the text's bytes, one character each, whatever they are
+        ahead, target, behind = (row[key].encode("latin-1") for key in ("context_before", "target", "context_after"))
+        t = row["position"]
+        assert target == VALID_TEXTS[name][t + 1:t + 2] and VALID_TEXTS[name][t + 1 - len(ahead):t + 2 + len(behind)] \
+            == ahead + target + behind
     assert main([str(model_file), str(path)]) == 0
     assert [launched[:2] for launched in app_launches] == [(str(model_file), str(path))]
     assert _snapshot([model_file, path]) == before

@@ -6,6 +6,7 @@ import pytest
 
 from factormap.engine.model import save_model
 from factormap.tui.cli import main
+from factormap.tui.glyphs import byte_label, escaped
 
 
 @pytest.fixture
@@ -59,3 +60,14 @@ def test_unknown_option(files, capsys):
 
 def test_only_one_file_for_the_app(files, capsys):
     _usage_error([str(files[0])], capsys, "both MODEL and TEXT")
+
+
+def test_info_table_marks_the_target_without_styles(files, capsys):
+    model, text = files
+    assert main(["info", str(model), str(text), "--worst", "5", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["worst_positions"]
+    assert main(["info", str(model), str(text), "--worst", "5"]) == 0
+    out = capsys.readouterr().out  # captured output carries no styles, as a pipe does not
+    for row in rows:
+        assert f"‖{escaped(row['target'].encode('latin-1'))}‖" in out
+        assert f"{byte_label(row['predicted_byte'])} ({row['predicted_prob']:.2f})" in out

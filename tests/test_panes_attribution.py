@@ -7,9 +7,10 @@ import pytest
 
 from factormap.engine.attribution.prediction import attribution
 from factormap.engine.session import Session
-from factormap.tui.commands.common import printable
+from factormap.tui.glyphs import byte_label
 from factormap.tui.widgets.attribution_pane import MODES, AttributionPane
-from factormap.tui.widgets.bars import byte_glyph, column_bars, signed_column_bars
+from factormap.tui.glyphs import CELL_GLYPHS
+from factormap.tui.widgets.bars import column_bars, signed_column_bars
 from tests.panes_support import PANE_TEXT, PaneApp, wait_for_workers
 
 
@@ -47,7 +48,7 @@ async def test_shows_the_engines_figures_for_the_cursor(session):
         assert f"t=100 predicts '{chr(session.x[101])}'" in text
         assert f"p={expected.prob:.4g}" in text and f"{expected.bits:.3f} bits" in text
         for b, p in zip(expected.top_bytes, expected.top_probs):
-            assert f"{printable(bytes([b]))} {p:.3f}" in text
+            assert f"{byte_label(b)} {p:.3f}" in text
         assert f"‖g_8‖/‖g_0‖ {expected.growth[8]:.2f}" in text
         k_max = int(np.argmax(expected.grad_norms))
         assert f"max |·| {expected.grad_norms[k_max]:.4f} at k={k_max}" in text
@@ -56,7 +57,7 @@ async def test_shows_the_engines_figures_for_the_cursor(session):
         assert f"h{top[0]} {energy[top[0]] / energy.sum():.1%}" in text
         assert f"top-10 share at k=0 {expected.top_share(10):.1%}" in text
         # the label row spells the text leading up to the cursor, oldest byte first
-        glyphs = "".join(byte_glyph(b) for b in session.x[100 - 64:101])
+        glyphs = "".join(CELL_GLYPHS[b] for b in session.x[100 - 64:101])
         assert glyphs in text
         assert "64     56" in text and text.count("\n") == 24 - 1
 
@@ -107,7 +108,7 @@ def test_column_bars_heights():
 
 
 def test_byte_glyphs_are_one_visible_character():
-    assert [byte_glyph(b) for b in b"a \n\t\x00\xff"] == ["a", "␣", "↵", "⇥", "·", "·"]
+    assert [CELL_GLYPHS[b] for b in b"a \n\t\x00\xff"] == ["a", "␣", "↵", "⇥", "·", "·"]
 
 
 def test_reach_advances_until_the_position_or_a_stop(random_model):
@@ -134,7 +135,7 @@ async def test_small_pane_keeps_the_prediction_bars_and_labels(session):
         assert len(lines) == 8
         assert lines[0].startswith("t=100 predicts") and lines[1].startswith("top-5:")
         assert lines[-1].startswith("top neurons")
-        assert lines[-2].endswith("".join(byte_glyph(b) for b in session.x[101 - 32:101]))
+        assert lines[-2].endswith("".join(CELL_GLYPHS[b] for b in session.x[101 - 32:101]))
         await pilot.resize_terminal(40, 6)
         await pilot.pause()
         lines = pane.render().plain.split("\n")

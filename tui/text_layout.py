@@ -1,43 +1,25 @@
 """How bytes become rows on screen: visible escapes, wrapping, and moving by rows.
 
-Every byte has a glyph: printable ASCII as itself, a newline as ``↵`` followed by a real line
-break, a tab as ``\\t``, a carriage return as ``\\r`` and anything else as ``\\xNN``. A glyph is
-never split across rows. Only the rows near a position are ever laid out, so a 100 MB text costs
-no more than a short one: wrapping restarts at every line start and, inside a very long line, at
-every multiple of :data:`SEGMENT` bytes (such a line shows a forced break there).
+Every byte has a glyph (:data:`factormap.tui.glyphs.TEXT_GLYPHS`: a newline is ``↵`` followed by
+a real line break). A glyph is never split across rows. Only the rows near a position are ever
+laid out, so a 100 MB text costs no more than a short one: wrapping restarts at every line start
+and, inside a very long line, at every multiple of :data:`SEGMENT` bytes (such a line shows a
+forced break there).
 """
 
 from __future__ import annotations
 
+# re-exported: the text pane lays out and draws with the same glyphs
+from factormap.tui.glyphs import NEWLINE_GLYPH, TEXT_GLYPHS, is_escape  # noqa: F401
+
 SEGMENT = 4096
 """Wrapping restarts at least this often, so laying out any row reads at most this many bytes."""
 
-NEWLINE_GLYPH = "↵"
-"""What a newline byte looks like before its line break."""
-
-
-def _glyph(b: int) -> str:
-    if b == 0x0A:
-        return NEWLINE_GLYPH
-    if b == 0x09:
-        return "\\t"
-    if b == 0x0D:
-        return "\\r"
-    if 0x20 <= b < 0x7F:
-        return chr(b)
-    return f"\\x{b:02x}"
-
-
-GLYPHS: tuple[str, ...] = tuple(_glyph(b) for b in range(256))
-"""The glyph of each byte value."""
+GLYPHS = TEXT_GLYPHS
+"""The glyph of each byte value (:data:`factormap.tui.glyphs.TEXT_GLYPHS`)."""
 
 WIDTHS: tuple[int, ...] = tuple(len(g) for g in GLYPHS)
 """The width in cells of each byte's glyph."""
-
-
-def is_escape(b: int) -> bool:
-    """True if byte ``b`` is drawn as an escape (a glyph that is not the byte itself)."""
-    return not 0x20 <= b < 0x7F
 
 
 def segment_start(text: bytes, pos: int) -> int:

@@ -89,28 +89,11 @@ def load_inputs(model_path: str, text_path: str) -> tuple[Model, bytes]:
 
 
 def print_json(data) -> None:
-    """Print ``data`` as indented JSON on stdout (NaN becomes null)."""
+    """Print ``data`` as indented JSON on stdout, in the convention of :mod:`factormap.tui.json_form`."""
+    from factormap.tui.json_form import json_ready  # imports numpy: not at start-up
+
     json.dump(json_ready(data), sys.stdout, indent=2)
     sys.stdout.write("\n")
-
-
-def json_ready(obj):
-    """``obj`` with numpy arrays and scalars as plain lists and numbers, NaN and Inf as None (JSON null)."""
-    import math
-
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {str(k): json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_ready(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return json_ready(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def one_line(message: str) -> str:
@@ -118,19 +101,3 @@ def one_line(message: str) -> str:
     sequence in a file name) become visible escapes instead of moving the cursor or recolouring."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
 
-
-def printable(data: bytes) -> str:
-    """Bytes as one line of text: printable ASCII as is, everything else as a visible escape."""
-    out = []
-    for b in data:
-        if b == 0x0A:
-            out.append("\\n")
-        elif b == 0x09:
-            out.append("\\t")
-        elif b == 0x0D:
-            out.append("\\r")
-        elif 0x20 <= b < 0x7F:
-            out.append(chr(b))
-        else:
-            out.append(f"\\x{b:02x}")
-    return "".join(out)

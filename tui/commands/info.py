@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from factormap.engine.session import Session
-from factormap.tui.commands.common import load_inputs, one_line, print_json, printable, whole_number
+from factormap.tui.commands.common import load_inputs, one_line, print_json, whole_number
+from factormap.tui.glyphs import byte_label, escaped
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +22,10 @@ def collect(session: Session, worst: int = 10) -> dict:
     """The figures ``info`` prints, keyed by what they are.
 
     ``bpc`` is the mean of ``-log2 max(p(x_{t+1}), 1e-8)`` over t = 0..N-2;
-    ``wh.spectral_radius`` is max |eigenvalue| of Wh; ``wh.frobenius`` is ||Wh||_F.
+    ``wh.spectral_radius`` is max |eigenvalue| of Wh; ``wh.frobenius`` is ||Wh||_F. Each worst
+    position's ``context_before``, ``target`` (the byte x_{t+1} it predicted badly) and
+    ``context_after`` are byte strings, one character per byte (``str.encode("latin-1")`` gives
+    the bytes back), as every command's JSON gives bytes.
     """
     m = session.model
     rows = []
@@ -34,9 +38,9 @@ def collect(session: Session, worst: int = 10) -> dict:
             "target_byte": int(session.x[t + 1]),
             "predicted_byte": int(pred_byte[0]),
             "predicted_prob": float(pred_prob[0]),
-            "context_before": printable(before),
-            "target": printable(at),
-            "context_after": printable(after),
+            "context_before": before.decode("latin-1"),
+            "target": at.decode("latin-1"),
+            "context_after": after.decode("latin-1"),
         })
     return {
         "model": {"path": m.source, "hidden_size": m.H, "parameters": m.n_params},
@@ -72,13 +76,15 @@ def run(args: argparse.Namespace) -> int:
     summary.add_row("bits per character", f"{data['bpc']:.4f}")
     console.print(summary)
     worst = Table(title=f"{len(data['worst_positions'])} worst-predicted positions")
-    for col, just in (("t", "right"), ("bits", "right"), ("context → target", "left"), ("predicted", "left")):
+    for col, just in (("t", "right"), ("bits", "right"), ("context‖target‖after", "left"),
+                      ("predicted (p)", "left")):
         worst.add_column(col, justify=just)
     for r in data["worst_positions"]:
-        ctx = Text(r["context_before"], style="dim")
-        ctx.append(r["target"], style="bold reverse")
-        ctx.append(r["context_after"], style="dim")
-        pred = f"{printable(bytes([r['predicted_byte']]))} ({r['predicted_prob']:.2f})"
+        # the ‖ marks keep the target visible where styles are lost (a pipe, NO_COLOR)
+        ctx = Text(escaped(r["context_before"].encode("latin-1")) + "‖", style="dim")
+        ctx.append(escaped(r["target"].encode("latin-1")), style="bold reverse")
+        ctx.append("‖" + escaped(r["context_after"].encode("latin-1")), style="dim")
+        pred = f"{byte_label(r['predicted_byte'])} ({r['predicted_prob']:.2f})"
         worst.add_row(str(r["position"]), f"{r['bits']:.2f}", ctx, pred)
     console.print(worst)
     return 0

@@ -25,7 +25,6 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from factormap.engine.model import atomic_write_bytes
 from factormap.engine.session import Session
 from factormap.tui import jobs
-from factormap.tui.commands.common import json_ready
 from factormap.tui.dashboard_jobs import (
     PARTS,
     DashboardData,
@@ -34,6 +33,7 @@ from factormap.tui.dashboard_jobs import (
     PartReady,
     compute_parts,
 )
+from factormap.tui.json_form import json_ready
 from factormap.tui.screens.help import GLOBAL_KEYS, HelpScreen, key_table
 from factormap.tui.widgets import dashboard_specs as specs
 from factormap.tui.widgets.charts import Chart

@@ -22,8 +22,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from factormap.engine.attribution.prediction import DEFAULT_K, Attribution, attribution
 from factormap.engine.session import Session
-from factormap.tui.commands.common import printable
-from factormap.tui.widgets.bars import byte_glyph, column_bars, signed_column_bars
+from factormap.tui.glyphs import CELL_GLYPHS, byte_label
+from factormap.tui.widgets.bars import column_bars, signed_column_bars
 from factormap.tui.widgets.reach import reach
 
 MODES = ("grad_norm", "input_attr", "input_attr_exact")
@@ -171,14 +171,14 @@ class AttributionPane(Widget, can_focus=True):
 
     def _prediction_line(self, att: Attribution) -> Text:
         line = Text(f"t={att.t} predicts ", no_wrap=True)
-        line.append(f"'{printable(bytes([att.target]))}'", self._style("cursor"))
+        line.append(f"'{byte_label(att.target)}'", self._style("cursor"))
         line.append(f"  p={att.prob:.4g}  {att.bits:.3f} bits")
         return line
 
     def _top5_line(self, att: Attribution) -> Text:
         line = Text("top-5: ", self._style("muted"))
         for b, p in zip(att.top_bytes, att.top_probs):
-            line.append(printable(bytes([b])), self._style("cursor") if b == att.target else "")
+            line.append(byte_label(b), self._style("cursor") if b == att.target else "")
             line.append(f" {p:.3f}  ")
         return line
 
@@ -209,7 +209,7 @@ class AttributionPane(Widget, can_focus=True):
 
     def _labels_line(self, att: Attribution, columns: int) -> Text:
         """The byte read at each offset, oldest at the left: the text leading up to the cursor."""
-        glyphs = "".join(byte_glyph(int(b)) for b in att.inputs[:columns][::-1])
+        glyphs = "".join(CELL_GLYPHS[int(b)] for b in att.inputs[:columns][::-1])
         line = Text("bytes".rjust(AXIS_WIDTH - 1) + " ", self._style("muted"))
         line.append(glyphs[:-1])
         line.append(glyphs[-1], self._style("cursor"))

@@ -13,17 +13,6 @@ HALVES_DOWN = " ▀█"
 """Blocks growing down from the top of a cell, in halves (no finer glyphs exist)."""
 
 
-def byte_glyph(byte: int) -> str:
-    """One byte as exactly one visible character: ASCII as is, ``␣`` space, ``↵`` newline, ``⇥`` tab, ``·`` others."""
-    if byte == 0x20:
-        return "␣"
-    if byte == 0x0A:
-        return "↵"
-    if byte == 0x09:
-        return "⇥"
-    return chr(byte) if 0x20 < byte < 0x7F else "·"
-
-
 def column_bars(values: np.ndarray, rows: int, scale: float) -> list[str]:
     """Non-negative ``values`` as vertical bars, one character column each, ``rows`` tall.
 

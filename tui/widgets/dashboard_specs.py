@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from factormap.tui.commands.common import printable
+from factormap.tui.glyphs import escaped
 from factormap.tui.widgets.charts import ChartSpec
 
 CHARTS: dict[str, str] = {
@@ -150,7 +150,7 @@ def _group_spec(title: str, table, unit: str = "") -> ChartSpec:
 def breakdown_specs(b, text: bytes) -> dict[str, list[ChartSpec]]:
     """Bits by byte class, inside vs outside tags, by position in word, and the worst predictions."""
     def context(t: int) -> str:
-        return printable(text[max(0, t - 12):t + 1]) + "‖" + printable(text[t + 1:t + 2])
+        return escaped(text[max(0, t - 12):t + 1]) + "‖" + escaped(text[t + 1:t + 2])
 
     return {
         "bits-class": [_group_spec("mean bits of predictions by the class of the predicted byte x_{t+1}",

@@ -28,7 +28,7 @@ from textual_plotext import PlotextPlot
 
 from factormap.engine.attribution.summary import attribution_summary
 from factormap.engine.session import Session
-from factormap.tui.commands.common import printable
+from factormap.tui.glyphs import byte_label
 from factormap.tui.widgets.ansi_strips import ansi_to_strips
 
 TRACE_COLORS = ("cyan", "magenta", "green", "orange", "blue", "red", "yellow", "white")
@@ -44,11 +44,6 @@ MIN_FRAME_INTERVAL = 0.05
 held the builds leave the event loop most of the GIL (and settle within 100 ms of the last key)."""
 RANK_PREFIX = 1 << 16
 """The default units are ranked by gradient energy over at most this many leading bytes of the text."""
-
-
-def byte_label(byte: int) -> str:
-    """One byte as an x-axis label: printable ASCII as is, a space as ``␣``, others escaped."""
-    return "␣" if byte == 0x20 else printable(bytes([byte]))
 
 
 @dataclass(frozen=True)
