@@ -1,0 +1,217 @@
+"""The session record format and the headless replay, engine only (no app)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from factormap.engine.attribution.prediction import attribution
+from factormap.engine.interventions.analysis import sensitivity_band
+from factormap.engine.interventions.run import EditedRun, intervention_delta
+from factormap.engine.interventions.specs import AblateNeurons, RandomDirection, SubtractAtReadout
+from factormap.engine.model import save_model
+from factormap.engine.replay import NULL_UNAVAILABLE, EditRecipe, replay
+from factormap.engine.session import Session
+from factormap.engine.session_record import (
+    InputMismatch,
+    RecordError,
+    RecordWriter,
+    check_inputs,
+    file_identity,
+    read_record,
+    session_header,
+)
+
+K = 12
+
+
+@pytest.fixture
+def inputs(tmp_path, random_model, sample_text):
+    model = random_model(16, seed=5, scale=1.5)
+    model_path, text_path = tmp_path / "m.bin", tmp_path / "t.txt"
+    save_model(model, model_path)
+    text_path.write_bytes(sample_text)
+    from factormap.engine.model import load_model
+
+    return load_model(model_path), sample_text, model_path, text_path
+
+
+def direction(H: int) -> np.ndarray:
+    return np.linspace(-1.0, 1.0, H)
+
+
+def build_edit(session, action: dict, neuron: int) -> EditRecipe:
+    """Row 0: subtract a fixed direction at the readout; 1: ablate the selected neuron; 2: random direction."""
+    if action["row"] == 0:
+        return EditRecipe(SubtractAtReadout(direction(16), name="d"))
+    if action["row"] == 1:
+        return EditRecipe(AblateNeurons((neuron,)), band_runs=2, follows_neuron=True)
+    return EditRecipe(RandomDirection(0), band_runs=2)
+
+
+def write_record(path, model_path, text_path, actions) -> None:
+    writer = RecordWriter(path, session_header(file_identity(model_path), file_identity(text_path),
+                                               precision="float32", K=K))
+    for action, fields in actions:
+        writer.write(action, **fields)
+    writer.close()
+
+
+ACTIONS = [("move", {"t": 40}), ("edit", {"row": 0, "key": "d", "name": "−d at readout", "on": True}),
+           ("neuron", {"neuron": 3}), ("edit", {"row": 1, "key": "a", "name": "ablate h[3]", "on": True}),
+           ("move", {"t": 90}), ("traces", {"neurons": [3, 5]}), ("lens", {"lens": "delta_bits"}),
+           ("neuron", {"neuron": 4}), ("edit", {"row": 0, "key": "d", "name": "−d at readout", "on": False}),
+           ("feature", {"name": "digits", "definition": "digits=[0-9]"})]
+
+
+def test_file_identity_hashes_the_bytes(inputs):
+    _, text, _, text_path = inputs
+    identity = file_identity(text_path)
+    assert identity.sha256 == hashlib.sha256(text).hexdigest() and identity.bytes == len(text)
+    assert identity.name == "t.txt" and identity.path == str(text_path.resolve())
+
+
+def test_the_record_is_a_header_and_one_json_line_per_action(tmp_path, inputs):
+    _, _, model_path, text_path = inputs
+    path = tmp_path / "s.jsonl"
+    write_record(path, model_path, text_path, ACTIONS)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines[0]["format"] == "factormap-session" and lines[0]["tool"]["version"] not in ("", None)
+    assert lines[0]["model"]["sha256"] == file_identity(model_path).sha256 and lines[0]["K"] == K
+    assert lines[1] == {"i": 1, "action": "move", "t": 40}
+    record = read_record(path)
+    assert [a["action"] for a in record.actions] == [a for a, _ in ACTIONS]
+    assert record.text == file_identity(text_path)
+    # never over an existing file
+    with pytest.raises(RecordError, match="exists already"):
+        write_record(path, model_path, text_path, [])
+    assert read_record(path).actions == record.actions
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty"), (b"{nope\n", "line 1: not JSON"), (b'{"format": "x"}\n', "not a factormap session"),
+    (b"\xff\xfe", "not UTF-8"),
+])
+def test_a_bad_record_is_one_sentence(tmp_path, content, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(RecordError, match=message):
+        read_record(path)
+
+
+def test_a_bad_action_names_its_line(tmp_path, inputs):
+    _, _, model_path, text_path = inputs
+    path = tmp_path / "s.jsonl"
+    write_record(path, model_path, text_path, [("move", {"t": 1})])
+    with open(path, "a") as fh:
+        fh.write('{"i": 2, "action": "move", "t": "far"}\n')
+    with pytest.raises(RecordError, match=r"line 3: action 'move' needs a field 't' of type int"):
+        read_record(path)
+    with pytest.raises(RecordError, match="unknown action 'jump'"):
+        RecordWriter(tmp_path / "other.jsonl", {}).write("jump", t=1)
+
+
+def test_other_inputs_are_refused(tmp_path, inputs):
+    _, text, model_path, text_path = inputs
+    path = tmp_path / "s.jsonl"
+    write_record(path, model_path, text_path, [])
+    record = read_record(path)
+    check_inputs(record, file_identity(model_path), file_identity(text_path))
+    other = tmp_path / "other.txt"
+    other.write_bytes(text + b"!")
+    with pytest.raises(InputMismatch, match="the text .*other.txt .* is not the one this session was recorded on"):
+        check_inputs(record, file_identity(model_path), file_identity(other))
+
+
+def test_replay_gives_the_engines_figures(tmp_path, inputs):
+    model, text, model_path, text_path = inputs
+    path = tmp_path / "s.jsonl"
+    write_record(path, model_path, text_path, ACTIONS)
+    result = replay(model, text, read_record(path), build_edit)
+    session = Session(model, text)
+    # the start and every move: the attribution of the prediction at the cursor
+    att = attribution(session, 0, K)
+    assert result.start["attribution"]["grad_norm"] == pytest.approx(att.grad_norms.tolist())
+    step = result.steps[0]
+    assert step["action"] == "move" and step["fields"] == {"t": 40}
+    att = attribution(session, 40, K)
+    assert step["figures"]["bits"] == float(session.bits_range(40, 41)[0])
+    assert step["figures"]["attribution"]["prob"] == pytest.approx(att.prob)
+    assert step["figures"]["attribution"]["top_neurons_by_energy"][0]["neuron"] == att.top_neurons(1)[0]
+    # the readout edit: ΔBPC, no band (it does not feed the recurrence), the null not available
+    readout = SubtractAtReadout(direction(16), name="d")
+    edit = result.steps[1]["figures"]["edits"][0]
+    assert edit["delta_bpc"] == intervention_delta(session, [readout]).delta_bpc
+    assert edit["band"] is None and edit["null_percentile"] is None and edit["null_note"] == NULL_UNAVAILABLE
+    assert result.steps[1]["figures"]["delta_bits_at_t"]["0"] == EditedRun(session, [readout]).delta_at(40)
+    # the ablation of the selected neuron: ΔBPC with its band, and both together
+    ablate = result.steps[3]["figures"]
+    expected = intervention_delta(session, [AblateNeurons((3,))]).delta_bpc
+    assert ablate["edits"][0]["delta_bpc"] == pytest.approx(expected, abs=1e-12)
+    band = sensitivity_band(session, [AblateNeurons((3,))], n=2, value=expected)
+    assert ablate["edits"][0]["band"]["band.min"] == band.min
+    assert ablate["combined_delta_bpc"] == pytest.approx(
+        intervention_delta(session, [readout, AblateNeurons((3,))]).delta_bpc, abs=1e-12)
+    # the traces at the cursor, then a new neuron re-runs the ablation
+    h = session.states(90, 91)[0]
+    assert result.steps[5]["figures"]["traces"] == {"3": float(h[3]), "5": float(h[5])}
+    renewed = result.steps[7]["figures"]["edits"][0]
+    assert renewed["describe"] == AblateNeurons((4,)).describe()
+    assert result.steps[9]["figures"]["note"].startswith("not replayed")
+    # the end: the state and the figures of what is still on
+    assert result.state.to_dict()["edits_on"] == [{"row": 1, "name": "ablate h[3]"}]
+    assert result.state.t == 90 and result.state.lens == "delta_bits" and result.state.neuron == 4
+    assert [e["row"] for e in result.edits] == [1] and result.combined_delta_bpc is None
+    json.dumps(result.to_dict(), allow_nan=True)
+    session.close()
+
+
+def test_replay_at_n_stops_after_n_actions(tmp_path, inputs):
+    model, text, model_path, text_path = inputs
+    path = tmp_path / "s.jsonl"
+    write_record(path, model_path, text_path, ACTIONS)
+    result = replay(model, text, read_record(path), build_edit, at=2)
+    assert [s["action"] for s in result.steps] == ["move", "edit"]
+    assert result.state.t == 40 and [e["row"] for e in result.edits] == [0]
+
+
+def test_a_precision_action_recomputes_in_float64(tmp_path, inputs):
+    model, text, model_path, text_path = inputs
+    path = tmp_path / "s.jsonl"
+    write_record(path, model_path, text_path, [("move", {"t": 7}), ("precision", {"precision": "float64"})])
+    result = replay(model, text, read_record(path), build_edit)
+    exact = Session(model.astype(np.float64), text)
+    assert result.steps[1]["figures"]["position"]["attribution"]["prob"] == attribution(exact, 7, K).prob
+    assert result.state.precision == "float64"
+    exact.close()
+
+
+def test_edits_are_rebuilt_from_the_research_table_by_key(tmp_path, inputs):
+    from factormap.engine.errors import FactormapError
+    from factormap.engine.factor_map.compute import compute_factor_map
+
+    model, text, model_path, text_path = inputs
+    path = tmp_path / "s.jsonl"
+    write_record(path, model_path, text_path, [
+        ("edit", {"row": 1, "key": "subtract_at_readout.word_len", "name": "−u_wl at readout", "on": True}),
+        ("edit", {"row": 3, "key": "random_direction.seed_0", "name": "random dir (seed 0)", "on": True,
+                  "band_runs": 2})])
+    result = replay(model, text, read_record(path))
+    session = Session(model, text)
+    u_wl = compute_factor_map(session).readouts["word_len"].cov_direction
+    readout = result.steps[0]["figures"]["edits"][0]
+    assert readout["delta_bpc"] == intervention_delta(session, [SubtractAtReadout(u_wl)]).delta_bpc
+    random = result.steps[1]["figures"]["edits"][0]
+    expected = intervention_delta(session, [RandomDirection(0)]).delta_bpc
+    assert random["delta_bpc"] == expected
+    assert random["band"] == sensitivity_band(session, [RandomDirection(0)], n=2, value=expected).to_dict()
+    assert result.combined_delta_bpc == pytest.approx(
+        intervention_delta(session, [SubtractAtReadout(u_wl), RandomDirection(0)]).delta_bpc, abs=1e-12)
+    with open(path, "a") as fh:
+        fh.write(json.dumps({"i": 3, "action": "edit", "row": 9, "key": "nope", "name": "?", "on": True}) + "\n")
+    with pytest.raises(FactormapError, match="'nope' is not one of this engine's research edits"):
+        replay(model, text, read_record(path))
+    session.close()
