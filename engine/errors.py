@@ -13,6 +13,10 @@ class TextError(FactormapError):
     """A text file that cannot be explored (missing, a directory, empty, a single byte...)."""
 
 
+class OutputError(FactormapError):
+    """An output file that cannot be written (not a regular file, a read-only or full disk...)."""
+
+
 class Cancelled(Exception):
     """Raised inside a long computation when its ``should_stop()`` callable returned true.
 

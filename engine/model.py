@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import stat
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from factormap.engine.checkpoints import CHECKPOINT_SUFFIXES, arrays_from_state_
 from factormap.engine.config import MAX_MODEL_BYTES, NEVER_PREDICTED_LOGIT, VOCAB
 from factormap.engine.errors import ModelError
 from factormap.engine.memory import available_memory
+from factormap.engine.output import atomic_write_bytes
 
 ARRAY_NAMES = ("Wx", "Wh", "bh", "Wy", "by")
 
@@ -325,37 +324,6 @@ def load_model(path: str | os.PathLike, dtype=np.float32) -> Model:
         return model if model.dtype == dtype else model.astype(dtype)
     except OSError as exc:  # the file vanished or failed between the checks and the read
         raise ModelError(f"{path}: cannot read the model file ({exc.strerror or exc})") from None
-
-
-def _mode_for(path: Path) -> int:
-    """The permission bits ``path`` has, or those a plain ``open(path, "w")`` would give it."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and a rename: never a half-written file.
-
-    The file keeps the permission bits it had (a new one gets the usual ``0o666 & ~umask``, not
-    the temporary file's private 0o600).
-    """
-    path = Path(path)
-    mode = _mode_for(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), mode)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_model(model: Model, path: str | os.PathLike) -> None:

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from factormap.engine.attribution.prediction import DEFAULT_K
+from factormap.engine.errors import OutputError
 from factormap.engine.export import position_arrays
-from factormap.engine.model import atomic_write_bytes
+from factormap.engine.output import atomic_write_bytes, check_output
 from factormap.engine.session import Session
 from factormap.tui.commands.common import UsageError, load_inputs, print_json, whole_number
 
@@ -44,17 +45,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_output(output: str, inputs: tuple[str, str]) -> Path:
-    """The output path, refused if it is an input file or a directory."""
+    """The output path, refused if it is an input file or cannot take a regular file
+    (:func:`factormap.engine.output.check_output`: a directory, a device, a read-only folder...)."""
     out = Path(output)
     for name in inputs:
         src = Path(name)
         if out.resolve() == src.resolve() or (out.exists() and src.exists() and out.samefile(src)):
             raise UsageError(f"-o {output} is an input file; choose another output path")
-    if out.is_dir():
-        raise UsageError(f"-o {output} is a directory; give a file name such as {out / 'export.npz'}")
-    if not out.parent.is_dir():
-        raise UsageError(f"-o {output}: the folder {out.parent} does not exist")
-    return out
+    try:
+        return check_output(out)
+    except OutputError as exc:
+        raise UsageError(f"-o {exc}") from None
 
 
 def _range(args: argparse.Namespace, n: int) -> tuple[int, int]:

@@ -33,15 +33,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _targets(args: argparse.Namespace) -> list[Path]:
-    """The files to write, checked: never the input text, never into a missing folder."""
+    """The files to write, checked: never the input text, only where a regular file can be written
+    (:func:`factormap.engine.output.check_output`: not a directory, a device, a read-only folder...)."""
+    from factormap.engine.errors import OutputError
+    from factormap.engine.output import check_output
+
     out = Path(args.output)
     targets = [out] + ([out.with_suffix(".npz")] if args.npz and out.suffix.lower() != ".npz" else [])
     text = Path(args.text).resolve()
     for path in targets:
-        if path.is_dir():
-            raise UsageError(f"{path}: is a directory; give the model file's name")
-        if not path.resolve().parent.is_dir():
-            raise UsageError(f"{path}: folder {path.parent} does not exist")
+        try:
+            check_output(path)
+        except OutputError as exc:
+            raise UsageError(str(exc)) from None
         if path.resolve() == text or (path.exists() and os.path.samefile(path, text)):
             raise UsageError(f"{path}: refusing to write the model over the input text")
     return targets
