@@ -1,0 +1,42 @@
+"""Lines of figures fitted to a width: compact numbers stay true, whole fields drop in priority order."""
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from factormap.tui.fields import Field, compact, fit
+
+
+@pytest.mark.parametrize("value, signed, text", [
+    (0.009031, False, "0.00903"), (6.6391, False, "6.64"), (3.4466, False, "3.45"), (12345.0, False, "1.23e4"),
+    (6.6391, True, "+6.64"), (-0.1, True, "-0.1"), (0.0, False, "0"), (None, False, "…"),
+    (math.nan, True, "–"), (1e-9, False, "1e-9"),
+])
+def test_compact_is_three_significant_digits(value, signed, text):
+    assert compact(value, signed=signed) == text
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e30, max_value=1e30))
+def test_compact_is_a_true_value(value):
+    shown = float(compact(value, signed=True))
+    assert shown == pytest.approx(value, rel=5e-3, abs=1e-300)
+
+
+def test_fields_shorten_then_drop_in_priority_order():
+    fields = [Field("t=100", 0), Field("p=0.912345", 2, short="p=0.912"), Field("bits 0.133 bits", 1, short="0.133b"),
+              Field("extra", 3)]
+    assert fit(fields, 80).plain == "t=100  p=0.912345  bits 0.133 bits  extra"
+    assert fit(fields, 38).plain == "t=100  p=0.912  bits 0.133 bits  extra"
+    assert fit(fields, 33).plain == "t=100  p=0.912  0.133b  extra"
+    assert fit(fields, 26).plain == "t=100  p=0.912  0.133b"
+    assert fit(fields, 15).plain == "t=100  0.133b"
+    assert fit(fields, 3).plain == "t=100"  # priority 0 stays whole
+
+
+def test_a_number_is_never_cut():
+    fields = [Field(f"{v:.4g}", i + 1, short=compact(v)) for i, v in enumerate((0.00903, 3.4466, 10.1234))]
+    for width in range(0, 40):
+        for word in fit(fields, width).plain.split():
+            assert word in ("0.00903", "3.447", "3.45", "10.12", "10.1")

@@ -1,0 +1,94 @@
+"""Lines of figures fitted to a width: a number is never cut, whole fields drop out instead.
+
+Every pane and the status line build their lines from :class:`Field` s. :func:`fit` keeps the
+fields in order and, while the line is too wide, first swaps fields for their compact form
+(least important first), then drops whole fields (least important first). The compact form of a
+number (:func:`compact`, 3 significant digits) is still a true value, rounded, never truncated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rich.style import Style
+from rich.text import Text
+
+SIGNIFICANT = 3
+"""Significant digits of a number's compact form."""
+
+
+def compact(value: float | None, *, signed: bool = False, digits: int = SIGNIFICANT) -> str:
+    """``value`` rounded to ``digits`` significant digits, in the shortest true form.
+
+    ``0.009031`` → ``0.00903``, ``6.6391`` → ``6.64``, ``12345`` → ``1.23e4``; with ``signed`` a
+    sign always shows (``+6.64``). ``None`` (not known yet) is ``…``; NaN (does not exist) is ``–``.
+    """
+    if value is None:
+        return "…"
+    value = float(value)
+    if math.isnan(value):
+        return "–"
+    if math.isinf(value):
+        return ("+" if signed and value > 0 else "-" if value < 0 else "") + "∞"
+    text = f"{value:{'+' if signed else ''}.{digits}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
+@dataclass(frozen=True)
+class Field:
+    """One figure (or label) of a line.
+
+    Attributes:
+        text: the full form.
+        priority: importance; fields with the largest priority are shortened, then dropped, first
+            (0: never dropped).
+        short: a compact form used when the full one does not fit ("" drops the field instead).
+        style: the field's rich style.
+    """
+
+    text: str
+    priority: int = 0
+    short: str = ""
+    style: str | Style = ""
+
+
+def fit(fields: Iterable[Field], width: int, separator: str = "  ") -> Text:
+    """The fields in order, joined by ``separator``, in at most ``width`` cells where possible.
+
+    While the line is too wide: the least important field that has a compact form takes it; once
+    none is left to shorten, the least important droppable field (priority > 0) is left out. Fields
+    of priority 0 always stay, whole (the widget's own overflow handles a line that still does not fit).
+    """
+    fields = list(fields)
+    forms = [f.text for f in fields]
+    shown = [True] * len(fields)
+
+    def length() -> int:
+        parts = [Text(forms[i]).cell_len for i in range(len(fields)) if shown[i]]
+        return sum(parts) + Text(separator).cell_len * max(0, len(parts) - 1)
+
+    order = sorted(range(len(fields)), key=lambda i: (-fields[i].priority, -i))
+    for i in order:
+        if length() <= width:
+            break
+        if fields[i].short and fields[i].short != forms[i]:
+            forms[i] = fields[i].short
+    for i in order:
+        if length() <= width:
+            break
+        if fields[i].priority > 0:
+            shown[i] = False
+    line = Text(no_wrap=True)
+    first = True
+    for i, field in enumerate(fields):
+        if shown[i]:
+            if not first:
+                line.append(separator)
+            line.append(forms[i], field.style)
+            first = False
+    return line
