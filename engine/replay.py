@@ -31,11 +31,13 @@ from factormap.engine.interventions.table import EditContext, research_edit
 from factormap.engine.model import Model
 from factormap.engine.session import Session
 from factormap.engine.session_record import SessionRecord
+from factormap.engine.workbench.nulls import NULL_N, NullEdit, matched_null, write_in_null
 
 TOP_NEURONS = 5
 """Units listed by their share of the attribution's gradient energy (as the attribution pane does)."""
-NULL_UNAVAILABLE = "null: not available"
-"""What an edit's null percentile says while no matched-null computation exists in the engine."""
+NULL_UNAVAILABLE = "null: not available (not an edit along a direction)"
+"""What the null percentile of an edit without a matched null (ablations, weight edits, the
+random-direction control itself) says."""
 NOT_REPLAYED = "not replayed: this version of the engine cannot recompute it"
 """The note of an action whose figures the replay cannot give."""
 
@@ -49,16 +51,32 @@ class EditRecipe:
         band_runs: nudged re-runs of the sensitivity band (edits that feed the recurrence only; 0: none).
         residual_of: a standard feature refitted on the edited states (the residual readout), or "".
         follows_neuron: True when the spec is built from the selected neuron (rebuilt when it changes).
+        null: the edit applied to random directions for its matched null (None: it has none).
+        null_n: random directions in the null.
     """
 
     spec: object
     band_runs: int = 0
     residual_of: str = ""
     follows_neuron: bool = False
+    null: NullEdit | None = None
+    null_n: int = NULL_N
 
 
 EditBuilder = Callable[[Session, dict, int], EditRecipe]
 """``build_edit(session, edit_action, selected_neuron) -> EditRecipe``."""
+
+
+def null_edit_of(key: str) -> NullEdit | None:
+    """The matched-null edit of the research edit ``key``: the same edit along random directions
+    (subtractions and write-ins of a feature direction); None for the others."""
+    kind, _, rest = key.partition(".")
+    if kind in ("subtract_each_step", "subtract_at_readout"):
+        return NullEdit(kind)
+    if kind == "write_in_oracle":
+        feature, _, variant = rest.partition(".")
+        return write_in_null(feature, variant or "linear")
+    return None
 
 
 class TableEdits:
@@ -85,7 +103,8 @@ class TableEdits:
         factor_map = self.factor_map(session) if edit.feature else None
         return EditRecipe(edit.build(EditContext(session, factor_map, neuron)),
                           band_runs=int(action.get("band_runs", 0)), residual_of=edit.residual_of,
-                          follows_neuron="{neuron}" in edit.label)
+                          follows_neuron="{neuron}" in edit.label, null=null_edit_of(edit.key),
+                          null_n=int(action.get("null_n", NULL_N)))
 
 
 @dataclass
@@ -178,8 +197,10 @@ def edit_figures(session: Session, recipe: EditRecipe, run: EditedRun) -> dict:
     ``delta_bpc`` is the whole-text mean of ``bits'_t - bits_t``; ``band`` the
     :class:`~factormap.engine.interventions.analysis.Band` of ``band_runs`` nudged re-runs (None for
     edits that do not feed the recurrence); ``residual.r`` the refitted readout's r of
-    ``residual_of``; ``null_percentile`` the percentile of ΔBPC among matched random directions
-    (None, with ``null_note``, until the engine computes matched nulls).
+    ``residual_of``; ``null``: ΔBPC against the edit's matched null of ``null_n`` random
+    directions (:class:`~factormap.engine.workbench.nulls.NullComparison`: ``percentile``, ``z``,
+    ``null_mean``, ``null_sd``), whose ``percentile`` is also ``null_percentile`` (None, with
+    ``null_note``, for an edit without a null).
     """
     result = run.result()
     figures = {"describe": recipe.spec.describe(), **result.to_dict(), "band": None}
@@ -189,8 +210,11 @@ def edit_figures(session: Session, recipe: EditRecipe, run: EditedRun) -> dict:
     if recipe.residual_of:
         residual = residual_readout(session, [recipe.spec], recipe.residual_of, recipe.residual_of)
         figures["residual.r"] = residual.r
-    figures["null_percentile"] = None
-    figures["null_note"] = NULL_UNAVAILABLE
+    if recipe.null is None:
+        figures.update(null=None, null_percentile=None, null_note=NULL_UNAVAILABLE)
+    else:
+        comparison = matched_null(session, recipe.null, recipe.null_n).compare(result.delta_bpc)
+        figures.update(null=comparison.to_dict(), null_percentile=comparison.percentile)
     return figures
 
 

@@ -192,11 +192,13 @@ def test_a_precision_action_recomputes_in_float64(tmp_path, inputs):
 def test_edits_are_rebuilt_from_the_research_table_by_key(tmp_path, inputs):
     from factormap.engine.errors import FactormapError
     from factormap.engine.factor_map.compute import compute_factor_map
+    from factormap.engine.interventions.directions import random_unit_direction
 
     model, text, model_path, text_path = inputs
     path = tmp_path / "s.jsonl"
     write_record(path, model_path, text_path, [
-        ("edit", {"row": 1, "key": "subtract_at_readout.word_len", "name": "−u_wl at readout", "on": True}),
+        ("edit", {"row": 1, "key": "subtract_at_readout.word_len", "name": "−u_wl at readout", "on": True,
+                  "null_n": 3}),
         ("edit", {"row": 3, "key": "random_direction.seed_0", "name": "random dir (seed 0)", "on": True,
                   "band_runs": 2})])
     result = replay(model, text, read_record(path))
@@ -204,10 +206,16 @@ def test_edits_are_rebuilt_from_the_research_table_by_key(tmp_path, inputs):
     u_wl = compute_factor_map(session).readouts["word_len"].cov_direction
     readout = result.steps[0]["figures"]["edits"][0]
     assert readout["delta_bpc"] == intervention_delta(session, [SubtractAtReadout(u_wl)]).delta_bpc
+    null = [intervention_delta(session, [SubtractAtReadout(random_unit_direction(seed, 16))]).delta_bpc
+            for seed in range(3)]
+    below = sum(d < readout["delta_bpc"] for d in null) + 0.5 * sum(d == readout["delta_bpc"] for d in null)
+    assert readout["null_percentile"] == pytest.approx(100 * below / 3)
+    assert readout["null"]["null_n"] == 3 and readout["null"]["null_mean"] == pytest.approx(np.mean(null))
     random = result.steps[1]["figures"]["edits"][0]
     expected = intervention_delta(session, [RandomDirection(0)]).delta_bpc
     assert random["delta_bpc"] == expected
     assert random["band"] == sensitivity_band(session, [RandomDirection(0)], n=2, value=expected).to_dict()
+    assert random["null"] is None and random["null_note"] == NULL_UNAVAILABLE
     assert result.combined_delta_bpc == pytest.approx(
         intervention_delta(session, [SubtractAtReadout(u_wl), RandomDirection(0)]).delta_bpc, abs=1e-12)
     with open(path, "a") as fh:
