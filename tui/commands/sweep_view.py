@@ -1,0 +1,83 @@
+"""How ``factormap-tui sweep`` shows itself: a progress bar on stderr, then the table by ΔBPC."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from factormap.engine.sweep.results import sorted_by_cost
+
+
+class SweepProgress:
+    """A rich bar over the tasks with the costliest edit so far and the ETA (silent when ``quiet``).
+
+    Args:
+        total: tasks in the sweep.
+        done: tasks already finished (skipped on resume).
+        quiet: show nothing (``--json``).
+    """
+
+    def __init__(self, total: int, done: int, quiet: bool = False) -> None:
+        self.total = total
+        self._best: dict | None = None
+        self._bar = None if quiet else Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[best]}"),
+            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+            console=Console(file=sys.stderr), transient=True)
+        self._task = None if self._bar is None else self._bar.add_task(
+            "starting the cluster", total=total, completed=done, best="")
+
+    def __enter__(self) -> SweepProgress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def started(self) -> None:
+        """The cluster is up: the tasks are running."""
+        if self._bar is not None:
+            self._bar.update(self._task, description="sweep")
+
+    def advance(self, row: dict | None) -> None:
+        """One more task finished (``row``), or failed twice (None)."""
+        if row is not None and (self._best is None or row["delta_bpc"] > self._best["delta_bpc"]):
+            self._best = row
+        if self._bar is not None:
+            best = "" if self._best is None else f"costliest {self._best['edit']} {self._best['delta_bpc']:+.4f}"
+            self._bar.update(self._task, advance=1, best=escape(best))
+
+
+def _fmt(value: float, spec: str) -> str:
+    return "–" if value != value else format(value, spec)
+
+
+def render(data: dict) -> None:
+    """Print the finished tasks, costliest first: edit, (model), ΔBPC, BPC, residual r, seconds.
+
+    Args:
+        data: the sweep's JSON-ready figures (``rows``, ``models``, ``tasks``, ``skipped``).
+    """
+    many = len(data["models"]) > 1
+    baselines = sorted({r["baseline_bpc"] for r in data["rows"]})
+    base = f"baseline {baselines[0]:.4f} BPC" if len(baselines) == 1 else f"{len(data['models'])} models"
+    table = Table(title=f"Sweep: {data['finished']} of {data['tasks']} tasks by ΔBPC, costliest first ({base})")
+    table.add_column("edit")
+    if many:
+        table.add_column("model")
+    for col in ("ΔBPC", "BPC", "residual r", "s/task"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for r in sorted_by_cost(data["rows"]):
+        cells = [escape(r["edit"])] + ([escape(Path(r["model"]).name)] if many else [])
+        table.add_row(*cells, _fmt(r["delta_bpc"], "+.4f"), _fmt(r["bpc"], ".4f"), _fmt(r["residual_r"], ".3f"),
+                      _fmt(r["seconds"], ".2f"))
+    table.caption = escape(f"{data['skipped']} task(s) read back from the results file; residual r: the feature's "
+                           "covariance direction refitted on the states edited at every step")
+    Console().print(table)
