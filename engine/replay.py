@@ -194,10 +194,10 @@ def position_figures(session: Session, t: int, K: int, runs: dict[int, EditedRun
 def edit_figures(session: Session, recipe: EditRecipe, run: EditedRun) -> dict:
     """The figures of one edit: those of its row in the interventions pane.
 
-    ``delta_bpc`` is the whole-text mean of ``bits'_t - bits_t``; ``band`` the
-    :class:`~factormap.engine.interventions.analysis.Band` of ``band_runs`` nudged re-runs (None for
-    edits that do not feed the recurrence); ``residual.r`` the refitted readout's r of
-    ``residual_of``; ``null``: ΔBPC against the edit's matched null of ``null_n`` random
+    ``delta_bpc`` is the whole-text mean of ``bits'_t - bits_t``; ``band`` the ``min``, ``max``,
+    ``eps`` and ``n`` of the :class:`~factormap.engine.interventions.analysis.Band` of ``band_runs``
+    nudged re-runs (None for edits that do not feed the recurrence); ``residual``: ``r`` of the
+    ``feature`` refitted on the edited states (edits with a ``residual_of``); ``null``: ΔBPC against the edit's matched null of ``null_n`` random
     directions (:class:`~factormap.engine.workbench.nulls.NullComparison`: ``percentile``, ``z``,
     ``null_mean``, ``null_sd``), whose ``percentile`` is also ``null_percentile`` (None, with
     ``null_note``, for an edit without a null).
@@ -206,10 +206,10 @@ def edit_figures(session: Session, recipe: EditRecipe, run: EditedRun) -> dict:
     figures = {"describe": recipe.spec.describe(), **result.to_dict(), "band": None}
     if recipe.band_runs and run.plan.feeds_recurrence:
         band = sensitivity_band(session, [recipe.spec], n=recipe.band_runs, value=result.delta_bpc)
-        figures["band"] = band.to_dict()
+        figures["band"] = {"min": band.min, "max": band.max, "eps": band.eps, "n": int(band.nudged.size)}
     if recipe.residual_of:
         residual = residual_readout(session, [recipe.spec], recipe.residual_of, recipe.residual_of)
-        figures["residual.r"] = residual.r
+        figures["residual"] = {"feature": recipe.residual_of, "r": residual.r}
     if recipe.null is None:
         figures.update(null=None, null_percentile=None, null_note=NULL_UNAVAILABLE)
     else:

@@ -152,7 +152,7 @@ def test_replay_gives_the_engines_figures(tmp_path, inputs):
     expected = intervention_delta(session, [AblateNeurons((3,))]).delta_bpc
     assert ablate["edits"][0]["delta_bpc"] == pytest.approx(expected, abs=1e-12)
     band = sensitivity_band(session, [AblateNeurons((3,))], n=2, value=expected)
-    assert ablate["edits"][0]["band"]["band.min"] == band.min
+    assert ablate["edits"][0]["band"] == {"min": band.min, "max": band.max, "eps": band.eps, "n": 2}
     assert ablate["combined_delta_bpc"] == pytest.approx(
         intervention_delta(session, [readout, AblateNeurons((3,))]).delta_bpc, abs=1e-12)
     # the traces at the cursor, then a new neuron re-runs the ablation
@@ -214,7 +214,8 @@ def test_edits_are_rebuilt_from_the_research_table_by_key(tmp_path, inputs):
     random = result.steps[1]["figures"]["edits"][0]
     expected = intervention_delta(session, [RandomDirection(0)]).delta_bpc
     assert random["delta_bpc"] == expected
-    assert random["band"] == sensitivity_band(session, [RandomDirection(0)], n=2, value=expected).to_dict()
+    band = sensitivity_band(session, [RandomDirection(0)], n=2, value=expected)
+    assert (random["band"]["min"], random["band"]["max"]) == (band.min, band.max)
     assert random["null"] is None and random["null_note"] == NULL_UNAVAILABLE
     assert result.combined_delta_bpc == pytest.approx(
         intervention_delta(session, [SubtractAtReadout(u_wl), RandomDirection(0)]).delta_bpc, abs=1e-12)
