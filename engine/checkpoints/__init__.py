@@ -49,7 +49,7 @@ def read_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
     """
     path = Path(path)
     kind = checkpoint_kind(path)
-    if kind == "safetensors":
+    if kind == "safetensors" or path.suffix.lower() == ".safetensors":
         return arrays_from_state_dict(read_safetensors(path), str(path))
     if kind == "legacy-torch":
         raise ModelError(f"{path}: torch's legacy (pre-1.6) format, a bare pickle; re-save it with a current "
