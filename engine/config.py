@@ -29,5 +29,12 @@ MAX_MODEL_BYTES = 2 << 30
 #: 1 MB text at K=64 in float32); above it, the norms are not kept and the medians take a second pass.
 ATTRIBUTION_NORMS_BUDGET = 256 << 20
 
+#: The trust horizon is where the float32 and float64 states first part by more than this
+#: (max over units of |h32 - h64|, in tanh units).
+TRUST_TOLERANCE = 1e-3
+
+#: The trust horizon and the Lyapunov exponent cover at most this many positions of a text.
+TRUST_POSITIONS = 1 << 20
+
 #: Tokens of the 256-byte alphabet.
 VOCAB = 256

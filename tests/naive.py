@@ -99,3 +99,22 @@ def train_epoch(arrays, x, bptt, lrs, clip, adam=None):
             adam["t"] += 1
         s, k = e, k + 1
     return a, total
+
+
+def lyapunov_exponent(Wh, states, v0):
+    """(1/T) sum_t log ||J_t v_{t-1}||, J_t = diag(1 - h_t^2) Wh, v renormalised each step; float64."""
+    Wh, v = np.asarray(Wh, np.float64), np.asarray(v0, np.float64)
+    logs = []
+    for h in np.asarray(states, np.float64):
+        w = (1.0 - h * h) * (Wh @ v)
+        logs.append(np.log(np.linalg.norm(w)))
+        v = w / np.linalg.norm(w)
+    return float(np.mean(logs))
+
+
+def trust_horizon(h32, h64, tolerance):
+    """First t with max_i |h32[t, i] - h64[t, i]| > tolerance, or None."""
+    for t in range(len(h64)):
+        if np.max(np.abs(np.asarray(h32[t], np.float64) - h64[t])) > tolerance:
+            return t
+    return None
