@@ -94,7 +94,7 @@ def test_correlations_with_standard_and_user_features(session):
     expected = {**standard_features(session.x), "capital": user}
     for name, f in expected.items():
         np.testing.assert_allclose(ins.correlations[name], np.corrcoef(a, f)[0, 1], rtol=1e-9, atol=1e-12)
-    assert ins.to_dict()["correlation.capital.r"] == ins.correlations["capital"]
+    assert ins.to_dict()["correlation"]["capital"]["r"] == ins.correlations["capital"]
 
 
 def test_inspection_stops_when_asked(session):
@@ -164,4 +164,5 @@ def test_causal_cost_of_a_neuron_is_its_zero_ablation(session):
     np.testing.assert_allclose([cost.each_step.delta_bpc, cost.readout.delta_bpc], [each, read], rtol=1e-6, atol=1e-9)
     assert cost.through_recurrence == cost.each_step.delta_bpc - cost.readout.delta_bpc
     figures = cost.to_dict()
-    assert {"causal.each_step.percentile", "causal.readout.null_mean", "causal.readout.null_sd"} <= set(figures)
+    assert figures["through_recurrence"]["delta_bpc"] == cost.through_recurrence
+    assert {"percentile", "z", "null_mean", "null_sd"} <= set(figures["each_step"]) & set(figures["readout"])

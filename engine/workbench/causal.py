@@ -49,12 +49,10 @@ class CausalCost:
         return self.each_step.delta_bpc - self.readout.delta_bpc
 
     def to_dict(self) -> dict:
-        """JSON-ready figures: ``causal.each_step.delta_bpc``, ``causal.each_step.percentile``, ..."""
-        out = {"causal.through_recurrence.delta_bpc": self.through_recurrence}
-        for where, cmp in (("each_step", self.each_step), ("readout", self.readout)):
-            out[f"causal.{where}.delta_bpc"] = cmp.delta_bpc
-            out.update(cmp.to_dict(f"causal.{where}."))
-        return out
+        """JSON-ready figures, nested: ``each_step.percentile``, ``readout.null_mean``,
+        ``through_recurrence.delta_bpc``, ..."""
+        return {"each_step": self.each_step.to_dict(), "readout": self.readout.to_dict(),
+                "through_recurrence": {"delta_bpc": self.through_recurrence}}
 
 
 def causal_cost(session, probe: Probe, *, null_n: int = NULL_N, first_seed: int = NULL_SEED,

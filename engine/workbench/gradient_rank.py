@@ -44,10 +44,9 @@ class GradientRank:
     K: int
 
     def to_dict(self) -> dict:
-        """JSON-ready figures."""
-        return {"gradient_energy.rank": self.rank, "gradient_energy.value": self.energy,
-                "gradient_energy.units": int(self.unit_energy.size),
-                "gradient_energy.samples": self.samples, "gradient_energy.K": self.K}
+        """JSON-ready figures, nested: ``{"rank", "value", "units", "samples", "K"}``."""
+        return {"rank": self.rank, "value": self.energy, "units": int(self.unit_energy.size),
+                "samples": self.samples, "K": self.K}
 
 
 def sampled_predictions(n: int, samples: int) -> np.ndarray:

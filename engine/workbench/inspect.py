@@ -72,16 +72,15 @@ class Inspection:
         return float(self.histogram_counts[i:].sum()) / self.n if self.n else 0.0
 
     def to_dict(self) -> dict:
-        """JSON-ready figures under keys naming the quantity (contexts as raw bytes: the caller
-        turns them into text)."""
-        out = {"probe": self.probe.name, "neuron": self.probe.neuron, "n": self.n,
-               "top_positions": self.top_positions.tolist(), "top_values": self.top_values.tolist(),
-               "bottom_positions": self.bottom_positions.tolist(), "bottom_values": self.bottom_values.tolist(),
-               "mean": self.mean, "sd": self.sd,
-               "histogram.edges": self.histogram_edges.tolist(), "histogram.counts": self.histogram_counts.tolist(),
-               "fraction_above.threshold": self.threshold, "fraction_above.value": self.fraction_above}
-        out.update({f"correlation.{name}.r": r for name, r in self.correlations.items()})
-        return out
+        """JSON-ready figures, nested under the names of the quantities (``histogram.edges`` is
+        ``out["histogram"]["edges"]``); contexts are left to the caller."""
+        return {"probe": self.probe.name, "neuron": self.probe.neuron, "n": self.n,
+                "top_positions": self.top_positions.tolist(), "top_values": self.top_values.tolist(),
+                "bottom_positions": self.bottom_positions.tolist(), "bottom_values": self.bottom_values.tolist(),
+                "mean": self.mean, "sd": self.sd,
+                "histogram": {"edges": self.histogram_edges.tolist(), "counts": self.histogram_counts.tolist()},
+                "fraction_above": {"threshold": self.threshold, "value": self.fraction_above},
+                "correlation": {name: {"r": r} for name, r in self.correlations.items()}}
 
 
 def _stop_check(should_stop: Callable[[], bool] | None) -> None:

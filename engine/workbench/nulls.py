@@ -92,10 +92,10 @@ class NullComparison:
     null_sd: float
     null_n: int
 
-    def to_dict(self, prefix: str = "") -> dict:
-        """JSON-ready figures: ``<prefix>percentile``, ``<prefix>z``, ``<prefix>null_mean``, ..."""
-        return {f"{prefix}percentile": self.percentile, f"{prefix}z": self.z, f"{prefix}null_mean": self.null_mean,
-                f"{prefix}null_sd": self.null_sd, f"{prefix}null_n": self.null_n}
+    def to_dict(self) -> dict:
+        """JSON-ready figures: ``delta_bpc``, ``percentile``, ``z``, ``null_mean``, ``null_sd``, ``null_n``."""
+        return {"delta_bpc": self.delta_bpc, "percentile": self.percentile, "z": self.z,
+                "null_mean": self.null_mean, "null_sd": self.null_sd, "null_n": self.null_n}
 
 
 @dataclass(frozen=True)

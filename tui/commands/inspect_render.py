@@ -1,0 +1,82 @@
+"""Rich tables of ``factormap-tui inspect``: extremes with context, histogram, correlations, cost."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from factormap.tui.glyphs import escaped
+
+_BAR = 30
+
+
+def _fmt(value, spec: str = "+.3f") -> str:
+    return "–" if value is None or value != value else format(value, spec)
+
+
+def _context(ctx: dict) -> Text:
+    """The bytes around a position with the byte itself reversed."""
+    text = Text(escaped(ctx["before"].encode("latin-1")))
+    text.append(escaped(ctx["byte"].encode("latin-1")) or "∅", style="reverse bold")
+    text.append(escaped(ctx["after"].encode("latin-1")))
+    return text
+
+
+def _extremes(data: dict, end: str) -> Table:
+    title = "highest" if end == "top" else "lowest"
+    table = Table(title=f"{data['probe']}: the {len(data[f'{end}_positions'])} {title} positions")
+    table.add_column("#", justify="right")
+    table.add_column("t", justify="right")
+    table.add_column("value", justify="right")
+    table.add_column("context (the byte at t reversed)", no_wrap=True)
+    for i, (t, v, ctx) in enumerate(zip(data[f"{end}_positions"], data[f"{end}_values"], data[f"{end}_contexts"])):
+        table.add_row(str(i + 1), f"{t:,}", f"{v:+.4f}", _context(ctx))
+    return table
+
+
+def _histogram(data: dict) -> Table:
+    edges, counts = data["histogram"]["edges"], data["histogram"]["counts"]
+    table = Table(title=f"{data['probe']}: histogram of its values over {data['n']:,} positions")
+    table.add_column("bin", justify="right", no_wrap=True)
+    table.add_column("positions", justify="right")
+    table.add_column("")
+    most = max(counts) or 1
+    for i, count in enumerate(counts):
+        close = "]" if i == len(counts) - 1 else ")"
+        table.add_row(f"[{edges[i]:+.3f}, {edges[i + 1]:+.3f}{close}", f"{count:,}", "█" * round(_BAR * count / most))
+    frac = data["fraction_above"]
+    table.caption = (f"mean {data['mean']:+.4f}, sd {data['sd']:.4f}; "
+                     f"{100 * frac['value']:.2f}% of positions at or above {frac['threshold']:g}")
+    return table
+
+
+def _summary(data: dict) -> Table:
+    table = Table(title=f"{data['probe']}: correlation, gradient energy and causal cost")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for name, r in data["correlation"].items():
+        table.add_row(f"r({escape(name)})", _fmt(r["r"]))
+    g = data["gradient_energy"]
+    table.add_row(f"rank by gradient energy (of {g['units']} units; {g['samples']} predictions, K={g['K']})",
+                  str(g["rank"]))
+    causal = data.get("causal")
+    if causal:
+        for where, label in (("each_step", "ΔBPC removed at every step"), ("readout", "ΔBPC removed at the readout")):
+            c = causal[where]
+            table.add_row(label, f"{_fmt(c['delta_bpc'])}  (percentile {_fmt(c['percentile'], '.0f')}, "
+                                 f"z {_fmt(c['z'], '+.1f')}; null {_fmt(c['null_mean'])} ± {_fmt(c['null_sd'], '.3f')}, "
+                                 f"n={c['null_n']})")
+        table.add_row("through the recurrence (every step − readout)", _fmt(causal["through_recurrence"]["delta_bpc"]))
+    return table
+
+
+def render(data: dict, console) -> None:
+    """Print every table of the command.
+
+    Args:
+        data: what :func:`factormap.tui.commands.inspect_probe.compute` returned.
+        console: a rich console.
+    """
+    for table in (_extremes(data, "top"), _extremes(data, "bottom"), _histogram(data), _summary(data)):
+        console.print(table)
