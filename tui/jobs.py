@@ -17,7 +17,7 @@ import numpy as np
 
 from factormap.engine.errors import Cancelled
 from factormap.engine.export import position_arrays
-from factormap.engine.model import atomic_write_bytes
+from factormap.engine.output import atomic_write_bytes, release_output, reserve_output
 from factormap.engine.session import Session
 from factormap.engine.warmup import ChildWarmup, warm_engine, warmed_modules
 from factormap.tui.messages import BpcProgress, Exported, KernelsReady, KernelsWarming, WorkProgress
@@ -94,32 +94,49 @@ def high_threshold(values: np.ndarray, positive_only: bool = False) -> float:
     return float(np.partition(finite, max(k, 0))[max(k, 0)])
 
 
-def export_path(model_path: Path, text_path: Path, t: int, folder: Path | None = None,
-                suffixes: tuple[str, ...] = (".npz",)) -> Path:
-    """A new file name in ``folder`` (the current directory) built from the model, text and position.
+def reserve_export_path(model_path: Path, text_path: Path, t: int, folder: Path | None = None,
+                        suffixes: tuple[str, ...] = (".npz",)) -> Path:
+    """A new file name in ``folder`` (the current directory) built from the model, text and position,
+    claimed at once: an empty file is created under every suffix (``O_EXCL``,
+    :func:`~factormap.engine.output.reserve_output`), so a second export started before this one is
+    written gets another name. :func:`release_export` removes the claims of an export that failed.
 
     Never the name of an input file and never an existing file: a numeric suffix is added instead.
     The name ends in ``suffixes[0]``; with several suffixes (files written side by side, such as
     .svg and .json) the name is free under every one of them.
+
+    Raises:
+        OutputError: the folder cannot take a new file (missing, read-only, not ours to write).
     """
     folder = Path.cwd() if folder is None else folder
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"factormap_{model_path.stem}_{text_path.stem}_t{t}")
     inputs = {p.resolve() for p in (model_path, text_path) if p.exists()}
-
-    def taken(name: str) -> bool:
-        return any((folder / f"{name}{s}").exists() or (folder / f"{name}{s}").resolve() in inputs
-                   for s in suffixes)
-
     name, i = stem, 1
-    while taken(name):
+    while True:
+        paths = [folder / f"{name}{suffix}" for suffix in suffixes]
+        if not any(path.resolve() in inputs for path in paths):
+            claimed = []
+            for path in paths:
+                if not reserve_output(path):
+                    break
+                claimed.append(path)
+            else:
+                return paths[0]
+            release_export(*claimed)
         name = f"{stem}-{i}"
         i += 1
-    return folder / f"{name}{suffixes[0]}"
+
+
+def release_export(*paths: Path) -> None:
+    """Remove the names :func:`reserve_export_path` claimed that were never written (still empty)."""
+    for path in paths:
+        release_output(path)
 
 
 def export_view(session: Session, window: tuple[int, int], cursor: int, K: int, path: Path,
                 post: Callable, cancelled: Callable[[], bool]) -> None:
-    """Write the engine's per-position arrays of ``window`` (plus ``cursor``) to ``path``.
+    """Write the engine's per-position arrays of ``window`` (plus ``cursor``) to ``path``, a name
+    :func:`reserve_export_path` claimed (removed again if the export is cancelled or fails).
 
     The arrays are :func:`factormap.engine.export.position_arrays`'s, the same as
     ``factormap-tui export`` writes: states, bits, predictions and each position's attribution.
@@ -127,10 +144,12 @@ def export_view(session: Session, window: tuple[int, int], cursor: int, K: int, 
     try:
         arrays = position_arrays(session, *window, K, should_stop=cancelled,
                                  progress=lambda f: post(WorkProgress("export", f)))
+        arrays["cursor"] = np.int64(cursor)
+        write_npz(path, arrays)
     except Cancelled:
         return
-    arrays["cursor"] = np.int64(cursor)
-    write_npz(path, arrays)
+    finally:
+        release_export(path)  # the claimed name, if the export stopped or failed before writing it
     post(Exported(path, *window))
 
 

@@ -22,7 +22,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from factormap.engine.model import atomic_write_bytes
+from factormap.engine.errors import OutputError
+from factormap.engine.output import atomic_write_bytes
 from factormap.engine.session import Session
 from factormap.tui import jobs
 from factormap.tui.dashboard_jobs import (
@@ -208,12 +209,20 @@ class DashboardScreen(Screen[int | None]):
                                                f"{self.text_path.name}")
         numbers = {"model": self.model_path.name, "text": self.text_path.name, "position": self.cursor,
                    "n": self.session.n, "H": self.session.H} | self.data.to_dict()
-        svg_path = jobs.export_path(self.model_path, self.text_path, self.cursor, suffixes=(".svg", ".json"))
+        try:
+            svg_path = jobs.reserve_export_path(self.model_path, self.text_path, self.cursor,
+                                                suffixes=(".svg", ".json"))
+        except OutputError as exc:
+            self.notify(f"save: {exc}", severity="error", timeout=8)
+            return
         json_path = svg_path.with_name(svg_path.name[:-len(".svg")] + ".json")
 
         def job() -> None:
-            atomic_write_bytes(json_path, json.dumps(json_ready(numbers), indent=1).encode())
-            atomic_write_bytes(svg_path, svg.encode())
+            try:
+                atomic_write_bytes(json_path, json.dumps(json_ready(numbers), indent=1).encode())
+                atomic_write_bytes(svg_path, svg.encode())
+            finally:
+                jobs.release_export(json_path, svg_path)  # the claimed names a failed write left empty
             self.app.call_from_thread(self.notify, f"saved {svg_path.name} and {json_path.name}")
 
         self.run_worker(job, thread=True, group="dashboard-save", exit_on_error=False, name="save")

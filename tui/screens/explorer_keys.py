@@ -238,7 +238,7 @@ class ExplorerKeys:
         """Write the visible positions' states, bits, predictions and attributions to a new .npz."""
         self.take_count()
         window = self.query_one("#text").window
-        path = jobs.export_path(self.model_path, self.text_path, self.cursor)
+        path = jobs.reserve_export_path(self.model_path, self.text_path, self.cursor)
         K = self.query_one("#attribution").K
         job = functools.partial(jobs.export_view, self.session, window, self.cursor, K, path,
                                 self.post_message, self._cancelled)
