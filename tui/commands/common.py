@@ -67,15 +67,32 @@ def looks_like_model(path: Path) -> bool:
     return True
 
 
-def load_inputs(model_path: str, text_path: str) -> tuple[Model, bytes]:
-    """Load the model and the text, turning every documented problem into a :class:`UsageError`."""
+#: ``--precision`` choices: the float type every figure is computed in.
+PRECISIONS = ("float32", "float64")
+
+
+def add_precision_argument(parser: argparse.ArgumentParser) -> None:
+    """``--precision float32|float64`` (float64: the weights as given, figures in the float64 kernels).
+
+    Args:
+        parser: the command's parser.
+    """
+    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
+                        help="compute in float32 (default, fast) or float64 (the weights as given, exact kernels)")
+
+
+def load_inputs(model_path: str, text_path: str, precision: str = "float32") -> tuple[Model, bytes]:
+    """Load the model (its arrays in ``precision``) and the text, turning every documented
+    problem into a :class:`UsageError`."""
+    import numpy as np
+
     from factormap.engine.errors import FactormapError
     from factormap.engine.model import load_model
     from factormap.engine.text import load_text
 
     mp, tp = Path(model_path), Path(text_path)
     try:
-        model = load_model(mp)
+        model = load_model(mp, np.dtype(precision))
     except FactormapError as exc:
         if _is_file(tp) and _is_file(mp) and looks_like_model(tp):
             raise UsageError(f"the arguments look swapped: {tp} is a model and {mp} is not; "

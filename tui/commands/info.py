@@ -4,23 +4,40 @@ from __future__ import annotations
 
 import argparse
 
+from factormap.engine.chaos import Chaos, chaos
 from factormap.engine.session import Session
-from factormap.tui.commands.common import load_inputs, one_line, print_json, whole_number
+from factormap.tui.commands.common import add_precision_argument, load_inputs, one_line, print_json, whole_number
 from factormap.tui.glyphs import byte_label, escaped
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``info``."""
-    parser.add_argument("model", help="model file (.bin raw float32, or .npz)")
+    parser.add_argument("model", help="model file (.bin raw float32, .npz, torch .pt/.pth or .safetensors)")
     parser.add_argument("text", help="text file (any bytes)")
     parser.add_argument("--worst", type=whole_number(0, 10_000), default=10,
                         help="how many worst-predicted positions to list (0..10,000)")
+    add_precision_argument(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+
+def chaos_figures(found: Chaos) -> dict:
+    """The JSON of the trust horizon and the Lyapunov exponent (:mod:`factormap.engine.chaos`).
+
+    ``trust_horizon.position`` is the first t where ``max_i |h32_t[i] - h64_t[i]|`` exceeds
+    ``trust_horizon.tolerance`` (null if it never does over ``positions``);
+    ``lyapunov_exponent.nats_per_step`` is the mean log growth of a tangent under diag(1 - h²) Wh.
+    """
+    return {
+        "trust_horizon": {"position": found.horizon, "tolerance": found.tolerance,
+                          "max_divergence": found.max_divergence, "positions": found.positions},
+        "lyapunov_exponent": {"nats_per_step": found.lyapunov, "positions": found.positions},
+    }
 
 
 def collect(session: Session, worst: int = 10) -> dict:
     """The figures ``info`` prints, keyed by what they are.
 
+    ``precision`` is the float type of the weights and of every figure;
     ``bpc`` is the mean of ``-log2 max(p(x_{t+1}), 1e-8)`` over t = 0..N-2;
     ``wh.spectral_radius`` is max |eigenvalue| of Wh; ``wh.frobenius`` is ||Wh||_F. Each worst
     position's ``context_before``, ``target`` (the byte x_{t+1} it predicted badly) and
@@ -44,16 +61,18 @@ def collect(session: Session, worst: int = 10) -> dict:
         })
     return {
         "model": {"path": m.source, "hidden_size": m.H, "parameters": m.n_params},
+        "precision": str(m.dtype),
         "wh": {"spectral_radius": m.spectral_radius, "frobenius": m.wh_frobenius},
         "text": {"bytes": session.n, "predictions": session.n - 1},
         "bpc": session.bpc,
+        **chaos_figures(chaos(m, session.text)),
         "worst_positions": rows,
     }
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the figures as rich tables or, with ``--json``, as JSON."""
-    model, text = load_inputs(args.model, args.text)
+    model, text = load_inputs(args.model, args.text, args.precision)
     session = Session(model, text)
     data = collect(session, args.worst)
     session.close()
@@ -74,6 +93,11 @@ def run(args: argparse.Namespace) -> int:
     summary.add_row("‖Wh‖_F", f"{data['wh']['frobenius']:.4f}")
     summary.add_row("text bytes", f"{session.n:,}")
     summary.add_row("bits per character", f"{data['bpc']:.4f}")
+    summary.add_row("precision", data["precision"])
+    trust, lyap = data["trust_horizon"], data["lyapunov_exponent"]
+    horizon = f"never in {trust['positions']:,}" if trust["position"] is None else f"t = {trust['position']:,}"
+    summary.add_row(f"trust horizon (float32 leaves float64 by > {trust['tolerance']:g})", horizon)
+    summary.add_row("largest Lyapunov exponent (nats/step)", f"{lyap['nats_per_step']:+.4f}")
     console.print(summary)
     worst = Table(title=f"{len(data['worst_positions'])} worst-predicted positions")
     for col, just in (("t", "right"), ("bits", "right"), ("context‖target‖after", "left"),
