@@ -1,7 +1,8 @@
 """The ``interventions`` section of ``factormap-tui report``: what editing a feature direction costs.
 
 Options: ``--band N`` nudged re-runs per sensitivity band (0 for none), ``--band-eps EPS`` their size,
-``--random-seeds N`` random directions in the control.
+``--random-seeds N`` random directions in the control, ``--nulls N`` random directions in each edit's
+matched null (:mod:`factormap.engine.workbench.nulls`; 0 for none).
 """
 
 from __future__ import annotations
@@ -49,10 +50,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"size of each nudge of a direction (default {BAND_EPS:g})")
     group.add_argument("--random-seeds", type=_count(1), default=20, dest="interventions_random", metavar="N",
                        help="random directions in the control (default 20)")
+    group.add_argument("--nulls", type=_count(0), default=20, dest="interventions_nulls", metavar="N",
+                       help="random directions in each direction edit's matched null (default 20; 0 for none)")
 
 
 def compute(session, args: argparse.Namespace, progress) -> dict:
     """The intervention table as JSON-ready figures (``subtract_each_step.word_len.delta_bpc``...).
+
+    Every edit along a direction (subtractions, write-ins) also gets its matched null of
+    ``--nulls`` random directions: ``<key>.percentile``, ``<key>.z``, ``<key>.null_mean``,
+    ``<key>.null_sd``, ``<key>.null_n``; and each feature its ``through_recurrence.<feature>.delta_bpc``,
+    the every-step ΔBPC minus the readout-only one.
 
     Args:
         session: the model and text.
@@ -60,11 +68,28 @@ def compute(session, args: argparse.Namespace, progress) -> dict:
         progress: called with the fraction done, or None.
     """
     from factormap.engine.interventions.suite import intervention_suite
+    from factormap.engine.replay import null_edit_of
+    from factormap.engine.workbench.nulls import matched_null
 
+    nulls = getattr(args, "interventions_nulls", 20)
+    suite_share = 0.5 if nulls else 1.0
+    part = None if progress is None else (lambda f: progress(suite_share * f))
     suite = intervention_suite(session, band_n=getattr(args, "interventions_band", 8),
                                band_eps=getattr(args, "interventions_band_eps", BAND_EPS),
-                               random_n=getattr(args, "interventions_random", 20), progress=progress)
-    return suite.to_dict()
+                               random_n=getattr(args, "interventions_random", 20), progress=part)
+    out = suite.to_dict()
+    matched = [(row, null_edit_of(row.key)) for row in suite.rows] if nulls else []
+    matched = [(row, edit) for row, edit in matched if edit is not None]
+    for i, (row, edit) in enumerate(matched):
+        part = None if progress is None else (lambda f, i=i: progress(0.5 + 0.5 * (i + f) / len(matched)))
+        comparison = matched_null(session, edit, nulls, progress=part).compare(row.delta_bpc)
+        out.update({f"{row.key}.{name}": value for name, value in comparison.to_dict().items() if name != "delta_bpc"})
+    for row in suite.rows:
+        kind, _, feature = row.key.partition(".")
+        readout = f"subtract_at_readout.{feature}.delta_bpc"
+        if kind == "subtract_each_step" and readout in out:
+            out[f"through_recurrence.{feature}.delta_bpc"] = row.delta_bpc - out[readout]
+    return out
 
 
 def _fmt(value, spec: str = "+.3f") -> str:
@@ -72,7 +97,7 @@ def _fmt(value, spec: str = "+.3f") -> str:
 
 
 def render(data: dict, console) -> None:
-    """Print the table: intervention, what it edits, ΔBPC, band, residual r.
+    """Print the table: intervention, what it edits (and its null percentile and z), ΔBPC, band, residual r.
 
     Args:
         data: what :func:`compute` returned.
@@ -86,10 +111,16 @@ def render(data: dict, console) -> None:
         table.add_column(col, justify="right", no_wrap=True)
     for key in data["rows"]:
         band = f"{_fmt(data[f'{key}.band.min'])} – {_fmt(data[f'{key}.band.max'])}"
-        table.add_row(f"{key}\n[dim]{escape(data[f'{key}.edits'])}[/dim]", _fmt(data[f"{key}.delta_bpc"]), band,
-                      _fmt(data.get(f"{key}.residual.r"), ".3f"))
+        null = (f"\n[bold]null: percentile {_fmt(data[f'{key}.percentile'], '.0f')}, z {_fmt(data[f'{key}.z'], '+.1f')}"
+                f" (random {_fmt(data[f'{key}.null_mean'])} ± {_fmt(data[f'{key}.null_sd'], '.3f')})[/bold]"
+                if f"{key}.percentile" in data else "")
+        table.add_row(f"{key}\n[dim]{escape(data[f'{key}.edits'])}[/dim]{null}", _fmt(data[f"{key}.delta_bpc"]),
+                      band, _fmt(data.get(f"{key}.residual.r"), ".3f"))
     table.caption = escape(
         f"band: {data['band.n']} re-runs with every direction nudged by ~{data['band.eps']:g} (edits that feed "
         f"the recurrence are chaotic); random_direction: mean, least and greatest of {data['random_direction.n']} "
-        "seeds; residual r: the feature's covariance direction refitted on the edited states")
+        "seeds; null: the edit's ΔBPC among the same edit on random unit directions (percentile, z); residual r: the feature's covariance direction refitted on the edited states")
     console.print(table)
+    recurrence = {key.split(".")[1]: value for key, value in data.items() if key.startswith("through_recurrence.")}
+    for feature, value in recurrence.items():
+        console.print(f"through the recurrence ({escape(feature)}): every-step ΔBPC − readout-only ΔBPC = {_fmt(value)}")
