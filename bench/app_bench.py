@@ -42,7 +42,7 @@ async def measure(presses: int, rate: float) -> tuple[list[float], list[float], 
 
     from factormap.tui.widgets.attribution_pane import AttributionPane
     from factormap.tui.widgets.text_pane import TextPane
-    from tests.app_helpers import settle
+    from tests.pilot_support import settle
 
     app, what = make_app()
     drawn: dict[int, float] = {}

@@ -42,7 +42,7 @@ def load_inputs():
 
 
 _WIDTHS = (44, 10, 10, 10, 8, 24, 7)
-_HEADS = ("figure", "value", "unit", "numpy", "ratio", "target", "met")
+_HEADS = ("figure", "value", "unit", "reference", "ratio", "target", "met")
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,11 @@ class Row:
         name: what was measured, e.g. ``forward + loss, 1 MB, 2 cores``.
         figure: the measured value, in ``unit``.
         unit: e.g. ``M B/s``, ``ms``, ``MB``.
-        reference: the same quantity for the plain numpy reference in the same run, or None.
+        reference: the same quantity for a reference measured in the same run, or None: the plain
+            numpy reference, a bare Textual app, or the machine's floor (:mod:`floor`; the name
+            says which).
         ratio: how many times better than the reference (figure / reference for rates,
-            reference / figure for times), or None.
+            reference / figure for times; for a floor, the fraction of it reached), or None.
         target: the issue's target as text, e.g. ``>= 0.9 M/s, >= 3.5x``; ``-`` when there is none.
         met: whether the target is met; None when there is no target.
     """

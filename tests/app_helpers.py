@@ -9,6 +9,7 @@ from factormap.engine.session import Session
 from factormap.tui.app import FactormapApp
 from tests.conftest import SAMPLE_TEXT
 from tests.naive import random_model_arrays
+from tests.pilot_support import settle  # noqa: F401  (the app tests import it from here)
 
 APP_TEXT = SAMPLE_TEXT * 6 + b"tab\there\r\nbytes \x00\xff\xe2\x82\xac end.\n"
 """The text the test apps explore: wiki-like XML, a tab, CRLF and non-ASCII bytes."""
@@ -35,17 +36,3 @@ def screen_text(app) -> str:
     """The whole screen as plain text, one line per row."""
     strips = app.screen._compositor.render_strips()
     return "\n".join("".join(seg.text for seg in strip) for strip in strips)
-
-
-async def settle(pilot, attempts: int = 200) -> None:
-    """Wait until every worker has finished, no pane has a frame due, and the screen has caught up."""
-    app = pilot.app
-    for _ in range(attempts):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        if not any(getattr(w, "drawing", False) for w in app.screen.query("*")) and not any(
-                w.is_running for w in app.workers):
-            break
-        await pilot.pause(0.02)
-    await pilot.pause()
