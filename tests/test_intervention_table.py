@@ -1,50 +1,42 @@
-"""The research's edits are defined once: the report's table and the app's rows build the same specs."""
+"""The interventions table keeps whole columns: names shorten first, then band, Δwin and Δ@t drop out."""
+
+import re
 
 import numpy as np
-import pytest
 
-from factormap.engine.factor_map.compute import compute_factor_map
-from factormap.engine.interventions import specs
-from factormap.engine.interventions.suite import intervention_suite
-from factormap.engine.interventions.table import CONTROL_EDITS, FEATURES, EditContext, feature_edits, research_edit
-from factormap.engine.session import Session
-from factormap.tui.widgets.intervention_rows import ROWS
+from factormap.engine.interventions.analysis import Band
+from factormap.tui.widgets import intervention_table as table
+from factormap.tui.widgets.intervention_rows import ROWS, RowState
 
 
-def _words(n_words: int, seed: int = 0) -> bytes:
-    rng = np.random.default_rng(seed)
-    return b" ".join(b"<b>" + b"x" * int(k) + b"</b>" if k % 3 == 0 else b"y" * int(k)
-                     for k in rng.integers(1, 9, n_words))
+class _Result:
+    delta_bpc = 6.63912
 
 
-def test_every_spec_class_follows_its_protocol():
-    u = np.ones(4)
-    state = [specs.SubtractEachStep(u), specs.SubtractAtReadout(u), specs.RandomDirection(0),
-             specs.AblateNeurons((1,)), specs.ScaleDirection(u, 0.5)]
-    for spec in state:
-        assert isinstance(spec, specs.StateSpec) and not isinstance(spec, specs.WeightSpec)
-    weights = specs.EditWeights(np.ones((4, 1)))
-    assert isinstance(weights, specs.WeightSpec) and not isinstance(weights, specs.StateSpec)
+def _rows():
+    rows = [RowState() for _ in ROWS]
+    rows[0] = RowState(on=True, stage="done", result=_Result(), figures=(5, 0, 100, 10.1234, 7.41234),
+                       band=Band(value=6.63912, eps=1e-6, min=6.6391, max=7.1012, nudged=np.array([6.7, 7.1])), residual=0.3312)
+    rows[1] = RowState(on=True, stage="text", fraction=0.42)
+    return rows
 
 
-def test_the_panes_rows_are_edits_of_the_table():
-    keys = {e.key for e in CONTROL_EDITS} | {e.key for f in FEATURES for e in feature_edits(f)}
-    assert {row.edit.key for row in ROWS} <= keys
-    with pytest.raises(KeyError):
-        research_edit("no_such_edit")
+def test_columns_drop_out_whole_as_the_pane_narrows():
+    seen = []
+    for width in range(20, 90):
+        labels, columns, widths, cells = table.layout(_rows(), 0, (5, 0, 100), width)
+        assert columns[0] == "ΔBPC" and columns == list(table.COLUMNS[:len(columns)])
+        seen.append(tuple(columns))
+        assert cells[0] == {"ΔBPC": "+6.64", "Δ@t": "+10.1", "Δwin": "+7.41", "band": "[+6.64, +7.1] r=0.331"}
+        assert cells[1]["ΔBPC"] == "42%" and cells[1]["Δ@t"] == "…"
+        if len(columns) > 1:
+            assert table.PREFIX_CELLS + max(map(len, labels)) + sum(widths[c] + 1 for c in columns) <= width
+    assert seen[0] == ("ΔBPC",) and seen[-1] == table.COLUMNS
+    assert len(set(seen)) == 4
 
 
-def test_the_report_and_the_pane_build_the_same_spec(random_model):
-    session = Session(random_model(8), _words(300))
-    fm = compute_factor_map(session, tuple(FEATURES))
-    suite = intervention_suite(session, band_n=1, random_n=2)
-    by_key = {row.key: row for row in suite.rows}
-    for row in ROWS:
-        if row.edit.key not in by_key:
-            continue
-        spec = row.build(session, fm, 3, lambda f: None, lambda: False)
-        assert spec.describe() == by_key[row.edit.key].edits
-    table_keys = [e.key for f in FEATURES for e in feature_edits(f)
-                  if e.available(fm)]
-    assert [row.key for row in suite.rows[:-1]] == table_keys
-    assert research_edit("ablate_neuron").build(EditContext(session, neuron=5)).units == (5,)
+def test_the_header_names_the_columns_and_the_unit():
+    labels, columns, widths, _ = table.layout(_rows(), 0, (5, 0, 100), 80)
+    header = table.header_line(max(map(len, labels)), columns, widths, "").plain
+    assert re.search(r"edit, Δ in bits +ΔBPC +Δ@t +Δwin +band", header)
+    assert table.subtitle(["ΔBPC", "Δ@t"]) == "ΔBPC · Δ@t (Δ in bits)"
