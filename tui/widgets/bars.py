@@ -73,9 +73,3 @@ def progress_bar(fraction: float, width: int = 10) -> str:
     filled = round(max(0.0, min(1.0, fraction)) * width)
     return "█" * filled + "░" * (width - filled) + f" {fraction:4.0%}"
 
-
-def signed_figure(value: float | None, digits: int) -> str:
-    """``value`` with its sign; "…" while it is not known yet, "–" where it does not exist (NaN)."""
-    if value is None:
-        return "…"
-    return f"{value:+.{digits}f}" if math.isfinite(value) else "–"

@@ -18,6 +18,7 @@ from factormap.engine.interventions.analysis import Band, residual_readout, sens
 from factormap.engine.interventions.run import EditedRun, InterventionResult
 from factormap.engine.interventions.table import EditContext, ResearchEdit, research_edit
 from factormap.engine.session import Session
+from factormap.tui.fields import compact
 
 BAND_RUNS = 4
 """Nudged re-runs behind a row's sensitivity band."""
@@ -101,8 +102,9 @@ class RowState:
 def row_description(i: int, row: RowState, neuron: int, factor_map_ready: bool) -> str:
     """The one line under the table that says what row ``i`` edits (with its band and residual r)."""
     if row.spec is not None:
-        band = f" │ band [{row.band.min:+.2f}, {row.band.max:+.2f}]" if row.band is not None else ""
-        residual = (f" │ residual r({ROWS[i].residual_of}) {row.residual:.3f}"
+        band = (f" │ band [{compact(row.band.min, signed=True)}, {compact(row.band.max, signed=True)}] bits"
+                if row.band is not None else "")
+        residual = (f" │ residual r({ROWS[i].residual_of}) {compact(row.residual)}"
                     if row.residual is not None else "")
         return f" {i + 1}: {row.spec.describe()}{band}{residual}"
     needs = " (computes the factor map first)" if ROWS[i].needs_factor_map and not factor_map_ready else ""

@@ -26,18 +26,14 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from factormap.engine.factor_map.compute import FactorMap, compute_factor_map
 from factormap.engine.interventions.run import EditedRun, InterventionResult, intervention_delta
 from factormap.engine.session import Session
-from factormap.tui.widgets.bars import progress_bar, signed_figure
+from factormap.tui.fields import compact
+from factormap.tui.widgets import intervention_table as table
+from factormap.tui.widgets.bars import progress_bar
 from factormap.tui.widgets.intervention_rows import ROWS, RowState, row_description, run_row
 from factormap.tui.widgets.reach import reach
 
 DEFAULT_WINDOW = 256
 """Width of the window around the cursor until the shell sets one."""
-WIDE_COLUMNS = 72
-"""From this width on, each row shows its sensitivity band (narrower panes show it in the description)."""
-BAND_COLUMNS = 24
-"""Columns the band (and the residual r) take."""
-STAGE_LABELS = {"factor map": "fmap…", "band": "", "done": ""}
-"""What the ΔBPC column says before the figure exists (a lone "…" for the other stages)."""
 READOUT_DIRECTIONS = {"u_wl": "word_len", "u_tag": "in_tag"}
 """The directions :class:`InterventionsPane.FactorMapReady` offers: label -> factor-map feature."""
 
@@ -343,49 +339,39 @@ class InterventionsPane(Widget, can_focus=True):
     # -- drawing ------------------------------------------------------------------------------
     def render(self) -> RenderResult:
         """One line per row; then, as height allows, a header, factor-map progress, the combined
-        ΔBPC and the highlighted row's full description."""
+        ΔBPC and the highlighted row's full description (columns: :mod:`intervention_table`)."""
         muted = self.get_component_rich_style("interventions-pane--muted")
-        wide = self.size.width >= WIDE_COLUMNS
-        name_width = max(8, min(22, self.size.width - 32 - (BAND_COLUMNS if wide else 0)))
-        rows = [self._row_line(i, name_width, wide) for i in range(len(self.rows))]
-        header = Text(f" #     {'edit':<{name_width}} {'ΔBPC':>6} {'Δ@t':>7} {'Δwin':>8}" + ("  band" if wide else ""),
-                      muted)
-        extras = [Text(row_description(self.highlighted, self.rows[self.highlighted], self._selected_neuron,
-                                       self.factor_map is not None), muted)]
+        labels, columns, widths, cells = table.layout(self.rows, self._selected_neuron, self._place(),
+                                                      self.size.width)
+        name_width = max(len(label) for label in labels)
+        rows = [self._row_line(i, labels[i].ljust(name_width), columns, widths, cells[i])
+                for i in range(len(self.rows))]
+        description = Text(row_description(self.highlighted, self.rows[self.highlighted], self._selected_neuron,
+                                           self.factor_map is not None), muted)
+        # wrapped at spaces, so a figure in it is never cut by the pane's edge
+        extras = list(description.wrap(self.app.console, max(1, self.size.width)))
         if self.combined is not None:
-            extras.insert(0, Text(f"   all {self.active_count} together: ΔBPC {self.combined.delta_bpc:+.3f}", "bold"))
+            extras.insert(0, Text(f"   all {self.active_count} together: ΔBPC "
+                                  f"{compact(self.combined.delta_bpc, signed=True)} bits", "bold"))
         if self.factor_map_fraction is not None:
             extras.insert(0, Text(f"   factor map {progress_bar(self.factor_map_fraction)}", muted))
         room = max(0, self.size.height - len(rows))
+        self.border_subtitle = "" if room else table.subtitle(columns)
+        header = table.header_line(name_width, columns, widths, muted)
         lines = ([header] if room else []) + rows + extras[:max(0, room - 1)]
         return Text("\n").join(lines)
 
-    def _row_line(self, i: int, name_width: int, wide: bool) -> Text:
+    def _row_line(self, i: int, label: str, columns: list[str], widths: dict[str, int],
+                  cells: dict[str, str] | None) -> Text:
         row = self.rows[i]
         style = self.get_component_rich_style("interventions-pane--on") if row.on else ""
         line = Text(f" {i + 1} " + ("[x] " if row.on else "[ ] "), style)
-        line.append(f"{ROWS[i].label(self._selected_neuron, name_width):<{name_width}} ", style)
-        if not row.on:
-            return self._highlight(i, line)
-        if row.stage == "error":
-            line.append(f"error: {row.error}", self.get_component_rich_style("interventions-pane--error"))
-            return self._highlight(i, line)
-        if row.result is not None:
-            line.append(f"{row.result.delta_bpc:>+6.3f} ")
-        elif row.stage in ("fit", "text"):
-            line.append(progress_bar(row.fraction, 1) + " ")
-        else:
-            line.append(f"{STAGE_LABELS.get(row.stage, '…'):>6.6} ", self.get_component_rich_style("interventions-pane--muted"))
-        current = row.figures is not None and row.figures[:3] == self._place()
-        at, window = (row.figures[3], row.figures[4]) if current else (None, None)
-        line.append(f"{signed_figure(at, 2):>7} {signed_figure(window, 3):>8}")
-        if wide and row.band is not None:
-            line.append(f"  [{row.band.min:+.2f}, {row.band.max:+.2f}]")
-        if wide and row.residual is not None:
-            line.append(f" r={row.residual:.2f}")
-        if wide and row.stage in ("fit", "band", "residual"):
-            line.append(f"  {row.stage} " + progress_bar(row.fraction, 4),
-                        self.get_component_rich_style("interventions-pane--muted"))
+        line.append(label, style)
+        if row.on and row.stage == "error":
+            line.append(f" error: {row.error}", self.get_component_rich_style("interventions-pane--error"))
+        elif cells is not None:
+            for column in columns:
+                line.append(f" {cells[column]:>{widths[column]}}")
         return self._highlight(i, line)
 
     def _highlight(self, i: int, line: Text) -> Text:
