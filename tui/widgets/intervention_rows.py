@@ -17,8 +17,9 @@ from factormap.engine.factor_map.compute import FactorMap
 from factormap.engine.interventions.analysis import Band, residual_readout, sensitivity_band
 from factormap.engine.interventions.run import EditedRun, InterventionResult
 from factormap.engine.interventions.table import EditContext, ResearchEdit, research_edit
+from factormap.engine.replay import null_edit_of
 from factormap.engine.session import Session
-from factormap.tui.fields import compact
+from factormap.engine.workbench.nulls import NULL_N, NullComparison, matched_null
 
 BAND_RUNS = 4
 """Nudged re-runs behind a row's sensitivity band."""
@@ -83,6 +84,8 @@ class RowState:
         band: the sensitivity band, once computed (edits that feed the recurrence only).
         residual: r of the row's ``residual_of`` feature refitted on the edited states, once computed.
         figures: ``(t, t0, t1, Δbits at t, mean Δbits over [t0, t1))``.
+        null: the whole-text ΔBPC against the edit's matched null of :data:`NULL_N` random unit
+            directions (percentile and z), once computed; edits along a direction only.
         error: the one-sentence failure.
     """
 
@@ -96,17 +99,20 @@ class RowState:
     band: Band | None = None
     residual: float | None = None
     figures: tuple[int, int, int, float, float] | None = None
+    null: NullComparison | None = None
     error: str = ""
 
 
 def row_description(i: int, row: RowState, neuron: int, factor_map_ready: bool) -> str:
-    """The one line under the table that says what row ``i`` edits (with its band and residual r)."""
+    """The one line under the table that says what row ``i`` edits (with its band, residual r and
+    null percentile)."""
     if row.spec is not None:
-        band = (f" │ band [{compact(row.band.min, signed=True)}, {compact(row.band.max, signed=True)}] bits"
-                if row.band is not None else "")
-        residual = (f" │ residual r({ROWS[i].residual_of}) {compact(row.residual)}"
+        band = f" │ band [{row.band.min:+.2f}, {row.band.max:+.2f}]" if row.band is not None else ""
+        residual = (f" │ residual r({ROWS[i].residual_of}) {row.residual:.3f}"
                     if row.residual is not None else "")
-        return f" {i + 1}: {row.spec.describe()}{band}{residual}"
+        null = (f" │ null: percentile {row.null.percentile:.0f}, z {row.null.z:+.1f} against {row.null.null_n} "
+                f"random directions" if row.null is not None else "")
+        return f" {i + 1}: {row.spec.describe()}{band}{residual}{null}"
     needs = " (computes the factor map first)" if ROWS[i].needs_factor_map and not factor_map_ready else ""
     return f" {i + 1}: {ROWS[i].label(neuron)}{needs}"
 
@@ -114,7 +120,8 @@ def row_description(i: int, row: RowState, neuron: int, factor_map_ready: bool) 
 def run_row(session: Session, row: InterventionRow, factor_map: FactorMap | None, neuron: int,
             place: tuple[int, int, int], report: Callable[..., None], should_stop: Callable[[], bool]) -> None:
     """A row's worker: build the spec, Δbits at the cursor and over the window, the whole text, the
-    band, and the residual readout where the row asks for one.
+    band, the residual readout where the row asks for one, and the matched null of an edit along
+    a direction (cached per model and text, so a second toggle costs nothing).
 
     Args:
         session: the baseline session.
@@ -162,3 +169,12 @@ def run_row(session: Session, row: InterventionRow, factor_map: FactorMap | None
         except Cancelled:
             return
         report(residual=residual.r, stage="done")
+    null_edit = null_edit_of(row.edit.key)
+    if null_edit is not None:
+        report(stage="null", fraction=0.0)
+        try:
+            null = matched_null(session, null_edit, NULL_N, progress=lambda f: report(fraction=f),
+                                should_stop=should_stop)
+        except Cancelled:
+            return
+        report(null=null.compare(result.delta_bpc), stage="done")
