@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 import numpy as np
 import pytest
 
@@ -12,6 +15,7 @@ from factormap.engine.factor_map.features import (
     char_class,
     in_tag,
     numeric_feature_file,
+    parse_regex_feature,
     regex_feature,
     standard_features,
     tag_depth,
@@ -93,6 +97,45 @@ def test_regex_feature_bad_pattern_is_one_sentence():
         regex_feature(b"abc", "(")
 
 
+@pytest.mark.parametrize("pattern", [rb"[aeiou]", rb"<[^>]*>", rb"\w+", rb".", rb"\xc3.", rb"(?i)ANAR", rb"\d+|\s",
+                                     rb"x*", rb"[^\x00-\x7f]"])
+def test_regex_feature_covers_what_python_re_covers_over_bytes(pattern, sample_text):
+    text = sample_text + "café \x00\xff\n".encode("latin-1") + "naïve".encode()
+    expect = np.zeros(len(text))
+    for match in re.finditer(pattern, text):
+        expect[match.start():match.end()] = 1
+    np.testing.assert_array_equal(regex_feature(text, pattern), expect)
+
+
+def test_parse_regex_feature_gives_the_named_feature():
+    feature = parse_regex_feature("vowel=[aeiou]")
+    assert (feature.name, feature.pattern) == ("vowel", "[aeiou]")
+    assert ints(feature.values(b"cat")) == ints(regex_feature(b"cat", "[aeiou]")) == [0, 1, 0]
+    assert parse_regex_feature("eq=a=b").pattern == "a=b"  # split at the first '='
+
+
+def test_regex_features_run_in_linear_time_on_patterns_that_backtrack():
+    # Python's re takes exponential time here; RE2 has no backtracking (the hostile table bounds the time)
+    assert parse_regex_feature("a=(a+)+$").values(b"a" * 30_000 + b"!").sum() == 0
+    assert regex_feature(b"a" * 30_000, "(a|aa)*b").sum() == 0
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("novalue=", "expected NAME=VALUE"),
+    ("noequals", "expected NAME=VALUE"),
+    ("9lives=x", "feature name '9lives'"),
+    ("bad=(", "bad: invalid regular expression '\\(': missing \\)"),
+    (r"back=(a)\1", "backreferences are not supported"),
+    ("ahead=a(?=b)", "lookahead and lookbehind are not supported"),
+    ("behind=(?<!a)b", "lookahead and lookbehind are not supported"),
+    ("many=a{5000}", "invalid repetition size"),
+])
+def test_parse_regex_feature_errors_are_one_sentence(spec, message):
+    with pytest.raises(FeatureError, match=message) as info:
+        parse_regex_feature(spec)
+    assert "\n" not in str(info.value)
+
+
 def test_numeric_feature_file_reads_one_number_per_position(tmp_path):
     path = tmp_path / "f.txt"
     path.write_text("1\n2.5\n-3e2\n0\n")
@@ -103,6 +146,8 @@ def test_numeric_feature_file_reads_one_number_per_position(tmp_path):
     ("1\n2\n3\n", 4, "holds 3 numbers but the text has 4 bytes"),
     ("1\n2\nabc\n4\n", 4, r"entry 3 \('abc'\) is not a number"),
     ("1\nnan\n", 2, "is not a finite number"),
+    ("1\n-1e308\n", 2, r"entry 2 \('-1e308'\) is beyond ±1e\+100"),
+    ("1" * 200, 2, "more than 64 per byte position"),
 ])
 def test_numeric_feature_file_errors_are_one_sentence(tmp_path, content, n, message):
     path = tmp_path / "f.txt"
@@ -116,6 +161,15 @@ def test_numeric_feature_file_missing_and_directory(tmp_path):
         numeric_feature_file(tmp_path / "absent.txt", 3)
     with pytest.raises(FeatureError, match="is a directory"):
         numeric_feature_file(tmp_path, 3)
+
+
+@pytest.mark.parametrize("node", ["fifo", "/dev/zero", "/dev/null"])
+def test_numeric_feature_file_is_never_a_device_or_a_pipe(tmp_path, node):
+    if node == "fifo":
+        node = tmp_path / "fifo"
+        os.mkfifo(node)  # reading it would wait for a writer for ever
+    with pytest.raises(FeatureError, match="is not a regular file"):
+        numeric_feature_file(node, 3)
 
 
 def test_standard_features_are_aligned_float_arrays(sample_text):

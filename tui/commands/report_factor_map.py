@@ -8,39 +8,39 @@ repeatable; ``--min-support N`` sets the least count of positions for a conditio
 from __future__ import annotations
 
 import argparse
-import re
 
 from rich.markup import escape
 
 from factormap.engine.errors import FactormapError
 from factormap.engine.factor_map.compute import MIN_SUPPORT, compute_factor_map
-from factormap.engine.factor_map.features import STANDARD_FEATURES, numeric_feature_file, regex_feature
+from factormap.engine.factor_map.features import (
+    STANDARD_FEATURES,
+    numeric_feature_file,
+    parse_feature_spec,
+    parse_regex_feature,
+    regex_feature,
+)
 from factormap.tui.commands.common import UsageError
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 #: The powers k whose ‖Wh^k v_f‖ the propagation table shows.
 _SHOWN_POWERS = (4, 8, 16)
 
 
 def _spec(spec: str) -> tuple[str, str]:
     """``NAME=VALUE`` split at the first ``=``, the name checked (an argparse ``type``)."""
-    name, sep, value = spec.partition("=")
-    if not sep or not value:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {spec!r}")
-    if not _NAME.fullmatch(name):
-        raise argparse.ArgumentTypeError(f"feature name {name!r} must be letters, digits, '_' or '-' "
-                                         f"and start with a letter or '_'")
-    return name, value
+    try:
+        return parse_feature_spec(spec)
+    except FactormapError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _regex_spec(spec: str) -> tuple[str, str]:
-    """A ``NAME=REGEX`` whose regex compiles as a bytes pattern (an argparse ``type``)."""
-    name, pattern = _spec(spec)
+    """A ``NAME=REGEX`` whose regex RE2 compiles (an argparse ``type``)."""
     try:
-        regex_feature(b"", pattern)
+        feature = parse_regex_feature(spec)
     except FactormapError as exc:
-        raise argparse.ArgumentTypeError(f"{name}: {exc}") from None
-    return name, pattern
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return feature.name, feature.pattern
 
 
 def _support(value: str) -> int:
