@@ -7,6 +7,7 @@ import pytest
 from factormap.engine.session import Session
 from factormap.engine.workbench.nulls import NULL_N, SUBTRACT_AT_READOUT, matched_null
 from factormap.tui.widgets.intervention_rows import ROWS, row_description
+from factormap.tui.widgets.intervention_table import row_cells
 from factormap.tui.widgets.interventions_pane import InterventionsPane
 from tests.panes_support import PANE_TEXT, PaneApp, wait_for_workers
 
@@ -35,5 +36,6 @@ async def test_readout_row_shows_its_null_percentile_and_z(session):
         expected = direct.compare(row.result.delta_bpc)
         assert (row.null.percentile, row.null.null_n) == (expected.percentile, NULL_N)
         assert row.null.z == pytest.approx(expected.z)
+        assert f"p{expected.percentile:.0f}" in row_cells(row, (0, 0, 1))["band"]
         line = row_description(READOUT_ROW, row, 0, True)
         assert f"null: percentile {expected.percentile:.0f}, z {expected.z:+.1f}" in line

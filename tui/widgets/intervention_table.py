@@ -2,7 +2,8 @@
 
 Every figure is in bits (Δ = edited − baseline): **ΔBPC** over the whole text, **Δ@t** at the
 cursor (``bits'_t − bits_t``), **Δwin** the mean over the visible window, then the **band**
-(min and max ΔBPC of the nudged re-runs) and the residual r. Numbers are compact (3 significant
+(min and max ΔBPC of the nudged re-runs), the residual r and ``pNN``, the percentile of the ΔBPC
+among the same edit on random unit directions (the matched null). Numbers are compact (3 significant
 digits, :func:`factormap.tui.fields.compact`) and never cut: when the pane is narrow, the edit
 names take their abbreviations first, then whole columns drop out from the right (band, Δwin,
 Δ@t; ΔBPC always stays).
@@ -48,7 +49,9 @@ def row_cells(row: RowState, place: tuple[int, int, int]) -> dict[str, str]:
         band.append(f"[{compact(row.band.min, signed=True)}, {compact(row.band.max, signed=True)}]")
     if row.residual is not None:
         band.append(f"r={compact(row.residual)}")
-    if row.stage in ("fit", "band", "residual"):
+    if row.null is not None:  # the percentile of its ΔBPC among random directions
+        band.append(f"p{row.null.percentile:.0f}")
+    if row.stage in ("fit", "band", "residual", "null"):
         band.append(f"{row.stage} {int(row.fraction * 100)}%")
     return {"ΔBPC": bpc, "Δ@t": compact(at, signed=True), "Δwin": compact(window, signed=True), "band": " ".join(band)}
 
