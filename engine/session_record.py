@@ -208,6 +208,20 @@ def check_inputs(record: SessionRecord, model: FileIdentity, text: FileIdentity)
                                 f"session was recorded on ({recorded.name}, sha256 {recorded.sha256[:12]}…).")
 
 
+def record_line(entry: dict) -> str:
+    """One line of a record: ``entry`` as compact JSON (non-ASCII kept as UTF-8) and a newline."""
+    return json.dumps(entry, ensure_ascii=False) + "\n"
+
+
+def record_bytes(header: dict, actions: list[tuple[str, dict]]) -> bytes:
+    """A whole record: ``header``, then ``actions`` (name, fields) numbered from 1, each checked."""
+    lines = [record_line(header)]
+    for i, (action, fields) in enumerate(actions, 1):
+        check_action(action, fields)
+        lines.append(record_line({"i": i, "action": action, **fields}))
+    return "".join(lines).encode("utf-8")
+
+
 class RecordWriter:
     """Appends a session's actions to a new record file, one flushed line each.
 
@@ -229,7 +243,7 @@ class RecordWriter:
         self._line(header)
 
     def _line(self, entry: dict) -> None:
-        self._fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        self._fh.write(record_line(entry))
         self._fh.flush()
 
     def write(self, action: str, **fields) -> dict:

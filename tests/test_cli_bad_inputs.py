@@ -70,8 +70,10 @@ def app_launches(monkeypatch):
     class RecordingApp:
         return_code = 0
 
-        def __init__(self, session, model_path, text_path, notice=None, warmup_ahead=None):
+        def __init__(self, session, model_path, text_path, notice=None, warmup_ahead=None, recorder=None,
+                     replay_actions=None):
             launched.append((model_path, text_path, session))
+            self.recorder = recorder
 
         def run(self, **kwargs):
             return None

@@ -11,6 +11,7 @@ from factormap.engine.session import Session
 from factormap.engine.warmup import ChildWarmup
 from factormap.tui.no_color import grey_level_filters
 from factormap.tui.palette import KeyActions
+from factormap.tui.recorder import SessionRecorder
 from factormap.tui.screens.explorer import ExplorerScreen
 
 
@@ -22,6 +23,8 @@ class FactormapApp(App[int]):
         notice: one line shown as a notification on start (e.g. that this is the demo).
         one_line_errors: end on an unexpected error with one line instead of a traceback (the
             launched app sets it; tests keep Textual's behaviour, which re-raises).
+        recorder: the session record being written (``--record``, ``:record``), or None.
+        replay_actions: recorded actions ``replay --open`` has yet to apply (``>`` applies the next).
     """
 
     CSS_PATH = ["global.tcss", "app.tcss"]
@@ -31,13 +34,16 @@ class FactormapApp(App[int]):
                         tooltip="Quit, even during background work")]
 
     def __init__(self, session: Session, model_path: str | Path, text_path: str | Path,
-                 notice: str | None = None, warmup_ahead: ChildWarmup | None = None) -> None:
+                 notice: str | None = None, warmup_ahead: ChildWarmup | None = None,
+                 recorder: SessionRecorder | None = None, replay_actions: list[dict] | None = None) -> None:
         """Args:
             session: the model and text to explore.
             model_path: the model file (shown by name, never written).
             text_path: the text file (shown by name, never written).
             notice: a line to show once the app has started.
             warmup_ahead: kernels a child process is compiling meanwhile (a first run).
+            recorder: write the session's state changes to this record.
+            replay_actions: recorded actions to step through.
         """
         super().__init__()
         self._filters = grey_level_filters(self._filters)
@@ -46,6 +52,8 @@ class FactormapApp(App[int]):
         self.notice = notice
         self.warmup_ahead = warmup_ahead
         self.one_line_errors = False
+        self.recorder = recorder
+        self.replay_actions = list(replay_actions or [])
 
     def get_default_screen(self) -> ExplorerScreen:
         """The explorer, opened on the session."""

@@ -33,6 +33,8 @@ def _open_parser() -> Parser:
     )
     parser.add_argument("model", nargs="?", help="model file (.bin or .npz); omit both to open the demo")
     parser.add_argument("text", nargs="?", help="text file to step through")
+    parser.add_argument("--record", metavar="SESSION.jsonl", default=None,
+                        help="write every action to this new session record (replay it: factormap-tui replay)")
     return parser
 
 
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("give both MODEL and TEXT, or neither to open the demo")
         from factormap.tui.launch import launch
 
-        return launch(args.model, args.text)
+        return launch(args.model, args.text, record=args.record)
     except UsageError as exc:
         print(f"{PROG}: error: {one_line(str(exc))}", file=sys.stderr)
         return 2

@@ -30,11 +30,15 @@ def demo_inputs() -> tuple[str, str, str]:
     return str(model_path), str(text_path), notice
 
 
-def launch(model_path: str | None, text_path: str | None) -> int:
+def launch(model_path: str | None, text_path: str | None, record: str | None = None,
+           replay: list[dict] | None = None) -> int:
     """Run the app on ``model_path`` and ``text_path`` (both None: the demo); the exit status.
 
+    ``record`` names a new session record to write; ``replay`` holds recorded actions to step through.
+
     Raises:
-        UsageError: a terminal the app cannot draw on, or an input file that cannot be used.
+        UsageError: a terminal the app cannot draw on, an input file that cannot be used, or a
+            record that cannot be created (it exists, or its folder refuses it).
     """
     if os.environ.get("TERM", "") == "dumb":
         raise UsageError("TERM=dumb cannot show the explorer; use a terminal such as xterm-256color, "
@@ -45,6 +49,7 @@ def launch(model_path: str | None, text_path: str | None) -> int:
     if model_path is None and text_path is None:
         model_path, text_path, notice = demo_inputs()
     model, text = load_inputs(model_path, text_path)
+    recorder = _recorder(record, model_path, text_path, str(model.dtype)) if record is not None else None
 
     from factormap.engine.warmup import start_child_warmup
 
@@ -57,7 +62,8 @@ def launch(model_path: str | None, text_path: str | None) -> int:
     session = Session(model, text)
     # Workers hold the GIL between their numba and BLAS calls; hand it back to the event loop sooner.
     sys.setswitchinterval(SWITCH_INTERVAL)
-    app = FactormapApp(session, model_path, text_path, notice=notice, warmup_ahead=warmup_ahead)
+    app = FactormapApp(session, model_path, text_path, notice=notice, warmup_ahead=warmup_ahead,
+                       recorder=recorder, replay_actions=replay)
     app.one_line_errors = True
     # A loop of our own: asyncio.run() would wait at exit for every thread worker to return.
     loop = asyncio.new_event_loop()
@@ -75,7 +81,23 @@ def launch(model_path: str | None, text_path: str | None) -> int:
         code = int(app.return_code or 0)
         _exit_soon(code)
         session.close()
+        if app.recorder is not None:
+            app.recorder.close()
     return code
+
+
+def _recorder(path: str, model_path: str, text_path: str, precision: str):
+    """The recorder of ``--record PATH`` (refused in one line before the app starts)."""
+    from pathlib import Path
+
+    from factormap.engine.attribution.prediction import DEFAULT_K
+    from factormap.engine.session_record import RecordError
+    from factormap.tui.recorder import SessionRecorder
+
+    try:
+        return SessionRecorder(path, Path(model_path), Path(text_path), precision, DEFAULT_K)
+    except RecordError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _exit_soon(code: int) -> None:

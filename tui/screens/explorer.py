@@ -28,6 +28,7 @@ from factormap.tui.lenses import LENSES
 from factormap.tui.messages import (BpcProgress, Exported, KernelsReady, KernelsWarming, Thresholds, WindowStates,
                                     WorkProgress)
 from factormap.tui.screens.explorer_keys import ExplorerKeys, reported
+from factormap.tui.screens.explorer_record import ExplorerRecording
 from factormap.tui.widgets.attribution_pane import AttributionPane
 from factormap.tui.widgets.interventions_pane import InterventionsPane
 from factormap.tui.widgets.legend import Legend
@@ -47,7 +48,7 @@ READOUT_FEATURES = ("word_len", "in_tag")
 """Features whose covariance direction u is traced (h·u) on the oscilloscope."""
 
 
-class ExplorerScreen(ExplorerKeys, Screen):
+class ExplorerScreen(ExplorerKeys, ExplorerRecording, Screen):
     """The main screen; see :data:`factormap.tui.keymap.EXPLORER_BINDINGS` for its keys.
 
     Attributes:
@@ -128,6 +129,7 @@ class ExplorerScreen(ExplorerKeys, Screen):
                         name="whole-text pass")
         self._progress_timer = self.set_interval(PROGRESS_POLL, self._poll_progress)
         self._cursor_moved()
+        self.start_recording_hooks()
 
     def _poll_progress(self) -> None:
         """The pass also advances for the panes (a jump far ahead needs every state before it)."""

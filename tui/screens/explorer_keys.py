@@ -19,7 +19,7 @@ from factormap.tui.messages import Thresholds
 from factormap.tui.screens.dashboard import DashboardScreen
 from factormap.tui.screens.help import HelpScreen
 
-PROMPTS = {"/": "search: text, with \\n \\t \\xNN escapes", ":": "go to position (0-based)"}
+PROMPTS = {"/": "search: text, with \\n \\t \\xNN escapes", ":": "go to position (0-based); record FILE.jsonl; write FILE.md"}
 """Placeholder of the prompt for each kind."""
 
 
@@ -126,8 +126,10 @@ class ExplorerKeys:
 
     @reported
     def submit_prompt(self, kind: str, value: str) -> None:
-        """Run a submitted search or go-to."""
+        """Run a submitted search, go-to, or prompt command (``:record FILE``, ``:write FILE.md``)."""
         if kind == ":":
+            if self.run_prompt_command(value):
+                return
             try:
                 t = int(value.strip().replace(",", "").replace("_", ""))
             except ValueError:

@@ -78,6 +78,18 @@ class InterventionsPane(Widget, can_focus=True):
         delta_bits: np.ndarray | None
 
     @dataclass
+    class Toggled(Message):
+        """A row was switched on or off (by any path: a key, the pane's own keys, a replay).
+
+        Attributes:
+            row: the row, 0-based.
+            on: True when it is on now.
+        """
+
+        row: int
+        on: bool
+
+    @dataclass
     class FactorMapReady(Message):
         """The factor map the rows use is computed.
 
@@ -158,6 +170,7 @@ class InterventionsPane(Widget, can_focus=True):
         else:
             row.on = True
             self._start_row(index)
+        self.post_message(self.Toggled(index, self.rows[index].on))
         self.active_count = sum(r.on for r in self.rows)
         self._update_delta_bits()
         self.refresh()

@@ -1,0 +1,164 @@
+"""Findings that travel, through the app: a recorded session replays headless to the same numbers,
+``replay --open`` steps back to the same state, and ``:write`` leaves a finding card with its SVG."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from factormap.engine.attribution.prediction import DEFAULT_K
+from factormap.engine.model import load_model, save_model
+from factormap.engine.replay import replay
+from factormap.engine.session import Session
+from factormap.engine.session_record import file_identity, read_record
+from factormap.tui.app import FactormapApp
+from factormap.tui.cli import main
+from factormap.tui.recorder import SessionRecorder
+from tests.app_helpers import APP_TEXT, settle
+from tests.test_cli_bad_inputs import app_launches, model_file, text_file  # noqa: F401  (fixtures)
+
+READOUT_ROW = 1
+"""The interventions pane's "−u_wl at readout" row."""
+
+
+@pytest.fixture
+def files(tmp_path, random_model):
+    model_path, text_path = tmp_path / "model.bin", tmp_path / "text.txt"
+    save_model(random_model(16, seed=3, scale=1.5), model_path)
+    text_path.write_bytes(APP_TEXT)
+    return model_path, text_path
+
+
+def make_app(files, **kwargs) -> FactormapApp:
+    model_path, text_path = files
+    return FactormapApp(Session(load_model(model_path), text_path.read_bytes()), model_path, text_path, **kwargs)
+
+
+async def settle_edits(pilot) -> None:
+    """Wait until every edit that is on has its whole-text figures (and band)."""
+    pane = pilot.app.query_one("#interventions")
+    for _ in range(100):
+        await settle(pilot)
+        if all(r.stage in ("done", "error") for r in pane.rows if r.on):
+            return
+    raise AssertionError("the interventions never settled")
+
+
+async def record_a_session(pilot) -> None:
+    """Move with a count, select a neuron, toggle the readout edit with its key, move again."""
+    await pilot.press("5", "0", "l", "j", "j")
+    pilot.app.query_one("#interventions").focus()
+    await pilot.press(str(READOUT_ROW + 1))
+    await settle_edits(pilot)
+    await pilot.press("w", "w")
+    await settle(pilot)
+
+
+def app_figures(app) -> dict:
+    """What the screen shows: the edit's ΔBPC, the cursor and the attribution there."""
+    pane, att = app.query_one("#interventions"), app.query_one("#attribution").attribution
+    assert att.t == app.screen.cursor
+    return {"delta_bpc": pane.rows[READOUT_ROW].result.delta_bpc, "t": app.screen.cursor, "prob": att.prob,
+            "grad_norm": att.grad_norms.tolist(), "neuron": app.screen.neuron}
+
+
+async def test_a_recorded_session_replays_headless_to_the_same_numbers(tmp_path, files):
+    path = tmp_path / "session.jsonl"
+    recorder = SessionRecorder(path, *files, "float32", DEFAULT_K)
+    app = make_app(files, recorder=recorder)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await record_a_session(pilot)
+        shown = app_figures(app)
+    recorder.close()
+    record = read_record(path)
+    assert record.model == file_identity(files[0]) and record.text == file_identity(files[1])
+    actions = [(a["action"], {k: v for k, v in a.items() if k not in ("i", "action")}) for a in record.actions]
+    # the state at the start, then each change as it happened (state, not keys)
+    assert ("move", {"t": 50}) in actions and ("neuron", {"neuron": 2}) in actions
+    assert ("edit", {"row": READOUT_ROW, "key": "subtract_at_readout.word_len", "name": "−u_wl at readout",
+                     "on": True, "band_runs": 4}) in actions
+    assert actions[-1] == ("move", {"t": shown["t"]}) and shown["t"] > 50
+    result = replay(load_model(files[0]), files[1].read_bytes(), record)
+    assert result.state.t == shown["t"] and result.state.neuron == shown["neuron"]
+    (edit,) = result.edits
+    assert edit["row"] == READOUT_ROW and edit["delta_bpc"] == shown["delta_bpc"]
+    assert result.position["attribution"]["prob"] == shown["prob"]
+    assert result.position["attribution"]["grad_norm"] == shown["grad_norm"]
+    assert edit["null_percentile"] is not None and 0 <= edit["null_percentile"] <= 100
+    # the headless command prints the same figure, and refuses another text in one line
+    assert main(["replay", str(path), "--json"]) == 0
+
+
+def test_replay_refuses_other_files_in_one_line(tmp_path, files, capsys):
+    path = tmp_path / "session.jsonl"
+    SessionRecorder(path, *files, "float32", DEFAULT_K).close()
+    other = tmp_path / "other.txt"
+    other.write_bytes(APP_TEXT + b".")
+    assert main(["replay", str(path), "--text", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not the one this session was recorded on" in err and "Traceback" not in err
+    files[1].write_bytes(APP_TEXT.upper())  # the recorded file itself changed since
+    assert main(["replay", str(path)]) == 2
+    assert "sha256" in capsys.readouterr().err
+    path.write_text("{}\n")
+    assert main(["replay", str(path)]) == 2
+    assert "not a factormap session record" in capsys.readouterr().err
+
+
+def test_the_record_flag_writes_a_new_record_and_never_an_existing_file(tmp_path, model_file, text_file,  # noqa: F811
+                                                                        app_launches, capsys):  # noqa: F811
+    path = tmp_path / "s.jsonl"
+    assert main(["--record", str(path), str(model_file), str(text_file)]) == 0
+    header = json.loads(path.read_text().splitlines()[0])
+    assert header["model"]["sha256"] == file_identity(model_file).sha256 and len(app_launches) == 1
+    before = path.read_bytes()
+    assert main(["--record", str(path), str(model_file), str(text_file)]) == 2
+    assert "exists already" in capsys.readouterr().err and path.read_bytes() == before and len(app_launches) == 1
+
+
+async def test_replay_open_steps_to_the_recorded_state(tmp_path, files):
+    path = tmp_path / "session.jsonl"
+    recorder = SessionRecorder(path, *files, "float32", DEFAULT_K)
+    app = make_app(files, recorder=recorder)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await record_a_session(pilot)
+        shown = app_figures(app)
+    recorder.close()
+    actions = read_record(path).actions
+    app = make_app(files, replay_actions=actions)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for _ in actions:
+            await pilot.press("greater_than_sign")
+        await settle_edits(pilot)
+        assert app.replay_actions == []
+        assert app_figures(app) == shown
+
+
+async def test_write_leaves_a_finding_card_with_its_svg_and_a_record_that_replays_to_it(tmp_path, files):
+    app = make_app(files)
+    card = tmp_path / "finding.md"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await record_a_session(pilot)
+        shown = app_figures(app)
+        await pilot.press("colon", *f"write {card}", "enter")
+        await settle(pilot)
+        text = card.read_text()
+        svg = (tmp_path / "finding.svg").read_text()
+        # a second card of the same name is refused, and the first stays as it was
+        await pilot.press("colon", *f"write {card}", "enter")
+        await settle(pilot)
+        assert card.read_text() == text
+    for ident in (file_identity(files[0]), file_identity(files[1])):
+        assert f"`{ident.name}` | {ident.bytes:,} | `{ident.sha256}`" in text
+    assert f"t = {shown['t']:,}" in text and f"p = {shown['prob']:.4g}" in text
+    assert "factormap-tui replay finding.jsonl" in text and "![the explorer's screen](finding.svg)" in text
+    # the screen as it was: the edit's row is on it
+    assert svg.startswith("<svg") and "u_wl&#160;at&#160;readout" in svg
+    result = replay(load_model(files[0]), files[1].read_bytes(), read_record(tmp_path / "finding.jsonl"))
+    (edit,) = result.edits
+    assert result.state.t == shown["t"] and edit["delta_bpc"] == shown["delta_bpc"]
+    row = f"| 2 | −u_wl at readout: {edit['describe']} | {shown['delta_bpc']:+.4f} | – | {edit['null_percentile']:.1f} |"
+    assert row in text
+    assert result.position["attribution"]["prob"] == shown["prob"]
