@@ -39,8 +39,8 @@ def position_arrays(session: Session, start: int, stop: int, K: int = DEFAULT_K,
     -------
     dict of ndarray
         ``position`` (m,) int64 t; ``byte`` (m,) uint8 ``x_t``; ``target`` (m,) int16 ``x_{t+1}``
-        (-1 at t = n-1); ``states`` (m, H) ``h_t``; ``bits`` (m,) float32
-        ``-log2 max(p_t[x_{t+1}], 1e-8)``; ``pred_byte`` (m,) uint8 ``argmax p_t``; ``pred_prob``
+        (-1 at t = n-1); ``states`` (m, H) ``h_t``; ``bits`` (m,) float32 (float64 for a
+        float64 model) ``-log2 max(p_t[x_{t+1}], 1e-8)``; ``pred_byte`` (m,) uint8 ``argmax p_t``; ``pred_prob``
         (m,) float32 ``max p_t``; ``grad_norms`` (m, K+1) ``||g_k||`` with
         ``g_k = d ln p_t[x_{t+1}] / d h_{t-k}``; ``input_attr`` (m, K+1) ``g_k . Wx[:, x_{t-k}]``;
         ``input_attr_exact`` (m, K+1) ``((1 - h_{t-k}^2) * g_k) . Wx[:, x_{t-k}]``; ``top10_share``
@@ -69,7 +69,7 @@ def position_arrays(session: Session, start: int, stop: int, K: int = DEFAULT_K,
             progress((hi - start) / count)
     session.ensure(stop)
     pred_byte, pred_prob = session.predictions(start, stop)
-    bits = np.full(count, np.nan, np.float32)
+    bits = np.full(count, np.nan, session.bits.dtype)
     bits[:predicted - start] = session.bits_range(start, predicted)
     if progress is not None:
         progress(1.0)

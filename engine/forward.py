@@ -76,9 +76,10 @@ class Readout:
     """Per-position prediction statistics for a block of states.
 
     Attributes:
-        bits: ``-log2 max(p_t[target_t], 1e-8)`` (float32); NaN where there is no target.
+        bits: ``-log2 max(p_t[target_t], 1e-8)`` (float32; float64 for float64 states); NaN where
+            there is no target.
         pred_byte: ``argmax p_t`` (uint8), the byte the model finds most likely next.
-        pred_prob: ``max p_t`` (float32), its probability.
+        pred_prob: ``max p_t`` (float32; float64 for float64 states), its probability.
     """
 
     bits: np.ndarray
@@ -94,8 +95,8 @@ def readout(model: Model, states: np.ndarray, targets) -> Readout:
         targets: (n,) target byte of each row, or -1 where there is none (bits become NaN).
     """
     n = states.shape[0]
-    out = Readout(bits=np.empty(n, np.float32), pred_byte=np.empty(n, np.uint8),
-                  pred_prob=np.empty(n, np.float32))
+    dtype = np.float64 if states.dtype == np.float64 else np.float32  # float64 figures stay unrounded
+    out = Readout(bits=np.empty(n, dtype), pred_byte=np.empty(n, np.uint8), pred_prob=np.empty(n, dtype))
     readout_into(model, states, targets, out.bits, out.pred_byte, out.pred_prob)
     return out
 

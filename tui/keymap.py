@@ -10,6 +10,8 @@ from textual.binding import Binding
 
 MOTION = Binding.Group("move")
 """Footer group of the cursor motions."""
+PREFIX_KEYS = "gm'i"
+"""Keys that start a two-key command, completed by the next key (``gg``, ``ma``, ``'a``, ``i1``)."""
 
 EXPLORER_BINDINGS: list[Binding] = [
     Binding("h,left", "step(-1)", "←byte", tooltip="One byte back (with a count: 10h)", id="step-back"),
@@ -50,9 +52,11 @@ EXPLORER_BINDINGS: list[Binding] = [
     Binding("c", "attribution_mode", "‖g‖/a_k", id="attribution-mode", show=False,
             tooltip="Cycle what the attribution pane and lens show: ‖g_k‖, a_k, exact a_k"),
     *(Binding(str(d), f"digit({d})", f"count {d}", show=False, id=f"digit-{d}",
-              tooltip=f"Count prefix; toggles intervention {d} when the interventions pane has focus"
+              tooltip=f"Count prefix; toggles intervention {d} when the interventions pane has focus (i{d} anywhere)"
               if d else "Count prefix, or the start of the line (0)")
       for d in range(10)),
+    Binding("i", "prefix('i')", "edits", key_display="i1-6", id="toggle-edit",
+            tooltip="i{1-6}: switch intervention N on or off, from any pane (i1: −u_wl every step)"),
     Binding("m", "prefix('m')", "mark", tooltip="m{a-z}: set a mark at the cursor", id="mark-set", show=False),
     Binding("apostrophe", "prefix(\"'\")", "to mark", key_display="'", id="mark-jump", show=False,
             tooltip="'{a-z}: jump to a mark ('' back to before the last jump)"),
@@ -60,6 +64,9 @@ EXPLORER_BINDINGS: list[Binding] = [
             id="export"),
     Binding("D", "dashboard", "dashboard", id="dashboard", show=False,
             tooltip="Open the dashboard of whole-text charts; enter on a bar or point jumps to its position"),
+    Binding("I", "inspect", "inspect", id="inspect", show=False,
+            tooltip="Inspect the selected neuron over the whole text (top and bottom positions, histogram, "
+                    "causal cost); enter on a position jumps there"),
     Binding("z", "zoom", "zoom", tooltip="Maximise the focused pane (z or escape restores)", id="zoom"),
     Binding("escape", "cancel", "cancel", tooltip="Cancel a pending count or prefix", id="cancel", show=False),
     Binding("question_mark,f1", "help", "help", key_display="?", tooltip="Every key, with what it does (F1 too)",

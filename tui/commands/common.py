@@ -81,6 +81,24 @@ def add_precision_argument(parser: argparse.ArgumentParser) -> None:
                         help="compute in float32 (default, fast) or float64 (the weights as given, exact kernels)")
 
 
+def load_model_file(model_path: str, precision: str = "float32") -> Model:
+    """Load a model (its arrays in ``precision``); a documented problem becomes a :class:`UsageError`.
+
+    Args:
+        model_path: the model file, in any format :func:`factormap.engine.model.load_model` reads.
+        precision: one of :data:`PRECISIONS`.
+    """
+    import numpy as np
+
+    from factormap.engine.errors import FactormapError
+    from factormap.engine.model import load_model
+
+    try:
+        return load_model(model_path, np.dtype(precision))
+    except FactormapError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def load_inputs(model_path: str, text_path: str, precision: str = "float32") -> tuple[Model, bytes]:
     """Load the model (its arrays in ``precision``) and the text, turning every documented
     problem into a :class:`UsageError`."""
@@ -103,6 +121,28 @@ def load_inputs(model_path: str, text_path: str, precision: str = "float32") -> 
     except FactormapError as exc:
         raise UsageError(str(exc)) from None
     return model, text
+
+
+def output_path(output: str, inputs: tuple[str, ...]) -> Path:
+    """The ``-o`` path, refused if it is one of ``inputs`` or cannot take a regular file
+    (:func:`factormap.engine.output.check_output`: a directory, a device, a read-only folder...).
+
+    Args:
+        output: the path given to ``-o``.
+        inputs: the command's input files, which an output must never replace.
+    """
+    from factormap.engine.errors import OutputError
+    from factormap.engine.output import check_output
+
+    out = Path(output)
+    for name in inputs:
+        src = Path(name)
+        if out.resolve() == src.resolve() or (out.exists() and src.exists() and out.samefile(src)):
+            raise UsageError(f"-o {output} is an input file; choose another output path")
+    try:
+        return check_output(out)
+    except OutputError as exc:
+        raise UsageError(f"-o {exc}") from None
 
 
 def print_json(data) -> None:

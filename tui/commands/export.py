@@ -11,16 +11,15 @@ from __future__ import annotations
 import argparse
 import io
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from factormap.engine.attribution.prediction import DEFAULT_K
-from factormap.engine.errors import OutputError
 from factormap.engine.export import position_arrays
-from factormap.engine.output import atomic_write_bytes, check_output
+from factormap.engine.output import atomic_write_bytes
 from factormap.engine.session import Session
-from factormap.tui.commands.common import UsageError, load_inputs, print_json, whole_number
+from factormap.tui.commands.common import UsageError, add_precision_argument, load_inputs, output_path, print_json, \
+    whole_number
 
 #: Most positions ``--json`` prints (a JSON array of states is ~3 kB per position).
 JSON_LIMIT = 2000
@@ -32,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     Args:
         parser: the ``export`` parser.
     """
-    parser.add_argument("model", help="model file (.bin raw float32, or .npz)")
+    parser.add_argument("model", help="model file (.bin raw float32, .npz, torch .pt/.pth or .safetensors)")
     parser.add_argument("text", help="text file (any bytes)")
     parser.add_argument("--start", type=whole_number(0), default=0, metavar="A", help="first position (default 0)")
     parser.add_argument("--stop", type=whole_number(0), default=None, metavar="B",
@@ -42,20 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"offsets of the backward attribution (default {DEFAULT_K})")
     parser.add_argument("--json", action="store_true",
                         help=f"print the arrays as JSON (ranges of at most {JSON_LIMIT} positions)")
-
-
-def _check_output(output: str, inputs: tuple[str, str]) -> Path:
-    """The output path, refused if it is an input file or cannot take a regular file
-    (:func:`factormap.engine.output.check_output`: a directory, a device, a read-only folder...)."""
-    out = Path(output)
-    for name in inputs:
-        src = Path(name)
-        if out.resolve() == src.resolve() or (out.exists() and src.exists() and out.samefile(src)):
-            raise UsageError(f"-o {output} is an input file; choose another output path")
-    try:
-        return check_output(out)
-    except OutputError as exc:
-        raise UsageError(f"-o {exc}") from None
+    add_precision_argument(parser)
 
 
 def _range(args: argparse.Namespace, n: int) -> tuple[int, int]:
@@ -81,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
     """
     if args.output is None and not args.json:
         raise UsageError("give -o OUT.npz to write the arrays, or --json to print them")
-    out = _check_output(args.output, (args.model, args.text)) if args.output is not None else None
-    model, text = load_inputs(args.model, args.text)
+    out = output_path(args.output, (args.model, args.text)) if args.output is not None else None
+    model, text = load_inputs(args.model, args.text, args.precision)
     start, stop = _range(args, len(text))
     session = Session(model, text)
     try:
@@ -98,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
                                          progress=lambda f: bar.update(task, completed=f))
     finally:
         session.close()
+    arrays["precision"] = np.array(args.precision)  # the float type every array was computed in
     if out is not None:
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)

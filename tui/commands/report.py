@@ -6,7 +6,8 @@ The report is made of sections, each a module listed in :data:`SECTIONS` that de
     compute(session, args, progress) -> dict   # JSON-ready, keys name the quantity
     render(data, console) -> None       # rich tables for people
 
-``--json`` prints ``{section_name: compute(...)}``; ``--only NAME`` restricts to some sections.
+``--json`` prints ``{section_name: compute(...)}`` and ``precision``, the float type every figure
+was computed in (``--precision``); ``--only NAME`` restricts to some sections.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import importlib
 import sys
 
 from factormap.engine.session import Session
-from factormap.tui.commands.common import load_inputs, print_json
+from factormap.tui.commands.common import add_precision_argument, load_inputs, print_json
 
 #: section name -> module under factormap.tui.commands, in the order they print.
 SECTIONS: dict[str, str] = {
@@ -33,9 +34,10 @@ def _modules():
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``report``, including every section's own."""
-    parser.add_argument("model", help="model file (.bin raw float32, or .npz)")
+    parser.add_argument("model", help="model file (.bin raw float32, .npz, torch .pt/.pth or .safetensors)")
     parser.add_argument("text", help="text file (any bytes)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    add_precision_argument(parser)
     parser.add_argument("--only", action="append", choices=list(SECTIONS), metavar="SECTION",
                         help=f"only these sections ({', '.join(SECTIONS) or 'none yet'}); repeatable")
     for module in _modules().values():
@@ -45,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute every chosen section, then print tables or JSON."""
-    model, text = load_inputs(args.model, args.text)
+    model, text = load_inputs(args.model, args.text, args.precision)
     session = Session(model, text)
     chosen = {n: m for n, m in _modules().items() if not args.only or n in args.only}
     results = {}
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         for name, module in chosen.items():
             results[name] = module.compute(session, args, None)
         session.close()
-        print_json(results)
+        print_json({**results, "precision": args.precision})
         return 0
     from rich.console import Console
     from rich.progress import Progress

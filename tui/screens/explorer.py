@@ -23,7 +23,7 @@ from factormap.engine.session import Session
 from factormap.engine.warmup import ChildWarmup
 from factormap.tui import jobs, motions
 from factormap.tui import text_layout as tl
-from factormap.tui.keymap import EXPLORER_BINDINGS
+from factormap.tui.keymap import EXPLORER_BINDINGS, PREFIX_KEYS
 from factormap.tui.lenses import LENSES
 from factormap.tui.messages import (BpcProgress, Exported, KernelsReady, KernelsWarming, Thresholds, WindowStates,
                                     WorkProgress)
@@ -100,7 +100,7 @@ class ExplorerScreen(ExplorerKeys, ExplorerRecording, Screen):
         interventions = InterventionsPane(s, id="interventions")
         oscilloscope.border_title = "oscilloscope  a/x add/drop the selected neuron"
         attribution.border_title = "attribution"
-        interventions.border_title = "interventions  tab here, then 1–9"
+        interventions.border_title = "interventions  i1–i6 toggle"
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 with TextBox(id="text-box") as box:
@@ -323,7 +323,7 @@ class ExplorerScreen(ExplorerKeys, ExplorerRecording, Screen):
 
     def take_count(self, default: int = 1) -> int:
         """The pending count (or ``default``), cleared."""
-        digits = self.pending.rstrip("gm'")
+        digits = self.pending.rstrip(PREFIX_KEYS)
         self.pending = ""
         return int(digits) if digits else default
 

@@ -14,6 +14,7 @@ import string
 from textual.widgets import Input
 
 from factormap.tui import jobs, motions
+from factormap.tui.keymap import PREFIX_KEYS
 from factormap.tui.lenses import next_lens
 from factormap.tui.messages import Thresholds
 from factormap.tui.screens.dashboard import DashboardScreen
@@ -81,12 +82,12 @@ class ExplorerKeys:
         elif digit == 0 and not self.pending:
             self.move_to(motions.line_start(self.session.text, self.cursor))
         else:
-            self.pending = self.pending.rstrip("gm'") + str(digit)
+            self.pending = self.pending.rstrip(PREFIX_KEYS) + str(digit)
 
     @reported
     def action_prefix(self, prefix: str) -> None:
-        """Start a two-key command (``gg``, ``m{a-z}``, ``'{a-z}``); the next key completes it."""
-        self.pending = self.pending.rstrip("gm'") + prefix
+        """Start a two-key command (``gg``, ``m{a-z}``, ``'{a-z}``, ``i{1-9}``); the next key completes it."""
+        self.pending = self.pending.rstrip(PREFIX_KEYS) + prefix
 
     @reported
     def complete_prefix(self, prefix: str, char: str) -> None:
@@ -102,6 +103,12 @@ class ExplorerKeys:
                 self.notify(f"mark {char} is not set", severity="warning", timeout=3)
             else:
                 self.move_to(self.marks[char], jump=True)
+        elif prefix == "i" and char in string.digits:
+            rows = len(self.query_one("#interventions").rows)
+            if 1 <= int(char) <= rows:
+                self.action_toggle_intervention(int(char) - 1)
+            else:
+                self.notify(f"the interventions are i1..i{rows}", severity="warning", timeout=3)
 
     @reported
     def action_cancel(self) -> None:

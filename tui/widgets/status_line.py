@@ -8,11 +8,16 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from factormap.tui.text_layout import GLYPHS
+from factormap.tui.fields import Field, compact, fit
+from factormap.tui.glyphs import byte_label
+
+RESERVED = "i1-6 edits"
+"""The reminder of the two-key toggles, kept at the right before the lens and neuron take long forms."""
 
 
 class StatusLine(Widget):
-    """One line of figures; the file names drop off first when the terminal is narrow.
+    """One line of figures; the file names drop off first when the terminal is narrow, and no
+    figure is ever cut (see :func:`factormap.tui.fields.fit`).
 
     Attributes:
         cursor: the position t.
@@ -51,30 +56,39 @@ class StatusLine(Widget):
         super().__init__(**kwargs)
         self.model_name, self.text_name, self.H, self.n = model_name, text_name, H, n
 
-    def _bpc_text(self) -> str:
+    def _bpc_field(self) -> Field:
         if math.isnan(self.bpc):
-            return "BPC …"
+            return Field("BPC (reading the text)", 0, short="BPC ?")
         if self.bpc_done >= 1.0:
-            return f"BPC {self.bpc:.4f}"
-        return f"BPC {self.bpc:.4f}… {int(self.bpc_done * 100):3d}%"  # floor: 100% only when done
+            return Field(f"BPC {self.bpc:.4f}", 0, style="bold")
+        done = int(self.bpc_done * 100)  # floor: 100% only when done
+        return Field(f"BPC {self.bpc:.4f} so far ({done}% read)", 0, short=f"BPC {self.bpc:.3f} ({done}%)")
 
     def render(self) -> Text:
-        """The figures, most important first; the right part only where it fits."""
-        bits = "" if math.isnan(self.bits) else f" {self.bits:.2f}b"
-        left = Text()
-        left.append(f" t {self.cursor:,}/{self.n:,} ", style="bold")
-        left.append(f"{GLYPHS[self.byte]!r}{bits}")
-        left.append(" │ ")
-        left.append(self._bpc_text(), style="bold" if self.bpc_done >= 1.0 else "")
-        left.append(f" │ {self.lens} │ n{self.neuron}")
-        if self.pending:
-            left.append(f" │ {self.pending}…", style="reverse")
-        if self.work:
-            left.append(f" │ ⟳ {self.work}", style="italic")
-        right = Text(f"{self.model_name} · {self.text_name} · H{self.H} · ? keys ", style="dim")
+        """The figures, most important first; whole fields drop out where they do not fit.
+
+        Left (in order of what drops last): the position, the byte, the BPC, a pending command,
+        the work still running, the bits of the prediction, the lens, the neuron. Right: how to
+        reach the keys and the edits, then the file names and H.
+        """
         width = self.size.width
-        if left.cell_len + right.cell_len + 1 <= width:
-            left.append(" " * (width - left.cell_len - right.cell_len))
-            left.append_text(right)
-        left.truncate(width, overflow="ellipsis")
-        return left
+        left = [Field(f" t {self.cursor:,}/{self.n:,}", 0, style="bold"),
+                Field(f"'{byte_label(self.byte)}'", 0)]
+        if not math.isnan(self.bits):
+            left.append(Field(f"{self.bits:.2f} bits", 3, short=f"{compact(self.bits)}b"))
+        left.append(self._bpc_field())
+        if self.pending:
+            left.append(Field(f" {self.pending} ", 0, style="reverse"))
+        if self.work:
+            left.append(Field(f"⟳ {self.work}", 2, style="italic"))
+        left += [Field(f"lens {self.lens}", 4, short=self.lens), Field(f"neuron {self.neuron}", 5, short=f"n{self.neuron}")]
+        line = fit(left, width - len(RESERVED) - 2, " │ ")
+        if line.cell_len + len(RESERVED) + 2 > width:  # too narrow for the reminder: the figures first
+            line = fit(left, width, " │ ")
+        right = fit([Field(RESERVED, 1), Field("? keys", 1), Field(self.model_name, 4), Field(self.text_name, 3),
+                     Field(f"H{self.H}", 2)], width - line.cell_len - 2, " · ")
+        if right.cell_len and line.cell_len + right.cell_len + 2 <= width:
+            right.stylize("dim")
+            line.append(" " * (width - line.cell_len - right.cell_len - 1))
+            line.append_text(right)
+        return line
