@@ -10,6 +10,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "print the research's figures: attribution, factor map, interventions"),
     "train": ("train", "train a model of this tool's format on a text (truncated BPTT, numba)"),
     "inspect": ("inspect_probe", "where a unit or feature direction fires over the text, and what removing it costs"),
+    "convert": ("convert", "write any model read here (.pt, .safetensors, .npz) as a native .bin or .npz"),
     "export": ("export", "write states, bits and attributions of a range of positions to .npz (or JSON)"),
     "warmup": ("warmup", "compile every numba kernel now, so later starts load them from the cache"),
     "replay": ("replay", "recompute every figure a recorded session showed (--open: step through it in the app)"),
