@@ -62,6 +62,8 @@ ACTIONS: dict[str, dict[str, type]] = {
     "precision": {"precision": str},
 }
 """Every action's name -> its required fields and their JSON types."""
+PRECISIONS = ("float32", "float64")
+"""The values of the header's ``precision`` and of a ``precision`` action."""
 _HASH_BLOCK = 1 << 20
 
 
@@ -128,6 +130,8 @@ def check_action(action: str, fields: dict) -> None:
         # bool is an int in Python, but a JSON true is no position
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise RecordError(f"action {action!r} needs a field {name!r} of type {kind.__name__}, got {value!r}.")
+    if action == "precision" and fields["precision"] not in PRECISIONS:
+        raise RecordError(f"precision must be one of {', '.join(PRECISIONS)}, got {fields['precision']!r}.")
 
 
 @dataclass
@@ -164,6 +168,8 @@ def _check_header(header, where: str) -> None:
         entry = header.get(key)
         if not isinstance(entry, dict) or set(entry) != {"name", "path", "bytes", "sha256"}:
             raise RecordError(f"{where}: the header's {key!r} must have name, path, bytes and sha256.")
+    if header.get("precision") not in PRECISIONS:
+        raise RecordError(f"{where}: the header's 'precision' must be one of {', '.join(PRECISIONS)}.")
     if not isinstance(header.get("K"), int) or header["K"] < 0:
         raise RecordError(f"{where}: the header's 'K' must be a whole number of 0 or more.")
 

@@ -224,3 +224,14 @@ def test_edits_are_rebuilt_from_the_research_table_by_key(tmp_path, inputs):
     with pytest.raises(FactormapError, match="'nope' is not one of this engine's research edits"):
         replay(model, text, read_record(path))
     session.close()
+
+
+def test_a_record_of_another_precision_is_refused(tmp_path, inputs):
+    _, _, model_path, text_path = inputs
+    path = tmp_path / "s.jsonl"
+    header = session_header(file_identity(model_path), file_identity(text_path), precision="float16", K=K)
+    path.write_text(json.dumps(header) + "\n")
+    with pytest.raises(RecordError, match="'precision' must be one of float32, float64"):
+        read_record(path)
+    with pytest.raises(RecordError, match="precision must be one of"):
+        RecordWriter(tmp_path / "other.jsonl", header).write("precision", precision="half")

@@ -57,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
         return launch(str(model_path), str(text_path), replay=actions)
     from factormap.engine.replay import replay
 
-    model, text = load_inputs(str(model_path), str(text_path))
+    # the widest precision the session uses: float32 parts are rounded from it as loading would
+    precisions = {record.header["precision"]} | {a["precision"] for a in actions if a["action"] == "precision"}
+    model, text = load_inputs(str(model_path), str(text_path), "float64" if "float64" in precisions else "float32")
     result = replay(model, text, record, at=args.at)
     data = {"session": str(args.session), "recorded": {k: record.header[k] for k in ("tool", "created", "model",
                                                                                         "text", "precision", "K")},
