@@ -29,6 +29,7 @@ from factormap.tui.messages import (BpcProgress, Exported, KernelsReady, Kernels
                                     WorkProgress)
 from factormap.tui.screens.explorer_keys import ExplorerKeys, reported
 from factormap.tui.screens.explorer_record import ExplorerRecording
+from factormap.tui.user_features import UserFeatures
 from factormap.tui.widgets.attribution_pane import AttributionPane
 from factormap.tui.widgets.interventions_pane import InterventionsPane
 from factormap.tui.widgets.legend import Legend
@@ -80,6 +81,7 @@ class ExplorerScreen(ExplorerKeys, ExplorerRecording, Screen):
         self.model_path, self.text_path = model_path, text_path
         self.warmup_ahead = warmup_ahead
         self.marks: dict[str, int] = {}
+        self.user_features = UserFeatures(session)
         self.needle = b""
         self.thresholds: dict[str, float] = {}
         self.delta_bits: np.ndarray | None = None

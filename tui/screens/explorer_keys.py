@@ -19,6 +19,7 @@ from factormap.tui.lenses import next_lens
 from factormap.tui.messages import Thresholds
 from factormap.tui.screens.dashboard import DashboardScreen
 from factormap.tui.screens.help import HelpScreen
+from factormap.tui.screens.inspector import InspectorScreen
 
 PROMPTS = {"/": "search: text, with \\n \\t \\xNN escapes", ":": "go to position (0-based); record FILE.jsonl; write FILE.md"}
 """Placeholder of the prompt for each kind."""
@@ -258,6 +259,13 @@ class ExplorerKeys:
         """Open the dashboard; the position it closes with (enter on a chart item) becomes the cursor."""
         self.take_count()
         screen = DashboardScreen(self.session, self.model_path, self.text_path, self.cursor)
+        self.app.push_screen(screen, callback=lambda t: None if t is None else self.move_to(t, jump=True))
+
+    @reported
+    def action_inspect(self) -> None:
+        """Open the inspector on the selected neuron; the position it closes with becomes the cursor."""
+        self.take_count()
+        screen = InspectorScreen(self.session, self.neuron, self.user_features.arrays())
         self.app.push_screen(screen, callback=lambda t: None if t is None else self.move_to(t, jump=True))
 
     @reported
