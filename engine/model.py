@@ -252,6 +252,55 @@ def _load_bin(path: Path) -> Model:
     return Model(**arrays, source=str(path))
 
 
+def _as_float(path: Path, arrays: dict[str, np.ndarray], dtype) -> dict[str, np.ndarray]:
+    """The arrays as ``dtype``, refused if not floats or holding values beyond its range (a cast
+    would turn them into Inf, with a RuntimeWarning)."""
+    limit = float(np.finfo(dtype).max)
+    for n, a in arrays.items():
+        if not np.issubdtype(a.dtype, np.floating):
+            raise ModelError(f"{path}: array {n} has dtype {a.dtype}, expected floats")
+        if a.dtype.itemsize > np.dtype(dtype).itemsize:
+            largest = float(np.max(np.abs(a), where=np.isfinite(a), initial=0.0))
+            if largest > limit:
+                raise ModelError(f"{path}: array {n} holds values up to {largest:.3g}, beyond "
+                                 f"{np.dtype(dtype).name}'s range ({limit:.3g})")
+    return {n: a.astype(dtype) for n, a in arrays.items()}
+
+
+def _npy_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Shape, dtype and header length of a member's `.npy` header (unpacks only the header)."""
+    with archive.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(fh)
+        return tuple(shape), dtype, fh.tell()
+
+
+def _check_npz_members(path: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse, from the zip's directory and the `.npy` headers alone, arrays of the wrong shape or
+    members that unpack to more than their array needs: a small file could otherwise unpack to
+    gigabytes before its shape is seen. Archives without the five names are left to the loader."""
+    members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+    if not all(n in members for n in ARRAY_NAMES):
+        return
+    headers = {n: _npy_header(archive, members[n]) for n in ARRAY_NAMES}
+    wh_shape = headers["Wh"][0]
+    if len(wh_shape) != 2 or wh_shape[0] != wh_shape[1] or wh_shape[0] < 1:
+        raise ModelError(f"{path}: array Wh has shape {wh_shape}, expected (H, H)")
+    expected, total = _shapes(wh_shape[0]), 0
+    for n, (shape, dtype, header_bytes) in headers.items():
+        if shape != expected[n]:
+            raise ModelError(f"{path}: array {n} has shape {shape}, expected {expected[n]} for H={wh_shape[0]}")
+        if dtype.kind != "f":
+            raise ModelError(f"{path}: array {n} has dtype {dtype}, expected floats")
+        need = header_bytes + math.prod(shape) * dtype.itemsize
+        if members[n].file_size > need:
+            raise ModelError(f"{path}: member {n}.npy unpacks to {members[n].file_size:,} bytes but its "
+                             f"{shape} {dtype} array needs {need:,}; the archive is damaged or hostile")
+        total += need
+    _check_fits(path, total, "model unpacks to")
+
+
 def _npz_unpacked_bytes(path: Path) -> int:
     """Total uncompressed size of the archive's members (the arrays' bytes plus small headers)."""
     with zipfile.ZipFile(path) as archive:
@@ -262,6 +311,8 @@ def _load_npz(path: Path, dtype) -> Model:
     if not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not a .npz archive (a .npz is a zip file of named arrays)")
     try:
+        with zipfile.ZipFile(path) as archive:
+            _check_npz_members(path, archive)
         _check_fits(path, _npz_unpacked_bytes(path), "model unpacks to")
         with np.load(path, allow_pickle=False) as data:
             missing = [n for n in ARRAY_NAMES if n not in data.files]
@@ -276,21 +327,15 @@ def _load_npz(path: Path, dtype) -> Model:
         if isinstance(exc, ModelError):
             raise
         raise ModelError(f"{path}: not a readable .npz archive ({exc.__class__.__name__})") from None
-    for n, a in arrays.items():
-        if not np.issubdtype(a.dtype, np.floating):
-            raise ModelError(f"{path}: array {n} has dtype {a.dtype}, expected floats")
+    arrays = _as_float(path, arrays, dtype)
     if arrays["Wh"].ndim != 2:
         raise ModelError(f"{path}: array Wh has shape {arrays['Wh'].shape}, expected (H, H)")
-    return Model(**{n: a.astype(dtype) for n, a in arrays.items()}, source=str(path))
+    return Model(**arrays, source=str(path))
 
 
 def _load_checkpoint(path: Path, dtype) -> Model:
     _check_fits(path, path.stat().st_size)
-    arrays = read_checkpoint(path)
-    for n, a in arrays.items():
-        if not np.issubdtype(a.dtype, np.floating):
-            raise ModelError(f"{path}: array {n} has dtype {a.dtype}, expected floats")
-    return Model(**{n: a.astype(dtype) for n, a in arrays.items()}, source=str(path))
+    return Model(**_as_float(path, read_checkpoint(path), dtype), source=str(path))
 
 
 def load_model(path: str | os.PathLike, dtype=np.float32) -> Model:

@@ -18,6 +18,10 @@ from pathlib import Path
 from factormap.engine.errors import OutputError
 
 
+def _cause(exc: OSError) -> str:
+    return exc.strerror or str(exc) or exc.__class__.__name__
+
+
 def _folder_of(path: Path) -> Path:
     return path.parent if str(path.parent) else Path(".")
 
@@ -38,7 +42,7 @@ def check_output(path: str | os.PathLike) -> Path:
     except FileNotFoundError:
         mode = None
     except OSError as exc:
-        raise OutputError(f"{path}: cannot look at the output file ({exc.strerror or exc})") from None
+        raise OutputError(f"{path}: cannot look at the output file ({_cause(exc)})") from None
     if mode is not None and stat.S_ISDIR(mode):
         raise OutputError(f"{path}: is a directory; give a file name")
     if mode is not None and not stat.S_ISREG(mode):
@@ -82,7 +86,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=_folder_of(path))
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write the file ({exc.strerror or exc})") from None
+        raise OutputError(f"{path}: cannot write the file ({_cause(exc)})") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), mode)
@@ -93,7 +97,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write the file ({exc.strerror or exc}); "
+        raise OutputError(f"{path}: cannot write the file ({_cause(exc)}); "
                           f"it is unchanged") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -117,7 +121,7 @@ def reserve_output(path: str | os.PathLike) -> bool:
     except FileExistsError:
         return False
     except OSError as exc:
-        raise OutputError(f"{path}: cannot create the file ({exc.strerror or exc})") from None
+        raise OutputError(f"{path}: cannot create the file ({_cause(exc)})") from None
     os.close(fd)
     return True
 

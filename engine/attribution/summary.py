@@ -47,7 +47,8 @@ class AttributionSummary:
     median_norm : ndarray of float64, shape (K+1,)
         ``median over P_k of ||g_k(t)||``.
     growth_mean : ndarray, shape (K+1,)
-        ``mean_norm[k] / mean_norm[0]``: the growth of the mean gradient (the research's 2.4x at k=8).
+        ``mean_norm[k] / mean_norm[0]``: the growth of the mean gradient (the research's 2.4x at k=8);
+        NaN where ``mean_norm[0] = 0`` (a readout that ignores the state has no gradient to grow).
     growth_median : ndarray, shape (K+1,)
         ``median_norm[k] / median_norm[0]`` (the growth is heavy-tailed, so the means are led by few t).
     mean_abs_input_attr : ndarray of float64, shape (K+1,)
@@ -123,6 +124,13 @@ def _blocks(session: Session, K: int, progress: Callable[[float], None] | None,
 def _present(block: OffsetProfiles) -> np.ndarray:
     """(K+1, block size) bool: offset k exists for the prediction t (k <= t)."""
     return np.arange(block.start, block.stop)[None, :] >= np.arange(block.K + 1)[:, None]
+
+
+def _growth(norms: np.ndarray) -> np.ndarray:
+    """``norms[k] / norms[0]``, NaN when ``norms[0]`` is 0."""
+    if norms[0] == 0:
+        return np.full(norms.shape, np.nan)
+    return norms / norms[0]
 
 
 def attribution_summary(session: Session, K: int = DEFAULT_K,
@@ -208,7 +216,7 @@ def attribution_summary(session: Session, K: int = DEFAULT_K,
     neuron_energy = energy.sum(axis=0)
     return AttributionSummary(
         K=K, count=count, mean_norm=mean_norm, median_norm=median_norm,
-        growth_mean=mean_norm / mean_norm[0], growth_median=median_norm / median_norm[0],
+        growth_mean=_growth(mean_norm), growth_median=_growth(median_norm),
         mean_abs_input_attr=abs_attr[0] / count, mean_abs_input_attr_exact=abs_attr[1] / count,
         top_share_k0=share_sum / max(share_count, 1), energy=energy, neuron_energy=neuron_energy,
         neurons_by_energy=np.argsort(-neuron_energy, kind="stable"), peak_positions=peak_positions,

@@ -45,7 +45,11 @@ def feature_direction(factor_map, feature: str, which: str = "cov") -> np.ndarra
     if which not in ("cov", "pc1"):
         raise FactormapError(f"which must be 'cov' or 'pc1', not {which!r}.")
     vector = readout.cov_direction if which == "cov" else readout.pc1_direction
-    return unit(vector, what=f"{'u' if which == 'cov' else 'v'}_{feature}")
+    symbol = f"{'u' if which == 'cov' else 'v'}_{feature}"
+    if not np.any(vector):
+        raise FactormapError(f"{symbol} is the zero vector: the hidden states do not vary with {feature} on "
+                             f"this text (constant states, or a constant feature), so it has no direction.")
+    return unit(vector, what=symbol)
 
 
 def neuron_axis(unit_index: int, H: int) -> np.ndarray:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from factormap.engine.errors import FactormapError
+from factormap.engine.interventions.directions import feature_direction
 from factormap.engine.interventions.oracle import fit_write_in_oracle
 from factormap.engine.interventions.specs import (
     EACH_STEP,
@@ -104,7 +105,7 @@ class ResearchEdit:
 
 
 def _cov_direction(ctx: EditContext, feature: str):
-    return ctx.factor_map.readouts[feature].cov_direction
+    return feature_direction(ctx.factor_map, feature)
 
 
 def _top_pc_edit(ctx: EditContext, feature: str, side: str) -> EditWeights:
