@@ -7,7 +7,8 @@ computes, after each action, the figures that action made the explorer show:
 - at the start and after each ``move``: the figures of the position (:func:`position_figures`);
 - after an ``edit`` switched on (and after a ``neuron`` change, for edits of the selected neuron):
   the edit's figures (:func:`edit_figures`), and the combined ΔBPC when several are on;
-- after ``traces``: the traced units' states at the cursor.
+- after ``traces``: the traced units' states at the cursor;
+- after ``feature``: the user feature's factor-map readout (:func:`feature_figures`).
 
 An ``edit`` names its research edit by ``key`` (:mod:`...interventions.table`, the table the app's
 rows are built from), so :class:`TableEdits` rebuilds its spec; a caller with edits of its own passes
@@ -25,6 +26,7 @@ import numpy as np
 from factormap.engine.attribution.prediction import attribution
 from factormap.engine.errors import FactormapError
 from factormap.engine.factor_map.compute import FactorMap, compute_factor_map
+from factormap.engine.factor_map.features import FeatureError, feature_from_definition
 from factormap.engine.interventions.analysis import residual_readout, sensitivity_band
 from factormap.engine.interventions.run import EditedRun, intervention_delta
 from factormap.engine.interventions.table import EditContext, research_edit
@@ -119,6 +121,7 @@ class ReplayState:
         mode: the attribution pane's quantity.
         precision: the dtype the figures are computed in.
         edits: row -> the ``edit`` action that switched it on, for the rows that are on.
+        features: the user features' definitions, by name, in the order added.
     """
 
     t: int = 0
@@ -128,11 +131,12 @@ class ReplayState:
     mode: str = "grad_norm"
     precision: str = "float32"
     edits: dict[int, dict] = field(default_factory=dict)
+    features: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """JSON-ready state."""
         return {"t": self.t, "lens": self.lens, "neuron": self.neuron, "traces": list(self.traces),
-                "attribution_mode": self.mode, "precision": self.precision,
+                "attribution_mode": self.mode, "precision": self.precision, "features": dict(self.features),
                 "edits_on": [{"row": row, "name": a["name"]} for row, a in sorted(self.edits.items())]}
 
 
@@ -218,6 +222,16 @@ def edit_figures(session: Session, recipe: EditRecipe, run: EditedRun) -> dict:
     return figures
 
 
+def feature_figures(session: Session, name: str, values: np.ndarray) -> dict:
+    """The factor-map entry of a user feature f: ``best_neuron`` ``argmax_j |r(h_j, f)|`` and its
+    ``best_r``; ``cov_r`` = ``r(h . u_f, f)`` along ``u_f = Cov(h, f)/||Cov(h, f)||``; ``ols_r``, the
+    multiple correlation of the least-squares readout (see
+    :class:`~factormap.engine.factor_map.readout.FeatureReadout`)."""
+    readout = compute_factor_map(session, features={name: values}).readouts[name]
+    return {"name": name, "best_neuron": readout.best_neuron, "best_r": readout.best_r, "cov_r": readout.cov_r,
+            "ols_r": readout.ols_r}
+
+
 class _Replayer:
     """The running state of one replay (its sessions and edited runs are closed by :meth:`close`)."""
 
@@ -291,6 +305,15 @@ class _Replayer:
             s.edits.pop(entry["row"], None)
             self._stop_edit(entry["row"])
             return self._edit_step([])
+        elif action == "feature":
+            try:
+                name, values = feature_from_definition(entry["definition"], self.text)
+            except FeatureError as exc:
+                return {"note": f"not replayed: {exc}"}
+            s.features[name] = entry["definition"]
+            return {"feature": {"definition": entry["definition"], **feature_figures(self.session, name, values)}}
+        elif action == "feature_removed":
+            s.features.pop(entry["name"], None)
         elif action == "precision":
             s.precision = entry["precision"]
             self.close()

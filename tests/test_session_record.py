@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from factormap.engine.attribution.prediction import attribution
+from factormap.engine.factor_map.compute import compute_factor_map
 from factormap.engine.interventions.analysis import sensitivity_band
 from factormap.engine.interventions.run import EditedRun, intervention_delta
 from factormap.engine.interventions.specs import AblateNeurons, RandomDirection, SubtractAtReadout
@@ -160,7 +161,13 @@ def test_replay_gives_the_engines_figures(tmp_path, inputs):
     assert result.steps[5]["figures"]["traces"] == {"3": float(h[3]), "5": float(h[5])}
     renewed = result.steps[7]["figures"]["edits"][0]
     assert renewed["describe"] == AblateNeurons((4,)).describe()
-    assert result.steps[9]["figures"]["note"].startswith("not replayed")
+    # a user feature: its factor-map entry, as the factor map computes it with the feature given
+    digits = np.array([1.0 if 48 <= b <= 57 else 0.0 for b in text])
+    readout = compute_factor_map(session, features={"digits": digits}).readouts["digits"]
+    assert result.steps[9]["figures"]["feature"] == {
+        "definition": "digits=[0-9]", "name": "digits", "best_neuron": readout.best_neuron,
+        "best_r": readout.best_r, "cov_r": readout.cov_r, "ols_r": readout.ols_r}
+    assert result.state.features == {"digits": "digits=[0-9]"}
     # the end: the state and the figures of what is still on
     assert result.state.to_dict()["edits_on"] == [{"row": 1, "name": "ablate h[3]"}]
     assert result.state.t == 90 and result.state.lens == "delta_bits" and result.state.neuron == 4
@@ -191,7 +198,6 @@ def test_a_precision_action_recomputes_in_float64(tmp_path, inputs):
 
 def test_edits_are_rebuilt_from_the_research_table_by_key(tmp_path, inputs):
     from factormap.engine.errors import FactormapError
-    from factormap.engine.factor_map.compute import compute_factor_map
     from factormap.engine.interventions.directions import random_unit_direction
 
     model, text, model_path, text_path = inputs
@@ -235,3 +241,13 @@ def test_a_record_of_another_precision_is_refused(tmp_path, inputs):
         read_record(path)
     with pytest.raises(RecordError, match="precision must be one of"):
         RecordWriter(tmp_path / "other.jsonl", header).write("precision", precision="half")
+
+
+def test_a_feature_that_cannot_be_built_here_is_named_not_replayed(tmp_path, inputs):
+    model, text, model_path, text_path = inputs
+    path = tmp_path / "s.jsonl"
+    write_record(path, model_path, text_path, [("feature", {"name": "bad", "definition": "bad=(a"}),
+                                               ("feature", {"name": "f", "definition": "f=@/nonexistent/file"})])
+    result = replay(model, text, read_record(path), build_edit)
+    assert [s["figures"]["note"].startswith("not replayed: ") for s in result.steps] == [True, True]
+    assert "/nonexistent/file" in result.steps[1]["figures"]["note"] and result.state.features == {}

@@ -409,6 +409,20 @@ def numeric_feature_file(path: str | os.PathLike, n: int) -> np.ndarray:
     return values
 
 
+def feature_from_definition(definition: str, text: bytes) -> tuple[str, np.ndarray]:
+    """A user feature as ``:feature`` takes it, and a session record replays it: ``NAME=REGEX``
+    (:func:`parse_regex_feature`) or ``NAME=@FILE`` (:func:`numeric_feature_file`, one number per
+    byte position of ``text``); ``(name, (n,) float64 values)``.
+
+    Raises:
+        FeatureError: one sentence (a malformed definition, a bad regex, an unusable file).
+    """
+    name, value = parse_feature_spec(definition.strip())
+    if value.startswith("@"):
+        return name, numeric_feature_file(Path(value[1:]).expanduser(), len(text))
+    return name, parse_regex_feature(definition.strip()).values(text)
+
+
 def _parses_as_float(token: bytes) -> bool:
     try:
         float(token)

@@ -117,6 +117,10 @@ def step_lines(step: dict) -> list[str]:
         lines.append(f"all on together: ΔBPC {_number(figures['combined_delta_bpc'])}")
     if "traces" in figures:
         lines.append("  ".join(f"h{j} {v:+.3f}" for j, v in figures["traces"].items()))
+    if "feature" in figures:
+        f = figures["feature"]
+        lines.append(f"feature {f['name']}: best unit h{f['best_neuron']} r {_number(f['best_r'], '+.3f')}  "
+                     f"r(h·u_{f['name']}) {_number(f['cov_r'], '.3f')}  OLS r {_number(f['ols_r'], '.3f')}")
     if "note" in figures:
         lines.append(figures["note"])
     return lines
