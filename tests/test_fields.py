@@ -28,9 +28,9 @@ def test_fields_shorten_then_drop_in_priority_order():
     fields = [Field("t=100", 0), Field("p=0.912345", 2, short="p=0.912"), Field("bits 0.133 bits", 1, short="0.133b"),
               Field("extra", 3)]
     assert fit(fields, 80).plain == "t=100  p=0.912345  bits 0.133 bits  extra"
-    assert fit(fields, 38).plain == "t=100  p=0.912  bits 0.133 bits  extra"
-    assert fit(fields, 33).plain == "t=100  p=0.912  0.133b  extra"
-    assert fit(fields, 26).plain == "t=100  p=0.912  0.133b"
+    assert fit(fields, 38).plain == "t=100  p=0.912345  bits 0.133 bits"
+    assert fit(fields, 31).plain == "t=100  p=0.912  bits 0.133 bits"
+    assert fit(fields, 30).plain == "t=100  bits 0.133 bits"  # p drops out before bits shortens
     assert fit(fields, 15).plain == "t=100  0.133b"
     assert fit(fields, 3).plain == "t=100"  # priority 0 stays whole
 
@@ -40,3 +40,9 @@ def test_a_number_is_never_cut():
     for width in range(0, 40):
         for word in fit(fields, width).plain.split():
             assert word in ("0.00903", "3.447", "3.45", "10.12", "10.1")
+
+
+def test_a_field_can_bring_its_own_separator():
+    fields = [Field("t=5 predicts", 0), Field("'a'", 0, separator=" "), Field("p=0.5", 1)]
+    assert fit(fields, 80).plain == "t=5 predicts 'a'  p=0.5"
+    assert fit(fields, 20).plain == "t=5 predicts 'a'"

@@ -9,6 +9,7 @@ from factormap.engine.attribution.prediction import attribution
 from factormap.engine.session import Session
 from factormap.tui.glyphs import byte_label
 from factormap.tui.widgets.attribution_pane import MODES, AttributionPane
+from factormap.tui.fields import compact
 from factormap.tui.glyphs import CELL_GLYPHS
 from factormap.tui.widgets.bars import column_bars, signed_column_bars
 from tests.panes_support import PANE_TEXT, PaneApp, wait_for_workers
@@ -49,9 +50,9 @@ async def test_shows_the_engines_figures_for_the_cursor(session):
         assert f"p={expected.prob:.4g}" in text and f"{expected.bits:.3f} bits" in text
         for b, p in zip(expected.top_bytes, expected.top_probs):
             assert f"{byte_label(b)} {p:.3f}" in text
-        assert f"‖g_8‖/‖g_0‖ {expected.growth[8]:.2f}" in text
+        assert f"‖g_8‖/‖g_0‖ {compact(expected.growth[8])}" in text
         k_max = int(np.argmax(expected.grad_norms))
-        assert f"max |·| {expected.grad_norms[k_max]:.4f} at k={k_max}" in text
+        assert f"max |·| {compact(expected.grad_norms[k_max])} at k={k_max}" in text
         top = expected.top_neurons(5)
         energy = expected.energy.sum(axis=0)
         assert f"h{top[0]} {energy[top[0]] / energy.sum():.1%}" in text
@@ -75,7 +76,7 @@ async def test_mode_cycles_through_the_quantities(session):
             assert pane.has_class("-mode-" + pane.mode.replace("_", "-"))
             values = np.abs(getattr(expected, "grad_norms" if pane.mode == "grad_norm" else pane.mode))
             k = int(np.argmax(values))
-            assert f"max |·| {values[k]:.4f} at k={k}" in pane.render().plain
+            assert f"max |·| {compact(abs(values[k]))} at k={k}" in pane.render().plain
             pane.cycle_mode()
             await pilot.pause()
         assert seen == list(MODES) and pane.mode == MODES[0]

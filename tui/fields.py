@@ -49,46 +49,47 @@ class Field:
             (0: never dropped).
         short: a compact form used when the full one does not fit ("" drops the field instead).
         style: the field's rich style.
+        separator: what joins it to the field before (None: the line's separator).
     """
 
     text: str
     priority: int = 0
     short: str = ""
     style: str | Style = ""
+    separator: str | None = None
 
 
 def fit(fields: Iterable[Field], width: int, separator: str = "  ") -> Text:
     """The fields in order, joined by ``separator``, in at most ``width`` cells where possible.
 
-    While the line is too wide: the least important field that has a compact form takes it; once
-    none is left to shorten, the least important droppable field (priority > 0) is left out. Fields
-    of priority 0 always stay, whole (the widget's own overflow handles a line that still does not fit).
+    While the line is too wide, the least important field left takes its compact form and, if the
+    line is still too wide, drops out; then the next least important. Fields of priority 0 are only
+    shortened, never dropped (the widget's own overflow handles a line that still does not fit).
     """
     fields = list(fields)
     forms = [f.text for f in fields]
     shown = [True] * len(fields)
 
-    def length() -> int:
-        parts = [Text(forms[i]).cell_len for i in range(len(fields)) if shown[i]]
-        return sum(parts) + Text(separator).cell_len * max(0, len(parts) - 1)
+    def joint(i: int) -> str:
+        return separator if fields[i].separator is None else fields[i].separator
 
-    order = sorted(range(len(fields)), key=lambda i: (-fields[i].priority, -i))
-    for i in order:
+    def length() -> int:
+        kept = [i for i in range(len(fields)) if shown[i]]
+        return sum(Text(forms[i]).cell_len for i in kept) + sum(Text(joint(i)).cell_len for i in kept[1:])
+
+    for i in sorted(range(len(fields)), key=lambda i: (-fields[i].priority, -i)):
         if length() <= width:
             break
-        if fields[i].short and fields[i].short != forms[i]:
+        if fields[i].short:
             forms[i] = fields[i].short
-    for i in order:
-        if length() <= width:
-            break
-        if fields[i].priority > 0:
+        if length() > width and fields[i].priority > 0:
             shown[i] = False
     line = Text(no_wrap=True)
     first = True
     for i, field in enumerate(fields):
         if shown[i]:
             if not first:
-                line.append(separator)
+                line.append(joint(i))
             line.append(forms[i], field.style)
             first = False
     return line

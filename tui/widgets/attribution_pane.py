@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from factormap.engine.attribution.prediction import DEFAULT_K, Attribution, attribution
 from factormap.engine.session import Session
+from factormap.tui.fields import Field, compact, fit
 from factormap.tui.glyphs import CELL_GLYPHS, byte_label
 from factormap.tui.widgets.bars import column_bars, signed_column_bars
 from factormap.tui.widgets.reach import reach
@@ -170,32 +171,36 @@ class AttributionPane(Widget, can_focus=True):
         return self.get_component_rich_style(f"attribution-pane--{name}")
 
     def _prediction_line(self, att: Attribution) -> Text:
-        line = Text(f"t={att.t} predicts ", no_wrap=True)
-        line.append(f"'{byte_label(att.target)}'", self._style("cursor"))
-        line.append(f"  p={att.prob:.4g}  {att.bits:.3f} bits")
-        return line
+        """The target byte, its probability p and its bits (−log2 p); p and bits drop out if narrow."""
+        return fit([Field(f"t={att.t} predicts", 0), Field(f"'{byte_label(att.target)}'", 0, style=self._style("cursor"), separator=" "),
+                    Field(f"p={att.prob:.4g}", 2, short=f"p={compact(att.prob)}"),
+                    Field(f"{att.bits:.3f} bits", 1, short=f"{compact(att.bits)}b")], self.size.width)
 
     def _top5_line(self, att: Attribution) -> Text:
-        line = Text("top-5: ", self._style("muted"))
-        for b, p in zip(att.top_bytes, att.top_probs):
-            line.append(byte_label(b), self._style("cursor") if b == att.target else "")
-            line.append(f" {p:.3f}  ")
-        return line
+        """The five most probable next bytes with their probabilities; the least probable drop out first."""
+        fields = [Field("top-5:", 0, short="top:", style=self._style("muted"))]
+        for rank, (b, p) in enumerate(zip(att.top_bytes, att.top_probs)):
+            fields.append(Field(f"{byte_label(b)} {p:.3f}", rank + 1, short=f"{byte_label(b)} {compact(p)}",
+                                style=self._style("cursor") if b == att.target else ""))
+        return fit(fields, self.size.width)
 
     def _title_line(self, att: Attribution, shown: np.ndarray) -> Text:
-        """The quantity, its largest magnitude on screen and (for ‖g_k‖) the growth at k = 8."""
+        """The quantity (in nats), its largest magnitude on screen and (for ‖g_k‖) the growth at k = 8."""
         k_max = int(np.nanargmax(np.abs(shown)))
-        line = Text(MODE_TITLES[self.mode], style="bold")
-        line.append(f"  max |·| {abs(shown[k_max]):.4f} at k={k_max}", self._style("muted"))
+        muted = self._style("muted")
+        fields = [Field(MODE_TITLES[self.mode], 0, short=MODE_TITLES[self.mode].split(" = ")[0], style="bold"),
+                  Field("nats", 1, style=muted),
+                  Field(f"max |·| {compact(abs(shown[k_max]))} at k={k_max}", 2,
+                        short=f"max {compact(abs(shown[k_max]))}", style=muted)]
         if self.mode == "grad_norm" and att.K >= 8:
-            line.append(f"  ‖g_8‖/‖g_0‖ {att.growth[8]:.2f}", self._style("muted"))
-        return line
+            fields.append(Field(f"‖g_8‖/‖g_0‖ {compact(att.growth[8])}", 3, style=muted))
+        return fit(fields, self.size.width)
 
     def _bar_lines(self, att: Attribution, values: np.ndarray, rows: int) -> list[Text]:
         scale = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
         signed = self.mode != "grad_norm"
         chart = signed_column_bars(values, rows, scale) if signed else column_bars(values, rows, scale)
-        axis = {0: f"{scale:.3g}", rows - 1: f"-{scale:.3g}" if signed else "0"}
+        axis = {0: compact(scale), rows - 1: f"-{compact(scale)}" if signed else "0"}
         if signed:
             axis[rows // 2 - 1] = "0"
         lines = []
@@ -225,12 +230,15 @@ class AttributionPane(Widget, can_focus=True):
         return Text("k".rjust(AXIS_WIDTH - 1) + " " + "".join(cells[:columns]), self._style("muted"))
 
     def _neurons_line(self, att: Attribution) -> Text:
-        """The neurons with the most energy summed over offsets, with their share of the total."""
+        """The neurons with the most energy summed over offsets, with their share of the total, and
+        the share of ‖g_0‖² the top 10 neurons hold; the smallest shares drop out first."""
         energy = att.energy.sum(axis=0)
         total = float(energy.sum())
-        line = Text("top neurons Σ_k g²: ", self._style("muted"))
-        for j in att.top_neurons(TOP_NEURONS):
+        muted = self._style("muted")
+        fields = [Field("top neurons Σ_k g²:", 0, short="Σg²:", style=muted)]
+        for rank, j in enumerate(att.top_neurons(TOP_NEURONS)):
             share = float(energy[j]) / total if total > 0 else float("nan")
-            line.append(f"h{j} {share:.1%}  ")
-        line.append(f"│ top-10 share at k=0 {att.top_share(10):.1%}", self._style("muted"))
-        return line
+            fields.append(Field(f"h{j} {share:.1%}", 2 * rank + 2))
+        fields.append(Field(f"│ top-10 share at k=0 {att.top_share(10):.1%}", 3,
+                            short=f"│ top-10 {att.top_share(10):.0%}", style=muted))
+        return fit(fields, self.size.width)
