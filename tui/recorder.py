@@ -52,11 +52,12 @@ def edit_fields(row: int, on: bool) -> dict:
 
 def state_actions(screen) -> list[tuple[str, dict]]:
     """The actions that bring a fresh explorer to ``screen``'s state, in an order that replays to it
-    (the neuron before the edits built from it, the cursor last)."""
+    (user features first, the neuron before the edits built from it, the cursor last)."""
     scope = screen.query_one("#oscilloscope")
     pane = screen.query_one("#interventions")
-    actions = [("traces", {"neurons": list(scope.neurons)}), ("neuron", {"neuron": screen.neuron}),
-               ("lens", {"lens": screen.lens}), ("attribution_mode", {"mode": screen.query_one("#attribution").mode})]
+    actions = [("feature", {"name": f.name, "definition": f.definition}) for f in getattr(screen, "user_features", ())]
+    actions += [("traces", {"neurons": list(scope.neurons)}), ("neuron", {"neuron": screen.neuron}),
+                ("lens", {"lens": screen.lens}), ("attribution_mode", {"mode": screen.query_one("#attribution").mode})]
     actions += [("edit", edit_fields(i, True)) for i, row in enumerate(pane.rows) if row.on]
     actions.append(("move", {"t": screen.cursor}))
     return actions
@@ -84,6 +85,10 @@ def apply_action(screen, entry: dict) -> str:
         if pane.rows[entry["row"]].on != entry["on"]:
             pane.toggle(entry["row"])
         return f"edit {entry['row'] + 1} ({entry['name']}) {'on' if entry['on'] else 'off'}"
+    elif action == "feature" and hasattr(screen, "add_user_feature"):
+        screen.add_user_feature(entry["definition"])
+    elif action == "feature_removed" and hasattr(screen, "remove_user_feature"):
+        screen.remove_user_feature(entry["name"])
     else:
         return f"{action}: not replayed in the app"
     fields = " ".join(f"{k}={v}" for k, v in entry.items() if k not in ("i", "action"))
