@@ -27,6 +27,7 @@ from factormap.tui.keymap import EXPLORER_BINDINGS, PREFIX_KEYS
 from factormap.tui.lenses import LENSES
 from factormap.tui.messages import (BpcProgress, Exported, KernelsReady, KernelsWarming, Thresholds, WindowStates,
                                     WorkProgress)
+from factormap.tui.screens.explorer_features import ExplorerFeatures
 from factormap.tui.screens.explorer_keys import ExplorerKeys, reported
 from factormap.tui.screens.explorer_record import ExplorerRecording
 from factormap.tui.user_features import UserFeatures
@@ -49,7 +50,7 @@ READOUT_FEATURES = ("word_len", "in_tag")
 """Features whose covariance direction u is traced (h·u) on the oscilloscope."""
 
 
-class ExplorerScreen(ExplorerKeys, ExplorerRecording, Screen):
+class ExplorerScreen(ExplorerKeys, ExplorerRecording, ExplorerFeatures, Screen):
     """The main screen; see :data:`factormap.tui.keymap.EXPLORER_BINDINGS` for its keys.
 
     Attributes:
@@ -260,9 +261,9 @@ class ExplorerScreen(ExplorerKeys, ExplorerRecording, Screen):
     def on_interventions_pane_factor_map_ready(self, message: InterventionsPane.FactorMapReady) -> None:
         """Trace the word-length and tag readouts (h·u) on the oscilloscope once the factor map exists."""
         readouts = message.factor_map.readouts
-        directions = {f"h·u_{name}": readouts[name].cov_direction
-                      for name in READOUT_FEATURES if name in readouts}
-        self.query_one("#oscilloscope").set_readouts(directions)
+        self.standard_traces = {f"h·u_{name}": readouts[name].cov_direction
+                                for name in READOUT_FEATURES if name in readouts}
+        self.retrace()
 
     def on_text_pane_clicked(self, message: TextPane.Clicked) -> None:
         """Mouse welcome: a click puts the cursor on the byte."""

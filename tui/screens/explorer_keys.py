@@ -21,7 +21,7 @@ from factormap.tui.screens.dashboard import DashboardScreen
 from factormap.tui.screens.help import HelpScreen
 from factormap.tui.screens.inspector import InspectorScreen
 
-PROMPTS = {"/": "search: text, with \\n \\t \\xNN escapes", ":": "go to position (0-based); record FILE.jsonl; write FILE.md"}
+PROMPTS = {"/": "search: text, with \\n \\t \\xNN escapes", ":": "go to position (0-based); record FILE.jsonl; write FILE.md; feature NAME=REGEX; features"}
 """Placeholder of the prompt for each kind."""
 
 
@@ -136,7 +136,7 @@ class ExplorerKeys:
     def submit_prompt(self, kind: str, value: str) -> None:
         """Run a submitted search, go-to, or prompt command (``:record FILE``, ``:write FILE.md``)."""
         if kind == ":":
-            if self.run_prompt_command(value):
+            if self.run_feature_command(value) or self.run_prompt_command(value):
                 return
             try:
                 t = int(value.strip().replace(",", "").replace("_", ""))
