@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from factormap.engine.config import PROB_FLOOR, VOCAB
+from factormap.engine.errors import ModelError
 from factormap.engine.forward import kernel_weights
 from factormap.engine.kernels.backprop import backprop_kernel, prediction_gradient_kernel
 from factormap.engine.model import Model
@@ -52,9 +53,15 @@ def readout_gradients(model: Model, states: np.ndarray, targets) -> tuple[np.nda
         ``Wy^T (onehot(target) - p_t)`` per row: ``d ln p_t[target] / d h_t``.
     probs : ndarray, shape (n, 256)
         ``p_t = softmax(Wy @ h_t + by)`` per row.
+
+    Raises
+    ------
+    ModelError
+        A gradient is beyond the model's float range (readout weights near float32's largest).
     """
-    probs = states @ model.WyT
-    probs += model.by
+    with np.errstate(over="ignore", invalid="ignore"):  # overflowing rows are redone in float64 below
+        probs = states @ model.WyT
+        probs += model.by
     overflowed = ~np.isfinite(probs).all(axis=1)
     if overflowed.any():
         # Logits past float32's range (inf - inf would be NaN); |h| <= 1 keeps them finite in float64.
@@ -65,7 +72,12 @@ def readout_gradients(model: Model, states: np.ndarray, targets) -> tuple[np.nda
     probs /= probs.sum(axis=1, keepdims=True)
     residual = -probs
     residual[np.arange(states.shape[0]), np.asarray(targets, np.int64)] += 1
-    return residual @ model.Wy, probs
+    with np.errstate(over="ignore", invalid="ignore"):
+        grads = residual @ model.Wy
+    if not np.isfinite(grads).all():
+        raise ModelError(f"{model.source}: the readout's gradients overflow {model.dtype} (its weights are too "
+                         f"large for it); load the model as float64")
+    return grads, probs
 
 
 @dataclass(frozen=True, eq=False)

@@ -127,10 +127,11 @@ def _present(block: OffsetProfiles) -> np.ndarray:
 
 
 def _growth(norms: np.ndarray) -> np.ndarray:
-    """``norms[k] / norms[0]``, NaN when ``norms[0]`` is 0."""
-    if norms[0] == 0:
+    """``norms[k] / norms[0]``, NaN when ``norms[0]`` is 0 or not finite (a gradient beyond the float range)."""
+    if norms[0] == 0 or not np.isfinite(norms[0]):
         return np.full(norms.shape, np.nan)
-    return norms / norms[0]
+    with np.errstate(over="ignore"):
+        return norms / norms[0]
 
 
 def attribution_summary(session: Session, K: int = DEFAULT_K,

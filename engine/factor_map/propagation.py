@@ -96,8 +96,9 @@ def propagate(Wh: np.ndarray, v: np.ndarray, subspace: np.ndarray | None = None,
         share = float(np.linalg.norm(S @ Wh_v) / norm) if norm > 0 else float("nan")
     power_norms = np.empty(powers)
     p = v
-    for k in range(powers):
-        p = Wh @ p
-        power_norms[k] = np.linalg.norm(p)
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float64 the norm is inf, and says so
+        for k in range(powers):
+            p = Wh @ p
+            power_norms[k] = np.linalg.norm(p)
     return Propagation(v=v, Wh_v=Wh_v, norm_Wh_v=norm, cos_Wh_v_v=cos, subspace_share=share,
                        subspace_dim=dim, power_norms=power_norms)
