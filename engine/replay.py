@@ -122,6 +122,8 @@ class ReplayState:
         precision: the dtype the figures are computed in.
         edits: row -> the ``edit`` action that switched it on, for the rows that are on.
         features: the user features' definitions, by name, in the order added.
+        target: the byte whose log-probability the attribution differentiates (-1: ``x_{t+1}``).
+        against: the byte of a contrast ``ln p(target) - ln p(against)``, or None.
     """
 
     t: int = 0
@@ -132,11 +134,14 @@ class ReplayState:
     precision: str = "float32"
     edits: dict[int, dict] = field(default_factory=dict)
     features: dict[str, str] = field(default_factory=dict)
+    target: int = -1
+    against: int | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready state."""
         return {"t": self.t, "lens": self.lens, "neuron": self.neuron, "traces": list(self.traces),
                 "attribution_mode": self.mode, "precision": self.precision, "features": dict(self.features),
+                "contrast": {"target": self.target, "against": self.against},
                 "edits_on": [{"row": row, "name": a["name"]} for row, a in sorted(self.edits.items())]}
 
 
@@ -167,11 +172,13 @@ class Replay:
             "combined_delta_bpc": self.combined_delta_bpc}}
 
 
-def position_figures(session: Session, t: int, K: int, runs: dict[int, EditedRun], traces=()) -> dict:
+def position_figures(session: Session, t: int, K: int, runs: dict[int, EditedRun], traces=(),
+                     target: int = -1) -> dict:
     """The figures of position ``t``: the explorer's status line, attribution pane and Δbits column.
 
     ``bits`` is ``-log2 p_t(x_{t+1})`` (None at the last byte); ``attribution`` is
-    :meth:`Attribution.to_dict` of the prediction at t with offsets 0..K, plus
+    :meth:`Attribution.to_dict` of ``ln p_t(target)`` (``target`` -1: ``x_{t+1}``, None at the
+    last byte) with offsets 0..K, plus
     ``top_neurons_by_energy``: the :data:`TOP_NEURONS` units with the largest ``sum_k g_{k,j}^2``
     and their ``share`` of ``sum_{k,j} g_{k,j}^2`` (None at the last byte); ``delta_bits_at_t``:
     row -> ``bits'_t - bits_t`` under that edit alone; ``traces``: unit -> ``h_t[unit]``.
@@ -179,10 +186,10 @@ def position_figures(session: Session, t: int, K: int, runs: dict[int, EditedRun
     last = t >= session.n - 1
     figures = {"t": t, "byte": int(session.x[t]),
                "bits": None if last else float(session.bits_range(t, t + 1)[0])}
-    if last:
+    if last and target < 0:
         figures["attribution"] = None
     else:
-        att = attribution(session, t, K)
+        att = attribution(session, t, K, None if target < 0 else target)
         energy = att.energy.sum(axis=0)
         total = float(energy.sum())
         figures["attribution"] = att.to_dict() | {"top_neurons_by_energy": [
@@ -250,7 +257,12 @@ class _Replayer:
         return Session(self.model if self.model.dtype == dtype else self.model.astype(dtype), self.text)
 
     def position(self) -> dict:
-        return position_figures(self.session, self.state.t, self.K, self.runs, self.state.traces)
+        s = self.state
+        figures = position_figures(self.session, s.t, self.K, self.runs, s.traces, s.target)
+        if s.against is not None:
+            figures["attribution"] = None
+            figures["note"] = f"contrast against byte {s.against}: {NOT_REPLAYED}"
+        return figures
 
     def _start_edit(self, row: int) -> dict:
         self._stop_edit(row)
@@ -312,6 +324,9 @@ class _Replayer:
                 return {"note": f"not replayed: {exc}"}
             s.features[name] = entry["definition"]
             return {"feature": {"definition": entry["definition"], **feature_figures(self.session, name, values)}}
+        elif action == "contrast":
+            s.target, s.against = entry["target"], entry.get("against")
+            return self.position()
         elif action == "feature_removed":
             s.features.pop(entry["name"], None)
         elif action == "precision":

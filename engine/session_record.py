@@ -26,7 +26,9 @@ key that caused it, so a replay is deterministic:
 - ``attribution_mode``: the attribution pane shows the quantity ``mode``.
 - ``feature``: a user feature ``name`` was added from ``definition`` (``NAME=REGEX`` or ``NAME=@file``).
 - ``feature_removed``: the user feature ``name`` was removed.
-- ``contrast``: the attribution's target became ``target`` (a description; ``""``: the next byte).
+- ``contrast``: the attribution differentiates ``ln p_t(target)`` from now on (``target`` a byte
+  0..255; -1: the next byte ``x_{t+1}``, the default); optional ``against``, a byte b: the
+  quantity is ``ln p_t(target) - ln p_t(b)``.
 - ``precision``: the figures are computed in ``precision`` from here on.
 
 Fields beyond those listed are kept and passed on (a newer app may say more).
@@ -58,7 +60,7 @@ ACTIONS: dict[str, dict[str, type]] = {
     "attribution_mode": {"mode": str},
     "feature": {"name": str, "definition": str},
     "feature_removed": {"name": str},
-    "contrast": {"target": str},
+    "contrast": {"target": int},
     "precision": {"precision": str},
 }
 """Every action's name -> its required fields and their JSON types."""
@@ -130,6 +132,9 @@ def check_action(action: str, fields: dict) -> None:
         # bool is an int in Python, but a JSON true is no position
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise RecordError(f"action {action!r} needs a field {name!r} of type {kind.__name__}, got {value!r}.")
+    if action == "contrast" and not (-1 <= fields["target"] < 256 and fields.get("against", 0) in range(256)):
+        raise RecordError(f"a contrast's target must be -1 (the next byte) or a byte 0..255 and its 'against' "
+                          f"a byte, got {fields['target']!r} and {fields.get('against')!r}.")
     if action == "precision" and fields["precision"] not in PRECISIONS:
         raise RecordError(f"precision must be one of {', '.join(PRECISIONS)}, got {fields['precision']!r}.")
 

@@ -251,3 +251,21 @@ def test_a_feature_that_cannot_be_built_here_is_named_not_replayed(tmp_path, inp
     result = replay(model, text, read_record(path), build_edit)
     assert [s["figures"]["note"].startswith("not replayed: ") for s in result.steps] == [True, True]
     assert "/nonexistent/file" in result.steps[1]["figures"]["note"] and result.state.features == {}
+
+
+def test_a_contrast_target_is_attributed_from_then_on(tmp_path, inputs):
+    model, text, model_path, text_path = inputs
+    path = tmp_path / "s.jsonl"
+    write_record(path, model_path, text_path, [("contrast", {"target": 101}), ("move", {"t": len(text) - 1}),
+                                               ("contrast", {"target": -1}), ("contrast", {"target": 1, "against": 2})])
+    result = replay(model, text, read_record(path), build_edit)
+    session = Session(model, text)
+    first = result.steps[0]["figures"]["attribution"]
+    assert first["target"] == 101 and first["prob"] == attribution(session, 0, K, target=101).prob
+    # at the last byte only a chosen target can be attributed
+    assert result.steps[1]["figures"]["attribution"]["target"] == 101
+    assert result.steps[2]["figures"]["attribution"] is None
+    assert result.steps[3]["figures"]["note"].startswith("contrast against byte 2: not replayed")
+    with pytest.raises(RecordError, match="a contrast's target must be"):
+        RecordWriter(tmp_path / "other.jsonl", {}).write("contrast", target=256)
+    session.close()

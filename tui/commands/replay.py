@@ -109,7 +109,7 @@ def step_lines(step: dict) -> list[str]:
     """What one replayed action showed, as lines."""
     figures = step["figures"]
     if "attribution" in figures:
-        return [position_line(figures)]
+        return [position_line(figures)] + ([figures["note"]] if "note" in figures else [])
     lines = [edit_line(edit) for edit in figures.get("edits", [])]
     if "position" in figures:
         lines.insert(0, position_line(figures["position"]))
