@@ -33,6 +33,7 @@ def _open_parser() -> Parser:
     )
     parser.add_argument("model", nargs="?", help="model file (.bin or .npz); omit both to open the demo")
     parser.add_argument("text", nargs="?", help="text file to step through")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("--record", metavar="SESSION.jsonl", default=None,
                         help="write every action to this new session record (replay it: factormap-tui replay)")
     return parser
@@ -47,7 +48,13 @@ def main(argv: list[str] | None = None) -> int:
             status = int(module.run(parser.parse_args(argv[1:])) or 0)
             sys.stdout.flush()  # a closed pipe must fail here, inside the handlers, not at exit
             return status
+        if argv and _looks_like_a_command(argv[0]):
+            raise UsageError(f"unknown command {argv[0]!r} (commands: {', '.join(COMMANDS)}; "
+                             f"or give MODEL TEXT, or nothing for the demo)")
         args = _open_parser().parse_args(argv)
+        if args.version:
+            print(f"{PROG} {_version()}")
+            return 0
         if (args.model is None) != (args.text is None):
             raise UsageError("give both MODEL and TEXT, or neither to open the demo")
         from factormap.tui.launch import launch
@@ -71,6 +78,20 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"{PROG}: error: {one_line(str(exc))}", file=sys.stderr)
         return 1
+
+
+def _looks_like_a_command(word: str) -> bool:
+    """True for a first argument that is a bare word naming no file: a mistyped command, not a model."""
+    return not word.startswith("-") and word.replace("-", "_").isidentifier() and not os.path.exists(word)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("factormap-tui")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
 
 
 def _is_engine_error(exc: Exception) -> bool:
