@@ -4,7 +4,9 @@ Definitions (natural log, so gradients are in nats per unit of hidden state; all
 
 - the prediction made at position t is ``p_t = softmax(Wy @ h_t + by)``, of the byte ``x_{t+1}``
   unless another ``target`` byte is chosen;
-- ``g_0 = d ln p_t[target] / d h_t = Wy^T (onehot(target) - p_t)``;
+- ``g_0 = d ln p_t[target] / d h_t = Wy^T (onehot(target) - p_t)``; for a contrast of the target a
+  with a byte b, the quantity is ``ln p_t[a] - ln p_t[b]`` and ``g_0 = Wy[a] - Wy[b]`` (the softmax's
+  normaliser cancels), followed back by the same recursion;
 - ``g_{k+1} = Wh^T ((1 - h_{t-k}^2) * g_k)``, so ``g_k = d ln p_t[target] / d h_{t-k}`` for
   k = 0..K, with K cut to t (there is no state before the start of the text).
 
@@ -119,6 +121,9 @@ class Attribution:
         ``g_k * h_{t-k}`` (elementwise).
     energy : ndarray, shape (K+1, H)
         ``g_{k,j}^2``.
+    contrast : int or None
+        The byte b of a contrast: the gradients are of ``ln p_t[target] - ln p_t[b]``; None for
+        ``ln p_t[target]`` alone.
     """
 
     t: int
@@ -137,6 +142,13 @@ class Attribution:
     input_attr_exact: np.ndarray
     neuron_attr: np.ndarray
     energy: np.ndarray
+    contrast: int | None = None
+
+    @property
+    def quantity(self) -> str:
+        """What the gradients are of, named with the bytes (``ln p('e')`` or ``ln p('e') − ln p('a')``)."""
+        name = f"ln p({_byte_name(self.target)})"
+        return name if self.contrast is None else f"{name} − ln p({_byte_name(self.contrast)})"
 
     def top_share(self, n: int, k: int = 0) -> float:
         """``sum of the n largest g_{k,j}^2 / sum_j g_{k,j}^2``: the energy share of the top-n neurons."""
@@ -155,7 +167,8 @@ class Attribution:
     def to_dict(self) -> dict:
         """JSON-ready figures (per-offset lists; the (K+1, H) arrays are left out)."""
         return {
-            "t": self.t, "target": self.target, "K": self.K, "prob": self.prob, "bits": self.bits,
+            "t": self.t, "target": self.target, "contrast": self.contrast, "K": self.K, "prob": self.prob,
+            "bits": self.bits,
             "top_bytes": self.top_bytes.tolist(), "top_probs": self.top_probs.tolist(),
             "inputs": self.inputs.tolist(),
             "grad_norm": self.grad_norms.tolist(), "growth": self.growth.tolist(),
@@ -180,7 +193,12 @@ def _check_position(session: Session, t, target, K) -> tuple[int, int, int]:
     return t, int(target), min(int(K), t)
 
 
-def attribution(session: Session, t: int, K: int = DEFAULT_K, target: int | None = None) -> Attribution:
+def _byte_name(byte: int) -> str:
+    return repr(chr(byte)) if 0x20 <= byte < 0x7F else f"0x{byte:02x}"
+
+
+def attribution(session: Session, t: int, K: int = DEFAULT_K, target: int | None = None, *,
+                contrast: int | None = None) -> Attribution:
     """Exact gradients of ``ln p_t[target]`` with respect to ``h_t, h_{t-1}, .., h_{t-K}``.
 
     Parameters
@@ -193,6 +211,8 @@ def attribution(session: Session, t: int, K: int = DEFAULT_K, target: int | None
         Deepest offset; cut to t, so offsets never reach past the start of the text.
     target : int, optional
         Byte to attribute; defaults to ``x_{t+1}``, and is required at t = n-1.
+    contrast : int, optional
+        A byte b: attribute ``ln p_t[target] - ln p_t[b]`` instead (``g_0 = Wy[target] - Wy[b]``).
 
     Returns
     -------
@@ -202,14 +222,19 @@ def attribution(session: Session, t: int, K: int = DEFAULT_K, target: int | None
     Raises
     ------
     ValueError
-        ``t`` outside the text, no next byte and no target, a target outside 0..255, or K < 0.
+        ``t`` outside the text, no next byte and no target, a target or contrast outside 0..255,
+        a contrast equal to the target, or K < 0.
     """
     t, target, K = _check_position(session, t, target, K)
+    if contrast is not None and not (0 <= int(contrast) < VOCAB and int(contrast) != target):
+        raise ValueError(f"the contrast must be a byte value 0..255 other than the target {target}, got {contrast}")
     model = session.model
     states = session.states(t - K, t + 1)
     g0, p = np.empty(model.H, model.dtype), np.empty(VOCAB, model.dtype)
     w = kernel_weights(model)
     prediction_gradient_kernel(w.WyT, w.Wy, w.by, states[-1], target, g0, p)
+    if contrast is not None:
+        g0[:] = model.Wy[target].astype(np.float64) - model.Wy[int(contrast)]
     inputs = session.x[t - K:t + 1][::-1].copy()
     grads = np.empty((K + 1, model.H), model.dtype)
     stats = np.empty((3, K + 1), model.dtype)
@@ -224,4 +249,5 @@ def attribution(session: Session, t: int, K: int = DEFAULT_K, target: int | None
         top_bytes=top.astype(np.uint8), top_probs=p[top], inputs=inputs, states=states,
         grads=grads, grad_norms=norms, growth=norms / norms[0] if norms[0] > 0 else np.full_like(norms, np.nan),
         input_attr=stats[1], input_attr_exact=stats[2], neuron_attr=grads * states, energy=grads * grads,
+        contrast=None if contrast is None else int(contrast),
     )
