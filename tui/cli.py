@@ -13,7 +13,7 @@ import os
 import sys
 
 from factormap.tui.commands import COMMANDS
-from factormap.tui.commands.common import PROG, Parser, UsageError, one_line
+from factormap.tui.commands.common import PROG, Parser, UsageError, add_precision_argument, one_line
 
 
 def _command_parser(name: str):
@@ -31,9 +31,11 @@ def _open_parser() -> Parser:
         epilog=f"commands (factormap-tui COMMAND --help):\n{commands}",
         formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
     )
-    parser.add_argument("model", nargs="?", help="model file (.bin or .npz); omit both to open the demo")
+    parser.add_argument("model", nargs="?",
+                        help="model file (.bin, .npz, torch .pt/.pth or .safetensors); omit both to open the demo")
     parser.add_argument("text", nargs="?", help="text file to step through")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    add_precision_argument(parser)
     parser.add_argument("--record", metavar="SESSION.jsonl", default=None,
                         help="write every action to this new session record (replay it: factormap-tui replay)")
     return parser
@@ -59,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("give both MODEL and TEXT, or neither to open the demo")
         from factormap.tui.launch import launch
 
-        return launch(args.model, args.text, record=args.record)
+        return launch(args.model, args.text, record=args.record, precision=args.precision)
     except UsageError as exc:
         print(f"{PROG}: error: {one_line(str(exc))}", file=sys.stderr)
         return 2

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from factormap.engine.chaos import chaos
 from factormap.engine.errors import Cancelled
 from factormap.engine.export import position_arrays
 from factormap.engine.output import atomic_write_bytes, release_output, reserve_output
 from factormap.engine.session import Session
 from factormap.engine.warmup import ChildWarmup, warm_engine, warmed_modules
-from factormap.tui.messages import BpcProgress, Exported, KernelsReady, KernelsWarming, WorkProgress
+from factormap.tui.messages import BpcProgress, Exported, KernelsReady, KernelsWarming, TrustFound, WorkProgress
 
 PROGRESS_INTERVAL = 0.1
 """Seconds between two progress reports of a streamed pass (the screen needs no more)."""
@@ -55,6 +56,16 @@ def warm_kernels(post: Callable, ahead: ChildWarmup | None = None) -> None:
 
     warm_engine(on_module, skip=NOT_WARMED_BY_THE_APP, exact=False, ahead=ahead)
     post(KernelsReady(time.perf_counter() - started))
+
+
+def find_trust(session: Session, post: Callable, cancelled: Callable[[], bool]) -> None:
+    """Compute the trust horizon and the Lyapunov exponent (:func:`factormap.engine.chaos.chaos`)
+    and post them as :class:`TrustFound`; nothing is posted when cancelled."""
+    try:
+        found = chaos(session.model, session.text, should_stop=cancelled)
+    except Cancelled:
+        return
+    post(TrustFound(found.horizon, found.lyapunov, found.positions))
 
 
 def stream_bpc(session: Session, post: Callable, cancelled: Callable[[], bool]) -> None:

@@ -31,10 +31,11 @@ def demo_inputs() -> tuple[str, str, str]:
 
 
 def launch(model_path: str | None, text_path: str | None, record: str | None = None,
-           replay: list[dict] | None = None) -> int:
+           replay: list[dict] | None = None, precision: str = "float32") -> int:
     """Run the app on ``model_path`` and ``text_path`` (both None: the demo); the exit status.
 
     ``record`` names a new session record to write; ``replay`` holds recorded actions to step through.
+    ``precision`` is the float type of the weights and of every figure (``--precision``).
 
     Raises:
         UsageError: a terminal the app cannot draw on, an input file that cannot be used, or a
@@ -48,7 +49,7 @@ def launch(model_path: str | None, text_path: str | None, record: str | None = N
     notice = None
     if model_path is None and text_path is None:
         model_path, text_path, notice = demo_inputs()
-    model, text = load_inputs(model_path, text_path)
+    model, text = load_inputs(model_path, text_path, precision)
     recorder = _recorder(record, model_path, text_path, str(model.dtype)) if record is not None else None
 
     from factormap.engine.warmup import start_child_warmup

@@ -31,6 +31,21 @@ class BpcProgress(Message):
 
 
 @dataclass
+class TrustFound(Message):
+    """The trust horizon and the Lyapunov exponent of the model on the text are known.
+
+    Attributes:
+        horizon: first position where float32 states leave float64 ones by more than the tolerance (None: never).
+        lyapunov: the largest Lyapunov exponent of the trajectory, nats per byte.
+        positions: how many positions (from 0) the figures cover.
+    """
+
+    horizon: int | None
+    lyapunov: float
+    positions: int
+
+
+@dataclass
 class KernelsWarming(Message):
     """One more engine module's kernels are compiled or loaded: ``done`` of ``total``, ``module`` last."""
 

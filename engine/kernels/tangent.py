@@ -51,8 +51,11 @@ def tangent_log_growth_kernel(WhT, states, v, scratch):
 def warm(exact: bool = True) -> None:
     """Compile the kernel (float64, read-only weights and states: the only types it is given).
 
-    The explorer's status line runs it, so it is compiled whatever ``exact`` says.
+    Only with ``exact``: like the float64 recurrence it runs beside, the explorer compiles it on
+    first use, in the worker that computes the trust figures after the whole-text pass.
     """
+    if not exact:
+        return
     H = 3
     v = np.full(H, 1 / math.sqrt(H))
     tangent_log_growth_kernel(read_only(np.eye(H)), read_only(np.zeros((2, H))), v, np.empty(H))

@@ -25,8 +25,8 @@ from factormap.tui import jobs, motions
 from factormap.tui import text_layout as tl
 from factormap.tui.keymap import EXPLORER_BINDINGS, PREFIX_KEYS
 from factormap.tui.lenses import LENSES
-from factormap.tui.messages import (BpcProgress, Exported, KernelsReady, KernelsWarming, Thresholds, WindowStates,
-                                    WorkProgress)
+from factormap.tui.messages import (BpcProgress, Exported, KernelsReady, KernelsWarming, Thresholds, TrustFound,
+                                    WindowStates, WorkProgress)
 from factormap.tui.screens.explorer_features import ExplorerFeatures
 from factormap.tui.screens.explorer_keys import ExplorerKeys, reported
 from factormap.tui.screens.explorer_record import ExplorerRecording
@@ -35,7 +35,7 @@ from factormap.tui.widgets.attribution_pane import AttributionPane
 from factormap.tui.widgets.interventions_pane import InterventionsPane
 from factormap.tui.widgets.legend import Legend
 from factormap.tui.widgets.oscilloscope import Oscilloscope
-from factormap.tui.widgets.status_line import StatusLine
+from factormap.tui.widgets.status_line import StatusLine, trust_label
 from factormap.tui.widgets.text_pane import TextBox, TextPane
 
 MIN_SIZE = (60, 16)
@@ -121,12 +121,14 @@ class ExplorerScreen(ExplorerKeys, ExplorerRecording, ExplorerFeatures, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Start the whole-text pass and show the first position."""
-        self.query_one(StatusLine).work = "loading kernels"
+        """Start the whole-text pass, then the trust figures, and show the first position."""
+        status = self.query_one(StatusLine)
+        status.work, status.precision = "loading kernels", str(self.session.model.dtype)
 
         def startup() -> None:
             jobs.warm_kernels(self.post_message, self.warmup_ahead)
             jobs.stream_bpc(self.session, self.post_message, self._cancelled)
+            jobs.find_trust(self.session, self.post_message, self._cancelled)  # after: both cores for the pass
 
         self.run_worker(startup, thread=True, group="bpc", exclusive=True, exit_on_error=False,
                         name="whole-text pass")
@@ -273,6 +275,11 @@ class ExplorerScreen(ExplorerKeys, ExplorerRecording, ExplorerFeatures, Screen):
     def on_window_states(self, message: WindowStates) -> None:
         """Tint the activation lens from the window's states."""
         self.query_one(TextPane).set_window_states(message.t0, message.states)
+
+    def on_trust_found(self, message: TrustFound) -> None:
+        """The status line shows how far float32 figures hold on this text."""
+        self.query_one(StatusLine).trust = trust_label(message.horizon, message.lyapunov, message.positions,
+                                                       self.session.n)
 
     def on_work_progress(self, message: WorkProgress) -> None:
         """Show a job's progress in the status line."""

@@ -29,6 +29,8 @@ class StatusLine(Widget):
         neuron: the selected neuron.
         pending: keys typed so far of an unfinished command (a count, ``g``, ``m``, ``'``).
         work: what is still running in the background, e.g. "compiling kernels".
+        trust: how far float32 figures hold on this text, from :func:`trust_label`; "" until known.
+        precision: the float type of the weights and figures ("float32" or "float64").
     """
 
     DEFAULT_CSS = """
@@ -44,6 +46,8 @@ class StatusLine(Widget):
     neuron: reactive[int] = reactive(0)
     pending: reactive[str] = reactive("")
     work: reactive[str] = reactive("")
+    trust: reactive[str] = reactive("")
+    precision: reactive[str] = reactive("float32")
 
     def __init__(self, model_name: str, text_name: str, H: int, n: int, **kwargs) -> None:
         """Args:
@@ -81,14 +85,33 @@ class StatusLine(Widget):
             left.append(Field(f" {self.pending} ", 0, style="reverse"))
         if self.work:
             left.append(Field(f"⟳ {self.work}", 2, style="italic"))
+        if self.trust:
+            left.append(Field(self.trust, 6, short=self.trust.split(", ")[0]))
         left += [Field(f"lens {self.lens}", 4, short=self.lens), Field(f"neuron {self.neuron}", 5, short=f"n{self.neuron}")]
         line = fit(left, width - len(RESERVED) - 2, " │ ")
         if line.cell_len + len(RESERVED) + 2 > width:  # too narrow for the reminder: the figures first
             line = fit(left, width, " │ ")
         right = fit([Field(RESERVED, 1), Field("? keys", 1), Field(self.model_name, 4), Field(self.text_name, 3),
-                     Field(f"H{self.H}", 2)], width - line.cell_len - 2, " · ")
+                     Field(f"H{self.H}" + (" float64" if self.precision == "float64" else ""), 2)], width - line.cell_len - 2, " · ")
         if right.cell_len and line.cell_len + right.cell_len + 2 <= width:
             right.stylize("dim")
             line.append(" " * (width - line.cell_len - right.cell_len - 1))
             line.append_text(right)
         return line
+
+
+def trust_label(horizon: int | None, lyapunov: float, positions: int, n: int) -> str:
+    """The status line's trust figure (see :mod:`factormap.engine.chaos`).
+
+    ``trust t<82, λ +0.111/B``: float32 states leave float64 ones by more than the tolerance
+    from t = 82 on, and the largest Lyapunov exponent is +0.111 nats per byte. ``trust all`` when
+    they never part (``trust ≥ N`` when only the first N positions were checked).
+
+    Args:
+        horizon: the trust horizon, or None.
+        lyapunov: the largest Lyapunov exponent, nats per byte.
+        positions: how many positions were checked.
+        n: bytes in the text.
+    """
+    where = f"t<{horizon:,}" if horizon is not None else ("all" if positions >= n else f"≥ {positions:,}")
+    return f"trust {where}, λ {compact(lyapunov, signed=True)}/B"
