@@ -63,7 +63,7 @@ def app_figures(app) -> dict:
             "grad_norm": att.grad_norms.tolist(), "neuron": app.screen.neuron}
 
 
-async def test_a_recorded_session_replays_headless_to_the_same_numbers(tmp_path, files):
+async def test_a_recorded_session_replays_headless_to_the_same_numbers(tmp_path, files, capsys):
     path = tmp_path / "session.jsonl"
     recorder = SessionRecorder(path, *files, "float32", DEFAULT_K)
     app = make_app(files, recorder=recorder)
@@ -86,8 +86,19 @@ async def test_a_recorded_session_replays_headless_to_the_same_numbers(tmp_path,
     assert result.position["attribution"]["prob"] == shown["prob"]
     assert result.position["attribution"]["grad_norm"] == shown["grad_norm"]
     assert edit["null_percentile"] is not None and 0 <= edit["null_percentile"] <= 100
-    # the headless command prints the same figure, and refuses another text in one line
+    # the headless command prints the same figures, as JSON and as tables
+    capsys.readouterr()
     assert main(["replay", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["final"]["edits"][0]["delta_bpc"] == shown["delta_bpc"]
+    assert data["final"]["position"]["attribution"]["prob"] == shown["prob"]
+    assert data["actions"] == {"recorded": len(actions), "replayed": len(actions)}
+    assert main(["replay", str(path), "--at", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "at the end: t=0 " in out and "ΔBPC" not in out  # three actions: the state at the start, no edit yet
+    assert main(["replay", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"#2 −u_wl at readout: ΔBPC {shown['delta_bpc']:+.4f}" in out and "null percentile" in out
 
 
 def test_replay_refuses_other_files_in_one_line(tmp_path, files, capsys):

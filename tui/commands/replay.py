@@ -79,8 +79,8 @@ def position_line(figures: dict) -> str:
     """One line of a position's figures: the byte, its bits, the prediction and where its gradient is."""
     line = f"t={figures['t']:,} {byte_label(figures['byte'])}"
     att = figures.get("attribution")
-    if att is None:
-        return line + "  (last byte: no prediction)"
+    if att is None:  # the last byte, or a contrast the replay cannot attribute (its note says so)
+        return line if "note" in figures else line + "  (last byte: no prediction)"
     k = max(range(len(att["grad_norm"])), key=lambda i: att["grad_norm"][i])
     neurons = " ".join(f"h{n['neuron']} {n['share']:.0%}" for n in att["top_neurons_by_energy"][:3])
     line += (f"  {_number(figures['bits'], '.3f')} bits  predicts {byte_label(att['target'])} "
