@@ -57,9 +57,11 @@ def test_refuses_npz_companion_that_is_the_input(tmp_path, sample_text, capsys):
 
 
 @pytest.mark.parametrize("argv, fragment", [
-    (["--epochs", "0"], "epochs must be a positive"),
+    (["--epochs", "0"], "--epochs: expected a whole number of 1 or more, got '0'"),
     (["--lr", "-1"], "learning rate"),
-    (["--hidden", "x"], "invalid int value"),
+    (["--hidden", "x"], "--hidden: expected a whole number, got 'x'"),
+    (["--seed", "-1"], "--seed: expected a whole number of 0 or more"),
+    (["--hidden", "99999999999999999999"], "hidden must be at most 22,915"),
 ])
 def test_bad_options_are_one_line(text_file, tmp_path, capsys, argv, fragment):
     _usage_error(["train", str(text_file), "-o", str(tmp_path / "m.bin"), *argv], capsys, fragment)

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from factormap.engine.training.bptt import init_model, pack, unpack
+from factormap.engine.config import MAX_MODEL_BYTES
 from factormap.engine.errors import FactormapError
 from factormap.engine.forward import as_bytes_array
 from factormap.engine.kernels.training import KernelSettings, TrainState, train_segments_kernel
-from factormap.engine.model import Model
+from factormap.engine.model import Model, hidden_size_for
 from factormap.engine.session import Session
 from factormap.engine.text import check_text
 
@@ -70,6 +71,12 @@ class TrainConfig:
             raise FactormapError(f"clip must be a non-negative number (0 disables it), got {self.clip}")
         if int(self.checkpoint_every) != self.checkpoint_every or self.checkpoint_every < 0:
             raise FactormapError(f"checkpoint_every must be a whole number >= 0, got {self.checkpoint_every}")
+        if int(self.seed) != self.seed or self.seed < 0:
+            raise FactormapError(f"the seed must be a whole number >= 0, got {self.seed}")
+        largest = math.floor(hidden_size_for(MAX_MODEL_BYTES // 4))
+        if self.hidden > largest:
+            raise FactormapError(f"hidden must be at most {largest:,} (a model file of at most "
+                                 f"{MAX_MODEL_BYTES:,} bytes), got {self.hidden:,}")
 
 
 def cosine_lr(lr: float, steps: np.ndarray, total: int) -> np.ndarray:

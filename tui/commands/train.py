@@ -11,22 +11,22 @@ import argparse
 import os
 from pathlib import Path
 
-from factormap.tui.commands.common import UsageError, print_json
+from factormap.tui.commands.common import UsageError, print_json, whole_number
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``train``."""
     parser.add_argument("text", help="text file to train on (any bytes)")
     parser.add_argument("-o", "--output", required=True, help="model file to write (.bin, or .npz)")
-    parser.add_argument("--hidden", type=int, default=128, help="hidden size H (default 128)")
-    parser.add_argument("--bptt", type=int, default=50, help="truncated-BPTT segment length (default 50)")
-    parser.add_argument("--epochs", type=int, default=20, help="passes over the text (default 20)")
+    parser.add_argument("--hidden", type=whole_number(1), default=128, help="hidden size H (default 128)")
+    parser.add_argument("--bptt", type=whole_number(1), default=50, help="truncated-BPTT segment length (default 50)")
+    parser.add_argument("--epochs", type=whole_number(1), default=20, help="passes over the text (default 20)")
     parser.add_argument("--lr", type=float, default=0.01,
                         help="peak of the cosine learning rate (default 0.01)")
     parser.add_argument("--clip", type=float, default=5.0, help="largest gradient norm, 0 = off (default 5)")
     parser.add_argument("--adam", action="store_true", help="Adam instead of plain SGD")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights (default 0)")
-    parser.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
+    parser.add_argument("--seed", type=whole_number(0), default=0, help="seed of the initial weights (default 0)")
+    parser.add_argument("--checkpoint-every", type=whole_number(0), default=0, metavar="N",
                         help="save the best model so far every N epochs (default: only at the end)")
     parser.add_argument("--npz", action="store_true", help="also write the arrays as OUTPUT with suffix .npz")
     parser.add_argument("--json", action="store_true", help="no progress bar; print the result as JSON")
