@@ -225,6 +225,16 @@ def _nearest_valid(n_floats: int) -> str:
     return f"H={h} would need {4 * float_count(h):,} bytes"
 
 
+def _two_biases_hint(n_floats: int) -> str:
+    """A hint when ``n_floats`` is a model of some H plus H more floats: PyTorch's two hidden biases."""
+    hidden = round(hidden_size_for(n_floats))  # within 1 of the H that has H² + 514·H + 256 floats
+    for h in (hidden - 1, hidden, hidden + 1):
+        if h >= 1 and float_count(h) + h == n_floats:
+            return (f"; it is exactly H={h} with a second hidden bias: this format has one bh = "
+                    f"bias_ih_l0 + bias_hh_l0 (sum them, or open the .pt/.safetensors file itself)")
+    return ""
+
+
 def _load_bin(path: Path) -> Model:
     size = path.stat().st_size
     if size == 0:
@@ -237,7 +247,8 @@ def _load_bin(path: Path) -> Model:
     root = hidden_size_for(n)
     hidden = round(root)
     if hidden < 1 or float_count(hidden) != n:
-        raise ModelError(f"{path}: size {size:,} bytes matches no hidden size; nearest valid: {_nearest_valid(n)}")
+        raise ModelError(f"{path}: size {size:,} bytes matches no hidden size; nearest valid: "
+                         f"{_nearest_valid(n)}{_two_biases_hint(n)}")
     try:
         flat = np.fromfile(path, dtype="<f4")
     except MemoryError:

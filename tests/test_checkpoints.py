@@ -258,3 +258,30 @@ def test_read_checkpoint_names_the_file(tmp_path):
     (tmp_path / "x.pt").write_bytes(b"")
     with pytest.raises(ModelError, match=r"x\.pt"):
         read_checkpoint(tmp_path / "x.pt")
+
+
+def test_raw_dump_with_two_hidden_biases_gets_a_hint(tmp_path):
+    from factormap.engine.model import float_count
+
+    for H in (1, 32, 128):
+        np.zeros(float_count(H) + H, "<f4").tofile(tmp_path / "dump.bin")
+        with pytest.raises(ModelError, match=f"exactly H={H} with a second hidden bias") as info:
+            load_model(tmp_path / "dump.bin")
+        assert "\n" not in str(info.value)
+    np.zeros(float_count(32) + 5, "<f4").tofile(tmp_path / "dump.bin")
+    with pytest.raises(ModelError) as info:
+        load_model(tmp_path / "dump.bin")
+    assert "second hidden bias" not in str(info.value)
+
+
+def test_float64_session_matches_the_naive_float64_reference(tmp_path):
+    from tests import naive
+
+    write_torch_zip(tmp_path / "m.pt", {"rnn": torch_rnn(H=7), "lin": linear(H=7)})
+    model = load_model(tmp_path / "m.pt", np.float64)
+    x = np.frombuffer(TEXT, np.uint8)
+    states = naive.forward_states(model.Wx, model.Wh, model.bh, x)
+    session = Session(model, TEXT)
+    np.testing.assert_allclose(session.states(0, len(TEXT)), states, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(session.bits_range(0, len(TEXT) - 1), naive.bits(model.Wy, model.by, states, x),
+                               rtol=1e-12)
