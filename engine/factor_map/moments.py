@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from factormap.engine.kernels.moments import feature_sums_kernel, state_moments_kernel
+
 #: Conditional means are kept for at most this many distinct values of a feature; past it the
 #: feature is treated as continuous (a position index, say) and gets no conditional means.
 MAX_COND_VALUES = 4096
@@ -24,18 +26,24 @@ class StateMoments:
         self.n = 0
         self.shift: np.ndarray | None = None
         self.sum = np.zeros(H)
-        self.cross = np.zeros((H, H))
+        self._upper = np.zeros((H, H))  # the kernel adds the upper triangle only (the sum is symmetric)
 
     def add(self, states: np.ndarray) -> np.ndarray:
         """Add a block of states (B, H); returns the block shifted, as float64, for the features."""
-        s = np.asarray(states, np.float64)
+        s = np.ascontiguousarray(states)
+        if s.dtype not in (np.float32, np.float64):
+            s = s.astype(np.float64)
         if self.shift is None:
-            self.shift = s.mean(axis=0) if s.shape[0] else np.zeros(s.shape[1])
-        centred = s - self.shift
+            self.shift = s.mean(axis=0, dtype=np.float64) if s.shape[0] else np.zeros(s.shape[1])
+        centred = np.empty(s.shape)
+        state_moments_kernel(s, self.shift, centred, self.sum, self._upper)
         self.n += s.shape[0]
-        self.sum += centred.sum(axis=0)
-        self.cross += centred.T @ centred
         return centred
+
+    @property
+    def cross(self) -> np.ndarray:
+        """``sum (h - m)(h - m)^T`` over the positions added, (H, H)."""
+        return np.triu(self._upper) + np.triu(self._upper, 1).T
 
     @property
     def mean(self) -> np.ndarray:
@@ -71,24 +79,26 @@ class FeatureMoments:
 
     def add(self, centred_states: np.ndarray, f: np.ndarray) -> None:
         """Add a block: states already shifted by :meth:`StateMoments.add`, and f (B,)."""
-        f = np.asarray(f, np.float64)
+        centred_states = np.ascontiguousarray(centred_states, np.float64)
+        f = np.ascontiguousarray(f, np.float64)
         if self.shift is None:
             self.shift = float(f.mean()) if f.size else 0.0
         g = f - self.shift
         self.n += f.size
         self.sum += float(g.sum())
         self.sq += float(g @ g)
-        self.cross += centred_states.T @ g
-        if self.discrete:
-            self._add_values(centred_states, f)
-
-    def _add_values(self, centred_states: np.ndarray, f: np.ndarray) -> None:
-        if not np.all(f == np.round(f)):
+        if self.discrete and not np.all(f == np.round(f)):
             self._drop_values()
+        if not self.discrete:
+            feature_sums_kernel(centred_states, g, np.zeros(0, np.intp), self.cross, np.zeros((0, self.cross.size)))
             return
-        order = np.argsort(f, kind="stable")
-        values, starts, counts = np.unique(f[order], return_index=True, return_counts=True)
-        sums = np.add.reduceat(centred_states[order], starts, axis=0) if values.size else []
+        values, index = np.unique(f, return_inverse=True)
+        sums = np.zeros((values.size, self.cross.size))
+        feature_sums_kernel(centred_states, g, index.reshape(-1).astype(np.intp, copy=False), self.cross, sums)
+        self._add_values(values, np.bincount(index.reshape(-1), minlength=values.size), sums)
+
+    def _add_values(self, values: np.ndarray, counts: np.ndarray, sums: np.ndarray) -> None:
+        """Merge a block's per-value counts and state sums into the running ones."""
         for value, count, total in zip(values.tolist(), counts.tolist(), sums):
             if value in self.value_counts:
                 self.value_counts[value] += count
