@@ -29,3 +29,10 @@ def test_widgets_and_screens_never_import_the_commands():
     offenders = [str(path.relative_to(root)) for folder in ("widgets", "screens") for path in (root / folder).glob("*.py")
                  if "factormap.tui.commands" in path.read_text()]
     assert offenders == []
+
+
+def test_typed_text_is_quoted_as_typed():
+    from factormap.tui.glyphs import quoted_text
+
+    assert quoted_text("cafés".encode()) == "'cafés'"
+    assert quoted_text(b"caf\xe9\t") == "'caf\\xe9\\t'"

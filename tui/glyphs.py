@@ -60,6 +60,21 @@ def quoted(data: bytes) -> str:
     return f"'{escaped(data)}'"
 
 
+def quoted_text(data: bytes) -> str:
+    """Bytes as a person typed them, between single quotes: valid UTF-8 as its characters (``'café'``),
+    control characters and bytes that are not UTF-8 as one-line escapes (``'caf\\xe9'``)."""
+    out = []
+    for ch in data.decode("utf-8", errors="surrogateescape"):
+        cp = ord(ch)
+        if 0xDC80 <= cp <= 0xDCFF:  # a byte that is not UTF-8
+            out.append(LINE_ESCAPES[cp - 0xDC00])
+        elif cp < 0x80:
+            out.append(LINE_ESCAPES[cp])
+        else:
+            out.append(ch if ch.isprintable() else f"\\u{cp:04x}")
+    return "'" + "".join(out) + "'"
+
+
 def byte_label(byte: int) -> str:
     """One byte named on its own: ``␣`` for a space, otherwise its one-line escape."""
     return SPACE_GLYPH if byte == 0x20 else LINE_ESCAPES[byte]

@@ -22,7 +22,7 @@ _RUNS = (
     re.compile(rb"[^" + _WORD + rb"\s]+"),
 )
 _BLANKS = _RUNS[0]
-_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|n|t|r|\\)")
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|n|t|r|\\|x.?.?|.?)")
 
 
 def byte_class(b: int) -> int:
@@ -85,9 +85,16 @@ def line_end(text: bytes, pos: int) -> int:
 
 
 def parse_pattern(pattern: str) -> bytes:
-    """A search pattern typed by a person, as bytes: UTF-8, with ``\\n \\t \\r \\xNN \\\\`` escapes."""
+    """A search pattern typed by a person, as bytes: UTF-8, with ``\\n \\t \\r \\xNN \\\\`` escapes.
+
+    Raises:
+        ValueError: for any other backslash (``\\q``, ``\\x4``, a lone one at the end), in one sentence.
+    """
     def unescape(m: re.Match) -> str:
         code = m.group(1)
+        if not re.fullmatch(r"x[0-9a-fA-F]{2}|n|t|r|\\", code):
+            raise ValueError(f"unknown escape '\\{code}' in the search: use \\n \\t \\r \\xNN, "
+                             f"or \\\\ for a backslash")
         if code[0] == "x":
             return chr(0xF0000 + int(code[1:], 16))
         return {"n": "\n", "t": "\t", "r": "\r", "\\": "\\"}[code]

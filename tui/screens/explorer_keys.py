@@ -14,6 +14,7 @@ import string
 from textual.widgets import Input
 
 from factormap.tui import jobs, motions
+from factormap.tui.glyphs import quoted_text
 from factormap.tui.keymap import PREFIX_KEYS
 from factormap.tui.lenses import next_lens
 from factormap.tui.messages import Thresholds
@@ -147,12 +148,17 @@ class ExplorerKeys:
                 self.notify(f"position {t:,} is outside 0..{self.session.n - 1:,}", severity="warning")
             self.move_to(t, jump=True)
         elif value:
-            self.needle = motions.parse_pattern(value)
+            try:
+                needle = motions.parse_pattern(value)
+            except ValueError as exc:
+                self.notify(str(exc), severity="warning", timeout=5)
+                return
+            self.needle = needle
             self.query_one("#text").needle = self.needle
             self.action_search_next(+1)
             count = self.session.text.count(self.needle)
             if count:
-                self.notify(f"{count:,} match{'es' if count > 1 else ''} of {value!r}", timeout=3)
+                self.notify(f"{count:,} match{'es' if count > 1 else ''} of {quoted_text(needle)}", timeout=3)
 
     @reported
     def action_search_next(self, direction: int) -> None:
@@ -163,7 +169,7 @@ class ExplorerKeys:
         for _ in range(self.take_count()):
             hit = motions.search(self.session.text, self.needle, self.cursor, forward=direction > 0)
             if hit is None:
-                self.notify(f"not found: {self.needle!r}", severity="warning", timeout=3)
+                self.notify(f"not found: {quoted_text(self.needle)}", severity="warning", timeout=3)
                 return
             t, wrapped = hit
             if wrapped:
