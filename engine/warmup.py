@@ -67,10 +67,10 @@ def warm_engine(on_module: Callable[[Warmed], None] | None = None, skip: Collect
     Modules that ``ahead`` is compiling in a child process come last, once the child has ended,
     so that they load from the cache it filled (or compile here if it failed).
     """
-    later = [] if ahead is None else [name for name in ahead.modules if name not in skip]
-    names = [name for name in warmed_modules(skip) if name not in later]
     done = []
-    try:
+    try:  # whatever fails, even finding the modules, ``ahead.loaded`` is set: waiters must not hang
+        later = [] if ahead is None else [name for name in ahead.modules if name not in skip]
+        names = [name for name in warmed_modules(skip) if name not in later]
         for i, name in enumerate(names + later):
             if i == len(names):
                 ahead.wait()

@@ -25,7 +25,7 @@ from factormap.engine.session import Session
 from factormap.tui.fields import Field, compact, fit
 from factormap.tui.glyphs import CELL_GLYPHS, byte_label
 from factormap.tui.widgets.bars import column_bars, signed_column_bars
-from factormap.tui.widgets.reach import reach
+from factormap.tui.widgets.reach import reach, wait_for
 
 MODES = ("grad_norm", "input_attr", "input_attr_exact")
 """What the bars show, in the order ``cycle_mode`` visits them."""
@@ -124,8 +124,8 @@ class AttributionPane(Widget, can_focus=True):
         worker = get_current_worker()
         if not reach(self.session, t, lambda: worker.is_cancelled):
             return None
-        if self._kernels_loaded is not None:
-            self._kernels_loaded.wait()
+        if not wait_for(self._kernels_loaded, lambda: worker.is_cancelled):
+            return None
         return attribution(self.session, t, self.K)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -151,8 +151,8 @@ class Oscilloscope(PlotextPlot):
         """The units with the most gradient energy, summed over every prediction and offset of the
         text (of its first :data:`RANK_PREFIX` bytes when it is longer: the ranking settles fast)."""
         worker = get_current_worker()
-        if self._kernels_loaded is not None:
-            self._kernels_loaded.wait()
+        if not wait_for(self._kernels_loaded, lambda: worker.is_cancelled):
+            return [], ""
         session = self.session
         if session.n > RANK_PREFIX:
             session = Session(session.model, session.text[:RANK_PREFIX])
