@@ -111,6 +111,8 @@ def test_strided_tensor_is_rebuilt_in_its_logical_order():
     np.testing.assert_array_equal(_rebuild_tensor(storage, 1, (3, 2), (1, 3)), [[1, 4], [2, 5], [3, 6]])
     with pytest.raises(ModelError, match="past the end"):
         _rebuild_tensor(storage, 4, (3, 3), (3, 1))
+    with pytest.raises(ModelError, match="more elements than its storage"):
+        _rebuild_tensor(storage, 0, (10**9, 10**9), (0, 0))
 
 
 class _Tensorish:

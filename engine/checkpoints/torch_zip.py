@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import io
+import math
 import pickle
 import pickletools
 import zipfile
@@ -142,6 +143,8 @@ def _rebuild_tensor(storage, offset, size, stride, *_ignored) -> np.ndarray:
     last = offset + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else offset - 1
     if offset < 0 or last >= storage.size:
         raise ModelError(f"a tensor of shape {tuple(size)} reaches past the end of its storage")
+    if math.prod(size) > storage.size:  # only a stride of 0 can do this: refuse to inflate it
+        raise ModelError(f"a tensor of shape {tuple(size)} has more elements than its storage ({storage.size:,})")
     view = np.lib.stride_tricks.as_strided(storage[offset:], shape=tuple(size),
                                            strides=tuple(s * storage.itemsize for s in stride))
     return np.array(view)
