@@ -20,6 +20,8 @@ from tests.test_cli_bad_inputs import app_launches, model_file, text_file  # noq
 
 READOUT_ROW = 1
 """The interventions pane's "−u_wl at readout" row."""
+FEATURE = "feature digits=[0-9]"
+"""A user feature, as typed at the ``:`` prompt (the text has "1840" in it)."""
 
 
 @pytest.fixture
@@ -46,11 +48,13 @@ async def settle_edits(pilot) -> None:
 
 
 async def record_a_session(pilot) -> None:
-    """Move with a count, select a neuron, toggle the readout edit with its key, move again."""
+    """Move with a count, select a neuron, toggle the readout edit with its key, add a feature, move again."""
     await pilot.press("5", "0", "l", "j", "j")
     pilot.app.query_one("#interventions").focus()
     await pilot.press(str(READOUT_ROW + 1))
     await settle_edits(pilot)
+    await pilot.press("colon", *FEATURE, "enter")
+    await settle(pilot)
     await pilot.press("w", "w")
     await settle(pilot)
 
@@ -59,8 +63,10 @@ def app_figures(app) -> dict:
     """What the screen shows: the edit's ΔBPC, the cursor and the attribution there."""
     pane, att = app.query_one("#interventions"), app.query_one("#attribution").attribution
     assert att.t == app.screen.cursor
+    feature = app.screen.user_features.get("digits").readout
     return {"delta_bpc": pane.rows[READOUT_ROW].result.delta_bpc, "t": app.screen.cursor, "prob": att.prob,
-            "grad_norm": att.grad_norms.tolist(), "neuron": app.screen.neuron}
+            "grad_norm": att.grad_norms.tolist(), "neuron": app.screen.neuron,
+            "feature": (feature.best_neuron, feature.best_r, feature.cov_r, feature.ols_r)}
 
 
 async def test_a_recorded_session_replays_headless_to_the_same_numbers(tmp_path, files, capsys):
@@ -78,6 +84,7 @@ async def test_a_recorded_session_replays_headless_to_the_same_numbers(tmp_path,
     assert ("move", {"t": 50}) in actions and ("neuron", {"neuron": 2}) in actions
     assert ("edit", {"row": READOUT_ROW, "key": "subtract_at_readout.word_len", "name": "−u_wl at readout",
                      "on": True, "band_runs": 4}) in actions
+    assert ("feature", {"name": "digits", "definition": "digits=[0-9]"}) in actions
     assert actions[-1] == ("move", {"t": shown["t"]}) and shown["t"] > 50
     result = replay(load_model(files[0]), files[1].read_bytes(), record)
     assert result.state.t == shown["t"] and result.state.neuron == shown["neuron"]
@@ -86,6 +93,9 @@ async def test_a_recorded_session_replays_headless_to_the_same_numbers(tmp_path,
     assert result.position["attribution"]["prob"] == shown["prob"]
     assert result.position["attribution"]["grad_norm"] == shown["grad_norm"]
     assert edit["null_percentile"] is not None and 0 <= edit["null_percentile"] <= 100
+    (feature,) = [step["figures"]["feature"] for step in result.steps if step["action"] == "feature"]
+    assert (feature["best_neuron"], feature["best_r"], feature["cov_r"], feature["ols_r"]) == shown["feature"]
+    assert result.state.features == {"digits": "digits=[0-9]"}
     # the headless command prints the same figures, as JSON and as tables
     capsys.readouterr()
     assert main(["replay", str(path), "--json"]) == 0
