@@ -70,3 +70,25 @@ def test_warming_that_fails_in_a_module_sets_loaded(monkeypatch):
     with pytest.raises(ImportError):
         warmup.warm_engine(ahead=ahead, skip=ahead.modules)
     assert ahead.loaded.is_set()
+
+
+def test_the_suites_oracle_fit_reports_progress_and_stops_inside_its_pass(random_model, sample_text, monkeypatch):
+    from factormap.engine.errors import Cancelled
+    from factormap.engine.interventions import table
+    from factormap.engine.interventions.suite import intervention_suite
+    from factormap.engine.session import Session
+
+    real_fit, fits, stopping = table.fit_write_in_oracle, [], threading.Event()
+
+    def fit_then_stop(*args, progress=None, should_stop=None, **kwargs):
+        fits.append((progress, should_stop))
+        stopping.set()  # closing the dashboard during the fit
+        return real_fit(*args, progress=progress, should_stop=should_stop, **kwargs)
+
+    monkeypatch.setattr(table, "fit_write_in_oracle", fit_then_stop)
+    session = Session(random_model(8), sample_text * 4)
+    with pytest.raises(Cancelled, match="write-in oracle fit stopped"):
+        intervention_suite(session, band_n=1, random_n=1, progress=lambda f: None, should_stop=stopping.is_set)
+    [(progress, should_stop)] = fits
+    assert callable(progress) and callable(should_stop)
+    session.close()
