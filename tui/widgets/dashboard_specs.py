@@ -13,19 +13,20 @@ from factormap.tui.glyphs import escaped
 from factormap.tui.widgets.charts import ChartSpec
 
 CHARTS: dict[str, str] = {
-    "neuron-r": "per-neuron |r(h_j, f)| and the covariance direction's r",
-    "wl-encoding": "‖E[h|wl=k] − E[h|wl=0]‖ against k",
-    "entanglement": "cos(u_a, u_b) between feature directions",
-    "propagation": "‖Wh^k v_f‖, k = 1..16",
-    "growth": "mean ‖g_k‖/‖g_0‖ against k",
-    "sparsity": "top-n share of gradient energy",
-    "interventions": "ΔBPC of each intervention",
-    "bits-class": "mean bits by byte class",
-    "bits-tag": "mean bits inside vs outside tags",
-    "bits-word": "mean bits by position in word",
-    "worst": "worst predictions",
+    "neuron-r": "per-neuron correlation: |r(h_j, f)| and the covariance direction's r",
+    "wl-encoding": "word-length encoding: ‖E[h|wl=k] − E[h|wl=0]‖ against k",
+    "entanglement": "entanglement: cos(u_a, u_b) between feature directions",
+    "propagation": "W_h propagation: ‖Wh^k v_f‖, k = 1..16",
+    "growth": "gradient growth: mean ‖g_k‖/‖g_0‖ against k",
+    "sparsity": "gradient sparsity: top-n share of ‖g_0‖²",
+    "interventions": "interventions: ΔBPC of each edit",
+    "bits-class": "BPC breakdown: mean bits by byte class",
+    "bits-tag": "BPC breakdown: mean bits inside vs outside tags",
+    "bits-word": "BPC breakdown: mean bits by position in word",
+    "worst": "BPC breakdown: the worst predictions",
 }
-"""Chart id -> its placeholder title, in the order the dashboard lays them out."""
+"""Chart id -> its placeholder title, in the order the dashboard lays them out: the research concept
+first, then the quantity."""
 
 PART_CHARTS: dict[str, tuple[str, ...]] = {
     "breakdown": ("bits-class", "bits-tag", "bits-word", "worst"),
@@ -60,7 +61,7 @@ def factor_map_specs(result) -> dict[str, list[ChartSpec]]:
     wl = fm.readouts["word_len"]
     values = [int(v) for v in wl.cond_values]
     specs = {"wl-encoding": [ChartSpec(
-        title="‖E[h|wl=k] − E[h|wl=0]‖ against word length k",
+        title="word-length encoding: ‖E[h|wl=k] − E[h|wl=0]‖ against word length k",
         labels=tuple(str(k) for k in values),
         series=(("distance", wl.cond_distances),), style="line", positions=occurrences,
         notes=tuple(f"wl={k}: ‖E[h|wl=k] − E[h|wl=0]‖ = {d:.3f} over {c:,} positions · enter: first at t={t}"
@@ -70,11 +71,11 @@ def factor_map_specs(result) -> dict[str, list[ChartSpec]]:
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
     cosines = np.array([fm.direction_cosines.cos(a, b) for a, b in pairs])
     specs["entanglement"] = [ChartSpec(
-        title="cos(u_a, u_b) of the features' covariance directions",
+        title="entanglement: cos(u_a, u_b) of the features' covariance directions",
         labels=tuple(f"{short(a)}·{short(b)}" for a, b in pairs), series=(("cos", cosines),),
         notes=tuple(f"cos(u_{a}, u_{b}) = {c:+.3f}" for (a, b), c in zip(pairs, cosines)))]
     specs["propagation"] = [ChartSpec(
-        title=f"‖Wh^k v_{short(name)}‖ against k (log y), v = PC1 of E[h|{short(name)}]",
+        title=f"W_h propagation: ‖Wh^k v_{short(name)}‖ against k (log y), v = PC1 of E[h|{short(name)}]",
         labels=tuple(str(k) for k in range(1, p.power_norms.size + 1)),
         series=(("‖Wh^k v‖", p.power_norms),), style="line", ylog=True,
         notes=tuple(f"k={k}: ‖Wh^k v_{short(name)}‖ = {v:.4g}" for k, v in enumerate(p.power_norms, 1)),
@@ -92,7 +93,8 @@ def neuron_r_specs(fm, peaks) -> dict[str, list[ChartSpec]]:
         positions = None if peaks is None else peaks.position
         where = [""] * r.size if positions is None else [f" · enter: most active at t={t}" for t in positions]
         pages.append(ChartSpec(
-            title=f"|r(h_j, {name})| per neuron j; line: |r(h·u_f, f)| = {abs(ro.cov_r):.3f}",
+            title=(f"per-neuron correlation: |r(h_j, {name})| per neuron j; "
+                   f"line: |r(h·u_f, f)| = {abs(ro.cov_r):.3f}"),
             labels=tuple(f"h{j}" for j in range(r.size)), series=(("|r|", r),), positions=positions,
             hlines=(("cov direction |r|", abs(ro.cov_r)),),
             notes=tuple(f"h{j}: r = {ro.per_neuron_r[j]:+.3f}{where[j]}" for j in range(r.size)),
@@ -111,7 +113,7 @@ def attribution_specs(result, predictions: int) -> dict[str, list[ChartSpec]]:
         f"over the first {covered:,} of {predictions:,} predictions"
     ks = range(s.K + 1)
     return {"growth": [ChartSpec(
-        title="mean ‖g_k‖/‖g_0‖ and median against offset k; right: mean |a_k|",
+        title="gradient growth: mean ‖g_k‖/‖g_0‖ and median against offset k; right: mean |a_k|",
         caption=scope,
         labels=tuple(str(k) for k in ks), style="line", positions=peaks,
         series=(("mean ratio", s.growth_mean), ("median ratio", s.growth_median),
@@ -124,7 +126,7 @@ def sparsity_specs(result) -> dict[str, list[ChartSpec]]:
     """The top-n energy share curve."""
     n = result.top_n
     return {"sparsity": [ChartSpec(
-        title="mean share of ‖g_0‖² held by the top-n neurons against n",
+        title="gradient sparsity: mean share of ‖g_0‖² held by the top-n neurons against n",
         labels=tuple(str(int(k)) for k in n), series=(("share", result.mean_share),), style="line",
         notes=tuple(f"top {int(k)}: {v:.1%} of the gradient energy" for k, v in zip(n, result.mean_share)),
         caption=f"top-10: {result.share(min(10, n.size)):.1%} over {result.predictions:,} predictions")]}
@@ -134,7 +136,8 @@ def interventions_specs(suite) -> dict[str, list[ChartSpec]]:
     """ΔBPC of each row of the intervention table, with its sensitivity band."""
     rows = suite.rows
     return {"interventions": [ChartSpec(
-        title=f"ΔBPC of each intervention, with its sensitivity band (baseline {suite.baseline_bpc:.4f})",
+        title=(f"interventions: ΔBPC of each edit, with its sensitivity band "
+               f"(baseline {suite.baseline_bpc:.4f})"),
         labels=tuple(_edit_label(r.key) for r in rows), series=(("ΔBPC", np.array([r.delta_bpc for r in rows])),),
         band=(np.array([r.band_min for r in rows]), np.array([r.band_max for r in rows])),
         notes=tuple(f"{r.key}: {r.delta_bpc:+.3f} (band {r.band_min:+.3f} – {r.band_max:+.3f})" for r in rows))]}
@@ -153,13 +156,13 @@ def breakdown_specs(b, text: bytes) -> dict[str, list[ChartSpec]]:
         return escaped(text[max(0, t - 12):t + 1]) + "‖" + escaped(text[t + 1:t + 2])
 
     return {
-        "bits-class": [_group_spec("mean bits of predictions by the class of the predicted byte x_{t+1}",
+        "bits-class": [_group_spec("BPC breakdown: mean bits of predictions by the class of the predicted byte x_{t+1}",
                                    b.by_class)],
-        "bits-tag": [_group_spec("mean bits of predictions of bytes inside vs outside tags", b.by_tag)],
-        "bits-word": [_group_spec("mean bits by the predicted byte's position in its word (0: separator)",
+        "bits-tag": [_group_spec("BPC breakdown: mean bits of predictions of bytes inside vs outside tags", b.by_tag)],
+        "bits-word": [_group_spec("BPC breakdown: mean bits by the predicted byte's position in its word (0: separator)",
                                   b.by_word_position, "position ")],
         "worst": [ChartSpec(
-            title="bits of the worst predictions, worst first",
+            title="BPC breakdown: bits of the worst predictions, worst first",
             labels=tuple(str(int(t)) for t in b.worst_positions), series=(("bits", b.worst_bits),),
             positions=b.worst_positions,
             notes=tuple(f"t={int(t)}: {v:.2f} bits for …{context(int(t))}" for t, v in zip(b.worst_positions,
