@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from factormap.engine.kernels import read_only
 from factormap.engine.kernels.moments import feature_sums_kernel, state_moments_kernel
 
 #: Conditional means are kept for at most this many distinct values of a feature; past it the
@@ -33,6 +34,7 @@ class StateMoments:
         s = np.ascontiguousarray(states)
         if s.dtype not in (np.float32, np.float64):
             s = s.astype(np.float64)
+        s = read_only(s)  # one array type per dtype: one compiled kernel
         if self.shift is None:
             self.shift = s.mean(axis=0, dtype=np.float64) if s.shape[0] else np.zeros(s.shape[1])
         centred = np.empty(s.shape)

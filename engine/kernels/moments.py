@@ -76,11 +76,11 @@ def feature_sums_kernel(centred, g, value_index, cross, value_sums):
 
 
 def warm(exact: bool = True) -> None:
-    """Compile for float32 and float64 states (the factor map reads float32 sessions' states; the
-    oracle and float64 sessions pass float64), writable and read-only."""
+    """Compile for read-only float32 and float64 states, as :class:`~factormap.engine.factor_map.moments.StateMoments`
+    passes them (the factor map reads float32 sessions' states; the write-in oracle passes float64
+    pairs even then, so ``exact`` adds nothing)."""
     H, B = 3, POSITIONS_PER_PASS + 1
+    centred = np.empty((B, H))
     for dtype in (np.float32, np.float64):
-        for states in (np.zeros((B, H), dtype), read_only(np.zeros((B, H), dtype))):
-            centred = np.empty((B, H))
-            state_moments_kernel(states, np.zeros(H), centred, np.zeros(H), np.zeros((H, H)))
+        state_moments_kernel(read_only(np.zeros((B, H), dtype)), np.zeros(H), centred, np.zeros(H), np.zeros((H, H)))
     feature_sums_kernel(centred, np.zeros(B), np.zeros(B, np.intp), np.zeros(H), np.zeros((1, H)))
