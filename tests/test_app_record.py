@@ -183,3 +183,23 @@ async def test_write_leaves_a_finding_card_with_its_svg_and_a_record_that_replay
     row = f"| 2 | −u_wl at readout: {edit['describe']} | {shown['delta_bpc']:+.4f} | – | {edit['null_percentile']:.1f} |"
     assert row in text
     assert result.position["attribution"]["prob"] == shown["prob"]
+
+
+async def test_record_at_the_prompt_starts_with_the_state_the_explorer_is_in(tmp_path, files):
+    app = make_app(files)
+    path = tmp_path / "later.jsonl"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await record_a_session(pilot)
+        await pilot.press("colon", *f"record {path}", "enter", "l")
+        await settle(pilot)
+        shown = app_figures(app)
+        await pilot.press("colon", *f"record {tmp_path / 'other.jsonl'}", "enter")  # one record at a time
+        await settle(pilot)
+    app.recorder.close()
+    assert not (tmp_path / "other.jsonl").exists()
+    record = read_record(path)
+    assert [a["action"] for a in record.actions][:2] == ["feature", "traces"]
+    result = replay(load_model(files[0]), files[1].read_bytes(), record)
+    assert result.state.t == shown["t"] and result.state.neuron == shown["neuron"]
+    assert result.edits[0]["delta_bpc"] == shown["delta_bpc"]
+    assert result.position["attribution"]["grad_norm"] == shown["grad_norm"]
