@@ -72,7 +72,8 @@ class StatusLine(Widget):
         """The figures, most important first; whole fields drop out where they do not fit.
 
         Left (in order of what drops last): the position, the byte, the BPC, a pending command,
-        the work still running, the bits of the prediction, the lens, the neuron. Right: how to
+        the work still running, the bits of the prediction, the lens, the neuron, the trust figure
+        (:func:`trust_label`; its short form drops the exponent). Right: how to
         reach the keys and the edits, then the file names and H.
         """
         width = self.size.width
