@@ -160,7 +160,7 @@ def test_minus_infinity_in_by_is_a_byte_never_predicted():
 @pytest.mark.parametrize("edit, fragment", [
     (lambda s: s["rnn"].update(weight_hh_l0=np.zeros((20, 5), np.float32)), "LSTM"),
     (lambda s: s["rnn"].update(weight_hh_l0=np.zeros((15, 5), np.float32)), "GRU"),
-    (lambda s: s["rnn"].update(weight_hh_l1=np.zeros((5, 5), np.float32)), "2 layers"),
+    (lambda s: s["rnn"].update(weight_hh_l1=np.zeros((5, 5), np.float32)), "two layers"),
     (lambda s: s["rnn"].update(weight_hh_l0_reverse=np.zeros((5, 5), np.float32)), "bidirectional"),
     (lambda s: s.update(lin=linear(out=100)), "256 bytes"),
     (lambda s: s.update(lin2=linear(seed=3)), "readout"),
@@ -239,7 +239,7 @@ def test_pytorch_file_has_torchs_spectral_radius(pytorch_files):
 
 
 @pytest.mark.parametrize("file, fragment", [("char_lstm_h32.pt", "LSTM"),
-                                            ("char_rnn_2layer_h32.pt", "2 layers"),
+                                            ("char_rnn_2layer_h32.pt", "two layers"),
                                             ("char_rnn_h32_whole_module.pt", "a pickled nn.Module, not a state_dict")])
 def test_unsupported_pytorch_files_are_refused_in_one_line(pytorch_files, file, fragment):
     with pytest.raises(ModelError, match=fragment) as info:

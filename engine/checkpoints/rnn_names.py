@@ -31,6 +31,8 @@ NATIVE_NAMES = ("Wx", "Wh", "bh", "Wy", "by")
 
 _RNN_SUFFIXES = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 
+_COUNT_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
+
 _WORKS = "a single-layer nn.RNN(nonlinearity='tanh') over one-hot bytes or an nn.Embedding(256, E), and an nn.Linear(H, 256)"
 
 
@@ -67,7 +69,8 @@ def _one(arrays: dict[str, np.ndarray], suffix: str, source: str) -> str | None:
 def _refuse_other_recurrences(arrays: dict[str, np.ndarray], source: str) -> None:
     layers = sorted({k.rsplit("_l", 1)[1].split("_")[0] for k in arrays if "weight_hh_l" in k})
     if len(layers) > 1 or any(layer != "0" for layer in layers):
-        raise ModelError(f"{source}: an RNN of {len(layers)} layers (weight_hh_l{', _l'.join(layers)}); "
+        count = _COUNT_WORDS.get(len(layers), str(len(layers)))
+        raise ModelError(f"{source}: an RNN of {count} layer{"s" if len(layers) > 1 else ""} (weight_hh_l{', _l'.join(layers)}); "
                          f"this tool reads {_WORKS}")
     extra = [k for k in arrays if k.endswith("_reverse") or "weight_hr_l" in k]
     if extra:
