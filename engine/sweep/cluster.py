@@ -68,8 +68,10 @@ def sweep_client(workers: int | None = None, scheduler: str | None = None, *, ti
         finally:
             client.close()
         return
+    # Dask's own log lines are silenced: the sweep reports every failed task itself, and a
+    # cluster stopped by Ctrl-C otherwise logs each cancelled task it could not tell the client about.
     cluster = distributed.LocalCluster(n_workers=workers or local_workers(), threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+                                       host="127.0.0.1", dashboard_address=None, silence_logs=logging.CRITICAL + 10)
     try:
         with distributed.Client(cluster) as client:
             yield client
