@@ -69,8 +69,8 @@ def _one(arrays: dict[str, np.ndarray], suffix: str, source: str) -> str | None:
 def _refuse_other_recurrences(arrays: dict[str, np.ndarray], source: str) -> None:
     layers = sorted({k.rsplit("_l", 1)[1].split("_")[0] for k in arrays if "weight_hh_l" in k})
     if len(layers) > 1 or any(layer != "0" for layer in layers):
-        count = _COUNT_WORDS.get(len(layers), str(len(layers)))
-        raise ModelError(f"{source}: an RNN of {count} layer{"s" if len(layers) > 1 else ""} (weight_hh_l{', _l'.join(layers)}); "
+        count = _COUNT_WORDS.get(len(layers), str(len(layers))) + (" layers" if len(layers) > 1 else " layer")
+        raise ModelError(f"{source}: an RNN of {count} (weight_hh_l{', _l'.join(layers)}); "
                          f"this tool reads {_WORKS}")
     extra = [k for k in arrays if k.endswith("_reverse") or "weight_hr_l" in k]
     if extra:
