@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 
@@ -63,6 +64,18 @@ class FactormapApp(App[int]):
         """Show the start-up notice."""
         if self.notice:
             self.notify(self.notice, timeout=10)
+
+    async def on_event(self, event: events.Event) -> None:
+        """A key meant for the explorer goes to its key grammar as it arrives, before the next key.
+
+        Textual would forward it to the focused widget and resolve its binding only once it has
+        bubbled back here, by when the keys after it (of the same terminal read) may have been
+        resolved already; see :mod:`factormap.tui.screens.explorer_grammar`.
+        """
+        if isinstance(event, events.Key) and not event.is_forwarded and isinstance(self.screen, ExplorerScreen) \
+                and await self.screen.feed_key(event):
+            return
+        await super().on_event(event)
 
     def _handle_exception(self, error: Exception) -> None:
         """With ``one_line_errors`` (set by launch), an unexpected error ends the app with one line."""

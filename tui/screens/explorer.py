@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from textual import events, on
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
@@ -28,6 +28,7 @@ from factormap.tui.lenses import LENSES
 from factormap.tui.messages import (BpcProgress, Exported, KernelsReady, KernelsWarming, Thresholds, TrustFound,
                                     WindowStates, WorkProgress)
 from factormap.tui.screens.explorer_features import ExplorerFeatures
+from factormap.tui.screens.explorer_grammar import KeyGrammar
 from factormap.tui.screens.explorer_keys import ExplorerKeys, reported
 from factormap.tui.screens.explorer_record import ExplorerRecording
 from factormap.tui.user_features import UserFeatures
@@ -50,7 +51,7 @@ READOUT_FEATURES = ("word_len", "in_tag")
 """Features whose covariance direction u is traced (h·u) on the oscilloscope."""
 
 
-class ExplorerScreen(ExplorerKeys, ExplorerRecording, ExplorerFeatures, Screen):
+class ExplorerScreen(KeyGrammar, ExplorerKeys, ExplorerRecording, ExplorerFeatures, Screen):
     """The main screen; see :data:`factormap.tui.keymap.EXPLORER_BINDINGS` for its keys.
 
     Attributes:
@@ -303,26 +304,11 @@ class ExplorerScreen(ExplorerKeys, ExplorerRecording, ExplorerFeatures, Screen):
         if event.state == WorkerState.ERROR:
             self.notify(f"{event.worker.name}: {event.worker.error}", severity="error", timeout=8)
 
-    @on(events.Key)
-    def _complete_prefix(self, event: events.Key) -> None:
-        """The key after ``g``, ``m`` or ``'`` completes that command (before any binding sees it)."""
-        prefix = self.pending.lstrip("0123456789")
-        if not prefix or self.focused is self.query_one("#prompt"):
-            return
-        event.stop()
-        event.prevent_default()
-        self.complete_prefix(prefix, event.character or "")
-
-    # -- prompt ---------------------------------------------------------------------------
-    @on(Input.Submitted, "#prompt")
-    def _prompt_submitted(self, event: Input.Submitted) -> None:
-        self._close_prompt()
-        self.submit_prompt(self._prompt_kind, event.value)
-
+    # -- prompt (typed into through the key grammar, which runs it on enter) ---------------
     def _close_prompt(self) -> None:
         prompt = self.query_one("#prompt", Input)
         prompt.add_class("-hidden")
-        self.query_one(TextPane).focus()
+        self.set_focus(self.query_one(TextPane))  # now, not after a refresh: the next key may be here
 
     def move_to(self, t: int, jump: bool = False) -> None:
         """Put the cursor at ``t`` (clamped); a jump remembers where it came from for ``''``."""

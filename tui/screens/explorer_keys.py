@@ -131,7 +131,7 @@ class ExplorerKeys:
         prompt.placeholder = PROMPTS[kind]
         prompt.value = ""
         prompt.remove_class("-hidden")
-        prompt.focus()
+        self.set_focus(prompt)  # now, not after a refresh: the keys typed next belong to the prompt
 
     @reported
     def submit_prompt(self, kind: str, value: str) -> None:
