@@ -132,6 +132,17 @@ class ChildWarmup:
             self._process.wait()
             return False
 
+    def stop(self) -> None:
+        """End the child now if it is still compiling (the parent is quitting).
+
+        numba writes each cache file under a temporary name and renames it, so a killed child
+        leaves whole cache files or none (at most a stray ``.tmp`` file); the next run compiles
+        what is missing.
+        """
+        if self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+
 
 def start_child_warmup(modules: Sequence[str], exact: bool = True) -> ChildWarmup | None:
     """Start a :class:`ChildWarmup` for those of ``modules`` whose kernels need compiling, or None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from textual import events
@@ -24,6 +25,8 @@ class FactormapApp(App[int]):
         notice: one line shown as a notification on start (e.g. that this is the demo).
         one_line_errors: end on an unexpected error with one line instead of a traceback (the
             launched app sets it; tests keep Textual's behaviour, which re-raises).
+        on_quit: called once with the exit status when the app starts to quit (launch ends the
+            process a moment later whatever still runs); None in tests.
         recorder: the session record being written (``--record``, ``:record``), or None.
         replay_actions: recorded actions ``replay --open`` has yet to apply (``>`` applies the next).
     """
@@ -53,6 +56,7 @@ class FactormapApp(App[int]):
         self.notice = notice
         self.warmup_ahead = warmup_ahead
         self.one_line_errors = False
+        self.on_quit: Callable[[int], None] | None = None
         self.recorder = recorder
         self.replay_actions = list(replay_actions or [])
 
@@ -64,6 +68,13 @@ class FactormapApp(App[int]):
         """Show the start-up notice."""
         if self.notice:
             self.notify(self.notice, timeout=10)
+
+    def exit(self, result: int | None = None, return_code: int = 0, message=None) -> None:
+        """End the app (``q``, ctrl+c, a hang-up or an unexpected error), telling ``on_quit`` first."""
+        if self.on_quit is not None:
+            on_quit, self.on_quit = self.on_quit, None
+            on_quit(return_code)
+        super().exit(result, return_code, message)
 
     async def on_event(self, event: events.Event) -> None:
         """A key meant for the explorer goes to its key grammar as it arrives, before the next key.

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+import termios
 import threading
 import time
 
@@ -13,6 +14,10 @@ from factormap.tui.commands.common import UsageError, load_inputs
 
 EXIT_GRACE = 0.1
 """Seconds to wait at exit for background threads that are finishing their chunk."""
+QUIT_DEADLINE = 2.0
+"""Seconds from a quit to the end of the process, at the latest (Textual's shutdown takes ~0.3 s)."""
+RESTORE_TERMINAL = b"\x1b[?1000l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?2004l\x1b[?1049l\x1b[?25h"
+"""Mouse reports and bracketed paste off, the main screen back, the cursor shown (as Textual leaves it)."""
 SWITCH_INTERVAL = 0.001
 """Seconds a thread may hold the GIL while others wait (Python's default is 0.005)."""
 COMPILED_AHEAD = ("factormap.engine.kernels.backprop",)
@@ -75,12 +80,15 @@ def launch(model_path: str | None, text_path: str | None, record: str | None = N
         loop.call_soon_threadsafe(app.exit)
 
     previous = signal.signal(signal.SIGHUP, hang_up)
+    app.on_quit = _quit_deadline(QUIT_DEADLINE, warmup_ahead)
     try:
         app.run(loop=loop)
     finally:
         signal.signal(signal.SIGHUP, previous)
         code = int(app.return_code or 0)
         _exit_soon(code)
+        if warmup_ahead is not None:
+            warmup_ahead.stop()
         session.close()
         if app.recorder is not None:
             app.recorder.close()
@@ -99,6 +107,31 @@ def _recorder(path: str, model_path: str, text_path: str, precision: str):
         return SessionRecorder(path, Path(model_path), Path(text_path), precision, DEFAULT_K)
     except RecordError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _quit_deadline(seconds: float, warmup_ahead):
+    """What the app calls when it starts to quit: end the process ``seconds`` later whatever blocks.
+
+    Textual's own shutdown runs on the event loop; if the loop is held up (a handler waiting on a
+    kernel another thread is compiling), this thread puts the terminal back as it was before the
+    app started, ends the warm-up child (``warmup_ahead``, or None) and the process, with the app's
+    status.
+    """
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+
+    def arm(code: int) -> None:
+        def force() -> None:
+            time.sleep(seconds)
+            os.write(sys.stdout.fileno(), RESTORE_TERMINAL)
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
+            if warmup_ahead is not None:
+                warmup_ahead.stop()
+            os._exit(code)
+
+        threading.Thread(target=force, name="factormap-quit-deadline", daemon=True).start()
+
+    return arm
 
 
 def _exit_soon(code: int) -> None:
