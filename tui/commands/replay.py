@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.open:
         from factormap.tui.launch import launch
 
-        return launch(str(model_path), str(text_path), replay=actions)
+        return launch(str(model_path), str(text_path), replay=actions, precision=record.header["precision"])
     from factormap.engine.replay import replay
 
     # the widest precision the session uses: float32 parts are rounded from it as loading would
