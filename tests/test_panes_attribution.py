@@ -74,7 +74,8 @@ async def test_mode_cycles_through_the_quantities(session):
         for _ in MODES:
             seen.append(pane.mode)
             assert pane.has_class("-mode-" + pane.mode.replace("_", "-"))
-            values = np.abs(getattr(expected, "grad_norms" if pane.mode == "grad_norm" else pane.mode))
+            values = np.abs(expected.grads[:, pane.neuron] if pane.mode == "neuron"
+                            else getattr(expected, "grad_norms" if pane.mode == "grad_norm" else pane.mode))
             k = int(np.argmax(values))
             assert f"max |·| {compact(abs(values[k]))} at k={k}" in pane.render().plain
             pane.cycle_mode()

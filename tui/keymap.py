@@ -50,7 +50,8 @@ EXPLORER_BINDINGS: list[Binding] = [
     Binding("v", "cycle_lens", "lens", tooltip="Cycle the lens: surprisal, activation, attribution, Δbits",
             id="cycle-lens"),
     Binding("c", "attribution_mode", "‖g‖/a_k", id="attribution-mode", show=False,
-            tooltip="Cycle what the attribution pane and lens show: ‖g_k‖, a_k, exact a_k"),
+            tooltip="Cycle what the attribution pane and lens show: ‖g_k‖, a_k, exact a_k, the selected "
+                    "unit's g_k[j] with the top units' heat map (j/k then move through it)"),
     *(Binding(str(d), f"digit({d})", f"count {d}", show=False, id=f"digit-{d}",
               tooltip=f"Count prefix; toggles intervention {d} when the interventions pane has focus (i{d} anywhere)"
               if d else "Count prefix, or the start of the line (0)")

@@ -187,6 +187,7 @@ class ExplorerScreen(KeyGrammar, ExplorerKeys, ExplorerRecording, ExplorerFeatur
         self.query_one(Legend).neuron = j
         self.query_one(StatusLine).neuron = j
         self.query_one(InterventionsPane).selected_neuron = j
+        self.query_one(AttributionPane).set_neuron(j)
 
     def watch_pending(self, pending: str) -> None:
         """Show an unfinished command in the status line."""
@@ -246,8 +247,7 @@ class ExplorerScreen(KeyGrammar, ExplorerKeys, ExplorerRecording, ExplorerFeatur
 
     def show_heat(self, att) -> None:
         """Tint the attribution lens with the pane's current quantity for ``att``."""
-        mode = self.query_one("#attribution").mode
-        values = np.abs(att.grad_norms if mode == "grad_norm" else getattr(att, mode))
+        values = np.abs(self.query_one("#attribution").offset_values(att))
         top = float(np.max(values)) if values.size else 0.0
         heat = values / top if top > 0 else np.zeros_like(values)
         self.query_one(TextPane).set_heat(att.t, heat)

@@ -7,6 +7,10 @@ and computes its factor-map entry in a thread worker: the best unit, the covaria
 directions and their r. The covariance direction ``u_NAME`` is then traced as ``h·u_NAME`` on the
 oscilloscope, and the inspector (``I``) correlates with the feature and offers ``u_NAME`` as a
 probe. A bad definition is one line in the app.
+
+``:target A`` attributes the prediction at the cursor to the byte A instead of the next byte,
+``:target A B`` to the contrast ``ln p(A) − ln p(B)`` (bytes as characters or ``\\xNN`` escapes),
+``:target`` alone goes back to the next byte; the attribution pane names the quantity in its title.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from textual.message import Message
 from factormap.engine.errors import Cancelled, FactormapError
 from factormap.engine.factor_map.compute import compute_factor_map
 from factormap.engine.factor_map.readout import FeatureReadout
+from factormap.tui import motions
 from factormap.tui.fields import compact
 
 FEATURE_COMMANDS = {"feature": "NAME=REGEX (RE2) or NAME=@FILE (one number per byte): add a feature",
                     "features": "list the user features",
-                    "unfeature": "NAME: remove a user feature"}
+                    "unfeature": "NAME: remove a user feature",
+                    "target": "A [B]: attribute ln p(A), or ln p(A) − ln p(B); alone: the next byte"}
 """Words of the ``:`` prompt for user features, with what they do."""
 
 
@@ -62,6 +68,8 @@ class ExplorerFeatures:
         argument = argument.strip()
         if word == "features":
             self.notify(self.user_features_summary(), timeout=8)
+        elif word == "target":
+            self.set_attribution_target(argument)
         elif not argument:
             self.notify(f":{word} {FEATURE_COMMANDS[word]}", severity="warning", timeout=4)
         elif word == "feature":
@@ -127,6 +135,26 @@ class ExplorerFeatures:
         self.record("feature_removed", name=name)
         self.retrace()
         self.notify(f"feature {name} removed", timeout=3)
+
+    def set_attribution_target(self, argument: str) -> None:
+        """Attribute the byte ``A`` (``argument = "A"``), the contrast ``A B``, or the next byte ("")."""
+        try:
+            parts = [motions.parse_pattern(word) for word in argument.split()]
+        except ValueError as exc:
+            self.notify(f"target: {exc}", severity="error", timeout=6)
+            return
+        if len(parts) > 2 or any(len(part) != 1 for part in parts):
+            self.notify("target: give one byte A, or two bytes A B for ln p(A) − ln p(B) "
+                        "(a character or a \\xNN escape each)", severity="error", timeout=6)
+            return
+        pane = self.query_one("#attribution")
+        try:
+            pane.set_target(*(part[0] for part in parts))
+        except ValueError as exc:
+            self.notify(f"target: {exc}", severity="error", timeout=6)
+            return
+        self.record("contrast", target=pane.target_description())
+        self.notify(f"attributing {pane.target_description() or 'the next byte'}", timeout=3)
 
     def user_traces(self) -> dict[str, np.ndarray]:
         """``h·u_NAME`` -> u for every user feature whose covariance direction exists."""

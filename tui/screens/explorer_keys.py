@@ -21,6 +21,7 @@ from factormap.tui.messages import Thresholds
 from factormap.tui.screens.dashboard import DashboardScreen
 from factormap.tui.screens.help import HelpScreen
 from factormap.tui.screens.inspector import InspectorScreen
+from factormap.tui.widgets.attribution_flow import next_unit_in_map
 
 PROMPTS = {"/": "search: text, with \\n \\t \\xNN escapes", ":": "go to position (0-based); record FILE.jsonl; write FILE.md; feature NAME=REGEX; features"}
 """Placeholder of the prompt for each kind."""
@@ -180,7 +181,12 @@ class ExplorerKeys:
     # -- neurons, lenses, interventions ----------------------------------------------------
     @reported
     def action_neuron(self, delta: int) -> None:
-        """Select the next (previous) neuron, count times, wrapping around H."""
+        """Select the next (previous) neuron, count times, wrapping around H; in the attribution
+        pane's neuron mode, the next (previous) unit of its heat map (units by gradient energy)."""
+        pane = self.query_one("#attribution")
+        if pane.mode == "neuron" and self.attribution is not None:
+            self.neuron = next_unit_in_map(self.attribution, self.neuron, delta * self.take_count())
+            return
         self.neuron = (self.neuron + delta * self.take_count()) % self.session.H
 
     @reported

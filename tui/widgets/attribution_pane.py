@@ -2,7 +2,10 @@
 
 One bar per offset k = 0..K back from the cursor (k = 0 at the right, so the labels under the bars
 read as the text leading up to the prediction), then the neurons holding the most gradient energy,
-and the prediction itself. The engine computes one :class:`Attribution` per cursor position in a
+and the prediction itself. In the ``neuron`` mode the bars are the selected unit's ``g_k[j]`` and a
+heat map of the top units by gradient energy against the offsets replaces the neuron line
+(:mod:`.attribution_flow`). The attributed quantity is ``ln p`` of the next byte, of a chosen byte,
+or a contrast ``ln p(a) − ln p(b)`` (:meth:`AttributionPane.set_target`), named in the title. The engine computes one :class:`Attribution` per cursor position in a
 thread worker (well under a millisecond); the pane only draws the cached arrays as text.
 """
 
@@ -24,15 +27,17 @@ from factormap.engine.attribution.prediction import DEFAULT_K, Attribution, attr
 from factormap.engine.session import Session
 from factormap.tui.fields import Field, compact, fit
 from factormap.tui.glyphs import CELL_GLYPHS, byte_label
+from factormap.tui.widgets.attribution_flow import flow_summary, heat_map_lines
 from factormap.tui.widgets.bars import column_bars, signed_column_bars
 from factormap.tui.widgets.reach import reach, wait_for
 
-MODES = ("grad_norm", "input_attr", "input_attr_exact")
+MODES = ("grad_norm", "input_attr", "input_attr_exact", "neuron")
 """What the bars show, in the order ``cycle_mode`` visits them."""
 MODE_TITLES = {
     "grad_norm": "‖g_k‖ = ‖∂ ln p/∂h(t−k)‖",
     "input_attr": "a_k = g_k·Wx[:, x(t−k)]",
     "input_attr_exact": "exact a_k = ((1−h²)⊙g_k)·Wx[:, x(t−k)]",
+    "neuron": "g_k[j] = ∂/∂h_j(t−k)",
 }
 """Each mode's quantity, as the pane's chart title says it."""
 AXIS_WIDTH = 8
@@ -88,6 +93,12 @@ class AttributionPane(Widget, can_focus=True):
         self.cursor = 0
         self.attribution: Attribution | None = None
         """The attribution on screen (None before the first one, or at the last byte)."""
+        self.neuron = 0
+        """The unit j the ``neuron`` mode follows (the explorer's selected neuron)."""
+        self.target: int | None = None
+        """The byte attributed (None: the next byte ``x_{t+1}``)."""
+        self.contrast: int | None = None
+        """The byte b of a contrast ``ln p(target) − ln p(b)``, or None."""
         self.set_class(True, "-mode-grad-norm")
 
     def on_mount(self) -> None:
@@ -102,6 +113,40 @@ class AttributionPane(Widget, can_focus=True):
             if self.is_mounted:  # otherwise on_mount asks for the cursor's attribution
                 self._request(t)
 
+    def set_neuron(self, j: int) -> None:
+        """Follow unit ``j`` in the ``neuron`` mode."""
+        self.neuron = int(j)
+        self.refresh()
+
+    def set_target(self, target: int | None = None, contrast: int | None = None) -> None:
+        """Attribute ``ln p(target)`` (None: the next byte), or ``ln p(target) − ln p(contrast)``.
+
+        Raises:
+            ValueError: a byte outside 0..255, a contrast without a target, or equal to it.
+        """
+        for byte in (target, contrast):
+            if byte is not None and not 0 <= int(byte) < 256:
+                raise ValueError(f"a target must be a byte value 0..255, got {byte}")
+        if contrast is not None and (target is None or int(contrast) == int(target)):
+            raise ValueError("a contrast needs a target byte a and another byte b: ln p(a) − ln p(b)")
+        self.target = None if target is None else int(target)
+        self.contrast = None if contrast is None else int(contrast)
+        self.attribution = None
+        self._request(self.cursor)
+
+    def target_description(self) -> str:
+        """The attributed quantity as the title says it ("" for the next byte's ln p)."""
+        if self.target is None:
+            return ""
+        a = f"ln p('{byte_label(self.target)}')"
+        return a if self.contrast is None else f"{a} − ln p('{byte_label(self.contrast)}')"
+
+    def offset_values(self, att: Attribution) -> np.ndarray:
+        """What the bars show for ``att`` in the current mode, one value per offset k = 0..K."""
+        if self.mode == "neuron":
+            return att.grads[:, min(self.neuron, att.grads.shape[1] - 1)]
+        return att.grad_norms if self.mode == "grad_norm" else getattr(att, self.mode)
+
     def cycle_mode(self) -> None:
         """Switch the bars to the next quantity in :data:`MODES`."""
         self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
@@ -113,7 +158,7 @@ class AttributionPane(Widget, can_focus=True):
         self.refresh()
 
     def _request(self, t: int) -> None:
-        if t >= self.session.n - 1:
+        if t >= self.session.n - 1 and self.target is None:
             self.attribution = None
             self.refresh()
             return
@@ -126,7 +171,7 @@ class AttributionPane(Widget, can_focus=True):
             return None
         if not wait_for(self._kernels_loaded, lambda: worker.is_cancelled):
             return None
-        return attribution(self.session, t, self.K)
+        return attribution(self.session, t, self.K, self.target, contrast=self.contrast)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Show an attribution that is still current; report a failure as a notification."""
@@ -150,7 +195,9 @@ class AttributionPane(Widget, can_focus=True):
                 return Text(f"t={self.cursor} is the last byte: there is no next byte to attribute.")
             return Text(f"attributing the prediction at t={self.cursor}…", style="dim")
         columns = max(1, min(att.K + 1, self.size.width - AXIS_WIDTH))
-        values = getattr(att, "grad_norms" if self.mode == "grad_norm" else self.mode)[:columns][::-1]
+        values = self.offset_values(att)[:columns][::-1]
+        if self.mode == "neuron":
+            return self._neuron_mode(att, values, columns)
         # prediction, title and byte labels always show; top-5, neurons and offsets (in that order)
         # only while at least MIN_BARS rows of bars remain
         optional = max(0, min(3, self.size.height - 3 - MIN_BARS))
@@ -167,11 +214,29 @@ class AttributionPane(Widget, can_focus=True):
             lines.append(self._neurons_line(att))
         return Text("\n").join(lines)
 
+    def _neuron_mode(self, att: Attribution, values: np.ndarray, columns: int) -> Text:
+        """Prediction, the unit's g_k[j] bars and byte labels, then the heat map of the top units."""
+        muted = self._style("muted")
+        room = max(0, self.size.height - 3)
+        map_rows = min(room // 2, 8)
+        bars = max(2, room - map_rows - 1)
+        j = min(self.neuron, att.grads.shape[1] - 1)
+        lines = [self._prediction_line(att), self._title_line(att, values[::-1])]
+        lines.extend(self._bar_lines(att, values, bars))
+        lines.append(self._labels_line(att, columns))
+        if map_rows:
+            lines.append(Text(flow_summary(att, j) + " │ |g_k| of the top units:", muted))
+            lines.extend(heat_map_lines(att, j, columns, map_rows, AXIS_WIDTH, muted, self._style("cursor")))
+        return Text("\n").join(lines)
+
     def _style(self, name: str):
         return self.get_component_rich_style(f"attribution-pane--{name}")
 
     def _prediction_line(self, att: Attribution) -> Text:
         """The target byte, its probability p and its bits (−log2 p); p and bits drop out if narrow."""
+        if att.contrast is not None:
+            return fit([Field(f"t={att.t}: {self.target_description()}", 0, style=self._style("cursor")),
+                        Field(f"p(a)={att.prob:.4g}", 2, short=f"p={compact(att.prob)}")], self.size.width)
         return fit([Field(f"t={att.t} predicts", 0), Field(f"'{byte_label(att.target)}'", 0, style=self._style("cursor"), separator=" "),
                     Field(f"p={att.prob:.4g}", 2, short=f"p={compact(att.prob)}"),
                     Field(f"{att.bits:.3f} bits", 1, short=f"{compact(att.bits)}b")], self.size.width)
@@ -188,7 +253,10 @@ class AttributionPane(Widget, can_focus=True):
         """The quantity (in nats), its largest magnitude on screen and (for ‖g_k‖) the growth at k = 8."""
         k_max = int(np.nanargmax(np.abs(shown)))
         muted = self._style("muted")
-        fields = [Field(MODE_TITLES[self.mode], 0, short=MODE_TITLES[self.mode].split(" = ")[0], style="bold"),
+        title = MODE_TITLES[self.mode].replace("g_k[j]", f"g_k[{self.neuron}]").replace("h_j", f"h_{self.neuron}")
+        if self.target is not None:
+            title = f"{title} of {self.target_description()}"
+        fields = [Field(title, 0, short=title.split(" = ")[0], style="bold"),
                   Field("nats", 1, style=muted),
                   Field(f"max |·| {compact(abs(shown[k_max]))} at k={k_max}", 2,
                         short=f"max {compact(abs(shown[k_max]))}", style=muted)]
