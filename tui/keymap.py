@@ -61,7 +61,7 @@ EXPLORER_BINDINGS: list[Binding] = [
     Binding("m", "prefix('m')", "mark", tooltip="m{a-z}: set a mark at the cursor", id="mark-set", show=False),
     Binding("apostrophe", "prefix(\"'\")", "to mark", key_display="'", id="mark-jump", show=False,
             tooltip="'{a-z}: jump to a mark ('' back to before the last jump)"),
-    Binding("E", "export", "export", tooltip="Write the view's states, bits and attribution to an .npz",
+    Binding("E", "export", "export", tooltip="Export (save) the view's states, bits and attribution to a new .npz",
             id="export"),
     Binding("D", "dashboard", "dashboard", id="dashboard", show=False,
             tooltip="Open the dashboard of whole-text charts; enter on a bar or point jumps to its position"),

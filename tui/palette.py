@@ -6,9 +6,11 @@ from functools import partial
 
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
 
 from factormap.tui.keymap import EXPLORER_BINDINGS
 from factormap.tui.screens.help import key_label
+from factormap.tui.widgets.intervention_rows import ROWS
 
 
 class KeyActions(Provider):
@@ -16,12 +18,13 @@ class KeyActions(Provider):
 
     def _commands(self):
         for binding in EXPLORER_BINDINGS:
-            if binding.action.startswith("digit("):
+            # digits are counts; Textual's own palette entry already quits
+            if binding.action.startswith(("digit(", "prefix('i')")) or binding.id == "quit":
                 continue
             yield binding.tooltip or binding.description, f"key: {key_label(binding)}", binding.action
-        for row in range(1, 10):
-            yield f"Toggle intervention {row}", f"key: {row} in the interventions pane", \
-                f"toggle_intervention({row - 1})"
+        for row, edit in enumerate(ROWS, start=1):
+            yield (f"Toggle intervention {row}: {edit.name.format(neuron='j')}",
+                   f"key: i{row} (or {row} in the interventions pane)", f"toggle_intervention({row - 1})")
 
     async def _run(self, action: str) -> None:
         await self.screen.run_action(action)
@@ -36,6 +39,6 @@ class KeyActions(Provider):
         matcher = self.matcher(query)
         for display, help_, action in self._commands():
             score = matcher.match(display)
-            if score > 0:
-                yield Hit(score, matcher.highlight(display), partial(self._run, action), text=display,
+            if score > 0:  # highlight() reads markup: "h[j]" must stay text
+                yield Hit(score, matcher.highlight(escape(display)), partial(self._run, action), text=display,
                           help=help_)

@@ -289,7 +289,7 @@ class ExplorerScreen(KeyGrammar, ExplorerKeys, ExplorerRecording, ExplorerFeatur
     def on_exported(self, message: Exported) -> None:
         """Say where the export went."""
         self.query_one(StatusLine).work = ""
-        self.notify(f"exported positions {message.t0:,}..{message.t1:,} to {message.path}", timeout=6)
+        self.notify(f"exported positions {message.t0:,}–{message.t1 - 1:,} to {message.path}", timeout=6)
 
     @reported
     def on_thresholds(self, message: Thresholds) -> None:
