@@ -10,6 +10,7 @@ each feature's direction ``v_f`` (:mod:`factormap.engine.factor_map.propagation`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -213,16 +214,24 @@ def compute_factor_map(session, features: Mapping[str, np.ndarray] | Sequence[st
     state_moments = StateMoments(H)
     moments = {name: FeatureMoments(H) for name in names}
     space_moments = moments[space_name] if space_name else FeatureMoments(H)
-    for t0, t1, streamed in stream.chunks():
-        if should_stop is not None and should_stop():
-            raise Cancelled("factor map cancelled")
-        centred = state_moments.add(session.states(t0, t1))
-        for name, m in moments.items():
-            m.add(centred, given[name][t0:t1] if name in given else streamed[name])
-        if space_name is None:
-            space_moments.add(centred, streamed["after_space"])
-        if progress is not None:
-            progress(t1 / n)
+    # The next chunk's states (the recurrence re-run from a checkpoint) are computed on a helper
+    # thread while this one adds the moments of the current chunk: both kernels release the GIL.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="factormap-states") as pool:
+        upcoming = pool.submit(session.states, 0, min(n, session.chunk))
+        for t0, t1, streamed in stream.chunks():
+            if should_stop is not None and should_stop():
+                upcoming.cancel()
+                raise Cancelled("factor map cancelled")
+            states = upcoming.result()
+            if t1 < n:
+                upcoming = pool.submit(session.states, t1, min(n, t1 + session.chunk))
+            centred = state_moments.add(states)
+            for name, m in moments.items():
+                m.add(centred, given[name][t0:t1] if name in given else streamed[name])
+            if space_name is None:
+                space_moments.add(centred, streamed["after_space"])
+            if progress is not None:
+                progress(t1 / n)
     return factor_map_from_moments(session.model, state_moments, moments, space_moments, min_support)
 
 
