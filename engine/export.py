@@ -20,9 +20,18 @@ from factormap.engine.forward import next_targets
 from factormap.engine.session import Session
 
 
+def _targets(session: Session, start: int, stop: int, target: int | None) -> np.ndarray:
+    """The attributed byte of each position: ``x_{t+1}`` or ``target``; -1 at t = n-1."""
+    targets = next_targets(session.x, start, stop).astype(np.int16)
+    if target is not None:
+        targets[targets >= 0] = int(target)
+    return targets
+
+
 def position_arrays(session: Session, start: int, stop: int, K: int = DEFAULT_K,
                     progress: Callable[[float], None] | None = None,
-                    should_stop: Callable[[], bool] | None = None) -> dict[str, np.ndarray]:
+                    should_stop: Callable[[], bool] | None = None, *,
+                    target: int | None = None) -> dict[str, np.ndarray]:
     """Arrays describing positions t in [start, stop), m = stop - start of them.
 
     Parameters
@@ -34,6 +43,10 @@ def position_arrays(session: Session, start: int, stop: int, K: int = DEFAULT_K,
         Deepest offset of the attributions (>= 0).
     progress, should_stop : callable, optional
         The engine's convention: fraction done after each block; :class:`Cancelled` when stopped.
+    target : int, optional
+        A byte every attribution is of (``g_k = d ln p_t[target] / d h_{t-k}``) instead of the next
+        byte; the ``target`` array then holds it (still -1 at t = n-1, and ``bits`` stay those of
+        the next byte).
 
     Returns
     -------
@@ -61,7 +74,7 @@ def position_arrays(session: Session, start: int, stop: int, K: int = DEFAULT_K,
         if should_stop is not None and should_stop():
             raise Cancelled("export stopped")
         hi = min(predicted, lo + BLOCK)
-        block = offset_profiles(session, lo, hi, K, TOP_N)
+        block = offset_profiles(session, lo, hi, K, TOP_N, target=target)
         rows = slice(lo - start, hi - start)
         attr[0, rows], attr[1, rows], attr[2, rows] = block.grad_norms.T, block.input_attr.T, block.input_attr_exact.T
         share[rows] = block.top_share
@@ -76,7 +89,7 @@ def position_arrays(session: Session, start: int, stop: int, K: int = DEFAULT_K,
     return {
         "position": np.arange(start, stop, dtype=np.int64),
         "byte": session.x[start:stop].copy(),
-        "target": next_targets(session.x, start, stop).astype(np.int16),
+        "target": _targets(session, start, stop, target),
         "states": session.states(start, stop),
         "bits": bits,
         "pred_byte": pred_byte,

@@ -64,3 +64,39 @@ def test_contrast_gradient_against_finite_differences(sample_text):
     numeric = np.array([(quantity(h_before + eps * e) - quantity(h_before - eps * e)) / (2 * eps)
                         for e in np.eye(6)])
     np.testing.assert_allclose(att.grads[k], numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_export_target_attributes_the_chosen_byte(tmp_path, random_model, sample_text, capsys):
+    import json
+
+    from factormap.engine.model import load_model, save_model
+    from factormap.tui.cli import main
+
+    save_model(random_model(8, seed=2), tmp_path / "m.bin")
+    (tmp_path / "t.txt").write_bytes(sample_text)
+    args = ["export", str(tmp_path / "m.bin"), str(tmp_path / "t.txt"), "--start", "20", "--stop", "40", "--K", "6"]
+    out = tmp_path / "out.npz"
+    assert main([*args, "--target", "e", "-o", str(out)]) == 0
+    data = np.load(out)
+    session = Session(load_model(tmp_path / "m.bin"), sample_text)
+    assert set(data["target"].tolist()) == {ord("e")}
+    for t in (20, 33, 39):
+        att = attribution(session, t, 6, target=ord("e"))
+        np.testing.assert_allclose(data["grad_norms"][t - 20, :att.K + 1], att.grad_norms, rtol=1e-4)
+        np.testing.assert_allclose(data["input_attr"][t - 20, :att.K + 1], att.input_attr, rtol=1e-4, atol=1e-7)
+    capsys.readouterr()
+    assert main([*args, "--target", "0x65", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    np.testing.assert_allclose(printed["grad_norms"], data["grad_norms"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", ["256", "ab", "-1"])
+def test_export_target_must_be_a_byte(tmp_path, random_model, sample_text, capsys, bad):
+    from factormap.engine.model import save_model
+    from factormap.tui.cli import main
+
+    save_model(random_model(8, seed=2), tmp_path / "m.bin")
+    (tmp_path / "t.txt").write_bytes(sample_text)
+    assert main(["export", str(tmp_path / "m.bin"), str(tmp_path / "t.txt"), "--json", "--target", bad]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "expected a byte" in err

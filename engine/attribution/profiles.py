@@ -81,8 +81,10 @@ def _padded_inputs(session: Session, start: int, stop: int, K: int) -> tuple[np.
     return states, xs
 
 
-def offset_profiles(session: Session, start: int, stop: int, K: int, top_n: int = 10) -> OffsetProfiles:
-    """Offset statistics of the predictions t in [start, stop), each of the byte ``x_{t+1}``.
+def offset_profiles(session: Session, start: int, stop: int, K: int, top_n: int = 10, *,
+                    target: int | None = None) -> OffsetProfiles:
+    """Offset statistics of the predictions t in [start, stop), each of the byte ``x_{t+1}`` (or of
+    the byte ``target`` at every t).
 
     Parameters
     ----------
@@ -93,6 +95,8 @@ def offset_profiles(session: Session, start: int, stop: int, K: int, top_n: int 
         Deepest offset (>= 0); offsets past the start of the text are NaN.
     top_n : int
         Neurons counted in ``top_share``.
+    target : int, optional
+        A byte 0..255 whose ``ln p_t`` every prediction attributes instead of its next byte's.
 
     Returns
     -------
@@ -107,7 +111,10 @@ def offset_profiles(session: Session, start: int, stop: int, K: int, top_n: int 
     model = session.model
     count = stop - start
     states, xs = _padded_inputs(session, start, stop, K)
-    G, _ = readout_gradients(model, states[K:], session.x[start + 1:stop + 1])
+    if target is not None and not 0 <= int(target) < 256:
+        raise ValueError(f"target must be a byte value 0..255, got {target}")
+    targets = session.x[start + 1:stop + 1] if target is None else np.full(count, int(target), np.int64)
+    G, _ = readout_gradients(model, states[K:], targets)
     top_share = top_share_kernel(G, top_n, np.empty(count, model.dtype))
     w = kernel_weights(model)
     parts = max(1, min(_cores(), count // MIN_ROWS_PER_THREAD))

@@ -39,9 +39,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="OUT.npz", help="write the arrays to this .npz file")
     parser.add_argument("--K", type=whole_number(0), default=DEFAULT_K, metavar="K",
                         help=f"offsets of the backward attribution (default {DEFAULT_K})")
+    parser.add_argument("--target", type=_byte, default=None, metavar="BYTE",
+                        help="attribute ln p of this byte at every position instead of the next byte's "
+                             "(a number 0..255, 0xNN, or one character)")
     parser.add_argument("--json", action="store_true",
                         help=f"print the arrays as JSON (ranges of at most {JSON_LIMIT} positions)")
     add_precision_argument(parser)
+
+
+def _byte(value: str) -> int:
+    """A byte value: a number 0..255 (decimal or 0xNN) or one character of code 0..255 (an argparse ``type``)."""
+    try:
+        byte = int(value, 0)
+    except ValueError:
+        byte = ord(value) if len(value) == 1 else -1
+    if not 0 <= byte < 256:
+        raise argparse.ArgumentTypeError(f"expected a byte: a number 0..255, 0xNN or one character, got {value!r}")
+    return byte
 
 
 def _range(args: argparse.Namespace, n: int) -> tuple[int, int]:
@@ -73,14 +87,14 @@ def run(args: argparse.Namespace) -> int:
     session = Session(model, text)
     try:
         if args.json:
-            arrays = position_arrays(session, start, stop, args.K)
+            arrays = position_arrays(session, start, stop, args.K, target=args.target)
         else:
             from rich.console import Console
             from rich.progress import Progress
 
             with Progress(console=Console(file=sys.stderr), transient=True) as bar:
                 task = bar.add_task("export", total=1.0)
-                arrays = position_arrays(session, start, stop, args.K,
+                arrays = position_arrays(session, start, stop, args.K, target=args.target,
                                          progress=lambda f: bar.update(task, completed=f))
     finally:
         session.close()
