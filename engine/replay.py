@@ -208,8 +208,9 @@ def edit_figures(session: Session, recipe: EditRecipe, run: EditedRun) -> dict:
     ``delta_bpc`` is the whole-text mean of ``bits'_t - bits_t``; ``band`` the ``min``, ``max``,
     ``eps`` and ``n`` of the :class:`~factormap.engine.interventions.analysis.Band` of ``band_runs``
     nudged re-runs (None for edits that do not feed the recurrence); ``residual``: ``r`` of the
-    ``feature`` refitted on the edited states (edits with a ``residual_of``); ``null``: ΔBPC against the edit's matched null of ``null_n`` random
-    directions (:class:`~factormap.engine.workbench.nulls.NullComparison`: ``percentile``, ``z``,
+    ``feature`` refitted on the edited states (edits with a ``residual_of``); ``null``: ΔBPC against
+    the edit's matched null of ``null_n`` random directions
+    (:class:`~factormap.engine.workbench.nulls.NullComparison`: ``percentile``, ``z``,
     ``null_mean``, ``null_sd``), whose ``percentile`` is also ``null_percentile`` (None, with
     ``null_note``, for an edit without a null).
     """

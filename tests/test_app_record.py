@@ -180,7 +180,8 @@ async def test_write_leaves_a_finding_card_with_its_svg_and_a_record_that_replay
     result = replay(load_model(files[0]), files[1].read_bytes(), read_record(tmp_path / "finding.jsonl"))
     (edit,) = result.edits
     assert result.state.t == shown["t"] and edit["delta_bpc"] == shown["delta_bpc"]
-    row = f"| 2 | −u_wl at readout: {edit['describe']} | {shown['delta_bpc']:+.4f} | – | {edit['null_percentile']:.1f} |"
+    row = (f"| 2 | −u_wl at readout: {edit['describe']} | {shown['delta_bpc']:+.4f} | – | "
+           f"{edit['null_percentile']:.1f} |")
     assert row in text
     assert result.position["attribution"]["prob"] == shown["prob"]
 

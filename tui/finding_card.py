@@ -107,7 +107,8 @@ def _position_lines(p: CardPosition) -> list[str]:
     lines.append(f"- predicts {byte_label(p.target)} with p = {p.prob:.4g} ({_figure(p.bits, '.3f')} bits)")
     lines.append("- top-5: " + ", ".join(f"{byte_label(b)} {q:.3f}" for b, q in p.top))
     if p.grad_norm_max is not None:
-        lines.append(f"- largest ‖g_k‖ = ‖∂ ln p/∂h(t−k)‖: {p.grad_norm_max[0]:.4f} at k = {p.grad_norm_max[1]}")
+        value, k = p.grad_norm_max
+        lines.append(f"- largest ‖g_k‖ = ‖∂ ln p/∂h(t−k)‖: {value:.4f} at k = {k}")
     if p.top_neurons:
         lines.append("- neurons with the most gradient energy Σ_k g²: "
                      + ", ".join(f"h{j} {share:.1%}" for j, share in p.top_neurons))

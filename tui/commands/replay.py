@@ -97,7 +97,8 @@ def edit_line(edit: dict) -> str:
     if edit["band"] is not None:
         line += f"  band [{edit['band']['min']:+.4f}, {edit['band']['max']:+.4f}]"
     if edit["null"] is not None:
-        line += f"  null percentile {edit['null_percentile']:.1f} (z {_number(edit['null']['z'], '+.2f')}, N={edit['null']['null_n']})"
+        null = edit["null"]
+        line += f"  null percentile {edit['null_percentile']:.1f} (z {_number(null['z'], '+.2f')}, N={null['null_n']})"
     else:
         line += f"  {edit['null_note']}"
     if "residual" in edit:
