@@ -13,6 +13,9 @@ from pathlib import Path
 
 from factormap.tui.commands.common import UsageError, print_json, whole_number
 
+COMPILE_NOTE_SECONDS = 2.0
+"""Loading the kernels longer than this means they were compiled: say how long it took."""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``train``."""
@@ -75,13 +78,14 @@ class _ProgressBar:
     """A rich progress bar over all epochs' characters, showing the epoch and the current BPC."""
 
     def __init__(self, console, disable: bool) -> None:
-        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+        from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
 
         self._progress = Progress(
             TextColumn("[bold]training"), BarColumn(), TaskProgressColumn(),
             TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
             TextColumn("BPC {task.fields[bpc]:.4f} (best {task.fields[best]:.4f})"),
-            TimeRemainingColumn(elapsed_when_finished=True),
+            TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
             console=console, disable=disable)
         self._task = None
 
@@ -98,6 +102,26 @@ class _ProgressBar:
         if self._task is None:
             self._task = self._progress.add_task("train", total=p.chars_total, **fields)
         self._progress.update(self._task, completed=p.chars_done, **fields)
+
+
+def _load_kernels(console, quiet: bool) -> None:
+    """Load the trainer's numba kernels before training, saying so: a first run compiles them (tens
+    of seconds), which would otherwise look like a hang and count in the chars/s."""
+    import time
+    from contextlib import nullcontext
+
+    from factormap.engine import session
+    from factormap.engine.kernels import training
+
+    t0 = time.perf_counter()
+    with nullcontext() if quiet else console.status(
+            "loading the training kernels (a first run compiles them: about 40 s)…", spinner="dots"):
+        training.warm()
+        session.warm(exact=False)
+    seconds = time.perf_counter() - t0
+    if seconds > COMPILE_NOTE_SECONDS and not quiet:
+        console.print(f"compiled the training kernels in {seconds:.0f} s (later runs load them from the cache)",
+                      markup=False, highlight=False)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
     except FactormapError as exc:
         raise UsageError(str(exc)) from None
     err = Console(stderr=True)
+    _load_kernels(err, quiet=args.json)
     trainer = Trainer(text, config)
     interrupted = False
     with _ProgressBar(err, disable=args.json) as bar:
@@ -131,6 +156,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         how = "interrupted; saved the best model so far" if interrupted else "done"
         Console().print(f"{how}: BPC {result.bpc:.4f} (epoch {result.best_epoch} of {result.epochs_run}), "
-                        f"{result.chars_per_second:,.0f} chars/s; wrote {', '.join(map(str, targets))}",
+                        f"{result.chars_per_second:,.0f} chars/s (compiling excluded); wrote {', '.join(map(str, targets))}",
                         markup=False, highlight=False)
     return 130 if interrupted else 0
