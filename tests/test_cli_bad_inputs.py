@@ -80,6 +80,8 @@ def app_launches(monkeypatch):
 
     monkeypatch.setattr(app_module, "FactormapApp", RecordingApp)
     monkeypatch.setattr(launch_module, "_exit_soon", lambda code: None)  # it would end pytest itself
+    # the stand-in never quits, and pytest's stdin has no terminal attributes to restore
+    monkeypatch.setattr(launch_module, "_quit_deadline", lambda seconds, warmup_ahead: None)
     monkeypatch.setenv("TERM", "xterm-256color")
     monkeypatch.setattr(launch_module, "sys", _SysOnATerminal())
     return launched
