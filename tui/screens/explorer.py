@@ -150,6 +150,14 @@ class ExplorerScreen(KeyGrammar, ExplorerKeys, ExplorerRecording, ExplorerFeatur
         self.set_class(w >= WIDE_COLUMNS, "-wide")
         self.set_class(h < SHORT_ROWS, "-short")
         self.call_after_refresh(self._cursor_moved)
+        self.call_after_refresh(self._refocus)
+
+    def _refocus(self) -> None:
+        """Give the text pane the focus when no shown pane has it (the too-small notice hid them all)."""
+        focused = self.focused
+        if not self.has_class("-too-small") and (focused is None or not focused.display
+                                                  or any(not node.display for node in focused.ancestors)):
+            self.set_focus(self.query_one(TextPane))
 
     # -- state to panes ---------------------------------------------------------------------
     @staticmethod
@@ -300,7 +308,11 @@ class ExplorerScreen(KeyGrammar, ExplorerKeys, ExplorerRecording, ExplorerFeatur
             self.action_jump(direction)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A failed job becomes a notification, never a traceback."""
+        """A failed job becomes a notification, never a traceback; its progress leaves the status line."""
+        if event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            status = self.query_one(StatusLine)
+            if status.work.startswith(f"{event.worker.name} "):  # shown by WorkProgress under the job's name
+                status.work = ""
         if event.state == WorkerState.ERROR:
             self.notify(f"{event.worker.name}: {event.worker.error}", severity="error", timeout=8)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from textual import events
+from textual.app import RenderResult
 from textual.binding import Binding
 from textual.markup import escape
 from textual.message import Message
@@ -177,21 +178,35 @@ class Chart(PlotextPlot, can_focus=True):
         self.focus()
 
     def replot(self) -> None:
-        """Draw the current spec (or the placeholder) and mark the selected item."""
+        """Show the current spec (or the placeholder) with the selected item marked.
+
+        The figure itself is built at the next render, from the spec's numbers (see :meth:`render`).
+        """
+        spec = self.spec
+        if spec is None or not spec.labels:
+            self.border_subtitle = ""
+        else:
+            page = f"  j/k: {self.page + 1}/{len(self.specs)}" if len(self.specs) > 1 else ""
+            note = spec.notes[self.selected] if self.selected < len(spec.notes) else spec.labels[self.selected]
+            self.border_subtitle = escape(f"{note}{page}")
+        self.refresh()
+
+    def render(self) -> RenderResult:
+        """Build the figure afresh for the widget's present size, then draw it.
+
+        plotext replaces a log axis's stored values by their log10 while it builds, so a figure
+        built twice (a resize, a focus change) would take the log of the log; and the x labels
+        that fit depend on the width, unknown before the first layout.
+        """
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         spec = self.spec
         if spec is None or not spec.labels:
             plt.title(f"{self.placeholder} ({'computing…' if spec is None else self.empty_note})")
-            self.border_subtitle = ""
-            self.refresh()
-            return
-        self._draw(spec)
-        page = f"  j/k: {self.page + 1}/{len(self.specs)}" if len(self.specs) > 1 else ""
-        note = spec.notes[self.selected] if self.selected < len(spec.notes) else spec.labels[self.selected]
-        self.border_subtitle = escape(f"{note}{page}")
-        self.refresh()
+        else:
+            self._draw(spec)
+        return super().render()
 
     def _draw(self, spec: ChartSpec) -> None:
         plt = self.plt
