@@ -136,6 +136,9 @@ def test_the_record_flag_writes_a_new_record_and_never_an_existing_file(tmp_path
     before = path.read_bytes()
     assert main(["--record", str(path), str(model_file), str(text_file)]) == 2
     assert "exists already" in capsys.readouterr().err and path.read_bytes() == before and len(app_launches) == 1
+    # replay --open launches the app on the recorded files
+    assert main(["replay", str(path), "--open"]) == 0
+    assert len(app_launches) == 2 and app_launches[1][:2] == (str(model_file), str(text_file))
 
 
 async def test_replay_open_steps_to_the_recorded_state(tmp_path, files):
