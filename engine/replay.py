@@ -33,7 +33,7 @@ from factormap.engine.interventions.table import EditContext, research_edit
 from factormap.engine.model import Model
 from factormap.engine.session import Session
 from factormap.engine.session_record import SessionRecord
-from factormap.engine.workbench.nulls import NULL_N, NullEdit, matched_null, write_in_null
+from factormap.engine.workbench.nulls import NULL_N, NullEdit, matched_null, null_edit_of
 
 TOP_NEURONS = 5
 """Units listed by their share of the attribution's gradient energy (as the attribution pane does)."""
@@ -67,18 +67,6 @@ class EditRecipe:
 
 EditBuilder = Callable[[Session, dict, int], EditRecipe]
 """``build_edit(session, edit_action, selected_neuron) -> EditRecipe``."""
-
-
-def null_edit_of(key: str) -> NullEdit | None:
-    """The matched-null edit of the research edit ``key``: the same edit along random directions
-    (subtractions and write-ins of a feature direction); None for the others."""
-    kind, _, rest = key.partition(".")
-    if kind in ("subtract_each_step", "subtract_at_readout"):
-        return NullEdit(kind)
-    if kind == "write_in_oracle":
-        feature, _, variant = rest.partition(".")
-        return write_in_null(feature, variant or "linear")
-    return None
 
 
 class TableEdits:
@@ -267,10 +255,15 @@ class _Replayer:
 
     def _start_edit(self, row: int) -> dict:
         self._stop_edit(row)
-        recipe = self.build_edit(self.session, self.state.edits[row], self.state.neuron)
+        name = self.state.edits[row]["name"]
+        try:
+            recipe = self.build_edit(self.session, self.state.edits[row], self.state.neuron)
+        except FactormapError as exc:  # as the app's row says "error: ..." and counts in no total
+            self.figures[row] = {"row": row, "name": name, "error": str(exc)}
+            return self.figures[row]
         run = EditedRun(self.session, [recipe.spec])
         self.recipes[row], self.runs[row] = recipe, run
-        figures = {"row": row, "name": self.state.edits[row]["name"], **edit_figures(self.session, recipe, run)}
+        figures = {"row": row, "name": name, **edit_figures(self.session, recipe, run)}
         self.figures[row] = figures
         return figures
 
@@ -282,7 +275,7 @@ class _Replayer:
         self.figures.pop(row, None)
 
     def combined(self) -> float | None:
-        if len(self.recipes) < 2:
+        if len(self.recipes) < 2 or len(self.recipes) < len(self.figures):  # a failed edit: no total
             return None
         specs = [self.recipes[row].spec for row in sorted(self.recipes)]
         return intervention_delta(self.session, specs, keep_delta_bits=False).delta_bpc

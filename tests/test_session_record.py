@@ -197,7 +197,6 @@ def test_a_precision_action_recomputes_in_float64(tmp_path, inputs):
 
 
 def test_edits_are_rebuilt_from_the_research_table_by_key(tmp_path, inputs):
-    from factormap.engine.errors import FactormapError
     from factormap.engine.interventions.directions import random_unit_direction
 
     model, text, model_path, text_path = inputs
@@ -227,8 +226,11 @@ def test_edits_are_rebuilt_from_the_research_table_by_key(tmp_path, inputs):
         intervention_delta(session, [SubtractAtReadout(u_wl), RandomDirection(0)]).delta_bpc, abs=1e-12)
     with open(path, "a") as fh:
         fh.write(json.dumps({"i": 3, "action": "edit", "row": 9, "key": "nope", "name": "?", "on": True}) + "\n")
-    with pytest.raises(FactormapError, match="'nope' is not one of this engine's research edits"):
-        replay(model, text, read_record(path))
+    # an edit that cannot be built says why, as its row in the app does, and leaves no total
+    failed = replay(model, text, read_record(path))
+    assert failed.edits[-1] == {"row": 9, "name": "?", "error": "the edit 'nope' is not one of this engine's "
+                                "research edits, so it cannot be replayed."}
+    assert failed.combined_delta_bpc is None and failed.steps[-1]["figures"]["combined_delta_bpc"] is None
     session.close()
 
 

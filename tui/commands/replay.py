@@ -93,6 +93,8 @@ def position_line(figures: dict) -> str:
 
 def edit_line(edit: dict) -> str:
     """One line of an edit's figures: ΔBPC, band, null percentile and residual r."""
+    if "error" in edit:
+        return f"#{edit['row'] + 1} {edit['name']}: error: {edit['error']}"
     line = f"#{edit['row'] + 1} {edit['name']}: ΔBPC {_number(edit['delta_bpc'])}"
     if edit["band"] is not None:
         line += f"  band [{edit['band']['min']:+.4f}, {edit['band']['max']:+.4f}]"
