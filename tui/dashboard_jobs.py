@@ -19,6 +19,8 @@ from factormap.engine.errors import Cancelled, FactormapError
 from factormap.engine.factor_map.compute import compute_factor_map
 from factormap.engine.attribution.sparsity import gradient_sparsity
 from factormap.engine.interventions.suite import intervention_suite
+from factormap.engine.interventions.table import FEATURES, feature_edits
+from factormap.engine.workbench.nulls import research_nulls
 from factormap.engine.factor_map.representatives import first_occurrences_of_feature, neuron_peaks
 from factormap.engine.session import Session
 
@@ -27,8 +29,9 @@ ATTRIBUTION_PREFIX = 1 << 18
 backpropagating every prediction K = 64 offsets costs about as much as 65 forward passes, which on a
 100 MB text would keep the dashboard's last charts waiting for hours."""
 
-PARTS = ("breakdown", "factor_map", "peaks", "sparsity", "attribution", "interventions")
-"""The parts in the order they are computed (cheap ones first, the intervention table last)."""
+PARTS = ("breakdown", "factor_map", "peaks", "sparsity", "attribution", "interventions", "nulls")
+"""The parts in the order they are computed (cheap ones first, the intervention table and the
+matched nulls of its direction edits last)."""
 
 
 @dataclass
@@ -101,7 +104,8 @@ def compute_part(session, name: str, progress: Callable[[float], None] | None,
         breakdown: BpcBreakdown; factor_map: (FactorMap of the standard features, first position of
         each ``word_len`` conditional-mean value); peaks: NeuronPeaks; sparsity: GradientSparsity;
         attribution: (AttributionSummary, its peak_positions), over the first
-        :data:`ATTRIBUTION_PREFIX` bytes of a longer text; interventions: Suite.
+        :data:`ATTRIBUTION_PREFIX` bytes of a longer text; interventions: Suite; nulls: the
+        NullTable of the table's direction edits (the report's default of 20 random directions).
     """
     kw = {"progress": progress, "should_stop": should_stop}
     if name == "breakdown":
@@ -126,6 +130,8 @@ def compute_part(session, name: str, progress: Callable[[float], None] | None,
         return summary, summary.peak_positions
     if name == "interventions":
         return intervention_suite(session, **kw)
+    if name == "nulls":
+        return research_nulls(session, [e.key for feature in FEATURES for e in feature_edits(feature)], **kw)
     raise ValueError(f"unknown dashboard part {name!r}")
 
 

@@ -73,6 +73,19 @@ def write_in_null(feature: str | np.ndarray, variant: str = "linear", label: str
     return NullEdit(f"write_in_oracle.{name}.{variant}", feature, variant)
 
 
+def null_edit_of(key: str) -> NullEdit | None:
+    """The matched-null edit of the research edit ``key`` (:mod:`...interventions.table`): the same
+    edit along random directions (subtractions and write-ins of a feature direction); None for the
+    others (weight edits, ablations, the random control)."""
+    kind, _, rest = key.partition(".")
+    if kind in ("subtract_each_step", "subtract_at_readout"):
+        return NullEdit(kind)
+    if kind == "write_in_oracle":
+        feature, _, variant = rest.partition(".")
+        return write_in_null(feature, variant or "linear")
+    return None
+
+
 @dataclass(frozen=True)
 class NullComparison:
     """One edit's ΔBPC against its matched null (see the module).
@@ -218,3 +231,29 @@ def matched_null(session, edit: NullEdit, n: int = NULL_N, first_seed: int = NUL
     if key is not None:
         cache.put(key, null)
     return null
+
+
+@dataclass(frozen=True)
+class NullTable:
+    """The matched nulls of the research's direction edits, by the edit's key.
+
+    Attributes:
+        nulls: research edit key (``subtract_each_step.word_len``...) -> its :class:`MatchedNull`.
+    """
+
+    nulls: dict[str, MatchedNull]
+
+    def to_dict(self) -> dict:
+        """JSON-ready figures: ``<key>.null_mean``, ``<key>.null_sd``, ... nested under each key."""
+        return {key: null.to_dict() for key, null in self.nulls.items()}
+
+
+def research_nulls(session, keys, n: int = NULL_N, *, progress: Callable[[float], None] | None = None,
+                   should_stop: Callable[[], bool] | None = None) -> NullTable:
+    """The :class:`NullTable` of the research edits ``keys`` that have a null (others are left out)."""
+    edits = {key: edit for key in keys if (edit := null_edit_of(key)) is not None}
+    nulls = {}
+    for i, (key, edit) in enumerate(edits.items()):
+        part = None if progress is None else (lambda f, i=i: progress((i + f) / len(edits)))
+        nulls[key] = matched_null(session, edit, n, progress=part, should_stop=should_stop)
+    return NullTable(nulls)

@@ -181,7 +181,9 @@ class DashboardScreen(Screen[int | None]):
         elif name == "sparsity":
             pages = specs.sparsity_specs(parts[name])
         else:
-            pages = specs.interventions_specs(parts[name])
+            if "interventions" not in parts:
+                return
+            pages = specs.interventions_specs(parts["interventions"], parts.get("nulls"))
         for chart_id, chart_pages in pages.items():
             self.query_one(f"#chart-{chart_id}", Chart).set_specs(chart_pages)
 

@@ -35,6 +35,7 @@ PART_CHARTS: dict[str, tuple[str, ...]] = {
     "sparsity": ("sparsity",),
     "attribution": ("growth",),
     "interventions": ("interventions",),
+    "nulls": (),
 }
 """The charts drawn from each part of :data:`factormap.tui.dashboard_jobs.PARTS`."""
 
@@ -132,15 +133,29 @@ def sparsity_specs(result) -> dict[str, list[ChartSpec]]:
         caption=f"top-10: {result.share(min(10, n.size)):.1%} over {result.predictions:,} predictions")]}
 
 
-def interventions_specs(suite) -> dict[str, list[ChartSpec]]:
-    """ΔBPC of each row of the intervention table, with its sensitivity band."""
+def interventions_specs(suite, nulls=None) -> dict[str, list[ChartSpec]]:
+    """ΔBPC of each row of the intervention table, with its sensitivity band; with the matched
+    nulls (a :class:`~factormap.engine.workbench.nulls.NullTable`), a second page: each direction
+    edit's ΔBPC with its null as the band (least to greatest over the random directions)."""
     rows = suite.rows
-    return {"interventions": [ChartSpec(
+    pages = [ChartSpec(
         title=(f"interventions: ΔBPC of each edit, with its sensitivity band "
                f"(baseline {suite.baseline_bpc:.4f})"),
         labels=tuple(_edit_label(r.key) for r in rows), series=(("ΔBPC", np.array([r.delta_bpc for r in rows])),),
         band=(np.array([r.band_min for r in rows]), np.array([r.band_max for r in rows])),
-        notes=tuple(f"{r.key}: {r.delta_bpc:+.3f} (band {r.band_min:+.3f} – {r.band_max:+.3f})" for r in rows))]}
+        notes=tuple(f"{r.key}: {r.delta_bpc:+.3f} (band {r.band_min:+.3f} – {r.band_max:+.3f})" for r in rows))]
+    matched = [(r, nulls.nulls[r.key]) for r in rows if nulls is not None and r.key in nulls.nulls]
+    if matched:
+        comparisons = [null.compare(r.delta_bpc) for r, null in matched]
+        pages.append(ChartSpec(
+            title=(f"interventions against the same edit on {matched[0][1].delta_bpc.size} random unit "
+                   "directions (band: their least to greatest)"),
+            labels=tuple(_edit_label(r.key) for r, _ in matched),
+            series=(("ΔBPC", np.array([r.delta_bpc for r, _ in matched])),),
+            band=(np.array([null.min for _, null in matched]), np.array([null.max for _, null in matched])),
+            notes=tuple(f"{r.key}: {r.delta_bpc:+.3f}, null {c.null_mean:+.3f} ± {c.null_sd:.3f}: percentile "
+                        f"{c.percentile:.0f}, z {c.z:+.1f}" for (r, _), c in zip(matched, comparisons))))
+    return {"interventions": pages}
 
 
 def _group_spec(title: str, table, unit: str = "") -> ChartSpec:
