@@ -277,3 +277,43 @@ def test_ctrl_c_cancels_the_tasks_and_keeps_the_finished_ones(warm, files):
     assert re.search(rf"stopped: \d+ of 400 tasks finished, kept in {re.escape(str(out))}", err.decode())
     assert "Traceback" not in err.decode()
     _wait_for(lambda: _group_gone(proc.pid), "the cluster's processes to end", limit=30)
+
+
+@pytest.mark.parametrize("full_states_limit", [0, 1 << 18])
+def test_shards_recompute_the_sessions_states_and_merge_its_factor_map(client, random_model, full_states_limit):
+    from factormap.engine.factor_map.compute import compute_factor_map
+    from factormap.engine.sweep.shards import plan_shards, sharded_factor_map
+
+    session = Session(random_model(16, seed=4), TEXT, checkpoint_every=64, chunk=256,
+                      full_states_limit=full_states_limit)
+    shards = plan_shards(session, 5)
+    starts = [s.start for s in shards]
+    assert starts == [0, 1536, 3328, 4864, 6656] and shards[-1].stop == session.n  # 32 chunks of 256 in 5
+    assert all(a.stop == b.start for a, b in zip(shards, shards[1:]))
+    x = np.frombuffer(TEXT, np.uint8)
+    for shard in shards:
+        got = np.concatenate([states for _, _, states in shard.chunks(session.model, x)])
+        np.testing.assert_array_equal(got, session.states(shard.start, shard.stop))
+    serial = compute_factor_map(session).to_dict()
+    merged = sharded_factor_map(client, session, 5).to_dict()
+    assert merged.keys() == serial.keys()
+    for key, value in serial.items():
+        if isinstance(value, float):
+            assert merged[key] == pytest.approx(value, rel=1e-12, abs=1e-12, nan_ok=True), key
+        elif key.endswith((".counts", ".values", ".index")) or not isinstance(value, list) or key == "features":
+            assert merged[key] == value, key
+        else:
+            np.testing.assert_allclose(np.array(merged[key], float), np.array(value, float), rtol=1e-10, atol=1e-12,
+                                       err_msg=key)
+
+
+def test_readout_only_edits_over_shards_give_the_serial_delta_bpc_bit_for_bit(client, random_model):
+    from factormap.engine.sweep.shards import sharded_readout_delta
+
+    session = Session(random_model(16, seed=5), TEXT, checkpoint_every=64, chunk=256, full_states_limit=0)
+    rng = np.random.default_rng(0)
+    sets = [[SubtractAtReadout(rng.standard_normal(16))], [AblateNeurons(units=(3, 7), where="readout")]]
+    got = sharded_readout_delta(client, session, sets, 4)
+    assert got == [intervention_delta(session, s, keep_delta_bits=False).delta_bpc for s in sets]
+    with pytest.raises(ValueError, match="feed the recurrence"):
+        sharded_readout_delta(client, session, [[RandomDirection(0)]], 2)

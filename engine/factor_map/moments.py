@@ -47,6 +47,15 @@ class StateMoments:
         """``sum (h - m)(h - m)^T`` over the positions added, (H, H)."""
         return np.triu(self._upper) + np.triu(self._upper, 1).T
 
+    def merge(self, other: "StateMoments") -> None:
+        """Add the sums of ``other``, taken over other positions around the same ``shift`` (set the
+        shift of both before their first block to split one pass into parts)."""
+        if not np.array_equal(self.shift, other.shift):
+            raise ValueError("moments merge only around the same shift")
+        self.n += other.n
+        self.sum += other.sum
+        self._upper += other._upper
+
     @property
     def mean(self) -> np.ndarray:
         """``E[h]`` over the positions added."""
@@ -110,6 +119,25 @@ class FeatureMoments:
                 self.value_sums[value] = total.copy()
         if len(self.value_counts) > MAX_COND_VALUES:
             self._drop_values()
+
+    def merge(self, other: "FeatureMoments") -> None:
+        """Add the sums of ``other`` (other positions, the same ``shift``, states shifted alike).
+
+        The per-value sums are kept as a single pass over both parts keeps them: while every
+        value is an integer and there are at most :data:`MAX_COND_VALUES` distinct ones.
+        """
+        if self.shift != other.shift:
+            raise ValueError("moments merge only around the same shift")
+        self.n += other.n
+        self.sum += other.sum
+        self.sq += other.sq
+        self.cross += other.cross
+        if not (self.discrete and other.discrete):
+            self._drop_values()
+        elif other.value_counts:
+            values = list(other.value_counts)
+            self._add_values(np.array(values), np.array([other.value_counts[v] for v in values]),
+                             np.array([other.value_sums[v] for v in values]))
 
     def _drop_values(self) -> None:
         self.discrete = False
