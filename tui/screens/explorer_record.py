@@ -147,7 +147,7 @@ class ExplorerRecording:
                 describe=row.spec.describe() if row.spec is not None else "(still being built)",
                 delta_bpc=row.result.delta_bpc if row.result is not None else None,
                 band=(row.band.min, row.band.max) if row.band is not None else None,
-                null_percentile=getattr(getattr(row, "null", None), "percentile", None),
+                null_percentile=row.null.percentile if row.null is not None else None,
                 delta_at_t=row.figures[3] if current else None))
         combined = pane.combined.delta_bpc if pane.combined is not None else None
         return position, edits, combined
