@@ -37,6 +37,9 @@ from factormap.engine.session import Session
 #: Offsets followed back by default (the research's table goes to 64).
 DEFAULT_K = 64
 
+#: Deepest offset the commands accept (a prediction's attribution costs K matrix-vector products).
+MAX_K = 4096
+
 
 def readout_gradients(model: Model, states: np.ndarray, targets) -> tuple[np.ndarray, np.ndarray]:
     """``g_0`` for a block of predictions, and their probabilities.

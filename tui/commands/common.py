@@ -36,13 +36,14 @@ def whole_number(least: int = 0, most: int | None = None):
         most: the largest value accepted (None: no bound).
     """
     def parse(value: str) -> int:
+        shown = repr(value if len(value) <= 40 else value[:37] + "...")  # a 1000-digit value stays one short line
         try:
             number = int(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {shown}") from None
         if number < least or (most is not None and number > most):
             bounds = f"in {least:,}..{most:,}" if most is not None else f"of {least:,} or more"
-            raise argparse.ArgumentTypeError(f"expected a whole number {bounds}, got {value!r}")
+            raise argparse.ArgumentTypeError(f"expected a whole number {bounds}, got {shown}")
         return number
 
     return parse

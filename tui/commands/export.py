@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from factormap.engine.attribution.prediction import DEFAULT_K
+from factormap.engine.attribution.prediction import DEFAULT_K, MAX_K
 from factormap.engine.export import position_arrays
 from factormap.engine.output import atomic_write_bytes
 from factormap.engine.session import Session
@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stop", type=whole_number(0), default=None, metavar="B",
                         help="one past the last position (default: the end of the text)")
     parser.add_argument("-o", "--output", metavar="OUT.npz", help="write the arrays to this .npz file")
-    parser.add_argument("--K", type=whole_number(0), default=DEFAULT_K, metavar="K",
+    parser.add_argument("--K", type=whole_number(0, MAX_K), default=DEFAULT_K, metavar="K",
                         help=f"offsets of the backward attribution (default {DEFAULT_K})")
     parser.add_argument("--target", type=_byte, default=None, metavar="BYTE",
                         help="attribute ln p of this byte at every position instead of the next byte's "
@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
             from rich.console import Console
             from rich.progress import Progress
 
-            with Progress(console=Console(file=sys.stderr), transient=True) as bar:
+            err = Console(file=sys.stderr)  # no bar where stderr is no terminal: rich would print a blank line
+            with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
                 task = bar.add_task("export", total=1.0)
                 arrays = position_arrays(session, start, stop, args.K, target=args.target,
                                          progress=lambda f: bar.update(task, completed=f))

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console()
     err = Console(file=sys.stderr)
-    with Progress(console=err, transient=True) as bar:
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:  # a pipe gets no blank line
         for name, module in chosen.items():
             task = bar.add_task(name, total=1.0)
             results[name] = module.compute(session, args, lambda f, task=task: bar.update(task, completed=f))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from factormap.engine.attribution.prediction import DEFAULT_K
+from factormap.engine.attribution.prediction import DEFAULT_K, MAX_K
 from factormap.engine.attribution.summary import attribution_summary
 from factormap.tui.commands.common import whole_number
 
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser: the ``report`` parser.
     """
     group = parser.add_argument_group("attribution section")
-    group.add_argument("--K", type=whole_number(0), default=DEFAULT_K, dest="attribution_K", metavar="K",
+    group.add_argument("--K", type=whole_number(0, MAX_K), default=DEFAULT_K, dest="attribution_K", metavar="K",
                        help=f"offsets to backpropagate each prediction (default {DEFAULT_K})")
 
 

@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     _load_kernels(err, quiet=args.json)
     trainer = Trainer(text, config)
     interrupted = False
-    with _ProgressBar(err, disable=args.json) as bar:
+    with _ProgressBar(err, disable=args.json or not err.is_terminal) as bar:
         try:
             trainer.run(progress=bar.update, checkpoint=lambda model, _: _save(model, targets))
         except KeyboardInterrupt:
