@@ -2,7 +2,8 @@
 
 Each lens maps a value to one of a few background tints (a value never computed stays untinted).
 The legend under the text pane is drawn from the same scale, so it always says what the
-colours mean. Under ``NO_COLOR`` Textual turns the tints into grey levels, which keep their order.
+colours mean. Under ``NO_COLOR`` Textual turns the tints into grey levels, which keep their order;
+the signed Δbits scale also has glyph twins (italic better, underlined worse) for its two sides.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ class Lens:
         edges: bucket edges; a value v gets tint ``searchsorted(edges, v, "right")``.
         tints: one background colour per bucket (``len(edges) + 1``).
         labels: the legend's label under each tint.
+        twins: a text style per tint (``"underline"``, ``"italic"``, ``""``) that tells the sides of
+            a signed scale apart where colour is lost (``NO_COLOR`` greys keep only lightness);
+            empty: none.
     """
 
     name: str
@@ -37,6 +41,7 @@ class Lens:
     edges: tuple[float, ...]
     tints: tuple[str, ...]
     labels: tuple[str, ...]
+    twins: tuple[str, ...] = ()
 
     def buckets(self, values: np.ndarray) -> np.ndarray:
         """The tint index of each value, or -1 where the value is NaN (not computed yet)."""
@@ -47,17 +52,19 @@ class Lens:
 
     @property
     def styles(self) -> tuple[Style, ...]:
-        """One rich Style per tint (light text on the tint)."""
-        return _styles(self.tints)
+        """One rich Style per tint (light text on the tint, with its glyph twin)."""
+        return _styles(self.tints, self.twins)
 
 
-_STYLE_CACHE: dict[tuple[str, ...], tuple[Style, ...]] = {}
+_STYLE_CACHE: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Style, ...]] = {}
 
 
-def _styles(tints: tuple[str, ...]) -> tuple[Style, ...]:
-    if tints not in _STYLE_CACHE:
-        _STYLE_CACHE[tints] = tuple(Style(bgcolor=t, color="#f0f0f0") for t in tints)
-    return _STYLE_CACHE[tints]
+def _styles(tints: tuple[str, ...], twins: tuple[str, ...]) -> tuple[Style, ...]:
+    if (tints, twins) not in _STYLE_CACHE:
+        twins = twins or ("",) * len(tints)
+        _STYLE_CACHE[tints, twins] = tuple(Style(bgcolor=t, color="#f0f0f0") + Style.parse(twin or "none")
+                                           for t, twin in zip(tints, twins))
+    return _STYLE_CACHE[tints, twins]
 
 
 LENSES: dict[str, Lens] = {
@@ -72,9 +79,9 @@ LENSES: dict[str, Lens] = {
         Lens("attribution", "attribution", "share of the cursor's prediction, last K bytes",
              (0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8), SEQUENTIAL,
              ("0", ".1", ".2", ".3", ".4", ".6", ".8", "max")),
-        Lens("delta_bits", "Δbits", "bits added by the active interventions",
+        Lens("delta_bits", "Δbits", "bits added by the edits (italic better, underlined worse)",
              (-1.0, -0.25, -0.02, 0.02, 0.25, 1.0), DIVERGING,
-             ("≤−1", "−.5", "−.1", "0", ".1", ".5", "≥1")),
+             ("≤−1", "−.5", "−.1", "0", ".1", ".5", "≥1"), ("italic",) * 3 + ("",) + ("underline",) * 3),
     )
 }
 """The lenses in the order ``v`` cycles through them."""

@@ -21,6 +21,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import work
 from textual.events import Resize
+from textual.markup import escape
 from textual.reactive import var
 from textual.strip import Strip
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -30,11 +31,19 @@ from factormap.engine.attribution.summary import attribution_summary
 from factormap.engine.session import Session
 from factormap.tui.glyphs import byte_label
 from factormap.tui.widgets.ansi_strips import ansi_to_strips
+from factormap.tui.widgets.reach import wait_for
 
 TRACE_COLORS = ("cyan", "magenta", "green", "orange", "blue", "red", "yellow", "white")
 """plotext colours of the neuron traces, in the order of ``neurons``."""
 READOUT_COLORS = ("gray", "white")
 """plotext colours of the feature-direction readout traces."""
+TRACE_MARKERS = ("•", "x", "+", "o", "*", "#", "%", "@")
+"""Each neuron trace's glyph twin: drawn instead of its colour alone under ``NO_COLOR``."""
+READOUT_MARKERS = ("=", "~")
+"""The readout traces' glyph twins."""
+COMPACT_ROWS = 10
+"""At this height or less the frame has no plot title, frame lines or legend inside: the pane's
+lower border carries the title and a legend (glyph, colour, name, axis), so the traces get the rows."""
 DEFAULT_NEURON_COUNT = 4
 """How many units the oscilloscope shows when none are chosen."""
 Y_AXIS_COLUMNS = 7
@@ -81,6 +90,32 @@ class _Request:
     readouts: tuple[tuple[str, np.ndarray], ...]
     size: tuple[int, int]
     plot_theme: str
+    glyphs: bool = False
+
+
+def readout_label(name: str) -> str:
+    """A readout trace's name: ``h·u_word_len`` for the direction ``u_word_len``."""
+    return name if name.startswith("h·") else f"h·{name}"
+
+
+def legend_markup(view: OscilloscopeView, neurons_label: str, width: int) -> str:
+    """The compact frame's legend for the pane's lower border, in at most ``width`` cells: each
+    trace's glyph twin and name in its colour, the right-axis readouts marked as such, then the
+    cursor and what the units are; whole entries drop out from the end where they do not fit."""
+    entries = [(f"{TRACE_MARKERS[i % len(TRACE_MARKERS)]} h[{j}]", TRACE_COLORS[i % len(TRACE_COLORS)])
+               for i, j in enumerate(view.neurons)]
+    right = [f"{READOUT_MARKERS[i % len(READOUT_MARKERS)]} {readout_label(name)}" for i, name in enumerate(view.readouts)]
+    if right:
+        bound = max(1.0, float(np.ceil(max(np.abs(v).max() for v in view.readouts.values()))))
+        entries.append((f"right axis ±{bound:g}: " + " ".join(right), ""))
+    entries.append((f"t={view.t} {neurons_label}", "dim"))
+    kept, used = [], 0
+    for plain, color in entries:
+        if used + len(plain) + 1 > width:
+            break
+        kept.append(f"[{color}]{escape(plain)}[/]" if color else escape(plain))
+        used += len(plain) + 1
+    return " ".join(kept)
 
 
 def y_ticks(height: int) -> list[float]:
@@ -254,7 +289,7 @@ class Oscilloscope(PlotextPlot):
         t0, t1 = self.window(self.cursor, self.size.width)
         request = _Request(self.cursor, t0, t1, self.neurons, self._neurons_label,
                            tuple(self._readouts.items()), (self.size.width, self.size.height),
-                           self._get_plotext_theme_name(self.app.theme))
+                           self._get_plotext_theme_name(self.app.theme), glyphs=bool(self.app.no_color))
         self._build(request)
 
     def _interval_passed(self) -> None:
@@ -276,23 +311,31 @@ class Oscilloscope(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         xs = list(range(view.t0, view.t1))
+        compact = view.size[1] <= COMPACT_ROWS
         for i, j in enumerate(view.neurons):
-            plt.plot(xs, view.traces[:, i].tolist(), color=TRACE_COLORS[i % len(TRACE_COLORS)], label=f"h[{j}]")
+            plt.plot(xs, view.traces[:, i].tolist(), color=TRACE_COLORS[i % len(TRACE_COLORS)],
+                     label=None if compact else f"{TRACE_MARKERS[i % len(TRACE_MARKERS)]} h[{j}]",
+                     marker=TRACE_MARKERS[i % len(TRACE_MARKERS)] if request.glyphs else "hd")
         for i, (name, values) in enumerate(view.readouts.items()):
             plt.plot(xs, values.tolist(), yside="right", color=READOUT_COLORS[i % len(READOUT_COLORS)],
-                     label=name if name.startswith("h·") else f"h·{name}")
+                     label=None if compact else f"{READOUT_MARKERS[i % 2]} {readout_label(name)} (right axis)",
+                     marker=READOUT_MARKERS[i % len(READOUT_MARKERS)] if request.glyphs else "hd")
         if view.readouts:
             bound = max(1.0, float(np.ceil(max(np.abs(v).max() for v in view.readouts.values()))))
             plt.ylim(-bound, bound, yside="right")
+            # plotext cuts right-hand tick labels of a frameless plot: the compact legend says the range
+            plt.yticks([] if compact else [-bound, 0, bound], None if compact else
+                       [f"{-bound:g}", "0", f"{bound:g}"], yside="right")
         plt.ylim(-1, 1)
-        plt.yticks(y_ticks(view.size[1]))
+        plt.yticks(y_ticks(view.size[1] + (3 if compact else 0)))
         plt.xlim(view.t0 - 0.5, view.t1 - 0.5)
         plt.vline(view.t, "red")
         cols_per_byte = max(1, (view.size[0] - Y_AXIS_COLUMNS) // max(1, len(xs)))
         stride = max(1, -(-3 // cols_per_byte))
         ticks = sorted({*xs[(view.t - view.t0) % stride::stride], view.t})
         plt.xticks(ticks, [byte_label(int(self.session.x[k])) for k in ticks])
-        plt.title(f"t={view.t}  {request.neurons_label}")
+        plt.title("" if compact else f"t={view.t}  {request.neurons_label}")
+        plt.frame(not compact)
         plt.plotsize(*view.size)
         plt._set_size(*view.size)  # see PlotextPlot.render: plotsize alone does not resize
         plt.theme(request.plot_theme)
@@ -315,6 +358,9 @@ class Oscilloscope(PlotextPlot):
         elif event.state == WorkerState.SUCCESS:
             self._building = False
             self.view, self._frame = event.worker.result
+            compact = self.view.size[1] <= COMPACT_ROWS
+            self.border_subtitle = (legend_markup(self.view, self._neurons_label, self.size.width - 4)
+                                    if compact else "")
             self.draw_count += 1
             self.refresh()
             if self._stale or self.view.size != (self.size.width, self.size.height):
