@@ -183,7 +183,8 @@ def read_record(path: str | os.PathLike) -> SessionRecord:
     """Read and check a session record; a problem raises :class:`RecordError` naming the line."""
     path = Path(path)
     try:
-        lines = path.read_bytes().decode("utf-8").splitlines()
+        # "\n" only: str.splitlines would also split inside a JSON string holding U+0085 or U+2028
+        lines = path.read_bytes().decode("utf-8").split("\n")
     except OSError as exc:
         raise RecordError(f"{path}: cannot read the session record: {exc.strerror or exc}.") from None
     except UnicodeDecodeError:

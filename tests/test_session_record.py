@@ -7,6 +7,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from factormap.engine.attribution.prediction import attribution
 from factormap.engine.factor_map.compute import compute_factor_map
@@ -17,12 +19,14 @@ from factormap.engine.model import save_model
 from factormap.engine.replay import NULL_UNAVAILABLE, EditRecipe, replay
 from factormap.engine.session import Session
 from factormap.engine.session_record import (
+    FileIdentity,
     InputMismatch,
     RecordError,
     RecordWriter,
     check_inputs,
     file_identity,
     read_record,
+    record_bytes,
     session_header,
 )
 
@@ -271,3 +275,33 @@ def test_a_contrast_target_is_attributed_from_then_on(tmp_path, inputs):
     with pytest.raises(RecordError, match="a contrast's target must be"):
         RecordWriter(tmp_path / "other.jsonl", {}).write("contrast", target=256)
     session.close()
+
+
+ACTION_ENTRIES = st.one_of(
+    st.builds(lambda t: ("move", {"t": t}), st.integers(0, 10**12)),
+    st.builds(lambda j: ("neuron", {"neuron": j}), st.integers(0, 4096)),
+    st.builds(lambda lens: ("lens", {"lens": lens}), st.text(max_size=12)),
+    st.builds(lambda units: ("traces", {"neurons": units}), st.lists(st.integers(0, 4096), max_size=6)),
+    st.builds(lambda row, name, on: ("edit", {"row": row, "key": "k", "name": name, "on": on}),
+              st.integers(0, 9), st.text(max_size=20), st.booleans()),
+    st.builds(lambda name, regex: ("feature", {"name": name, "definition": f"{name}={regex}"}),
+              st.text(min_size=1, max_size=8), st.text(max_size=20)),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(actions=st.lists(ACTION_ENTRIES, max_size=12))
+def test_a_record_reads_back_the_actions_written_line_by_line_or_at_once(tmp_path_factory, actions):
+    folder = tmp_path_factory.mktemp("records")
+    identity = FileIdentity(name="m\n.bin", path="/x/m\n.bin", bytes=3, sha256="0" * 64)
+    header = session_header(identity, identity, precision="float32", K=K)
+    writer = RecordWriter(folder / "lines.jsonl", header)
+    for action, fields in actions:
+        writer.write(action, **fields)
+    writer.close()
+    (folder / "whole.jsonl").write_bytes(record_bytes(header, actions))
+    assert (folder / "lines.jsonl").read_bytes() == (folder / "whole.jsonl").read_bytes()
+    record = read_record(folder / "lines.jsonl")
+    assert record.model == identity and record.header == header
+    assert [a["i"] for a in record.actions] == list(range(1, len(actions) + 1))
+    assert [(a["action"], {k: v for k, v in a.items() if k not in ("i", "action")}) for a in record.actions] == actions
