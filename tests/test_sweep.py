@@ -258,7 +258,8 @@ def test_scheduler_and_workers_as_separate_processes(warm, files, tmp_path):
 
 
 def test_ctrl_c_cancels_the_tasks_and_keeps_the_finished_ones(warm, files):
-    """SIGINT to a sweep on its own LocalCluster: exit 130, one line, finished rows kept, no process left."""
+    """SIGINT to a sweep on its own LocalCluster and to its workers: exit 130, one line and no
+    traceback (the workers ignore it), the finished rows kept, no process left."""
     model, _, text = files
     text.write_bytes(TEXT * 20)
     out = model.parent / "out.json"
@@ -267,7 +268,7 @@ def test_ctrl_c_cancels_the_tasks_and_keeps_the_finished_ones(warm, files):
                             start_new_session=True)
     try:
         _wait_for(lambda: out.is_file() or proc.poll() is not None, "the first finished task")
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the command and its workers
         _, err = proc.communicate(timeout=60)
     finally:
         _stop(proc)

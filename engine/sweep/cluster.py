@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,6 +49,21 @@ def local_workers() -> int:
 
 
 @contextmanager
+def _workers_ignore_ctrl_c():
+    """Start processes that ignore SIGINT (an ignored signal stays ignored across exec, and Python
+    then installs no KeyboardInterrupt handler): Ctrl-C in a terminal reaches the whole process
+    group, and the workers, stopped by the sweep's own shutdown, would each print a traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
 def sweep_client(workers: int | None = None, scheduler: str | None = None, *, timeout: float = 20.0):
     """A ``distributed.Client``: of the cluster at ``scheduler`` (e.g. ``tcp://127.0.0.1:8786``), or
     of a new ``LocalCluster`` of ``workers`` single-threaded processes on 127.0.0.1 (default
@@ -70,8 +87,10 @@ def sweep_client(workers: int | None = None, scheduler: str | None = None, *, ti
         return
     # Dask's own log lines are silenced: the sweep reports every failed task itself, and a
     # cluster stopped by Ctrl-C otherwise logs each cancelled task it could not tell the client about.
-    cluster = distributed.LocalCluster(n_workers=workers or local_workers(), threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None, silence_logs=logging.CRITICAL + 10)
+    with _workers_ignore_ctrl_c():
+        cluster = distributed.LocalCluster(n_workers=workers or local_workers(), threads_per_worker=1,
+                                           processes=True, host="127.0.0.1", dashboard_address=None,
+                                           silence_logs=logging.CRITICAL + 10)
     try:
         with distributed.Client(cluster) as client:
             yield client
