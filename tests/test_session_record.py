@@ -305,3 +305,41 @@ def test_a_record_reads_back_the_actions_written_line_by_line_or_at_once(tmp_pat
     assert record.model == identity and record.header == header
     assert [a["i"] for a in record.actions] == list(range(1, len(actions) + 1))
     assert [(a["action"], {k: v for k, v in a.items() if k not in ("i", "action")}) for a in record.actions] == actions
+
+
+CONTROL_ACTIONS = st.lists(st.one_of(
+    st.builds(lambda t: ("move", {"t": t}), st.integers(0, 400)),
+    st.builds(lambda j: ("neuron", {"neuron": j}), st.integers(0, 15)),
+    st.builds(lambda row, on: ("edit", {"row": row, "key": "k", "name": f"row {row}", "on": on}),
+              st.sampled_from([1, 2]), st.booleans()),
+), max_size=10)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(actions=CONTROL_ACTIONS)
+def test_replay_ends_where_the_actions_lead(tmp_path_factory, inputs, actions):
+    model, text, model_path, text_path = inputs
+    path = tmp_path_factory.mktemp("records") / "s.jsonl"
+    write_record(path, model_path, text_path, actions)
+    result = replay(model, text, read_record(path), build_edit)
+    # the state the actions leave, followed by hand
+    t, neuron, on = 0, 0, set()
+    for action, fields in actions:
+        if action == "move":
+            t = min(fields["t"], len(text) - 1)
+        elif action == "neuron":
+            neuron = fields["neuron"]
+        else:
+            (on.add if fields["on"] else on.discard)(fields["row"])
+    assert (result.state.t, result.state.neuron, sorted(result.state.edits)) == (t, neuron, sorted(on))
+    session = Session(model, text)
+    specs = {1: AblateNeurons((neuron,)), 2: RandomDirection(0)}
+    assert [e["row"] for e in result.edits] == sorted(on)
+    for edit in result.edits:
+        assert edit["delta_bpc"] == pytest.approx(intervention_delta(session, [specs[edit["row"]]]).delta_bpc,
+                                                  abs=1e-12)
+    if len(on) == 2:
+        assert result.combined_delta_bpc == pytest.approx(
+            intervention_delta(session, [specs[1], specs[2]]).delta_bpc, abs=1e-12)
+    assert result.position["t"] == t
+    session.close()
