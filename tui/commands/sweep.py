@@ -91,11 +91,14 @@ def _plan(args: argparse.Namespace, models):
 
 
 def _finished_rows(out: str | None) -> list[dict]:
+    """The rows ``--out`` holds already ([] without one); a usage error for a file that is not ours."""
     from factormap.engine.errors import FactormapError
     from factormap.engine.sweep.results import read_rows
 
     if out is None:
         return []
+    if not Path(out).parent.is_dir():  # found now, not when the first task has finished
+        raise UsageError(f"{out}: the folder {Path(out).parent} does not exist")
     try:
         return read_rows(out)
     except FactormapError as exc:

@@ -14,7 +14,8 @@ from factormap.engine.sweep.results import sorted_by_cost
 
 
 class SweepProgress:
-    """A rich bar over the tasks with the costliest edit so far and the ETA (silent when ``quiet``).
+    """A rich bar over the tasks with the costliest edit so far and the ETA (none when ``quiet`` or
+    when stderr is not a terminal).
 
     Args:
         total: tasks in the sweep.
@@ -25,10 +26,10 @@ class SweepProgress:
     def __init__(self, total: int, done: int, quiet: bool = False) -> None:
         self.total = total
         self._best: dict | None = None
-        self._bar = None if quiet else Progress(
+        err = Console(file=sys.stderr)
+        self._bar = None if quiet or not err.is_terminal else Progress(  # a pipe gets no blank line
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[best]}"),
-            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-            console=Console(file=sys.stderr), transient=True)
+            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True)
         self._task = None if self._bar is None else self._bar.add_task(
             "starting the cluster", total=total, completed=done, best="")
 
