@@ -33,7 +33,7 @@ from factormap.engine.interventions.table import EditContext, research_edit
 from factormap.engine.model import Model
 from factormap.engine.session import Session
 from factormap.engine.session_record import SessionRecord
-from factormap.engine.workbench.nulls import NULL_N, NullEdit, matched_null, write_in_null
+from factormap.engine.workbench.nulls import NULL_N, NullEdit, matched_null, null_edit_of
 
 TOP_NEURONS = 5
 """Units listed by their share of the attribution's gradient energy (as the attribution pane does)."""
@@ -67,18 +67,6 @@ class EditRecipe:
 
 EditBuilder = Callable[[Session, dict, int], EditRecipe]
 """``build_edit(session, edit_action, selected_neuron) -> EditRecipe``."""
-
-
-def null_edit_of(key: str) -> NullEdit | None:
-    """The matched-null edit of the research edit ``key``: the same edit along random directions
-    (subtractions and write-ins of a feature direction); None for the others."""
-    kind, _, rest = key.partition(".")
-    if kind in ("subtract_each_step", "subtract_at_readout"):
-        return NullEdit(kind)
-    if kind == "write_in_oracle":
-        feature, _, variant = rest.partition(".")
-        return write_in_null(feature, variant or "linear")
-    return None
 
 
 class TableEdits:
