@@ -17,9 +17,8 @@ import numpy as np
 
 from factormap.engine.errors import FactormapError
 from factormap.engine.output import atomic_write_bytes, release_output, reserve_output
-from factormap.engine.replay import null_edit_of
 from factormap.engine.session_record import file_identity, record_bytes, session_header, tool_version
-from factormap.engine.workbench.nulls import matched_null
+from factormap.engine.workbench.nulls import matched_null, null_edit_of
 from factormap.tui.finding_card import CardEdit, CardPosition, card_markdown, card_paths
 from factormap.tui.recorder import SessionRecorder, apply_action, edit_fields, state_actions
 
