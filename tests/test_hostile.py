@@ -455,6 +455,13 @@ def _(d):
     return Run(["export", *_both(d), "-o", str(disk / "old.npz")], fragments=("read-only file system",))
 
 
+@case("train_onto_a_read_only_disk")
+def _(d):
+    disk = _tmpfs(d, read_only=True)
+    return Run(["train", str(_text(d)), "-o", str(disk / "old.npz"), "--epochs", "1"],
+               fragments=("old.npz", "read-only file system"))
+
+
 @case("export_onto_a_full_disk")
 def _(d):
     disk = _tmpfs(d)
