@@ -39,3 +39,18 @@ async def test_readout_row_shows_its_null_percentile_and_z(session):
         assert f"p{expected.percentile:.0f}" in row_cells(row, (0, 0, 1))["band"]
         line = row_description(READOUT_ROW, row, 0, True)
         assert f"null: percentile {expected.percentile:.0f}, z {expected.z:+.1f}" in line
+
+
+async def test_both_subtraction_rows_on_show_the_part_through_the_recurrence(session):
+    pane = InterventionsPane(session)
+    async with PaneApp(pane).run_test(size=(120, 24)) as pilot:
+        pane.toggle(0)
+        pane.toggle(READOUT_ROW)
+        for _ in range(300):
+            await wait_for_workers(pilot, rounds=1)
+            if all(r.result is not None for r in pane.rows[:2]):
+                break
+        each, readout = (r.result.delta_bpc for r in pane.rows[:2])
+        assert pane.through_recurrence() == {"word_len": pytest.approx(each - readout)}
+        await pilot.pause()
+        assert "through the recurrence (word_len)" in pane.render().plain

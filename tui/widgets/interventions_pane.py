@@ -363,6 +363,9 @@ class InterventionsPane(Widget, can_focus=True):
                                            self.factor_map is not None), muted)
         # wrapped at spaces, so a figure in it is never cut by the pane's edge
         extras = list(description.wrap(self.app.console, max(1, self.size.width)))
+        for feature, value in self.through_recurrence().items():
+            extras.insert(0, Text(f"   through the recurrence ({feature}): every step − readout = "
+                                  f"{compact(value, signed=True)} bits", muted))
         if self.combined is not None:
             extras.insert(0, Text(f"   all {self.active_count} together: ΔBPC "
                                   f"{compact(self.combined.delta_bpc, signed=True)} bits", "bold"))
@@ -373,6 +376,15 @@ class InterventionsPane(Widget, can_focus=True):
         header = table.header_line(name_width, columns, widths, muted)
         lines = ([header] if room else []) + rows + extras[:max(0, room - 1)]
         return Text("\n").join(lines)
+
+    def through_recurrence(self) -> dict[str, float]:
+        """feature -> ΔBPC of subtracting its direction at every step minus at the readout only, for
+        the features whose two rows both have their whole-text result."""
+        results = {ROWS[i].edit.key: r.result.delta_bpc for i, r in enumerate(self.rows)
+                   if r.on and r.result is not None}
+        return {key.partition(".")[2]: value - results[f"subtract_at_readout.{key.partition('.')[2]}"]
+                for key, value in results.items()
+                if key.startswith("subtract_each_step.") and f"subtract_at_readout.{key.partition('.')[2]}" in results}
 
     def _row_line(self, i: int, label: str, columns: list[str], widths: dict[str, int],
                   cells: dict[str, str] | None) -> Text:
