@@ -318,3 +318,22 @@ def test_readout_only_edits_over_shards_give_the_serial_delta_bpc_bit_for_bit(cl
     assert got == [intervention_delta(session, s, keep_delta_bits=False).delta_bpc for s in sets]
     with pytest.raises(ValueError, match="feed the recurrence"):
         sharded_readout_delta(client, session, [[RandomDirection(0)]], 2)
+
+
+def test_attribution_summary_over_shards_keeps_the_exact_medians(client, random_model, monkeypatch):
+    from factormap.engine.attribution import summary
+    from factormap.engine.sweep.shard_attribution import sharded_attribution_summary
+
+    monkeypatch.setattr(summary, "BLOCK", 512)  # 16 blocks of predictions, in 4 shards
+    session = Session(random_model(16, seed=6), TEXT, checkpoint_every=64, chunk=256, full_states_limit=0)
+    streamed = summary.attribution_summary(session, K=12, norms_budget=0)
+    kept = summary.attribution_summary(session, K=12)  # medians by np.median of every norm
+    got = sharded_attribution_summary(client, session, 4, K=12)
+    np.testing.assert_array_equal(got.median_norm, streamed.median_norm)
+    np.testing.assert_array_equal(got.median_norm, kept.median_norm)
+    np.testing.assert_array_equal(got.peak_positions, kept.peak_positions)
+    np.testing.assert_array_equal(got.count, kept.count)
+    for name in ("mean_norm", "mean_abs_input_attr", "mean_abs_input_attr_exact", "energy", "neuron_energy"):
+        np.testing.assert_allclose(getattr(got, name), getattr(streamed, name), rtol=1e-12, err_msg=name)
+    assert got.top_share_k0 == pytest.approx(streamed.top_share_k0, rel=1e-12)
+    assert got.grad_norms is None

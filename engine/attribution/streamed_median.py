@@ -88,6 +88,17 @@ class StreamedMedian:
         rows, cols = np.nonzero(wanted)
         self._kept.append((rows * _BINS + own[rows, cols], values[rows, cols]))
 
+    def merge(self, other: "StreamedMedian") -> None:
+        """Add another part's counts (first pass) and kept values (second pass).
+
+        Splits one pass over the blocks into parts (shards of the columns): the counts are integers
+        and the kept values the values themselves, so merged parts give exactly the medians of one
+        pass. Each part's second pass must locate the median bins from the merged counts (set
+        :attr:`counts` to them before its first :meth:`keep`).
+        """
+        self.counts += other.counts
+        self._kept += other._kept
+
     def medians(self, dtype) -> np.ndarray:
         """float64 (rows,): each row's median by ``np.median``'s convention, computed in ``dtype``."""
         ranks, bins, below = self._targets if self._targets is not None else self._locate()
