@@ -4,7 +4,7 @@ A pass whose figures are sums over positions of what the *baseline* states give 
 itself untouched) can start anywhere the session kept a state: a shard ``[start, stop)`` re-runs
 the recurrence from ``h_{start-1}`` (the session's checkpoint at ``start``, a multiple of its
 chunk) and walks its positions in the session's own chunks, so every chunk's numbers are the
-serial pass's. Two analyses do so here:
+serial pass's. Two analyses do so here (and the attribution summary in :mod:`.shard_attribution`):
 
 - the factor map's moments (:func:`shard_moments`, merged by :func:`merged_moments`): every shard
   takes its sums around the serial pass's shift (the first chunk's means), so the merged sums are
