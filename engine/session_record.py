@@ -22,7 +22,8 @@ key that caused it, so a replay is deterministic:
 - ``traces``: the oscilloscope traces the units ``neurons`` (a list, in order).
 - ``edit``: row ``row`` (0-based) of the interventions pane, the research edit ``key`` (see
   :mod:`factormap.engine.interventions.table`) labelled ``name``, was switched ``on``; optional
-  ``band_runs``: the nudged re-runs of its sensitivity band.
+  ``band_runs``: the nudged re-runs of its sensitivity band, ``null_n``: the random directions of
+  its matched null.
 - ``attribution_mode``: the attribution pane shows the quantity ``mode``.
 - ``feature``: a user feature ``name`` was added from ``definition`` (``NAME=REGEX`` or ``NAME=@file``).
 - ``feature_removed``: the user feature ``name`` was removed.

@@ -83,7 +83,7 @@ async def test_a_recorded_session_replays_headless_to_the_same_numbers(tmp_path,
     # the state at the start, then each change as it happened (state, not keys)
     assert ("move", {"t": 50}) in actions and ("neuron", {"neuron": 2}) in actions
     assert ("edit", {"row": READOUT_ROW, "key": "subtract_at_readout.word_len", "name": "−u_wl at readout",
-                     "on": True, "band_runs": 4}) in actions
+                     "on": True, "band_runs": 4, "null_n": 20}) in actions
     assert ("feature", {"name": "digits", "definition": "digits=[0-9]"}) in actions
     assert actions[-1] == ("move", {"t": shown["t"]}) and shown["t"] > 50
     result = replay(load_model(files[0]), files[1].read_bytes(), record)

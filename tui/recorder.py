@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from factormap.engine.session_record import RecordWriter, file_identity, session_header
+from factormap.engine.workbench.nulls import NULL_N
 from factormap.tui.widgets.intervention_rows import BAND_RUNS, ROWS
 
 
@@ -45,9 +46,10 @@ class SessionRecorder:
 
 
 def edit_fields(row: int, on: bool) -> dict:
-    """The fields of the ``edit`` action of switching row ``row`` of the interventions pane ``on``."""
+    """The fields of the ``edit`` action of switching row ``row`` of the interventions pane ``on``, with
+    the band's re-runs and the null's directions the row computes (so a replay computes the same)."""
     edit = ROWS[row].edit
-    return {"row": row, "key": edit.key, "name": edit.label, "on": on, "band_runs": BAND_RUNS}
+    return {"row": row, "key": edit.key, "name": edit.label, "on": on, "band_runs": BAND_RUNS, "null_n": NULL_N}
 
 
 def state_actions(screen) -> list[tuple[str, dict]]:
