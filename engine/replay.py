@@ -29,6 +29,7 @@ from factormap.engine.factor_map.compute import FactorMap, compute_factor_map
 from factormap.engine.factor_map.features import FeatureError, feature_from_definition
 from factormap.engine.interventions.analysis import residual_readout, sensitivity_band
 from factormap.engine.interventions.run import EditedRun, intervention_delta
+from factormap.engine.interventions.specs import SubtractAtReadout, SubtractEachStep
 from factormap.engine.interventions.table import EditContext, research_edit
 from factormap.engine.model import Model
 from factormap.engine.session import Session
@@ -69,12 +70,23 @@ EditBuilder = Callable[[Session, dict, int], EditRecipe]
 """``build_edit(session, edit_action, selected_neuron) -> EditRecipe``."""
 
 
+USER_FEATURE_EDITS = {"subtract_each_step": SubtractEachStep, "subtract_at_readout": SubtractAtReadout}
+"""The edits the app offers along a user feature's covariance direction ``u_NAME`` (keys
+``subtract_each_step.NAME`` and ``subtract_at_readout.NAME``)."""
+
+
 class TableEdits:
-    """Builds the research's edits by their ``key`` as the app's rows do; the factor map the
-    feature edits need is computed once per session, on first need."""
+    """Builds the research's edits by their ``key`` as the app's rows do, and the edits of a user
+    feature's direction; the factor map the feature edits need is computed once per session, on
+    first need.
+
+    Attributes:
+        user_features: name -> (n,) values of the user features defined so far (the replay keeps it).
+    """
 
     def __init__(self) -> None:
         self._factor_maps: dict[int, tuple[Session, FactorMap]] = {}
+        self.user_features: dict[str, np.ndarray] = {}
 
     def factor_map(self, session: Session) -> FactorMap:
         """The factor map of ``session`` (remembered)."""
@@ -85,11 +97,17 @@ class TableEdits:
 
     def __call__(self, session: Session, action: dict, neuron: int) -> EditRecipe:
         """The recipe of the edit ``action["key"]`` with the selected ``neuron``."""
+        kind, _, name = action["key"].partition(".")
+        if kind in USER_FEATURE_EDITS and name in self.user_features:
+            readout = compute_factor_map(session, {name: self.user_features[name]}).readouts[name]
+            return EditRecipe(USER_FEATURE_EDITS[kind](readout.cov_direction, f"u_{name}"),
+                              band_runs=int(action.get("band_runs", 0)), null=null_edit_of(action["key"]),
+                              null_n=int(action.get("null_n", NULL_N)))
         try:
             edit = research_edit(action["key"])
         except KeyError:
-            raise FactormapError(f"the edit {action['key']!r} is not one of this engine's research edits, "
-                                 "so it cannot be replayed.") from None
+            raise FactormapError(f"the edit {action['key']!r} is neither one of this engine's research edits "
+                                 "nor one of a user feature defined before it, so it cannot be replayed.") from None
         factor_map = self.factor_map(session) if edit.feature else None
         return EditRecipe(edit.build(EditContext(session, factor_map, neuron)),
                           band_runs=int(action.get("band_runs", 0)), residual_of=edit.residual_of,
@@ -317,12 +335,16 @@ class _Replayer:
             except FeatureError as exc:
                 return {"note": f"not replayed: {exc}"}
             s.features[name] = entry["definition"]
+            if isinstance(self.build_edit, TableEdits):
+                self.build_edit.user_features[name] = values
             return {"feature": {"definition": entry["definition"], **feature_figures(self.session, name, values)}}
         elif action == "contrast":
             s.target, s.against = entry["target"], entry.get("against")
             return self.position()
         elif action == "feature_removed":
             s.features.pop(entry["name"], None)
+            if isinstance(self.build_edit, TableEdits):
+                self.build_edit.user_features.pop(entry["name"], None)
         elif action == "precision":
             s.precision = entry["precision"]
             self.close()

@@ -232,8 +232,8 @@ def test_edits_are_rebuilt_from_the_research_table_by_key(tmp_path, inputs):
         fh.write(json.dumps({"i": 3, "action": "edit", "row": 9, "key": "nope", "name": "?", "on": True}) + "\n")
     # an edit that cannot be built says why, as its row in the app does, and leaves no total
     failed = replay(model, text, read_record(path))
-    assert failed.edits[-1] == {"row": 9, "name": "?", "error": "the edit 'nope' is not one of this engine's "
-                                "research edits, so it cannot be replayed."}
+    assert failed.edits[-1]["row"] == 9 and failed.edits[-1]["error"].startswith(
+        "the edit 'nope' is neither one of this engine's research edits nor one of a user feature")
     assert failed.combined_delta_bpc is None and failed.steps[-1]["figures"]["combined_delta_bpc"] is None
     session.close()
 
@@ -342,4 +342,23 @@ def test_replay_ends_where_the_actions_lead(tmp_path_factory, inputs, actions):
         assert result.combined_delta_bpc == pytest.approx(
             intervention_delta(session, [specs[1], specs[2]]).delta_bpc, abs=1e-12)
     assert result.position["t"] == t
+    session.close()
+
+
+def test_an_edit_along_a_user_features_direction_is_rebuilt_from_its_definition(tmp_path, inputs):
+    model, text, model_path, text_path = inputs
+    path = tmp_path / "s.jsonl"
+    edit = {"row": 6, "key": "subtract_at_readout.digits", "name": "−u_digits at readout", "on": True, "null_n": 2}
+    write_record(path, model_path, text_path, [("edit", edit),
+                                               ("feature", {"name": "digits", "definition": "digits=[0-9]"}),
+                                               ("edit", edit), ("feature_removed", {"name": "digits"}),
+                                               ("edit", {**edit, "on": False}), ("edit", edit)])
+    result = replay(model, text, read_record(path))
+    session = Session(model, text)
+    digits = np.array([1.0 if 48 <= b <= 57 else 0.0 for b in text])
+    u = compute_factor_map(session, {"digits": digits}).readouts["digits"].cov_direction
+    before, during, after = (result.steps[i]["figures"]["edits"][0] for i in (0, 2, 5))
+    assert "error" in before and "error" in after  # no such feature yet / any more
+    assert during["delta_bpc"] == intervention_delta(session, [SubtractAtReadout(u)]).delta_bpc
+    assert during["null"]["null_n"] == 2 and during["band"] is None
     session.close()
