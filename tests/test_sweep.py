@@ -337,3 +337,26 @@ def test_attribution_summary_over_shards_keeps_the_exact_medians(client, random_
         np.testing.assert_allclose(getattr(got, name), getattr(streamed, name), rtol=1e-12, err_msg=name)
     assert got.top_share_k0 == pytest.approx(streamed.top_share_k0, rel=1e-12)
     assert got.grad_norms is None
+
+
+def test_ctrl_c_on_an_existing_cluster_cancels_its_tasks_there(client, files):
+    """The cluster outlives the command: after SIGINT no task of the sweep stays on the scheduler."""
+    model, _, text = files
+    text.write_bytes(TEXT * 20)
+    out = model.parent / "out.csv"
+    proc = subprocess.Popen(CLI + ["sweep", str(model), str(text), "--random-directions", "400", "--scheduler",
+                                   client.scheduler.address, "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        _wait_for(lambda: out.is_file() or proc.poll() is not None, "the first finished task")
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        _stop(proc)
+    assert proc.returncode == 130, err.decode()
+    assert 1 <= len(read_rows(out)) < 400
+
+    def sweep_tasks(dask_scheduler) -> list:
+        return [str(k) for k in dask_scheduler.tasks if str(k).startswith("factormap-task-")]
+
+    _wait_for(lambda: not client.run_on_scheduler(sweep_tasks), "the scheduler to drop the sweep's tasks", limit=30)
