@@ -8,6 +8,7 @@ import pytest
 from factormap.engine.factor_map.features import regex_feature
 from factormap.engine.model import save_model
 from factormap.tui.cli import main
+from tests.json_paths import at, has
 
 
 @pytest.fixture
@@ -27,10 +28,10 @@ def test_json_names_the_quantities(files, capsys):
     for key in ("word_len.cov_direction.r", "word_len.best_neuron.r", "word_len.cond_means.max_distance",
                 "cosines.word_len.in_tag", "space_reset", "propagation.word_len.norm_Wh_v",
                 "input_cosines.space.word_len.pc1_direction"):
-        assert key in data, key
+        assert has(data, key), key
     assert data["min_support"] == 3
-    assert len(data["propagation.word_len.power_norms"]) == 16
-    assert min(data["word_len.cond_means.counts"]) >= 3
+    assert len(at(data, "propagation.word_len.power_norms")) == 16
+    assert min(at(data, "word_len.cond_means.counts")) >= 3
 
 
 def test_regex_and_file_features_are_read_out(files, capsys, tmp_path, sample_text):
@@ -40,8 +41,8 @@ def test_regex_and_file_features_are_read_out(files, capsys, tmp_path, sample_te
     data = json.loads(capsys.readouterr().out)["factor_map"]
     assert data["features"][-2:] == ["vowel", "mod5"]
     vowels = regex_feature(sample_text, "[aeiou]")
-    assert data["vowel.cond_means.counts"] == [int(np.sum(vowels == 0)), int(np.sum(vowels == 1))]
-    assert "cosines.word_len.vowel" in data and "propagation.mod5.norm_Wh_v" in data
+    assert at(data, "vowel.cond_means.counts") == [int(np.sum(vowels == 0)), int(np.sum(vowels == 1))]
+    assert has(data, "cosines.word_len.vowel") and has(data, "propagation.mod5.norm_Wh_v")
 
 
 def test_tables(files, capsys):

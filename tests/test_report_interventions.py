@@ -11,6 +11,7 @@ from factormap.engine.interventions.specs import SubtractAtReadout, SubtractEach
 from factormap.engine.model import load_model, save_model
 from factormap.engine.session import Session
 from factormap.tui.cli import main
+from tests.json_paths import at, has
 
 
 @pytest.fixture
@@ -32,16 +33,16 @@ def test_json_names_the_quantities_and_matches_the_engine(files, capsys):
                 "subtract_at_readout.in_tag.delta_bpc", "write_in_oracle.word_len.linear.delta_bpc",
                 "write_in_oracle.word_len.conditional_mean.edits", "edit_weights.word_len.left.delta_bpc",
                 "random_direction.delta_bpc", "random_direction.band.max"):
-        assert key in data, key
-    assert data["band.n"] == 2 and data["random_direction.n"] == 3
+        assert has(data, key), key
+    assert at(data, "band.n") == 2 and at(data, "random_direction.n") == 3
     for key in data["rows"]:
-        assert data[f"{key}.band.min"] <= data[f"{key}.delta_bpc"] <= data[f"{key}.band.max"]
+        assert at(data, f"{key}.band.min") <= at(data, f"{key}.delta_bpc") <= at(data, f"{key}.band.max")
     session = Session(load_model(files[0]), files[1].read_bytes())
     feats = standard_features(session.x)
     u = compute_factor_map(session, {k: feats[k] for k in ("word_len", "in_tag")}).readouts["word_len"].cov_direction
     direct = {"subtract_at_readout": SubtractAtReadout(u), "subtract_each_step": SubtractEachStep(u)}
     for name, spec in direct.items():
-        assert data[f"{name}.word_len.delta_bpc"] == pytest.approx(intervention_delta(session, [spec]).delta_bpc)
+        assert at(data, f"{name}.word_len.delta_bpc") == pytest.approx(intervention_delta(session, [spec]).delta_bpc)
 
 
 def test_table(files, capsys):

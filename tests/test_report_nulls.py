@@ -11,6 +11,7 @@ from factormap.engine.interventions.specs import SubtractAtReadout
 from factormap.engine.model import load_model, save_model
 from factormap.engine.session import Session
 from factormap.tui.cli import main
+from tests.json_paths import at, has
 
 
 @pytest.fixture
@@ -28,16 +29,16 @@ def test_direction_edits_get_percentile_z_and_null_figures(files, capsys, sample
     session = Session(load_model(files[0]), sample_text)
     null = np.array([intervention_delta(session, [SubtractAtReadout(random_unit_direction(s, 8))]).delta_bpc
                      for s in range(3)])
-    value = data[f"{key}.delta_bpc"]
-    assert data[f"{key}.percentile"] == pytest.approx(100 * np.mean(null < value) + 50 * np.mean(null == value))
-    assert data[f"{key}.null_mean"] == pytest.approx(null.mean())
-    assert data[f"{key}.null_sd"] == pytest.approx(null.std(ddof=1))
-    assert data[f"{key}.z"] == pytest.approx((value - null.mean()) / null.std(ddof=1))
+    value = at(data, f"{key}.delta_bpc")
+    assert at(data, f"{key}.percentile") == pytest.approx(100 * np.mean(null < value) + 50 * np.mean(null == value))
+    assert at(data, f"{key}.null_mean") == pytest.approx(null.mean())
+    assert at(data, f"{key}.null_sd") == pytest.approx(null.std(ddof=1))
+    assert at(data, f"{key}.z") == pytest.approx((value - null.mean()) / null.std(ddof=1))
     for with_null in ("subtract_each_step.word_len", "write_in_oracle.word_len.linear", "subtract_each_step.in_tag"):
-        assert data[f"{with_null}.null_n"] == 3
-    assert "edit_weights.word_len.left.percentile" not in data  # no direction to randomise
-    assert data["through_recurrence.word_len.delta_bpc"] == pytest.approx(
-        data["subtract_each_step.word_len.delta_bpc"] - value)
+        assert at(data, f"{with_null}.null_n") == 3
+    assert not has(data, "edit_weights.word_len.left.percentile")  # no direction to randomise
+    assert at(data, "through_recurrence.word_len.delta_bpc") == pytest.approx(
+        at(data, "subtract_each_step.word_len.delta_bpc") - value)
 
 
 def test_no_nulls_when_asked(files, capsys):

@@ -18,9 +18,10 @@ import numpy as np
 
 def json_ready(obj):
     """``obj`` with numpy arrays and scalars as plain lists and numbers, NaN and Inf as None (JSON null),
-    and bytes as latin-1 strings (one character per byte)."""
+    bytes as latin-1 strings (one character per byte), and dotted keys as nested objects
+    (``{"band.min": x}`` becomes ``{"band": {"min": x}}``)."""
     if isinstance(obj, dict):
-        return {str(k): json_ready(v) for k, v in obj.items()}
+        return nested({str(k): json_ready(v) for k, v in obj.items()})
     if isinstance(obj, (list, tuple)):
         return [json_ready(v) for v in obj]
     if isinstance(obj, (bytes, bytearray)):
@@ -32,3 +33,27 @@ def json_ready(obj):
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
+
+
+def nested(flat: dict) -> dict:
+    """``flat`` with every dotted key split into nested objects, in first-seen order.
+
+    Raises:
+        ValueError: when a dotted path passes through a key that already holds a value (the
+            figure would be lost); a command's keys must name distinct paths.
+    """
+    out: dict = {}
+    for key, value in flat.items():
+        *path, last = key.split(".")
+        node = out
+        for part in path:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"JSON key {key!r} passes through {part!r}, which holds a value")
+        if last in node and isinstance(node[last], dict) and isinstance(value, dict):
+            node[last].update(value)
+        elif last in node:
+            raise ValueError(f"JSON key {key!r} is given twice")
+        else:
+            node[last] = value
+    return out

@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
         warmed = warm_engine(lambda w: console.print(f"  {w.seconds:7.2f} s  {w.module}"))
     total = time.perf_counter() - t0
     if args.json:
-        print_json({"modules": {w.module: w.seconds for w in warmed}, "total_seconds": total})
+        # a list, not {module: seconds}: a module's dotted name is a name, not a path into the JSON
+        print_json({"modules": [{"module": w.module, "seconds": w.seconds} for w in warmed],
+                    "total_seconds": total})
     else:
         console.print(f"  {total:7.2f} s  total, {len(warmed)} modules warmed")
     return 0
