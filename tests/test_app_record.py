@@ -174,6 +174,15 @@ async def test_write_leaves_a_finding_card_with_its_svg_and_a_record_that_replay
         await pilot.press("colon", *f"write {card}", "enter")
         await settle(pilot)
         assert card.read_text() == text
+        # a folder that is not there, and a record over an existing file: one line each, nothing written
+        messages, notify = [], app.notify
+        app.notify = lambda message, **kwargs: (messages.append(message), notify(message, **kwargs))
+        await pilot.press("colon", *f"write {tmp_path / 'nowhere' / 'x.md'}", "enter")
+        await pilot.press("colon", *f"record {card}", "enter")
+        await settle(pilot)
+        assert any(m.startswith("write: ") and "nowhere" in m for m in messages)
+        assert any(m.startswith("record: ") and "exists already" in m for m in messages)
+        assert app.recorder is None and card.read_text() == text and not (tmp_path / "nowhere").exists()
     for ident in (file_identity(files[0]), file_identity(files[1])):
         assert f"`{ident.name}` | {ident.bytes:,} | `{ident.sha256}`" in text
     assert f"t = {shown['t']:,}" in text and f"p = {shown['prob']:.4g}" in text
