@@ -1,7 +1,10 @@
 """Pilot tests of how the explorer recovers: a failed export, a maximised oscilloscope, a terminal
-that starts too small (issue 14, defects 4, 5 and 7)."""
+that starts too small (issue 14, defects 4, 5 and 7), page keys in a palette not yet drawn."""
 
 from __future__ import annotations
+
+from textual import events
+from textual.command import CommandPalette
 
 from factormap.tui import jobs
 from factormap.tui.widgets.status_line import StatusLine
@@ -61,3 +64,17 @@ async def test_started_too_small_then_enlarged_the_text_has_the_focus_and_tab_go
         await settle(pilot)
         assert app.screen.query_one("#interventions").rows[3].on
         assert app.screen.pending == ""
+
+
+async def test_page_keys_right_after_ctrl_p_do_nothing_instead_of_ending_the_app():
+    app = make_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        for key in ("ctrl+p", "pageup", "pagedown"):      # one burst: the list is not laid out yet
+            app.post_message(events.Key(key, None))
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette) and app.is_running
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]

@@ -8,9 +8,11 @@ from pathlib import Path
 from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.command import CommandPalette
 
 from factormap.engine.session import Session
 from factormap.engine.warmup import ChildWarmup
+from factormap.tui.command_palette import FactormapPalette
 from factormap.tui.no_color import grey_level_filters
 from factormap.tui.palette import KeyActions
 from factormap.tui.recorder import SessionRecorder
@@ -68,6 +70,11 @@ class FactormapApp(App[int]):
         """Show the start-up notice."""
         if self.notice:
             self.notify(self.notice, timeout=10)
+
+    def action_command_palette(self) -> None:
+        """Open the command palette (see :class:`factormap.tui.command_palette.FactormapPalette`)."""
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(FactormapPalette(id="--command-palette"))
 
     def exit(self, result: int | None = None, return_code: int = 0, message=None) -> None:
         """End the app (``q``, ctrl+c, a hang-up or an unexpected error), telling ``on_quit`` first."""
