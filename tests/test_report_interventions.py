@@ -58,3 +58,20 @@ def test_bad_options_are_usage_errors(files, capsys, option, value):
     assert main(report(files, option, value)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and option in err, err
+
+
+def test_the_report_opens_with_the_finding(files, capsys):
+    from factormap.tui.commands.report import summary_lines
+
+    assert main(report_args := ["report", *map(str, files), "--band", "2", "--random-seeds", "2", "--nulls", "0",
+                                "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert main(report_args[:-1]) == 0
+    out = capsys.readouterr().out.splitlines()
+    step = at(data, "interventions.subtract_each_step.word_len")
+    assert out[0] == f"summary: BPC {Session(load_model(files[0]), files[1].read_bytes()).bpc:.4f}"
+    assert f"r(h·u_wl, word_len) = {at(data, 'factor_map.word_len.cov_direction.r'):.3f}" in out[1]
+    assert out[2] == (f"  ΔBPC removing u_wl at every step: {step['delta_bpc']:+.3f} "
+                      f"(band {step['band']['min']:+.3f} … {step['band']['max']:+.3f}, chaotic)")
+    assert out[3].endswith(f"{at(data, 'interventions.subtract_at_readout.word_len.delta_bpc'):+.3f}")
+    assert summary_lines(0.5, {}) == ["summary: BPC 0.5000"]  # sections not run leave their lines out

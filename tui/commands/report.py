@@ -66,7 +66,36 @@ def run(args: argparse.Namespace) -> int:
         for name, module in chosen.items():
             task = bar.add_task(name, total=1.0)
             results[name] = module.compute(session, args, lambda f, task=task: bar.update(task, completed=f))
+    bpc = session.bpc
     session.close()
+    for line in summary_lines(bpc, results):
+        console.print(line, markup=False, highlight=False)
+    console.print()
     for name, module in chosen.items():
         module.render(results[name], console)
     return 0
+
+
+def summary_lines(bpc: float, results: dict) -> list[str]:
+    """The finding in a few lines, before the tables: the BPC, how well u_wl and u_tag read their
+    features out (r of h·u_f with f), and what subtracting u_wl costs at every step (with its
+    sensitivity band) against at the readout only; lines whose sections were not run are left out.
+
+    Args:
+        bpc: the text's BPC.
+        results: each computed section's figures (the keys of :data:`SECTIONS`).
+    """
+    lines = [f"summary: BPC {bpc:.4f}"]
+    fm = results.get("factor_map", {})
+    readouts = [f"r(h·u_{short}, {name}) = {fm[f'{name}.cov_direction.r']:.3f}"
+                for name, short in (("word_len", "wl"), ("in_tag", "tag")) if f"{name}.cov_direction.r" in fm]
+    if readouts:
+        lines.append("  read out: " + ", ".join(readouts))
+    iv = results.get("interventions", {})
+    step, readout = "subtract_each_step.word_len", "subtract_at_readout.word_len"
+    if f"{step}.delta_bpc" in iv and f"{readout}.delta_bpc" in iv:
+        band = (f" (band {iv[f'{step}.band.min']:+.3f} … {iv[f'{step}.band.max']:+.3f}, chaotic)"
+                if f"{step}.band.min" in iv else "")
+        lines.append(f"  ΔBPC removing u_wl at every step: {iv[f'{step}.delta_bpc']:+.3f}{band}")
+        lines.append(f"  ΔBPC removing u_wl at the readout only: {iv[f'{readout}.delta_bpc']:+.3f}")
+    return lines
