@@ -107,6 +107,22 @@ def test_feature_subtractions_equal_report_engine_calls(client, random_model):
         assert math.isnan(got[f"subtract_at_readout.{name}"]["residual_r"])
 
 
+def test_the_tasks_of_a_lost_worker_run_again_elsewhere(client, random_model):
+    model = random_model(16, seed=7)
+    victim = sorted(client.scheduler_info()["workers"])[0]
+    pid = client.run(os.getpid, workers=[victim])[victim]
+    outcomes = []
+    for outcome in run_sweep(client, SweepInputs("lost", (model,), TEXT * 4), plan_sweep(1, random_n=12)):
+        if not outcomes:  # the worker process dies mid-sweep; its nanny starts another in its place
+            os.kill(pid, signal.SIGKILL)
+        outcomes.append(outcome)
+    assert victim not in client.scheduler_info()["workers"]
+    session = Session(model, TEXT * 4)
+    assert {o.task.edit: o.figures["delta_bpc"] for o in outcomes if o.error is None} == {
+        f"random.{s}": _serial(session, f"random.{s}") for s in range(12)}
+    client.wait_for_workers(2)
+
+
 def test_parse_units_takes_ranges_and_lists_once_each():
     assert parse_units("0-3,7, 2,9-10") == (0, 1, 2, 3, 7, 9, 10)
     for bad in ("3-1", "a", "1-", "-2"):
