@@ -69,3 +69,9 @@ def reference():
 def rng():
     """A seeded numpy Generator."""
     return np.random.default_rng(1234)
+
+
+def pytest_addoption(parser):
+    """``--monkey-examples N``: a longer run of tests/test_monkey.py (N examples of 25 steps)."""
+    parser.addoption("--monkey-examples", type=int, default=0,
+                     help="examples of the monkey test (0: the default suite's small fixed budget)")

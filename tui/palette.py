@@ -27,7 +27,11 @@ class KeyActions(Provider):
                    f"key: i{row} (or {row} in the interventions pane)", f"toggle_intervention({row - 1})")
 
     async def _run(self, action: str) -> None:
-        await self.screen.run_action(action)
+        screen = self.screen
+        if hasattr(screen, "run_command"):  # the explorer: where every completed command goes through
+            await screen.run_command(action, screen)
+        else:
+            await screen.run_action(action)
 
     async def discover(self) -> Hits:
         """All commands, before anything is typed."""
