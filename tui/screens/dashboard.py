@@ -39,6 +39,8 @@ from factormap.tui.screens.help import GLOBAL_KEYS, HelpScreen, key_table
 from factormap.tui.widgets import dashboard_specs as specs
 from factormap.tui.widgets.charts import Chart
 
+SAVE_SIZE = (100, 20)
+"""Cells of each chart page in the saved SVG."""
 WIDE_COLUMNS = 140
 """From this many columns on, the charts sit in a grid."""
 WIDEST_COLUMNS = 210
@@ -205,10 +207,22 @@ class DashboardScreen(Screen[int | None]):
         """Show every key of the dashboard."""
         self.app.push_screen(DashboardHelp())
 
+    def whole_svg(self, title: str) -> str:
+        """The whole dashboard as an SVG: every chart (and every page of one), each at
+        :data:`SAVE_SIZE`, one below another, not only those on screen."""
+        from io import StringIO
+
+        from rich.console import Console
+
+        width, height = SAVE_SIZE
+        console = Console(record=True, width=width, file=StringIO(), color_system="truecolor", force_terminal=True)
+        for chart in self.query(Chart):
+            console.print(chart.figure(width, height), end="")
+        return console.export_svg(title=title)
+
     def action_save(self) -> None:
         """Write the screen (SVG) and the numbers (JSON) to new files named after the inputs."""
-        svg = self.app.export_screenshot(title=f"factormap dashboard: {self.model_path.name} on "
-                                               f"{self.text_path.name}")
+        svg = self.whole_svg(f"factormap dashboard: {self.model_path.name} on {self.text_path.name}")
         numbers = {"model": self.model_path.name, "text": self.text_path.name, "position": self.cursor,
                    "n": self.session.n, "H": self.session.H} | self.data.to_dict()
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from rich.text import Text
 from textual import events
 from textual.app import RenderResult
 from textual.binding import Binding
@@ -208,7 +209,27 @@ class Chart(PlotextPlot, can_focus=True):
             self._draw(spec)
         return super().render()
 
-    def _draw(self, spec: ChartSpec) -> None:
+    def figure(self, width: int, height: int) -> Text:
+        """Every page of the chart drawn at ``width`` × ``height`` cells, one below another, with its
+        title line: what saving the dashboard writes, whether or not the chart is on screen."""
+        out = Text()
+        for spec in self.specs or [None]:
+            plt = self.plt
+            plt.clear_data()
+            plt.clear_figure()
+            if spec is None or not spec.labels:
+                plt.title(f"{self.placeholder} ({'computing…' if spec is None else self.empty_note})")
+            else:
+                self._draw(spec, width)
+            plt.plotsize(width, height)
+            plt._set_size(width, height)  # see PlotextPlot.render: plotsize alone does not resize
+            plt.theme(self._get_plotext_theme_name(self.app.theme))
+            out.append_text(Text.from_ansi(plt.build()))
+            out.append("\n")
+        self.refresh()  # the shared figure now holds the saved page: draw the widget's own again
+        return out
+
+    def _draw(self, spec: ChartSpec, width: int | None = None) -> None:
         plt = self.plt
         x = list(range(1, len(spec.labels) + 1))
         plt.title(spec.title)
@@ -231,7 +252,7 @@ class Chart(PlotextPlot, can_focus=True):
             plt.hline(float(y), color="gray")
         plt.vline(self.selected + 1, color=SELECTION_COLOR)
         plt.xlim(0.5, len(x) + 0.5)  # half an item of margin, so the first and last marks clear the axes
-        plt.xticks(*_ticks(x, spec.labels, max(1, self.size.width // 8)))
+        plt.xticks(*_ticks(x, spec.labels, max(1, (width or self.size.width) // 8)))
         if spec.caption:
             plt.xlabel(spec.caption)
 
