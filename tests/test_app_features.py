@@ -91,3 +91,32 @@ def test_a_feature_file_is_read_one_number_per_byte(tmp_path, random_model, samp
     path.write_text("1 2 3")
     with pytest.raises(FeatureError, match="holds 3 numbers"):
         features.parse(f"short=@{path}")
+
+
+async def test_a_user_feature_adds_two_interventions_rows_that_run_and_go():
+    from factormap.engine.interventions.run import intervention_delta
+    from factormap.engine.interventions.specs import SubtractAtReadout
+    from factormap.tui.widgets.intervention_rows import ROWS
+
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await _type(pilot, "feature cap=[A-Z][a-z]+")
+        readout = await _readout_of(pilot, screen, "cap")
+        await settle(pilot)
+        pane = screen.query_one("#interventions")
+        assert [d.edit.key for d in pane.row_defs[len(ROWS):]] == ["subtract_each_step.cap", "subtract_at_readout.cap"]
+        readout_row = len(ROWS) + 1
+        pane.toggle(readout_row)
+        for _ in range(300):
+            await wait_for_workers(pilot, rounds=1)
+            if pane.rows[readout_row].stage == "done":
+                break
+        row = pane.rows[readout_row]
+        direct = intervention_delta(Session(app.session.model, app.session.text),
+                                    [SubtractAtReadout(readout.cov_direction)]).delta_bpc
+        assert row.result.delta_bpc == pytest.approx(direct, abs=1e-6) and row.null is not None
+        assert "−u_cap at readout" in pane.render().plain
+        await _type(pilot, "unfeature cap")
+        assert len(pane.row_defs) == len(pane.rows) == len(ROWS)

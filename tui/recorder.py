@@ -45,10 +45,10 @@ class SessionRecorder:
         self.writer.close()
 
 
-def edit_fields(row: int, on: bool) -> dict:
+def edit_fields(row: int, on: bool, rows=ROWS) -> dict:
     """The fields of the ``edit`` action of switching row ``row`` of the interventions pane ``on``, with
     the band's re-runs and the null's directions the row computes (so a replay computes the same)."""
-    edit = ROWS[row].edit
+    edit = rows[row].edit  # rows: the pane's row definitions (user features' rows at the end)
     return {"row": row, "key": edit.key, "name": edit.label, "on": on, "band_runs": BAND_RUNS, "null_n": NULL_N}
 
 
@@ -60,7 +60,7 @@ def state_actions(screen) -> list[tuple[str, dict]]:
     actions = [("feature", {"name": f.name, "definition": f.definition}) for f in getattr(screen, "user_features", ())]
     actions += [("traces", {"neurons": list(scope.neurons)}), ("neuron", {"neuron": screen.neuron}),
                 ("lens", {"lens": screen.lens}), ("attribution_mode", {"mode": screen.query_one("#attribution").mode})]
-    actions += [("edit", edit_fields(i, True)) for i, row in enumerate(pane.rows) if row.on]
+    actions += [("edit", edit_fields(i, True, pane.row_defs)) for i, row in enumerate(pane.rows) if row.on]
     actions.append(("move", {"t": screen.cursor}))
     return actions
 

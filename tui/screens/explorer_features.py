@@ -5,7 +5,8 @@
 Adding a feature reads it over the text (the engine parses the definition, RE2 syntax), records it,
 and computes its factor-map entry in a thread worker: the best unit, the covariance and OLS
 directions and their r. The covariance direction ``u_NAME`` is then traced as ``h·u_NAME`` on the
-oscilloscope, and the inspector (``I``) correlates with the feature and offers ``u_NAME`` as a
+oscilloscope, the interventions pane gains two rows (subtract ``u_NAME`` at every step, at the
+readout), and the inspector (``I``) correlates with the feature and offers ``u_NAME`` as a
 probe. A bad definition is one line in the app.
 
 ``:target A`` attributes the prediction at the cursor to the byte A instead of the next byte,
@@ -122,6 +123,9 @@ class ExplorerFeatures:
             return
         feature.readout = message.readout
         self.retrace()
+        direction = self.user_traces().get(f"h·u_{message.name}")
+        if direction is not None:
+            self.query_one("#interventions").set_feature_rows(message.name, direction)
         self.notify(readout_summary(message.name, message.readout), timeout=8)
 
     def remove_user_feature(self, name: str) -> None:
@@ -134,6 +138,7 @@ class ExplorerFeatures:
         self.workers.cancel_group(self, f"feature-{name}")
         self.record("feature_removed", name=name)
         self.retrace()
+        self.query_one("#interventions").drop_feature_rows(name)
         self.notify(f"feature {name} removed", timeout=3)
 
     def set_attribution_target(self, argument: str) -> None:

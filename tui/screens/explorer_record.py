@@ -77,7 +77,7 @@ class ExplorerRecording:
 
     def on_interventions_pane_toggled(self, message) -> None:
         """Record an edit switched on or off (by a key, the pane's own keys, or a replay)."""
-        self.record("edit", **edit_fields(message.row, message.on))
+        self.record("edit", **edit_fields(message.row, message.on, {message.row: message.definition}))
 
     # -- the ":" prompt's words -------------------------------------------------------------
     def run_prompt_command(self, line: str) -> bool:
@@ -140,7 +140,7 @@ class ExplorerRecording:
             if not row.on:
                 continue
             current = row.figures is not None and row.figures[0] == t
-            fields = edit_fields(i, True)
+            fields = edit_fields(i, True, pane.row_defs)
             edits.append(CardEdit(
                 row=i, key=fields["key"], name=fields["name"].format(neuron=self.neuron),
                 describe=row.spec.describe() if row.spec is not None else "(still being built)",

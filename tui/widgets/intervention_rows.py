@@ -9,13 +9,14 @@ write-in oracle fits its values on the states), so it runs in the row's worker, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from factormap.engine.errors import Cancelled
 from factormap.engine.factor_map.compute import FactorMap
 from factormap.engine.interventions.analysis import Band, residual_readout, sensitivity_band
 from factormap.engine.interventions.run import EditedRun, InterventionResult
+from factormap.engine.interventions.specs import SubtractAtReadout, SubtractEachStep
 from factormap.engine.interventions.table import EditContext, ResearchEdit, research_edit
 from factormap.engine.replay import null_edit_of
 from factormap.engine.session import Session
@@ -103,18 +104,31 @@ class RowState:
     error: str = ""
 
 
-def row_description(i: int, row: RowState, neuron: int, factor_map_ready: bool) -> str:
-    """The one line under the table that says what row ``i`` edits (with its band, residual r and
-    null percentile)."""
+def user_feature_rows(name: str, direction) -> tuple[InterventionRow, InterventionRow]:
+    """The two rows of a user feature's covariance direction ``u_NAME``: subtract it at every step,
+    and at the readout only (keys ``subtract_each_step.NAME``, ``subtract_at_readout.NAME``)."""
+    label = f"u_{name}"
+    return (
+        InterventionRow(ResearchEdit(f"subtract_each_step.{name}", f"−{label} every step", f"−{name[:3]} st",
+                                     lambda ctx: SubtractEachStep(direction, label))),
+        InterventionRow(ResearchEdit(f"subtract_at_readout.{name}", f"−{label} at readout", f"−{name[:3]} rd",
+                                     lambda ctx: SubtractAtReadout(direction, label))),
+    )
+
+
+def row_description(i: int, row: RowState, neuron: int, factor_map_ready: bool,
+                    rows: Sequence[InterventionRow] = ROWS) -> str:
+    """The one line under the table that says what row ``i`` of ``rows`` edits (with its band,
+    residual r and null percentile)."""
     if row.spec is not None:
         band = f" │ band [{row.band.min:+.2f}, {row.band.max:+.2f}]" if row.band is not None else ""
-        residual = (f" │ residual r({ROWS[i].residual_of}) {row.residual:.3f}"
+        residual = (f" │ residual r({rows[i].residual_of}) {row.residual:.3f}"
                     if row.residual is not None else "")
         null = (f" │ null: percentile {row.null.percentile:.0f}, z {row.null.z:+.1f} against {row.null.null_n} "
                 f"random directions" if row.null is not None else "")
         return f" {i + 1}: {row.spec.describe()}{band}{residual}{null}"
-    needs = " (computes the factor map first)" if ROWS[i].needs_factor_map and not factor_map_ready else ""
-    return f" {i + 1}: {ROWS[i].label(neuron)}{needs}"
+    needs = " (computes the factor map first)" if rows[i].needs_factor_map and not factor_map_ready else ""
+    return f" {i + 1}: {rows[i].label(neuron)}{needs}"
 
 
 def run_row(session: Session, row: InterventionRow, factor_map: FactorMap | None, neuron: int,

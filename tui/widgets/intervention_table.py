@@ -56,8 +56,9 @@ def row_cells(row: RowState, place: tuple[int, int, int]) -> dict[str, str]:
     return {"ΔBPC": bpc, "Δ@t": compact(at, signed=True), "Δwin": compact(window, signed=True), "band": " ".join(band)}
 
 
-def layout(rows: Sequence[RowState], neuron: int, place: tuple[int, int, int], width: int):
-    """Choose the edit names and the columns that fit ``width`` cells.
+def layout(rows: Sequence[RowState], neuron: int, place: tuple[int, int, int], width: int,
+           defs: Sequence = ROWS):
+    """Choose the edit names (of ``defs``, the pane's rows) and the columns that fit ``width`` cells.
 
     Returns:
         ``(labels, columns, widths, cells)``: each row's label, the columns kept, each kept
@@ -67,7 +68,7 @@ def layout(rows: Sequence[RowState], neuron: int, place: tuple[int, int, int], w
     widths = {c: max([len(c)] + [len(rc[c]) for rc in cells if rc is not None]) for c in COLUMNS}
     columns = [c for c in COLUMNS if c != "band" or widths["band"] > len("band")]
     for short in (False, True):
-        labels = [ROWS[i].label(neuron, 8 if short else 99) for i in range(len(rows))]
+        labels = [defs[i].label(neuron, 8 if short else 99) for i in range(len(rows))]
         name = max(len(label) for label in labels)
         while len(columns) > 1 and PREFIX_CELLS + name + sum(widths[c] + 1 for c in columns) > width and (
                 short or columns[-1] == "band"):

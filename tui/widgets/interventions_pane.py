@@ -29,7 +29,14 @@ from factormap.engine.session import Session
 from factormap.tui.fields import compact
 from factormap.tui.widgets import intervention_table as table
 from factormap.tui.widgets.bars import progress_bar
-from factormap.tui.widgets.intervention_rows import ROWS, RowState, row_description, run_row
+from factormap.tui.widgets.intervention_rows import (
+    ROWS,
+    InterventionRow,
+    RowState,
+    row_description,
+    run_row,
+    user_feature_rows,
+)
 from factormap.tui.widgets.reach import reach
 
 DEFAULT_WINDOW = 256
@@ -84,10 +91,12 @@ class InterventionsPane(Widget, can_focus=True):
         Attributes:
             row: the row, 0-based.
             on: True when it is on now.
+            definition: the row's :class:`InterventionRow` then (user features' rows come and go).
         """
 
         row: int
         on: bool
+        definition: InterventionRow | None = None
 
     @dataclass
     class FactorMapReady(Message):
@@ -128,6 +137,8 @@ class InterventionsPane(Widget, can_focus=True):
     def __init__(self, session: Session, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.session = session
+        self.row_defs: list[InterventionRow] = list(ROWS)
+        """The rows' definitions: :data:`ROWS`, then two per user feature (:meth:`set_feature_rows`)."""
         self.rows = [RowState() for _ in ROWS]
         self.factor_map: FactorMap | None = None
         """The factor map, once computed."""
@@ -155,9 +166,32 @@ class InterventionsPane(Widget, can_focus=True):
         if j != self._selected_neuron:
             self._selected_neuron = int(j)
             for i, row in enumerate(self.rows):
-                if row.on and "{neuron}" in ROWS[i].name:
+                if row.on and "{neuron}" in self.row_defs[i].name:
                     self._start_row(i)
             self.refresh()
+
+    def set_feature_rows(self, name: str, direction: np.ndarray) -> None:
+        """Add the rows of user feature ``name``'s direction (subtract at every step, at the readout)."""
+        self.drop_feature_rows(name)
+        self.row_defs.extend(user_feature_rows(name, direction))
+        self.rows.extend(RowState() for _ in range(2))
+        self.refresh()
+
+    def drop_feature_rows(self, name: str) -> None:
+        """Remove user feature ``name``'s rows; the user rows after them are switched off (their
+        numbers change)."""
+        keys = {f"subtract_each_step.{name}", f"subtract_at_readout.{name}"}
+        hit = [i for i, d in enumerate(self.row_defs) if d.edit.key in keys]
+        if not hit:
+            return
+        for i in range(hit[0], len(self.rows)):
+            if self.rows[i].on:
+                self.toggle(i)
+        keep = [i for i in range(len(self.rows)) if i not in hit]
+        self.row_defs = [self.row_defs[i] for i in keep]
+        self.rows = [self.rows[i] for i in keep]
+        self.highlighted = min(self.highlighted, len(self.rows) - 1)
+        self.refresh()
 
     def toggle(self, index: int) -> None:
         """Switch row ``index`` (0-based) on or off; switching cancels any run still going for it."""
@@ -170,7 +204,7 @@ class InterventionsPane(Widget, can_focus=True):
         else:
             row.on = True
             self._start_row(index)
-        self.post_message(self.Toggled(index, self.rows[index].on))
+        self.post_message(self.Toggled(index, self.rows[index].on, self.row_defs[index]))
         self.active_count = sum(r.on for r in self.rows)
         self._update_delta_bits()
         self.refresh()
@@ -215,7 +249,7 @@ class InterventionsPane(Widget, can_focus=True):
     def _start_row(self, index: int) -> None:
         row = self.rows[index]
         self.rows[index] = row = RowState(on=True, token=row.token + 1)
-        if ROWS[index].needs_factor_map and self.factor_map is None:
+        if self.row_defs[index].needs_factor_map and self.factor_map is None:
             row.stage = "factor map"
             if self.factor_map_fraction is None:
                 self.factor_map_fraction = 0.0
@@ -223,15 +257,16 @@ class InterventionsPane(Widget, can_focus=True):
             return
         row.stage = "starting"
         token, factor_map, neuron, place = row.token, self.factor_map, self._selected_neuron, self._place()
+        definition = self.row_defs[index]
 
         def job() -> None:
             worker = get_current_worker()
-            run_row(self.session, ROWS[index], factor_map, neuron, place,
+            run_row(self.session, definition, factor_map, neuron, place,
                     lambda **changes: self.post_message(self.RowUpdate(index, token, changes)),
                     lambda: worker.is_cancelled)
 
         self.run_worker(job, group=f"intervention-{index}", exclusive=True, thread=True, exit_on_error=False,
-                        description=ROWS[index].name)
+                        description=definition.name)
 
     def on_interventions_pane_row_update(self, message: RowUpdate) -> None:
         """Apply a report from a row's worker, unless the row was toggled since it started."""
@@ -355,12 +390,12 @@ class InterventionsPane(Widget, can_focus=True):
         ΔBPC and the highlighted row's full description (columns: :mod:`intervention_table`)."""
         muted = self.get_component_rich_style("interventions-pane--muted")
         labels, columns, widths, cells = table.layout(self.rows, self._selected_neuron, self._place(),
-                                                      self.size.width)
+                                                      self.size.width, self.row_defs)
         name_width = max(len(label) for label in labels)
         rows = [self._row_line(i, labels[i].ljust(name_width), columns, widths, cells[i])
                 for i in range(len(self.rows))]
         description = Text(row_description(self.highlighted, self.rows[self.highlighted], self._selected_neuron,
-                                           self.factor_map is not None), muted)
+                                           self.factor_map is not None, self.row_defs), muted)
         # wrapped at spaces, so a figure in it is never cut by the pane's edge
         extras = list(description.wrap(self.app.console, max(1, self.size.width)))
         for feature, value in self.through_recurrence().items():
@@ -380,7 +415,7 @@ class InterventionsPane(Widget, can_focus=True):
     def through_recurrence(self) -> dict[str, float]:
         """feature -> ΔBPC of subtracting its direction at every step minus at the readout only, for
         the features whose two rows both have their whole-text result."""
-        results = {ROWS[i].edit.key: r.result.delta_bpc for i, r in enumerate(self.rows)
+        results = {self.row_defs[i].edit.key: r.result.delta_bpc for i, r in enumerate(self.rows)
                    if r.on and r.result is not None}
         return {key.partition(".")[2]: value - results[f"subtract_at_readout.{key.partition('.')[2]}"]
                 for key, value in results.items()
