@@ -65,8 +65,9 @@ def state_actions(screen) -> list[tuple[str, dict]]:
     return actions
 
 
-def apply_action(screen, entry: dict) -> str:
-    """Bring ``screen`` to the state after the recorded action ``entry``; a one-line summary of it."""
+def apply_action(screen, entry: dict) -> str | None:
+    """Bring ``screen`` to the state after the recorded action ``entry``; a one-line summary of it,
+    or None when it cannot apply yet (the row of an edit along a user feature still being computed)."""
     action = entry["action"]
     if action == "move":
         screen.move_to(entry["t"])
@@ -84,6 +85,8 @@ def apply_action(screen, entry: dict) -> str:
             screen.show_heat(screen.attribution)
     elif action == "edit":
         pane = screen.query_one("#interventions")
+        if entry["row"] >= len(pane.rows):  # a user feature's row, before its readout exists
+            return None
         if pane.rows[entry["row"]].on != entry["on"]:
             pane.toggle(entry["row"])
         return f"edit {entry['row'] + 1} ({entry['name']}) {'on' if entry['on'] else 'off'}"

@@ -114,8 +114,12 @@ class ExplorerRecording:
         if not actions:
             self.notify("the replay is over", timeout=3)
             return
+        summary = apply_action(self, actions[0])
+        if summary is None:
+            self.notify(f"{actions[0].get('i', '?')}: its row is not there yet; press > again once the "
+                        "feature's readout is in", severity="warning", timeout=4)
+            return
         entry = actions.pop(0)
-        summary = apply_action(self, entry)
         self.notify(f"{entry.get('i', '?')}: {summary} ({len(actions)} left)", timeout=3)
 
     # -- the finding card ---------------------------------------------------------------------
