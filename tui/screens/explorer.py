@@ -47,6 +47,9 @@ PROGRESS_POLL = 0.5
 """Seconds between two looks at how far the whole-text pass has come."""
 SHORT_ROWS = 30
 """Below this many rows the footer gives its row to the panes."""
+LOW_ROWS = 20
+"""Below this many rows the text and the oscilloscope share their rows side by side (stacked, the
+oscilloscope would get none)."""
 READOUT_FEATURES = ("word_len", "in_tag")
 """Features whose covariance direction u is traced (h·u) on the oscilloscope."""
 
@@ -149,6 +152,7 @@ class ExplorerScreen(KeyGrammar, ExplorerKeys, ExplorerRecording, ExplorerFeatur
         self.set_class(w < MIN_SIZE[0] or h < MIN_SIZE[1], "-too-small")
         self.set_class(w >= WIDE_COLUMNS, "-wide")
         self.set_class(h < SHORT_ROWS, "-short")
+        self.set_class(h < LOW_ROWS and w < WIDE_COLUMNS, "-low")
         self.call_after_refresh(self._cursor_moved)
         self.call_after_refresh(self._refocus)
 
