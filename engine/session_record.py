@@ -183,6 +183,8 @@ def _check_header(header, where: str) -> None:
 def read_record(path: str | os.PathLike) -> SessionRecord:
     """Read and check a session record; a problem raises :class:`RecordError` naming the line."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a FIFO would block the read, a folder cannot be one
+        raise RecordError(f"{path}: a session record is a regular file; this is not one.")
     try:
         # "\n" only: str.splitlines would also split inside a JSON string holding U+0085 or U+2028
         lines = path.read_bytes().decode("utf-8").split("\n")

@@ -107,6 +107,16 @@ def test_a_bad_record_is_one_sentence(tmp_path, content, message):
         read_record(path)
 
 
+def test_a_record_that_is_not_a_regular_file_is_refused_without_reading(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)  # reading it would wait for a writer forever
+    for path in (fifo, tmp_path):
+        with pytest.raises(RecordError, match="is a regular file; this is not one"):
+            read_record(path)
+
+
 def test_a_bad_action_names_its_line(tmp_path, inputs):
     _, _, model_path, text_path = inputs
     path = tmp_path / "s.jsonl"
