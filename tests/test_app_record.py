@@ -122,6 +122,10 @@ def test_replay_refuses_other_files_in_one_line(tmp_path, files, capsys):
     files[1].write_bytes(APP_TEXT.upper())  # the recorded file itself changed since
     assert main(["replay", str(path)]) == 2
     assert "sha256" in capsys.readouterr().err
+    assert main(["replay", str(path), "--model", str(tmp_path)]) == 2
+    assert "is not a regular file" in capsys.readouterr().err
+    assert main(["replay", str(path), "--model", str(tmp_path / "gone.bin")]) == 2
+    assert "is not there; give its copy with --model PATH" in capsys.readouterr().err
     path.write_text("{}\n")
     assert main(["replay", str(path)]) == 2
     assert "not a factormap session record" in capsys.readouterr().err

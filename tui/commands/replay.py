@@ -37,8 +37,10 @@ def checked_inputs(args: argparse.Namespace):
     paths = []
     for what, given, recorded in (("model", args.model, record.model), ("text", args.text, record.text)):
         path = Path(given if given is not None else recorded.path)
-        if not path.is_file():
+        if not path.exists():
             raise UsageError(f"the {what} file {path} is not there; give its copy with --{what} PATH")
+        if not path.is_file():
+            raise UsageError(f"the {what} {path} is not a regular file")
         paths.append(path)
     try:
         check_inputs(record, file_identity(paths[0]), file_identity(paths[1]))
