@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import Progress
 
-    console = Console()
+    console = _report_console()
     err = Console(file=sys.stderr)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:  # a pipe gets no blank line
         for name, module in chosen.items():
@@ -74,6 +74,31 @@ def run(args: argparse.Namespace) -> int:
     for name, module in chosen.items():
         module.render(results[name], console)
     return 0
+
+
+def _report_console():
+    """A console on which a table's title and caption are printed as lines of the console's width
+    (above and below it) rather than wrapped to the table's own width: a narrow table's long caption
+    would otherwise wrap every two words."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    class ReportConsole(Console):
+        def print(self, *objects, **kwargs) -> None:
+            for obj in objects:
+                if isinstance(obj, Table) and (obj.title or obj.caption):
+                    title, caption = obj.title, obj.caption
+                    obj.title = obj.caption = None
+                    if title:
+                        super().print(title if isinstance(title, Text) else Text.from_markup(str(title), style="bold"))
+                    super().print(obj, **kwargs)
+                    if caption:
+                        super().print(caption if isinstance(caption, Text) else Text.from_markup(str(caption), style="dim"))
+                else:
+                    super().print(obj, **kwargs)
+
+    return ReportConsole()
 
 
 def summary_lines(bpc: float, results: dict) -> list[str]:
