@@ -44,8 +44,9 @@ def test_skipped_modules_stay_cold_and_the_app_skips_the_trainer():
     posted = []
     warm_kernels(posted.append)
     modules = [m.module for m in posted[:-1]]
-    assert "training" not in modules and "fastmath" not in modules
-    assert set(NOT_WARMED_BY_THE_APP) == {"factormap.engine.kernels.training", "factormap.engine.kernels.fastmath"}
+    assert "training" not in modules and "fastmath" not in modules and "moments" not in modules
+    assert set(NOT_WARMED_BY_THE_APP) == {"factormap.engine.kernels.training", "factormap.engine.kernels.fastmath",
+                                          "factormap.engine.kernels.moments"}
     assert [m.done for m in posted[:-1]] == list(range(1, len(modules) + 1))
     assert all(m.total == len(modules) for m in posted[:-1])
 

@@ -30,9 +30,12 @@ HIGH_PERCENTILE = 98.0
 """A position is "high" when its value is at or above this percentile (the top 2%)."""
 
 
-NOT_WARMED_BY_THE_APP = ("factormap.engine.kernels.training", "factormap.engine.kernels.fastmath")
-"""Engine modules whose kernels the explorer never calls (the trainer's, and the element-wise
-tanh/exp kernels that exist for tests), left to compile on use."""
+NOT_WARMED_BY_THE_APP = ("factormap.engine.kernels.training", "factormap.engine.kernels.fastmath",
+                         "factormap.engine.kernels.moments")
+"""Engine modules left to compile on use: kernels the explorer never calls (the trainer's, and the
+element-wise tanh/exp kernels that exist for tests), and the factor map's moments, which only the
+dashboard, the inspector and the write-in oracle reach, in their workers (warming them would delay
+every first start for a pass that may never run)."""
 
 
 def warm_kernels(post: Callable, ahead: ChildWarmup | None = None) -> None:

@@ -31,12 +31,9 @@ class StateMoments:
 
     def add(self, states: np.ndarray) -> np.ndarray:
         """Add a block of states (B, H); returns the block shifted, as float64, for the features."""
-        s = np.ascontiguousarray(states)
-        if s.dtype not in (np.float32, np.float64):
-            s = s.astype(np.float64)
-        s = read_only(s)  # one array type per dtype: one compiled kernel
+        s = read_only(np.ascontiguousarray(states, np.float64))  # one array type: one compiled kernel
         if self.shift is None:
-            self.shift = s.mean(axis=0, dtype=np.float64) if s.shape[0] else np.zeros(s.shape[1])
+            self.shift = s.mean(axis=0) if s.shape[0] else np.zeros(s.shape[1])
         centred = np.empty(s.shape)
         state_moments_kernel(s, self.shift, centred, self.sum, self._upper)
         self.n += s.shape[0]

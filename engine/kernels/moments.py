@@ -37,7 +37,7 @@ def state_moments_kernel(states, shift, centred, sums, upper):
         c = centred[p]
         s = states[p]
         for j in range(H):
-            c[j] = np.float64(s[j]) - shift[j]
+            c[j] = s[j] - shift[j]
             sums[j] += c[j]
     whole = B - B % POSITIONS_PER_PASS
     for p in range(0, whole, POSITIONS_PER_PASS):
@@ -79,11 +79,10 @@ def feature_sums_kernel(centred, g, value_index, cross, value_sums):
 
 
 def warm(exact: bool = True) -> None:
-    """Compile for read-only float32 and float64 states, as :class:`~factormap.engine.factor_map.moments.StateMoments`
-    passes them (the factor map reads float32 sessions' states; the write-in oracle passes float64
-    pairs even then, so ``exact`` adds nothing)."""
+    """Compile both kernels for the one array type :class:`~factormap.engine.factor_map.moments.StateMoments`
+    passes (read-only float64 states: float32 sessions' states are widened first, a copy that costs
+    a tenth of the kernel), so ``exact`` adds nothing."""
     H, B = 3, POSITIONS_PER_PASS + 1
     centred = np.empty((B, H))
-    for dtype in (np.float32, np.float64):
-        state_moments_kernel(read_only(np.zeros((B, H), dtype)), np.zeros(H), centred, np.zeros(H), np.zeros((H, H)))
+    state_moments_kernel(read_only(np.zeros((B, H))), np.zeros(H), centred, np.zeros(H), np.zeros((H, H)))
     feature_sums_kernel(centred, np.zeros(B), np.zeros(B, np.intp), np.zeros(H), np.zeros((1, H)))
