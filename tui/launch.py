@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import signal
 import sys
@@ -135,15 +136,24 @@ def _quit_deadline(seconds: float, warmup_ahead):
 
 
 def _exit_soon(code: int) -> None:
-    """Make sure the process ends within :data:`EXIT_GRACE` seconds from now.
+    """Make sure the process ends within :data:`EXIT_GRACE` seconds from now, or sooner.
 
     The terminal is already restored; a thread worker inside numba compilation or a long engine
-    call cannot be cancelled and would otherwise keep the interpreter waiting at exit.
+    call cannot be cancelled and would otherwise keep the interpreter waiting at exit (the thread
+    below ends it). Without such a worker the interpreter reaches its exit handlers first, and
+    ends there: its own teardown (numba's and LLVM's objects) took 1.6 s on a loaded machine, and
+    once it has begun, daemon threads such as this one no longer run. Called from a ``finally``
+    while an exception propagates, it leaves the exit handlers alone.
     """
-    def force() -> None:
-        time.sleep(EXIT_GRACE)
+    def end() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
 
+    def force() -> None:
+        time.sleep(EXIT_GRACE)
+        end()
+
+    if sys.exc_info()[0] is None:  # an error on its way out sets its own status (cli.main)
+        atexit.register(end)
     threading.Thread(target=force, name="factormap-exit-watchdog", daemon=True).start()
