@@ -11,8 +11,8 @@ from factormap.tui.fields import Field, compact, fit
 
 @pytest.mark.parametrize("value, signed, text", [
     (0.009031, False, "0.00903"), (6.6391, False, "6.64"), (3.4466, False, "3.45"), (12345.0, False, "1.23e4"),
-    (6.6391, True, "+6.64"), (-0.1, True, "-0.1"), (0.0, False, "0"), (None, False, "…"),
-    (math.nan, True, "–"), (1e-9, False, "1e-9"),
+    (6.6391, True, "+6.64"), (-0.1, True, "-0.100"), (0.0, False, "0.00"), (None, False, "…"),
+    (math.nan, True, "–"), (1e-9, False, "1.00e-9"), (100.0, False, "100"), (0.2003, True, "+0.200"),
 ])
 def test_compact_is_three_significant_digits(value, signed, text):
     assert compact(value, signed=signed) == text

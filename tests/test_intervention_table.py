@@ -27,7 +27,7 @@ def test_columns_drop_out_whole_as_the_pane_narrows():
         labels, columns, widths, cells = table.layout(_rows(), 0, (5, 0, 100), width)
         assert columns[0] == "ΔBPC" and columns == list(table.COLUMNS[:len(columns)])
         seen.append(tuple(columns))
-        assert cells[0] == {"ΔBPC": "+6.64", "Δ@t": "+10.1", "Δwin": "+7.41", "band": "[+6.64, +7.1] r=0.331"}
+        assert cells[0] == {"ΔBPC": "+6.64", "Δ@t": "+10.1", "Δwin": "+7.41", "band": "[+6.64, +7.10] r=0.331"}
         assert cells[1]["ΔBPC"] == "42%" and cells[1]["Δ@t"] == "…"
         if len(columns) > 1:
             assert table.PREFIX_CELLS + max(map(len, labels)) + sum(widths[c] + 1 for c in columns) <= width

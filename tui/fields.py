@@ -22,7 +22,7 @@ SIGNIFICANT = 3
 def compact(value: float | None, *, signed: bool = False, digits: int = SIGNIFICANT) -> str:
     """``value`` rounded to ``digits`` significant digits, in the shortest true form.
 
-    ``0.009031`` → ``0.00903``, ``6.6391`` → ``6.64``, ``12345`` → ``1.23e4``; with ``signed`` a
+    ``0.009031`` → ``0.00903``, ``6.6391`` → ``6.64``, ``0.2`` → ``0.200``, ``12345`` → ``1.23e4``; with ``signed`` a
     sign always shows (``+6.64``). ``None`` (not known yet) is ``…``; NaN (does not exist) is ``–``.
     """
     if value is None:
@@ -32,11 +32,11 @@ def compact(value: float | None, *, signed: bool = False, digits: int = SIGNIFIC
         return "–"
     if math.isinf(value):
         return ("+" if signed and value > 0 else "-" if value < 0 else "") + "∞"
-    text = f"{value:{'+' if signed else ''}.{digits}g}"
+    text = f"{value:{'+' if signed else ''}#.{digits}g}"  # '#': trailing zeros are significant digits too
     if "e" in text:
         mantissa, exponent = text.split("e")
-        text = f"{mantissa}e{int(exponent)}"
-    return text
+        text = f"{mantissa.rstrip('.')}e{int(exponent)}"
+    return text.rstrip(".")
 
 
 @dataclass(frozen=True)

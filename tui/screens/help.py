@@ -39,7 +39,7 @@ def key_table(bindings: list[Binding]) -> Table:
             continue
         if binding is (digits[0] if digits else None):
             table.add_row("0–9", "count prefix (10l); 0 alone: line start; 1–9 toggle intervention N "
-                                 "when the interventions pane has focus")
+                                 "when the interventions pane has focus (iN from any pane)")
             continue
         table.add_row(key_label(binding), binding.tooltip or binding.description)
     return table
