@@ -21,8 +21,6 @@ from factormap.tui.screens.explorer import ExplorerScreen
 from factormap.tui.widgets.charts import Chart
 from factormap.tui.widgets.dashboard_specs import CHARTS, attribution_specs
 from tests.app_helpers import make_app, screen_text, settle
-from tests.test_snapshots import APP as DEMO_APP
-from tests.test_snapshots import stable_plotext_ticks  # noqa: F401  (a fixture the snapshot test uses)
 
 
 
@@ -224,17 +222,6 @@ async def test_save_writes_the_svg_and_the_numbers_beside_it(tmp_path, monkeypat
     assert data["model"] == "random.bin" and data["position"] == 0
     assert set(data) >= {"breakdown", "factor_map", "peaks", "sparsity", "attribution", "interventions"}
     assert sorted(p.name for p in tmp_path.iterdir()) == [numbers.name, svg.name]
-
-
-@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
-def test_dashboard_snapshot_on_the_demo_model(snap_compare, stable_plotext_ticks, size):
-    async def open_it(pilot) -> None:
-        pilot.app.query_one("#prompt").cursor_blink = False
-        await settle(pilot)
-        await pilot.press("D")
-        await settle(pilot, attempts=2000)
-
-    assert snap_compare(DEMO_APP, terminal_size=size, run_before=open_it)
 
 
 def test_long_texts_summarise_attribution_over_a_prefix(monkeypatch, random_model):

@@ -1,15 +1,22 @@
-"""Snapshot tests of the explorer's main screen (``pytest --snapshot-update`` after looking at the diff)."""
+"""Snapshot tests of the explorer, the dashboard and the help at three sizes, on the demo model, and a
+scan of every rendered line of those screens for a number cut short (``pytest --snapshot-update``
+after looking at the diff)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import plotext._utility
 import pytest
 
-from tests.app_helpers import settle
+from tests.app_helpers import make_demo_app, screen_text, settle
 
 APP = Path(__file__).parent / "snapshot_app.py"
+SIZES = {"80x24": (80, 24), "100x30": (100, 30), "160x48": (160, 48)}
+"""The terminal sizes every screen is drawn at."""
+CUT_NUMBER = re.compile(r"\d…")
+"""A digit followed by an ellipsis: a number cut short (a rounded compact form never ends so)."""
 
 
 @pytest.fixture
@@ -19,13 +26,44 @@ def stable_plotext_ticks(monkeypatch):
     monkeypatch.setattr(plotext._utility, "no_duplicates", lambda data: list(dict.fromkeys(data)))
 
 
-async def _ready(pilot) -> None:
+async def _explorer(pilot) -> None:
+    """The cursor 12 bytes in, the first two edits on, every figure computed."""
     pilot.app.query_one("#prompt").cursor_blink = False
     await settle(pilot)
-    await pilot.press("1", "2", "l")
+    await pilot.press("1", "2", "l", "i", "1", "i", "2")
+    await settle(pilot, attempts=2000)
+
+
+async def _dashboard(pilot) -> None:
+    pilot.app.query_one("#prompt").cursor_blink = False
+    await settle(pilot)
+    await pilot.press("D")
+    await settle(pilot, attempts=2000)
+
+
+async def _help(pilot) -> None:
+    pilot.app.query_one("#prompt").cursor_blink = False
+    await settle(pilot)
+    await pilot.press("question_mark")
     await settle(pilot)
 
 
-@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
-def test_main_screen(snap_compare, stable_plotext_ticks, size):
-    assert snap_compare(APP, terminal_size=size, run_before=_ready)
+SCREENS = {"explorer": _explorer, "dashboard": _dashboard, "help": _help}
+"""How each screen is reached from the start, with its figures computed."""
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("screen", SCREENS)
+def test_screen_snapshot(snap_compare, stable_plotext_ticks, screen, size):
+    assert snap_compare(APP, terminal_size=SIZES[size], run_before=SCREENS[screen])
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("screen", SCREENS)
+async def test_no_number_is_cut_short(stable_plotext_ticks, screen, size):
+    app = make_demo_app()
+    async with app.run_test(size=SIZES[size]) as pilot:
+        await SCREENS[screen](pilot)
+        lines = screen_text(app).splitlines()
+    cut = [line for line in lines if CUT_NUMBER.search(line)]
+    assert cut == [], "\n".join(cut)
