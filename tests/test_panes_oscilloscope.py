@@ -97,7 +97,7 @@ async def test_neurons_and_readouts(session, rng):
         await settle(pilot, osc)
         states = session.states(osc.view.t0, osc.view.t1).astype(np.float64)
         np.testing.assert_allclose(osc.view.readouts["u_test"], states @ u)
-        assert "h·u_test" in osc.frame_text()
+        assert "h·u_test" in str(osc.border_subtitle)  # the legend is on the lower border
         with pytest.raises(ValueError):
             osc.set_readouts({"bad": np.ones(3)})
         with pytest.raises(ValueError):
@@ -151,7 +151,8 @@ async def test_readout_names_are_not_prefixed_twice(session):
         osc = app.query_one(Oscilloscope)
         osc.set_readouts({"h·u_word_len": np.eye(session.H)[0]})
         await settle(pilot, osc)
-        assert "h·u_word_len" in osc.frame_text() and "h·h·" not in osc.frame_text()
+        legend = str(osc.border_subtitle)  # the legend is on the lower border
+        assert "h·u_word_len" in legend and "h·h·" not in legend
 
 
 async def test_a_long_text_is_ranked_on_its_prefix(session, monkeypatch):

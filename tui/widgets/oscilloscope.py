@@ -42,8 +42,9 @@ TRACE_MARKERS = ("•", "x", "+", "o", "*", "#", "%", "@")
 READOUT_MARKERS = ("=", "~")
 """The readout traces' glyph twins."""
 COMPACT_ROWS = 10
-"""At this height or less the frame has no plot title, frame lines or legend inside: the pane's
-lower border carries the title and a legend (glyph, colour, name, axis), so the traces get the rows."""
+"""At this height or less the frame has no plot title or frame lines, so the traces get the rows.
+At every height the legend (each trace's glyph and colour, name and axis) is on the pane's lower
+border, not inside the plot (where plotext marks the axis of each entry with a cryptic L or ⅃)."""
 DEFAULT_NEURON_COUNT = 4
 """How many units the oscilloscope shows when none are chosen."""
 Y_AXIS_COLUMNS = 7
@@ -314,11 +315,9 @@ class Oscilloscope(PlotextPlot):
         compact = view.size[1] <= COMPACT_ROWS
         for i, j in enumerate(view.neurons):
             plt.plot(xs, view.traces[:, i].tolist(), color=TRACE_COLORS[i % len(TRACE_COLORS)],
-                     label=None if compact else f"{TRACE_MARKERS[i % len(TRACE_MARKERS)]} h[{j}]",
                      marker=TRACE_MARKERS[i % len(TRACE_MARKERS)] if request.glyphs else "hd")
         for i, (name, values) in enumerate(view.readouts.items()):
             plt.plot(xs, values.tolist(), yside="right", color=READOUT_COLORS[i % len(READOUT_COLORS)],
-                     label=None if compact else f"{READOUT_MARKERS[i % 2]} {readout_label(name)} (right axis)",
                      marker=READOUT_MARKERS[i % len(READOUT_MARKERS)] if request.glyphs else "hd")
         if view.readouts:
             bound = max(1.0, float(np.ceil(max(np.abs(v).max() for v in view.readouts.values()))))
@@ -358,9 +357,7 @@ class Oscilloscope(PlotextPlot):
         elif event.state == WorkerState.SUCCESS:
             self._building = False
             self.view, self._frame = event.worker.result
-            compact = self.view.size[1] <= COMPACT_ROWS
-            self.border_subtitle = (legend_markup(self.view, self._neurons_label, self.size.width - 4)
-                                    if compact else "")
+            self.border_subtitle = legend_markup(self.view, self._neurons_label, self.size.width - 4)
             self.draw_count += 1
             self.refresh()
             if self._stale or self.view.size != (self.size.width, self.size.height):
