@@ -2,7 +2,9 @@
 
 A text is processed in chunks: the sequential stage of chunk i (a recurrence, on the calling thread)
 overlaps the readout stage of chunk i-1 (on one helper thread); both release the GIL, so two cores
-work at once. Work advances lazily (:meth:`ChunkPipeline.ensure`) or streamed
+work at once. Where the readout is the slower stage (the session's, by 0.93 against 0.75 us per
+byte measured on Zen 4), the calling thread reads out the last rows of each chunk itself, as many
+as make both threads finish together (from the last chunk's CPU times). Work advances lazily (:meth:`ChunkPipeline.ensure`) or streamed
 (:meth:`ChunkPipeline.run`), thread-safely, and no chunk is ever computed twice.
 """
 
@@ -57,12 +59,41 @@ class ChunkPipeline:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
         self._pending_stop = 0
+        self._readout_rate = 0.0  # CPU seconds per row of the helper's last readout
+        self._recurrence_seconds = 0.0  # CPU seconds of the last chunk's sequential stage
 
     def _run_chunk(self, start: int) -> tuple[int, np.ndarray]:
         raise NotImplementedError
 
     def _readout_into(self, start: int, states: np.ndarray) -> None:
         raise NotImplementedError
+
+    #: Rows a readout handles together: a split of a chunk's readout falls on a multiple of this
+    #: from the chunk's start, so every row is summed the same way wherever the split lands.
+    READOUT_ALIGN = 4
+
+    def _readout_tail_into(self, start: int, states: np.ndarray) -> None:
+        """Read out the last rows of a chunk on the caller's thread while the helper reads out the
+        others; subclasses whose readouts of disjoint rows are independent implement it (with
+        scratch of their own) to share the readout between the two threads."""
+        raise NotImplementedError
+
+    def _tail_rows(self, rows: int) -> int:
+        """How many of a chunk's ``rows`` the caller's thread reads out itself: enough that both
+        threads finish together, ``(readout - recurrence) / 2`` of the last chunk's CPU times (none
+        when the subclass shares no readout, or the recurrence is the slower stage)."""
+        if type(self)._readout_tail_into is ChunkPipeline._readout_tail_into or not self._readout_rate:
+            return 0
+        readout = rows * self._readout_rate
+        share = max(0.0, (readout - self._recurrence_seconds) / 2) / readout
+        return min(rows // 2, int(rows * share)) // self.READOUT_ALIGN * self.READOUT_ALIGN
+
+    def _timed_readout(self, start: int, states: np.ndarray) -> None:
+        """The helper's readout, noting its CPU seconds per row for :meth:`_tail_rows`."""
+        began = time.thread_time()
+        self._readout_into(start, states)
+        if states.shape[0]:
+            self._readout_rate = (time.thread_time() - began) / states.shape[0]
 
     @property
     def done(self) -> int:
@@ -84,13 +115,18 @@ class ChunkPipeline:
     def _advance_chunk(self) -> None:
         """Run the next chunk's sequential stage and start its readout (caller holds the lock)."""
         start = self._done
+        began = time.thread_time()
         stop, states = self._run_chunk(start)
+        self._recurrence_seconds = time.thread_time() - began
         self._done = stop
         self._settle()
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self._thread_name)
-        self._pending = self._pool.submit(self._readout_into, start, states)
+        mid = states.shape[0] - self._tail_rows(states.shape[0])
+        self._pending = self._pool.submit(self._timed_readout, start, states[:mid])
         self._pending_stop = stop
+        if mid < states.shape[0]:
+            self._readout_tail_into(start + mid, states[mid:])
 
     def _advance_to(self, t: int) -> None:
         """Run the sequential stage up to position ``t`` (readouts may still be running)."""

@@ -9,7 +9,8 @@ state instead. Work advances lazily (the first screen needs only the first chunk
 :meth:`Session.run` from a worker; both are thread-safe and never compute a chunk twice.
 
 On two cores the recurrence of chunk i overlaps the readout of chunk i-1 in a helper thread
-(:class:`factormap.engine.chunk_pipeline.ChunkPipeline`; both numba kernels release the GIL).
+(:class:`factormap.engine.chunk_pipeline.ChunkPipeline`; both numba kernels release the GIL), and
+the recurrence's thread reads out the last rows of each chunk itself so that both finish together.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class Session(ChunkPipeline):
         H = model.H
         self.bits = np.full(self.n - 1, np.nan, np.float64 if model.dtype == np.float64 else np.float32)
         self._predicted = (np.empty(self.chunk, np.uint8), np.empty(self.chunk, np.float32))  # readout scratch
+        self._tail_predicted: tuple[np.ndarray, np.ndarray] | None = None  # the caller's share's scratch
         n_ckpt = (self.n + self.checkpoint_every - 1) // self.checkpoint_every
         self.checkpoints = np.zeros((n_ckpt, H), model.dtype)
         self._all_states = np.empty((self.n, H), model.dtype) if self.n <= full_states_limit else None
@@ -78,11 +80,19 @@ class Session(ChunkPipeline):
         return float(np.mean(self.bits, dtype=np.float64))
 
     # -- advancing ----------------------------------------------------------------------------
-    def _readout_into(self, start: int, states: np.ndarray) -> None:
+    def _readout_into(self, start: int, states: np.ndarray,
+                      scratch: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         stop = start + states.shape[0]
-        pred_byte, pred_prob = (a[:stop - start] for a in self._predicted)  # one readout at a time
+        pred_byte, pred_prob = (a[:stop - start] for a in scratch or self._predicted)  # one readout at a time
         readout_into(self.model, states, next_targets(self.x, start, stop), self.bits[start:min(stop, self.n - 1)],
                      pred_byte, pred_prob)
+
+    def _readout_tail_into(self, start: int, states: np.ndarray) -> None:
+        # rows are read out independently, so the caller's thread takes the chunk's last rows with
+        # scratch of its own while the helper reads out the rest
+        if self._tail_predicted is None:
+            self._tail_predicted = (np.empty(self.chunk, np.uint8), np.empty(self.chunk, np.float32))
+        self._readout_into(start, states, self._tail_predicted)
 
     def _chunk_states(self, start: int, stop: int) -> np.ndarray:
         """Where chunk [start, stop) puts its states: the full array, or the buffer not being read out.
