@@ -67,14 +67,13 @@ def layout(rows: Sequence[RowState], neuron: int, place: tuple[int, int, int], w
     cells = [row_cells(r, place) if r.on and r.stage != "error" else None for r in rows]
     widths = {c: max([len(c)] + [len(rc[c]) for rc in cells if rc is not None]) for c in COLUMNS}
     columns = [c for c in COLUMNS if c != "band" or widths["band"] > len("band")]
-    for short in (False, True):
+    for short in (False, True):  # the band matters more than a long name: names shorten first
         labels = [defs[i].label(neuron, 8 if short else 99) for i in range(len(rows))]
         name = max(len(label) for label in labels)
-        while len(columns) > 1 and PREFIX_CELLS + name + sum(widths[c] + 1 for c in columns) > width and (
-                short or columns[-1] == "band"):
-            columns.pop()
         if PREFIX_CELLS + name + sum(widths[c] + 1 for c in columns) <= width:
             break
+    while len(columns) > 1 and PREFIX_CELLS + name + sum(widths[c] + 1 for c in columns) > width:
+        columns.pop()
     return labels, columns, {c: widths[c] for c in columns}, cells
 
 
