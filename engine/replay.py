@@ -26,7 +26,8 @@ import numpy as np
 from factormap.engine.attribution.prediction import attribution
 from factormap.engine.errors import FactormapError
 from factormap.engine.factor_map.compute import FactorMap, compute_factor_map
-from factormap.engine.factor_map.features import FeatureError, feature_from_definition
+from factormap.engine.factor_map.features import FeatureError
+from factormap.engine.factor_map.user_features import parse_feature_definition
 from factormap.engine.interventions.analysis import residual_readout, sensitivity_band
 from factormap.engine.interventions.run import EditedRun, intervention_delta
 from factormap.engine.interventions.specs import SubtractAtReadout, SubtractEachStep
@@ -331,7 +332,8 @@ class _Replayer:
             return self._edit_step([])
         elif action == "feature":
             try:
-                name, values = feature_from_definition(entry["definition"], self.text)
+                feature = parse_feature_definition(entry["definition"])
+                name, values = feature.name, feature.values(self.text)
             except FeatureError as exc:
                 return {"note": f"not replayed: {exc}"}
             s.features[name] = entry["definition"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from factormap.engine.factor_map.compute import compute_factor_map
-from factormap.engine.factor_map.features import regex_feature
+from factormap.engine.factor_map.user_features import regex_feature
 from factormap.engine.session import Session
 from factormap.tui.screens.inspector import InspectorScreen
 from tests.app_helpers import make_app, settle

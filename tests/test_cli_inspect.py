@@ -65,6 +65,7 @@ def test_inspect_a_feature_direction_as_tables(files, capsys, sample_text):
     (["--neuron", "8"], "unit 8 does not exist"),
     (["--direction", "nope"], "no feature named 'nope'"),
     (["--neuron", "1", "--feature", "x=(["], "invalid regular expression"),
+    (["--neuron", "1", "--feature-file", "in_tag=f.txt"], "--feature-file: a feature named 'in_tag' already exists"),
     ([], "one of the arguments --neuron --direction is required"),
     (["--neuron", "1", "--direction", "word_len"], "not allowed with"),
     (["--neuron", "1", "--threshold", "nan"], "expected a finite number"),

@@ -14,13 +14,17 @@ from factormap.engine.factor_map.features import (
     after_space,
     char_class,
     in_tag,
-    numeric_feature_file,
-    parse_regex_feature,
-    regex_feature,
     standard_features,
     tag_depth,
     word_len,
     word_len_capped,
+)
+from factormap.engine.factor_map.user_features import (
+    numeric_feature_file,
+    parse_feature_definition,
+    parse_feature_file,
+    parse_regex_feature,
+    regex_feature,
 )
 
 
@@ -134,6 +138,27 @@ def test_parse_regex_feature_errors_are_one_sentence(spec, message):
     with pytest.raises(FeatureError, match=message) as info:
         parse_regex_feature(spec)
     assert "\n" not in str(info.value)
+
+
+def test_a_definition_is_a_regex_or_at_a_file_of_numbers(tmp_path, monkeypatch):
+    path = tmp_path / "f.txt"
+    path.write_text("1 2 3")
+    regex = parse_feature_definition("  v=[aeiou]\n")
+    assert (regex.name, regex.pattern, regex.path) == ("v", "[aeiou]", None)
+    assert ints(regex.values(b"cat")) == [0, 1, 0]
+    numbers = parse_feature_definition(f"f=@{path}")
+    assert (numbers.name, numbers.pattern, numbers.path) == ("f", None, path)
+    np.testing.assert_array_equal(numbers.values(b"abc"), [1.0, 2.0, 3.0])
+    with pytest.raises(FeatureError, match="holds 3 numbers but the text has 2"):
+        numbers.values(b"ab")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert parse_feature_definition("f=@~/f.txt").path == parse_feature_file("f=~/f.txt").path == path
+    with pytest.raises(FeatureError, match="is a directory"):  # '@' alone names the working folder
+        parse_feature_definition("f=@").values(b"a")
+    with pytest.raises(FeatureError, match="v: invalid regular expression"):
+        parse_feature_definition("v=(")
+    with pytest.raises(FeatureError, match="feature name"):
+        parse_feature_definition("a.b=@f.txt")
 
 
 def test_numeric_feature_file_reads_one_number_per_position(tmp_path):

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from factormap.engine.factor_map.features import regex_feature
+from factormap.engine.factor_map.user_features import regex_feature
 from factormap.engine.model import save_model
 from factormap.tui.cli import main
 from tests.json_paths import at, has
@@ -68,6 +68,10 @@ def test_malformed_and_duplicate_specs(files, capsys):
     _usage_error(report(files, "--feature", "novalue"), capsys, "NAME=VALUE")
     _usage_error(report(files, "--feature", "a.b=x"), capsys, "feature name")
     _usage_error(report(files, "--json", "--feature", "word_len=x"), capsys, "already exists")
+    _usage_error(report(files, "--json", "--feature", "v=x", "--feature", "v=y"), capsys,
+                 "--feature: a feature named 'v' already exists")
+    _usage_error(report(files, "--json", "--feature", "v=x", "--feature-file", "v=f.txt"), capsys,
+                 "--feature-file: a feature named 'v' already exists")
 
 
 def test_feature_file_errors(files, capsys, tmp_path):

@@ -94,7 +94,7 @@ def test_feature_subtractions_equal_report_engine_calls(client, random_model):
     inputs = SweepInputs("features", (model,), TEXT, {"caps": "[A-Z]"})
     got = {o.task.edit: o.figures for o in run_sweep(client, inputs, tasks)}
     session = Session(model, TEXT)
-    from factormap.engine.factor_map.features import regex_feature
+    from factormap.engine.factor_map.user_features import regex_feature
 
     caps = regex_feature(TEXT, "[A-Z]")
     u = feature_directions(session, {"word_len": "word_len", "caps": caps})
@@ -202,6 +202,13 @@ def test_a_task_that_fails_twice_is_reported_not_dropped(client, files, capsys):
     assert "zero vector" in data["failed"][0]["error"]
     assert [r["edit"] for r in data["rows"]] == ["ablate.1"]
     assert "subtract_each_step.never of m.bin failed twice" in captured.err and "Traceback" not in captured.err
+
+
+def test_a_feature_name_given_twice_is_a_usage_error(files, capsys):
+    model, _, text = files
+    assert main(["sweep", str(model), str(text), "--feature", "caps=[A-Z]", "--feature", "caps=[a-z]"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--feature: a feature named 'caps' already exists" in err, err
 
 
 def test_without_dask_one_line_names_the_extra(monkeypatch, files, capsys):

@@ -6,7 +6,8 @@ import pytest
 
 from factormap.engine.attribution import attribution
 from factormap.engine.errors import Cancelled
-from factormap.engine.factor_map.features import regex_feature, standard_features
+from factormap.engine.factor_map.features import standard_features
+from factormap.engine.factor_map.user_features import regex_feature
 from factormap.engine.interventions.directions import random_unit_direction
 from factormap.engine.interventions.oracle import fit_write_in_oracle
 from factormap.engine.interventions.run import intervention_delta

@@ -1,25 +1,19 @@
 """The user's own features in the app (``:feature NAME=REGEX``, ``:feature NAME=@file``).
 
-A feature is parsed by the engine (:func:`factormap.engine.factor_map.features.parse_regex_feature`,
-RE2 syntax; :func:`~factormap.engine.factor_map.features.numeric_feature_file` for a file of one
-number per byte position) and kept here with its definition as typed, so that the inspector,
-the oscilloscope and a session record all see the same set.
+A feature is parsed by the engine
+(:func:`factormap.engine.factor_map.user_features.parse_feature_definition`: RE2 syntax for a
+regex, one number per byte position for a file) and kept here with its definition as typed, so
+that the inspector, the oscilloscope and a session record all see the same set.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from factormap.engine.factor_map.features import (
-    STANDARD_FEATURES,
-    FeatureError,
-    numeric_feature_file,
-    parse_feature_spec,
-    parse_regex_feature,
-)
+from factormap.engine.factor_map.features import STANDARD_FEATURES, FeatureError
+from factormap.engine.factor_map.user_features import parse_feature_definition
 from factormap.engine.factor_map.readout import FeatureReadout
 
 
@@ -58,14 +52,10 @@ class UserFeatures:
             FeatureError: one sentence: a malformed definition, a bad regex, an unusable file, or a
                 name that exists already.
         """
-        name, value = parse_feature_spec(definition.strip())
-        if name in STANDARD_FEATURES or name in self._features:
-            raise FeatureError(f"a feature named {name!r} already exists (:features lists them)")
-        if value.startswith("@"):
-            values = numeric_feature_file(Path(value[1:]).expanduser(), self.session.n)
-        else:
-            values = parse_regex_feature(definition.strip()).values(self.session.text)
-        return UserFeature(name, definition.strip(), values)
+        feature = parse_feature_definition(definition)
+        if feature.name in STANDARD_FEATURES or feature.name in self._features:
+            raise FeatureError(f"a feature named {feature.name!r} already exists (:features lists them)")
+        return UserFeature(feature.name, definition.strip(), feature.values(self.session.text))
 
     def add(self, feature: UserFeature) -> None:
         """Keep ``feature`` (its name must be new)."""

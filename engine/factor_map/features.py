@@ -10,24 +10,16 @@ leave behind (:func:`features_of_range`, :class:`FeatureCarry`): the whole-text 
 that range taken as [0, n), and :mod:`factormap.engine.factor_map.stream` walks a long text range by
 range in bounded memory with the same values.
 
-Besides the built-in features, a researcher can probe their own hypothesis without code: a binary
-feature from a regular expression (``NAME=REGEX``: :func:`parse_regex_feature`, :func:`regex_feature`)
-or a numeric one read from a file of one number per byte position (:func:`numeric_feature_file`).
-User regexes run on RE2, whose matching time is linear in the text's length whatever the pattern
-(Python's ``re`` can backtrack for ever on ``(a+)+$``); RE2 has no backreferences or lookaround.
+A researcher's own features (``NAME=REGEX``, ``NAME=@FILE``) are defined in
+:mod:`factormap.engine.factor_map.user_features`.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import stat
 import string
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
-import re2
 
 from factormap.engine.errors import FactormapError
 from factormap.engine.forward import as_bytes_array
@@ -40,7 +32,7 @@ CHAR_CLASS_NAMES = ("letter", "digit", "space", "punctuation", "markup", "other"
 
 
 class FeatureError(FactormapError):
-    """A user-defined feature that cannot be used (bad regex, unreadable or malformed number file)."""
+    """A feature that cannot be used: an unknown standard feature, a bad regex, an unusable number file."""
 
 
 def _word_separators(x: np.ndarray) -> np.ndarray:
@@ -226,209 +218,6 @@ def char_class(x) -> np.ndarray:
     DEL and every byte >= 0x80.
     """
     return _CHAR_CLASS[as_bytes_array(x)]
-
-
-#: A user feature's name: letters, digits, '_' or '-', starting with a letter or '_'.
-FEATURE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-
-
-def _re2_options() -> re2.Options:
-    options = re2.Options()
-    options.encoding = re2.Options.Encoding.LATIN1  # one byte is one character, as in a bytes ``re``
-    options.log_errors = False  # RE2 would also print each syntax error on stderr
-    options.never_capture = True  # only where each match starts and ends is used
-    return options
-
-
-def _unsupported(message: str) -> str:
-    if "(?=" in message or "(?!" in message or "(?<" in message:
-        return "lookahead and lookbehind are not supported"
-    if re.search(r"invalid escape sequence: \\[1-9]", message):
-        return "backreferences are not supported"
-    return message
-
-
-def compile_regex(pattern: str | bytes):
-    """``pattern`` compiled by RE2 over bytes (a ``str`` is encoded as UTF-8 first).
-
-    The syntax is RE2's (close to Python's ``re`` without backreferences and lookaround); each
-    byte of the text is one character, so ``.`` matches any one byte but a newline.
-
-    Raises:
-        FeatureError: the pattern does not compile, or uses syntax RE2 does not support.
-    """
-    if isinstance(pattern, str):
-        pattern = pattern.encode("utf-8")
-    try:
-        return re2.compile(pattern, _re2_options())
-    except re2.error as exc:
-        detail = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise FeatureError(f"invalid regular expression {pattern.decode('utf-8', 'replace')!r}: "
-                           f"{_unsupported(detail)} (the regex engine is RE2, which matches in linear "
-                           f"time)") from None
-
-
-def _coverage(compiled, text: bytes) -> np.ndarray:
-    delta = np.zeros(len(text) + 1, np.int64)
-    for match in compiled.finditer(text):
-        delta[match.start()] += 1
-        delta[match.end()] -= 1
-    return (np.cumsum(delta[:-1]) > 0).astype(np.float64)
-
-
-def regex_feature(text_bytes: bytes, pattern: str | bytes) -> np.ndarray:
-    """1 at every position covered by a match of ``pattern`` over the text's bytes, else 0.
-
-    The pattern is compiled by :func:`compile_regex` (RE2, linear time); matches are the
-    non-overlapping leftmost-first ones, scanning from the start, and a match covers
-    ``[start, end)`` (an empty match covers nothing).
-
-    Raises:
-        FeatureError: the pattern does not compile or uses syntax RE2 does not support.
-    """
-    return _coverage(compile_regex(pattern), bytes(text_bytes))
-
-
-@dataclass(frozen=True)
-class RegexFeature:
-    """A user's binary feature, ``NAME=REGEX`` parsed: 1 where a match of the regex covers t.
-
-    Attributes:
-        name: the feature's name (:data:`FEATURE_NAME`).
-        pattern: the regex as given.
-    """
-
-    name: str
-    pattern: str
-    _compiled: object = field(repr=False, compare=False)
-
-    def values(self, text_bytes: bytes) -> np.ndarray:
-        """The feature over a text: float64 (n,), as :func:`regex_feature` defines it."""
-        return _coverage(self._compiled, bytes(text_bytes))
-
-
-def parse_feature_spec(spec: str) -> tuple[str, str]:
-    """``NAME=VALUE`` split at the first ``=``, the name checked against :data:`FEATURE_NAME`.
-
-    Raises:
-        FeatureError: no ``=``, an empty value, or a name that is not allowed.
-    """
-    name, sep, value = spec.partition("=")
-    if not sep or not value:
-        raise FeatureError(f"expected NAME=VALUE, got {spec!r}")
-    if not FEATURE_NAME.fullmatch(name):
-        raise FeatureError(f"feature name {name!r} must be letters, digits, '_' or '-' "
-                           f"and start with a letter or '_'")
-    return name, value
-
-
-def parse_regex_feature(spec: str) -> RegexFeature:
-    """The feature a ``NAME=REGEX`` defines (``--feature``, ``:feature``, ``sweep --feature``).
-
-    Raises:
-        FeatureError: one sentence: a malformed spec or name (:func:`parse_feature_spec`), or a
-            regex that does not compile or uses syntax RE2 does not support (:func:`compile_regex`).
-    """
-    name, pattern = parse_feature_spec(spec)
-    try:
-        compiled = compile_regex(pattern)
-    except FeatureError as exc:
-        raise FeatureError(f"{name}: {exc}") from None
-    return RegexFeature(name, pattern, compiled)
-
-
-#: Largest magnitude a feature file's value may have: the factor map sums squares and products of
-#: feature values in float64, which 1e308 would overflow.
-FEATURE_VALUE_LIMIT = 1e100
-
-#: Most bytes a feature file may hold per byte position of the text (a number and its separator;
-#: ``-1.2345678901234567e-308`` is 24), so a file's size bounds the memory reading it takes.
-FEATURE_FILE_BYTES_PER_POSITION = 64
-
-
-def _read_feature_file(path: Path, n: int) -> bytes:
-    """The bytes of a feature file for a text of ``n`` bytes: a regular file of bounded size."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise FeatureError(f"{path}: no such feature file") from None
-    except OSError as exc:
-        raise FeatureError(f"{path}: cannot read the feature file ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise FeatureError(f"{path}: is a directory, not a feature file")
-    if not stat.S_ISREG(st.st_mode):  # /dev/zero never ends, a pipe may never be written to
-        raise FeatureError(f"{path}: is not a regular file (a device, pipe or socket), not a feature file")
-    limit = FEATURE_FILE_BYTES_PER_POSITION * max(n, 1)
-    if st.st_size > limit:
-        raise FeatureError(f"{path}: is {st.st_size:,} bytes, more than {FEATURE_FILE_BYTES_PER_POSITION} "
-                           f"per byte position of the text ({n:,}); one number per position is expected")
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(limit + 1)  # a file that grew after the check is still read only so far
-    except OSError as exc:
-        raise FeatureError(f"{path}: cannot read the feature file ({exc.strerror or exc})") from None
-    if len(data) > limit:
-        raise FeatureError(f"{path}: grew while it was read; more than {FEATURE_FILE_BYTES_PER_POSITION} "
-                           f"bytes per byte position of the text")
-    return data
-
-
-def numeric_feature_file(path: str | os.PathLike, n: int) -> np.ndarray:
-    """A numeric feature read from a text file of ``n`` numbers, one per byte position.
-
-    Numbers are separated by whitespace (one per line is the intended layout); each is parsed by
-    Python's ``float`` and must be finite and within ±:data:`FEATURE_VALUE_LIMIT`. The file is only
-    read, and must be a regular file of at most :data:`FEATURE_FILE_BYTES_PER_POSITION` bytes per
-    position.
-
-    Raises:
-        FeatureError: the file is missing, unreadable, not a regular file or too large, holds a
-            token that is not a finite number or is too large, or holds a different count of numbers than ``n``.
-    """
-    path = Path(path)
-    tokens = _read_feature_file(path, n).split()
-    try:
-        values = np.array(tokens, dtype=np.bytes_).astype(np.float64) if tokens else np.empty(0)
-    except ValueError:
-        bad = next(i for i, token in enumerate(tokens) if not _parses_as_float(token))
-        raise FeatureError(f"{path}: entry {bad + 1} ({tokens[bad].decode('utf-8', 'replace')!r}) "
-                           f"is not a number") from None
-    finite = np.isfinite(values)
-    if not finite.all():
-        bad = int(np.argmin(finite))
-        raise FeatureError(f"{path}: entry {bad + 1} ({tokens[bad].decode('utf-8', 'replace')!r}) "
-                           f"is not a finite number")
-    huge = np.abs(values) > FEATURE_VALUE_LIMIT
-    if huge.any():
-        bad = int(np.argmax(huge))
-        raise FeatureError(f"{path}: entry {bad + 1} ({tokens[bad].decode('utf-8', 'replace')!r}) is beyond "
-                           f"±{FEATURE_VALUE_LIMIT:g}, too large to square and sum in float64; rescale the feature")
-    if values.size != n:
-        raise FeatureError(f"{path}: holds {values.size} numbers but the text has {n} bytes; "
-                           f"one number per byte position is needed")
-    return values
-
-
-def feature_from_definition(definition: str, text: bytes) -> tuple[str, np.ndarray]:
-    """A user feature as ``:feature`` takes it, and a session record replays it: ``NAME=REGEX``
-    (:func:`parse_regex_feature`) or ``NAME=@FILE`` (:func:`numeric_feature_file`, one number per
-    byte position of ``text``); ``(name, (n,) float64 values)``.
-
-    Raises:
-        FeatureError: one sentence (a malformed definition, a bad regex, an unusable file).
-    """
-    name, value = parse_feature_spec(definition.strip())
-    if value.startswith("@"):
-        return name, numeric_feature_file(Path(value[1:]).expanduser(), len(text))
-    return name, parse_regex_feature(definition.strip()).values(text)
-
-
-def _parses_as_float(token: bytes) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
 
 
 def standard_features(x) -> dict[str, np.ndarray]:

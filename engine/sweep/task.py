@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from factormap.engine.factor_map.compute import compute_factor_map
-from factormap.engine.factor_map.features import STANDARD_FEATURES, regex_feature
+from factormap.engine.factor_map.features import STANDARD_FEATURES
+from factormap.engine.factor_map.user_features import regex_feature
 from factormap.engine.interventions.analysis import residual_readout
 from factormap.engine.interventions.run import intervention_delta
 from factormap.engine.interventions.specs import AblateNeurons, RandomDirection, SubtractAtReadout, SubtractEachStep
@@ -36,7 +37,7 @@ class SweepInputs:
         models: the models, in sweep order.
         text: the text's bytes.
         regexes: user feature name -> bytes regex (``--feature NAME=REGEX``); the worker computes
-            the feature with :func:`~factormap.engine.factor_map.features.regex_feature`.
+            the feature with :func:`~factormap.engine.factor_map.user_features.regex_feature`.
     """
 
     token: str

@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from factormap.tui.commands.common import UsageError, load_inputs, print_json, whole_number
-from factormap.tui.commands.report_factor_map import _regex_spec, _spec, user_features
+from factormap.tui.commands.feature_arguments import add_feature_arguments, user_features
 
 #: How many bytes of context a listed position shows on each side.
 CONTEXT = (24, 12)
@@ -51,12 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="random directions in the causal cost's matched null (default 20; 0: no causal cost)")
     parser.add_argument("--samples", type=whole_number(1, 100_000), default=256, metavar="S",
                         help="predictions sampled for the gradient-energy rank (default 256)")
-    parser.add_argument("--feature", action="append", default=[], metavar="NAME=REGEX", type=_regex_spec,
-                        dest="factor_map_regex",
-                        help="add a binary feature: 1 where a match of REGEX (bytes) covers the position; repeatable")
-    parser.add_argument("--feature-file", action="append", default=[], metavar="NAME=PATH", type=_spec,
-                        dest="factor_map_files",
-                        help="add a numeric feature read from PATH, one number per byte position; repeatable")
+    add_feature_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
 
@@ -91,7 +86,7 @@ def compute(session, args, features: dict, progress) -> dict:
     Args:
         session: the model and text.
         args: parsed arguments.
-        features: the user features (:func:`~factormap.tui.commands.report_factor_map.user_features`).
+        features: the user features (:func:`~factormap.tui.commands.feature_arguments.user_features`).
         progress: ``progress(stage, fraction)``, or None.
     """
     from factormap.engine.workbench.causal import causal_cost

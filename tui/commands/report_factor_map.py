@@ -1,8 +1,8 @@
 """The ``factor_map`` section of ``factormap-tui report``: what the hidden state says about features.
 
-Options: ``--feature NAME=REGEX`` adds a binary feature (1 where a match of the bytes regex covers
-the position), ``--feature-file NAME=PATH`` a numeric one (one number per byte position), both
-repeatable; ``--min-support N`` sets the least count of positions for a conditional mean.
+Options: ``--feature NAME=REGEX`` and ``--feature-file NAME=PATH`` add user features
+(:mod:`factormap.tui.commands.feature_arguments`); ``--min-support N`` sets the least count of
+positions for a conditional mean.
 """
 
 from __future__ import annotations
@@ -11,36 +11,11 @@ import argparse
 
 from rich.markup import escape
 
-from factormap.engine.errors import FactormapError
 from factormap.engine.factor_map.compute import MIN_SUPPORT, compute_factor_map
-from factormap.engine.factor_map.features import (
-    STANDARD_FEATURES,
-    numeric_feature_file,
-    parse_feature_spec,
-    parse_regex_feature,
-    regex_feature,
-)
-from factormap.tui.commands.common import UsageError
+from factormap.tui.commands.feature_arguments import add_feature_arguments, user_features
 
 #: The powers k whose ‖Wh^k v_f‖ the propagation table shows.
 _SHOWN_POWERS = (4, 8, 16)
-
-
-def _spec(spec: str) -> tuple[str, str]:
-    """``NAME=VALUE`` split at the first ``=``, the name checked (an argparse ``type``)."""
-    try:
-        return parse_feature_spec(spec)
-    except FactormapError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _regex_spec(spec: str) -> tuple[str, str]:
-    """A ``NAME=REGEX`` whose regex RE2 compiles (an argparse ``type``)."""
-    try:
-        feature = parse_regex_feature(spec)
-    except FactormapError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return feature.name, feature.pattern
 
 
 def _support(value: str) -> int:
@@ -61,46 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser: the ``report`` parser.
     """
     group = parser.add_argument_group("factor_map section")
-    group.add_argument("--feature", action="append", default=[], metavar="NAME=REGEX", type=_regex_spec,
-                       dest="factor_map_regex",
-                       help="add a binary feature: 1 where a match of REGEX (bytes) covers the position; repeatable")
-    group.add_argument("--feature-file", action="append", default=[], metavar="NAME=PATH", type=_spec,
-                       dest="factor_map_files",
-                       help="add a numeric feature read from PATH, one number per byte position; repeatable")
+    add_feature_arguments(group)
     group.add_argument("--min-support", type=_support, default=MIN_SUPPORT, dest="factor_map_min_support",
                        metavar="N", help=f"least positions for a conditional mean (default {MIN_SUPPORT})")
-
-
-def user_features(session, args: argparse.Namespace) -> dict:
-    """The features given on the command line, read out after the standard ones.
-
-    Each is a whole (n,) float64 array, 8 bytes per text byte (the standard features are streamed
-    by the engine and need no such array).
-
-    Args:
-        session: the session (its text defines the positions).
-        args: parsed ``report`` arguments.
-
-    Returns:
-        Feature name -> (n,) array, in the order given.
-
-    Raises:
-        UsageError: a duplicate name or a feature file that cannot be used.
-    """
-    features = {}
-    specs = [(spec, "--feature") for spec in getattr(args, "factor_map_regex", [])]
-    specs += [(spec, "--feature-file") for spec in getattr(args, "factor_map_files", [])]
-    for (name, value), option in specs:
-        if name in features or name in STANDARD_FEATURES:
-            raise UsageError(f"{option}: a feature named {name!r} already exists")
-        try:
-            if option == "--feature":
-                features[name] = regex_feature(session.text, value)
-            else:
-                features[name] = numeric_feature_file(value, session.n)
-        except FactormapError as exc:
-            raise UsageError(f"{option} {name}: {exc}") from None
-    return features
 
 
 def compute(session, args: argparse.Namespace, progress) -> dict:

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 from factormap.tui.commands.common import UsageError, load_inputs, one_line, print_json, whole_number
-from factormap.tui.commands.report_factor_map import _regex_spec
+from factormap.tui.commands.feature_arguments import check_new_names, regex_feature_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     edits.add_argument("--subtract", action="append", default=[], metavar="FEATURE",
                        help="subtract a feature's covariance direction at every step (with its residual r) "
                             "and at the readout only; a standard feature or one of --feature; repeatable")
-    edits.add_argument("--feature", action="append", default=[], metavar="NAME=REGEX", type=_regex_spec,
+    edits.add_argument("--feature", action="append", default=[], metavar="NAME=REGEX", type=regex_feature_argument,
                        help="a binary feature of your own (1 where a match of the bytes REGEX covers the "
                             "position), subtracted like --subtract; repeatable")
     edits.add_argument("--models", nargs="+", default=[], metavar="FILE",
@@ -74,9 +74,8 @@ def _plan(args: argparse.Namespace, models):
     from factormap.engine.factor_map.features import STANDARD_FEATURES
     from factormap.engine.sweep.plan import parse_units, plan_sweep
 
-    regexes = dict(args.feature)
-    if len(regexes) != len(args.feature) or set(regexes) & set(STANDARD_FEATURES):
-        raise UsageError("--feature: each name must be new (not a standard feature, not given twice)")
+    check_new_names(args.feature, "--feature")
+    regexes = {feature.name: feature.pattern for feature in args.feature}
     unknown = [f for f in args.subtract if f not in STANDARD_FEATURES and f not in regexes]
     if unknown:
         raise UsageError(f"--subtract: no feature {unknown[0]!r}; the standard ones are "
