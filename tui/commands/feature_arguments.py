@@ -9,6 +9,7 @@ app's ``:feature`` and a record's replay use too; a bad one is a one-line usage 
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from factormap.tui.commands.common import UsageError
@@ -16,19 +17,28 @@ from factormap.tui.commands.common import UsageError
 if TYPE_CHECKING:
     from factormap.engine.factor_map.user_features import FeatureDefinition
 
+
+@contextmanager
+def _as_argument_error():
+    """The engine's one-sentence error becomes the option's (argparse prefixes the option's name)."""
+    from factormap.engine.errors import FactormapError
+
+    try:
+        yield
+    except FactormapError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def regex_feature_argument(spec: str) -> FeatureDefinition:
     """An argparse ``type``: a ``NAME=REGEX`` whose regex RE2 compiles.
 
     Args:
         spec: the option's value.
     """
-    from factormap.engine.errors import FactormapError
     from factormap.engine.factor_map.user_features import parse_regex_feature
 
-    try:
+    with _as_argument_error():
         return parse_regex_feature(spec)
-    except FactormapError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def feature_file_argument(spec: str) -> FeatureDefinition:
@@ -37,13 +47,10 @@ def feature_file_argument(spec: str) -> FeatureDefinition:
     Args:
         spec: the option's value.
     """
-    from factormap.engine.errors import FactormapError
     from factormap.engine.factor_map.user_features import parse_feature_file
 
-    try:
+    with _as_argument_error():
         return parse_feature_file(spec)
-    except FactormapError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_feature_arguments(parser) -> None:

@@ -12,21 +12,11 @@ import argparse
 from rich.markup import escape
 
 from factormap.engine.factor_map.compute import MIN_SUPPORT, compute_factor_map
+from factormap.tui.commands.common import whole_number
 from factormap.tui.commands.feature_arguments import add_feature_arguments, user_features
 
 #: The powers k whose ‖Wh^k v_f‖ the propagation table shows.
 _SHOWN_POWERS = (4, 8, 16)
-
-
-def _support(value: str) -> int:
-    """A count of positions, 1 or more (an argparse ``type``)."""
-    try:
-        count = int(value)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"expected a count of 1 or more, got {value!r}")
-    return count
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """
     group = parser.add_argument_group("factor_map section")
     add_feature_arguments(group)
-    group.add_argument("--min-support", type=_support, default=MIN_SUPPORT, dest="factor_map_min_support",
+    group.add_argument("--min-support", type=whole_number(1), default=MIN_SUPPORT, dest="factor_map_min_support",
                        metavar="N", help=f"least positions for a conditional mean (default {MIN_SUPPORT})")
 
 

@@ -12,19 +12,7 @@ import argparse
 from rich.markup import escape
 
 from factormap.engine.interventions.analysis import BAND_EPS
-
-
-def _count(least: int):
-    def parse(value: str) -> int:
-        try:
-            count = int(value)
-        except ValueError:
-            count = least - 1
-        if count < least:
-            raise argparse.ArgumentTypeError(f"expected a whole number of at least {least}, got {value!r}")
-        return count
-
-    return parse
+from factormap.tui.commands.common import whole_number
 
 
 def _eps(value: str) -> float:
@@ -44,13 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser: the ``report`` parser.
     """
     group = parser.add_argument_group("interventions section")
-    group.add_argument("--band", type=_count(0), default=8, dest="interventions_band", metavar="N",
+    group.add_argument("--band", type=whole_number(0), default=8, dest="interventions_band", metavar="N",
                        help="re-runs with nudged directions per sensitivity band (default 8; 0 for none)")
     group.add_argument("--band-eps", type=_eps, default=BAND_EPS, dest="interventions_band_eps", metavar="EPS",
                        help=f"size of each nudge of a direction (default {BAND_EPS:g})")
-    group.add_argument("--random-seeds", type=_count(1), default=20, dest="interventions_random", metavar="N",
+    group.add_argument("--random-seeds", type=whole_number(1), default=20, dest="interventions_random", metavar="N",
                        help="random directions in the control (default 20)")
-    group.add_argument("--nulls", type=_count(0), default=20, dest="interventions_nulls", metavar="N",
+    group.add_argument("--nulls", type=whole_number(0), default=20, dest="interventions_nulls", metavar="N",
                        help="random directions in each direction edit's matched null (default 20; 0 for none)")
 
 
