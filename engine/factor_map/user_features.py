@@ -169,10 +169,15 @@ def numeric_feature_file(path: str | os.PathLike, n: int) -> np.ndarray:
 class FeatureDefinition:
     """A user feature, parsed: either a regex (binary) or a file of numbers (numeric), and its name.
 
-    Attributes:
-        name: the feature's name (:data:`FEATURE_NAME`).
-        pattern: the regex as given, for a ``NAME=REGEX`` feature; None for a file.
-        path: the file of numbers, for a ``NAME=@FILE`` feature (``~`` expanded); None for a regex.
+    Attributes
+    ----------
+    name : str
+        The feature's name (:data:`FEATURE_NAME`).
+    pattern : str or None
+        The regex as given, for a ``NAME=REGEX`` feature; None for a file.
+    path : Path or None
+        The file of numbers, for a ``NAME=@FILE`` or ``--feature-file NAME=PATH`` feature (``~``
+        expanded); None for a regex.
     """
 
     name: str
@@ -181,12 +186,27 @@ class FeatureDefinition:
     _compiled: object = field(default=None, repr=False, compare=False)
 
     def values(self, text_bytes: bytes) -> np.ndarray:
-        """The feature over a text, float64 (n,) aligned with ``h_t``: for a regex, 1 where a match
-        covers position t, else 0 (:func:`regex_feature`); for a file, its t-th number
-        (:func:`numeric_feature_file`, read now, so a file changed since parsing is read as it is).
+        """The feature over a text, aligned with ``h_t``.
 
-        Raises:
-            FeatureError: the file cannot be used for this text (one sentence).
+        For a regex, ``f[t] = 1`` if a match of the pattern covers byte t (the non-overlapping
+        leftmost-first matches, each covering ``[start, end)``; :func:`regex_feature`), else 0; for
+        a file, ``f[t]`` is its (t+1)-th number (:func:`numeric_feature_file`, read now, so a file
+        changed since parsing is read as it is now).
+
+        Parameters
+        ----------
+        text_bytes : bytes
+            The text, n bytes.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64, shape (n,).
+
+        Raises
+        ------
+        FeatureError
+            The file cannot be used for this text (one sentence).
         """
         if self.path is not None:
             return numeric_feature_file(self.path, len(text_bytes))
@@ -237,10 +257,23 @@ def parse_feature_file(spec: str) -> FeatureDefinition:
 def parse_feature_definition(definition: str) -> FeatureDefinition:
     """A user feature as ``:feature`` takes it and a session record keeps it: ``NAME=@FILE`` is a
     numeric feature (as :func:`parse_feature_file` of ``NAME=FILE``), any other ``NAME=REGEX`` a
-    binary one (:func:`parse_regex_feature`); surrounding whitespace is ignored.
+    binary one (:func:`parse_regex_feature`); surrounding whitespace is ignored. The feature's
+    values over a text are :meth:`FeatureDefinition.values`.
 
-    Raises:
-        FeatureError: one sentence (a malformed definition or name, a bad regex).
+    Parameters
+    ----------
+    definition : str
+        ``NAME=REGEX`` or ``NAME=@FILE``, split at the first ``=``.
+
+    Returns
+    -------
+    FeatureDefinition
+        Its regex compiled (a bad one fails here); a file is read only by ``values``.
+
+    Raises
+    ------
+    FeatureError
+        One sentence: a malformed definition or name, or a bad regex (prefixed ``NAME:``).
     """
     name, value = parse_feature_spec(definition.strip())
     if value.startswith("@"):
