@@ -328,5 +328,8 @@ class EditWeights:
         return W - (W @ self.V) @ self.V.T
 
     def nudged(self, rng: np.random.Generator, eps: float) -> "EditWeights":
-        """The same edit with every column of V moved about ``eps``."""
+        """The same edit with every column of V moved about ``eps`` (itself for ``eps == 0``: a
+        re-orthonormalised V would differ in the last bits)."""
+        if eps == 0:
+            return self
         return replace(self, V=np.column_stack([nudged(v, rng, eps) for v in self.V.T]))
