@@ -71,6 +71,13 @@ class FactormapApp(App[int]):
         if self.notice:
             self.notify(self.notice, timeout=10)
 
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Show a notification, its text always as written: messages carry what the user typed
+        (a regex such as ``[0-9]``, a search such as ``[/b]``), which as Textual markup would be
+        eaten or end the app with a MarkupError. Widgets' ``notify`` come here too."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     def action_command_palette(self) -> None:
         """Open the command palette (see :class:`factormap.tui.command_palette.FactormapPalette`)."""
         if self.use_command_palette and not CommandPalette.is_open(self):
