@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from factormap.engine import attribution_summary as summary_module
+from factormap.engine.attribution import summary as summary_module
 from factormap.engine.attribution.summary import attribution_summary
 from factormap.engine.factor_map.representatives import offset_peaks
 from factormap.engine.session import Session

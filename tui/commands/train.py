@@ -97,7 +97,7 @@ class _ProgressBar:
         self._progress.stop()
 
     def update(self, p) -> None:
-        """Show a :class:`factormap.engine.train.TrainProgress`."""
+        """Show a :class:`factormap.engine.training.trainer.TrainProgress`."""
         fields = dict(epoch=p.epoch, epochs=p.epochs, bpc=p.bpc, best=p.best_bpc)
         if self._task is None:
             self._task = self._progress.add_task("train", total=p.chars_total, **fields)
