@@ -35,12 +35,18 @@ from factormap.engine.model import Model
 class Chaos:
     """The trust horizon and the Lyapunov exponent of a model on a text (see the module doc).
 
-    Attributes:
-        horizon: first position t with ``max_i |h32_t[i] - h64_t[i]| > tolerance``; None if none.
-        tolerance: the tolerance of ``horizon`` (an absolute difference of tanh units).
-        max_divergence: the largest ``max_i |h32_t[i] - h64_t[i]|`` over the positions checked.
-        lyapunov: the largest Lyapunov exponent of the float64 trajectory, nats per step.
-        positions: how many positions (from 0) both figures cover.
+    Attributes
+    ----------
+    horizon
+        first position t with ``max_i |h32_t[i] - h64_t[i]| > tolerance``; None if none.
+    tolerance
+        the tolerance of ``horizon`` (an absolute difference of tanh units).
+    max_divergence
+        the largest ``max_i |h32_t[i] - h64_t[i]|`` over the positions checked.
+    lyapunov
+        the largest Lyapunov exponent of the float64 trajectory, nats per step.
+    positions
+        how many positions (from 0) both figures cover.
     """
 
     horizon: int | None
@@ -64,8 +70,10 @@ def chaos(model: Model, text, *, tolerance: float = TRUST_TOLERANCE, max_positio
     Runs the float32 and float64 recurrences side by side in chunks (memory: a few chunks of
     states) and carries the tangent along the float64 one.
 
-    Raises:
-        Cancelled: ``should_stop()`` returned true between chunks.
+    Raises
+    ------
+    Cancelled
+        ``should_stop()`` returned true between chunks.
     """
     xs = as_bytes_array(text)[:max(0, int(max_positions))]
     n = xs.shape[0]

@@ -23,12 +23,17 @@ import numpy as np
 class Progress:
     """How far a streamed pass has come.
 
-    Attributes:
-        done: positions [0, done) whose states are computed.
-        settled: positions [0, settled) whose bits are computed too (the readout of the last
-            chunk run may still be under way, so ``settled <= done``).
-        total: positions in the text.
-        elapsed: seconds since the pass started.
+    Attributes
+    ----------
+    done
+        positions [0, done) whose states are computed.
+    settled
+        positions [0, settled) whose bits are computed too (the readout of the last
+        chunk run may still be under way, so ``settled <= done``).
+    total
+        positions in the text.
+    elapsed
+        seconds since the pass started.
     """
 
     done: int

@@ -45,12 +45,18 @@ def recur(model: Model, x, h0: np.ndarray | None = None, *, exact: bool | None =
           out: np.ndarray | None = None) -> np.ndarray:
     """Hidden states ``h_t`` for every byte of ``x``, shape (len(x), H), in the model's dtype.
 
-    Args:
-        model: the weights.
-        x: bytes (or a uint8 array).
-        h0: the state before ``x[0]`` (``h_{-1}``); zeros when omitted.
-        exact: use libm tanh instead of the rational approximation; default: only for float64 models.
-        out: optional preallocated (len(x), H) array to write into.
+    Parameters
+    ----------
+    model
+        the weights.
+    x
+        bytes (or a uint8 array).
+    h0
+        the state before ``x[0]`` (``h_{-1}``); zeros when omitted.
+    exact
+        use libm tanh instead of the rational approximation; default: only for float64 models.
+    out
+        optional preallocated (len(x), H) array to write into.
     """
     xs = read_only(as_bytes_array(x))
     dtype = model.dtype
@@ -75,11 +81,15 @@ def recur(model: Model, x, h0: np.ndarray | None = None, *, exact: bool | None =
 class Readout:
     """Per-position prediction statistics for a block of states.
 
-    Attributes:
-        bits: ``-log2 max(p_t[target_t], 1e-8)`` (float32; float64 for float64 states); NaN where
-            there is no target.
-        pred_byte: ``argmax p_t`` (uint8), the byte the model finds most likely next.
-        pred_prob: ``max p_t`` (float32; float64 for float64 states), its probability.
+    Attributes
+    ----------
+    bits
+        ``-log2 max(p_t[target_t], 1e-8)`` (float32; float64 for float64 states); NaN where
+        there is no target.
+    pred_byte
+        ``argmax p_t`` (uint8), the byte the model finds most likely next.
+    pred_prob
+        ``max p_t`` (float32; float64 for float64 states), its probability.
     """
 
     bits: np.ndarray
@@ -90,9 +100,12 @@ class Readout:
 def readout(model: Model, states: np.ndarray, targets) -> Readout:
     """Log-softmax statistics of ``Wy @ h_t + by`` for each row of ``states``.
 
-    Args:
-        states: (n, H) hidden states.
-        targets: (n,) target byte of each row, or -1 where there is none (bits become NaN).
+    Parameters
+    ----------
+    states
+        (n, H) hidden states.
+    targets
+        (n,) target byte of each row, or -1 where there is none (bits become NaN).
     """
     n = states.shape[0]
     dtype = np.float64 if states.dtype == np.float64 else np.float32  # float64 figures stay unrounded
@@ -137,15 +150,24 @@ def readout_into(model: Model, states: np.ndarray, targets, bits: np.ndarray, pr
 class KernelWeights:
     """A model's arrays as the kernels stream them: read-only, C-contiguous, cache-line aligned.
 
-    Attributes:
-        WxT: (256, H) ``Wx`` transposed.
-        WhT: (H, H) ``Wh`` transposed.
-        bh: (H,) hidden bias.
-        WyT: (H, 256) ``Wy`` transposed.
-        by: (256,) readout bias.
-        logit_bound: (H + 1,) float32 ``max_k |Wy[k, j]|`` for each j, then ``max_k |by[k]|``.
-        Wh: (H, H) ``Wh`` (backpropagation sums its rows).
-        Wy: (256, H) ``Wy`` (the readout gradient sums its rows).
+    Attributes
+    ----------
+    WxT
+        (256, H) ``Wx`` transposed.
+    WhT
+        (H, H) ``Wh`` transposed.
+    bh
+        (H,) hidden bias.
+    WyT
+        (H, 256) ``Wy`` transposed.
+    by
+        (256,) readout bias.
+    logit_bound
+        (H + 1,) float32 ``max_k |Wy[k, j]|`` for each j, then ``max_k |by[k]|``.
+    Wh
+        (H, H) ``Wh`` (backpropagation sums its rows).
+    Wy
+        (256, H) ``Wy`` (the readout gradient sums its rows).
     """
 
     WxT: np.ndarray
@@ -194,11 +216,16 @@ def _readout_float64(model: Model, states: np.ndarray, tg: np.ndarray):
 class ForwardResult:
     """The whole forward pass over a (small) byte sequence.
 
-    Attributes:
-        states: (N, H) hidden states h_t.
-        bits: (N-1,) bits of the prediction made at t of byte t+1.
-        pred_byte: (N,) most likely next byte after each position.
-        pred_prob: (N,) its probability.
+    Attributes
+    ----------
+    states
+        (N, H) hidden states h_t.
+    bits
+        (N-1,) bits of the prediction made at t of byte t+1.
+    pred_byte
+        (N,) most likely next byte after each position.
+    pred_prob
+        (N,) its probability.
     """
 
     states: np.ndarray

@@ -67,13 +67,20 @@ def _shapes(hidden: int) -> dict[str, tuple[int, ...]]:
 class Model:
     """Weights of a byte-level tanh RNN with hidden size ``H``; read-only arrays.
 
-    Attributes:
-        Wx: input weights, shape (H, 256); column ``Wx[:, b]`` is added when byte b is read.
-        Wh: recurrent weights, shape (H, H).
-        bh: hidden bias, shape (H,).
-        Wy: readout weights, shape (256, H).
-        by: readout bias, shape (256,).
-        source: where the weights came from (a path or a description), for display only.
+    Attributes
+    ----------
+    Wx
+        input weights, shape (H, 256); column ``Wx[:, b]`` is added when byte b is read.
+    Wh
+        recurrent weights, shape (H, H).
+    bh
+        hidden bias, shape (H,).
+    Wy
+        readout weights, shape (256, H).
+    by
+        readout bias, shape (256,).
+    source
+        where the weights came from (a path or a description), for display only.
 
     The arrays may be numpy arrays, torch tensors (detached and copied to the CPU) or any
     array-like. A ``-inf`` in ``by`` marks a byte the model never predicts: it is stored as
@@ -160,11 +167,15 @@ class Model:
     def from_state_dict(cls, state, *, dtype=np.float32, source: str = "<state_dict>") -> "Model":
         """The model of a PyTorch char-RNN ``state_dict`` (tensors or arrays, possibly nested).
 
-        Args:
-            state: e.g. ``net.state_dict()``; the names understood are those of
-                :func:`~factormap.engine.checkpoints.arrays_from_state_dict`.
-            dtype: float32 (weights rounded to it) or float64 (kept as given).
-            source: how error messages and displays name the model.
+        Parameters
+        ----------
+        state
+            e.g. ``net.state_dict()``; the names understood are those of
+            :func:`~factormap.engine.checkpoints.arrays_from_state_dict`.
+        dtype
+            float32 (weights rounded to it) or float64 (kept as given).
+        source
+            how error messages and displays name the model.
         """
         arrays = arrays_from_state_dict(state, source)
         return cls(**{n: np.asarray(a, dtype=dtype) for n, a in arrays.items()}, source=source)
@@ -176,9 +187,11 @@ class Model:
     def replace(self, **arrays: np.ndarray) -> "Model":
         """A new model with some arrays replaced (used by weight-editing interventions).
 
-        Raises:
-            ModelError: a replaced array holds NaN or Inf, typically an edit whose result
-                overflowed the float range; the message names the edit, not the model file.
+        Raises
+        ------
+        ModelError
+            a replaced array holds NaN or Inf, typically an edit whose result
+            overflowed the float range; the message names the edit, not the model file.
         """
         for name in ARRAY_NAMES:
             edited = np.asarray(arrays.get(name, 0.0))
@@ -362,10 +375,12 @@ def load_model(path: str | os.PathLike, dtype=np.float32) -> Model:
     more than the available memory (:data:`MODEL_MEMORY_FACTOR` times their float32 size), are
     refused from the file's size before anything is read.
 
-    Raises:
-        ModelError: one sentence naming the file and the problem (missing, a directory, empty,
-            a size that matches no H with the nearest valid H, too large for memory, NaN/Inf
-            weights, bad arrays).
+    Raises
+    ------
+    ModelError
+        one sentence naming the file and the problem (missing, a directory, empty,
+        a size that matches no H with the nearest valid H, too large for memory, NaN/Inf
+        weights, bad arrays).
     """
     path = Path(path)
     try:

@@ -50,13 +50,20 @@ NOT_REPLAYED = "not replayed: this version of the engine cannot recompute it"
 class EditRecipe:
     """How to recompute one switched-on edit, as the app's row computed it.
 
-    Attributes:
-        spec: the engine spec the row switches on.
-        band_runs: nudged re-runs of the sensitivity band (edits that feed the recurrence only; 0: none).
-        residual_of: a standard feature refitted on the edited states (the residual readout), or "".
-        follows_neuron: True when the spec is built from the selected neuron (rebuilt when it changes).
-        null: the edit applied to random directions for its matched null (None: it has none).
-        null_n: random directions in the null.
+    Attributes
+    ----------
+    spec
+        the engine spec the row switches on.
+    band_runs
+        nudged re-runs of the sensitivity band (edits that feed the recurrence only; 0: none).
+    residual_of
+        a standard feature refitted on the edited states (the residual readout), or "".
+    follows_neuron
+        True when the spec is built from the selected neuron (rebuilt when it changes).
+    null
+        the edit applied to random directions for its matched null (None: it has none).
+    null_n
+        random directions in the null.
     """
 
     spec: object
@@ -81,8 +88,10 @@ class TableEdits:
     feature's direction; the factor map the feature edits need is computed once per session, on
     first need.
 
-    Attributes:
-        user_features: name -> (n,) values of the user features defined so far (the replay keeps it).
+    Attributes
+    ----------
+    user_features
+        name -> (n,) values of the user features defined so far (the replay keeps it).
     """
 
     def __init__(self) -> None:
@@ -120,17 +129,28 @@ class TableEdits:
 class ReplayState:
     """The explorer's state as the actions leave it.
 
-    Attributes:
-        t: the cursor.
-        lens: the text pane's lens.
-        neuron: the selected neuron.
-        traces: the oscilloscope's units.
-        mode: the attribution pane's quantity.
-        precision: the dtype the figures are computed in.
-        edits: row -> the ``edit`` action that switched it on, for the rows that are on.
-        features: the user features' definitions, by name, in the order added.
-        target: the byte whose log-probability the attribution differentiates (-1: ``x_{t+1}``).
-        against: the byte of a contrast ``ln p(target) - ln p(against)``, or None.
+    Attributes
+    ----------
+    t
+        the cursor.
+    lens
+        the text pane's lens.
+    neuron
+        the selected neuron.
+    traces
+        the oscilloscope's units.
+    mode
+        the attribution pane's quantity.
+    precision
+        the dtype the figures are computed in.
+    edits
+        row -> the ``edit`` action that switched it on, for the rows that are on.
+    features
+        the user features' definitions, by name, in the order added.
+    target
+        the byte whose log-probability the attribution differentiates (-1: ``x_{t+1}``).
+    against
+        the byte of a contrast ``ln p(target) - ln p(against)``, or None.
     """
 
     t: int = 0
@@ -156,13 +176,20 @@ class ReplayState:
 class Replay:
     """What a replay computed.
 
-    Attributes:
-        start: the figures of position 0 before any action.
-        steps: one entry per action replayed: ``i``, ``action``, ``fields`` and ``figures``.
-        state: the state after the last action replayed.
-        position: the figures of the final cursor position.
-        edits: the figures of every edit on at the end, in row order.
-        combined_delta_bpc: ΔBPC of every edit on at the end together (None unless two or more).
+    Attributes
+    ----------
+    start
+        the figures of position 0 before any action.
+    steps
+        one entry per action replayed: ``i``, ``action``, ``fields`` and ``figures``.
+    state
+        the state after the last action replayed.
+    position
+        the figures of the final cursor position.
+    edits
+        the figures of every edit on at the end, in row order.
+    combined_delta_bpc
+        ΔBPC of every edit on at the end together (None unless two or more).
     """
 
     start: dict

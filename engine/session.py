@@ -34,16 +34,23 @@ _WORST_BLOCK = 1 << 20
 class Session(ChunkPipeline):
     """A model and a text, with the forward pass streamed over the text.
 
-    Attributes:
-        model: the weights.
-        text: the text's bytes.
-        x: the text as a read-only uint8 array.
-        n: number of bytes.
-        bits: (n-1,) bits of the prediction at t of byte t+1, float32 (float64 for a float64
-            model, whose BPC must not carry float32 rounding); NaN where not yet computed.
-            The only per-position figure stored (the predicted byte and its probability come from
-            :meth:`predictions`, like the states from :meth:`states`).
-        checkpoint_every: C; ``checkpoints[k]`` is the state before position k*C.
+    Attributes
+    ----------
+    model
+        the weights.
+    text
+        the text's bytes.
+    x
+        the text as a read-only uint8 array.
+    n
+        number of bytes.
+    bits
+        (n-1,) bits of the prediction at t of byte t+1, float32 (float64 for a float64
+        model, whose BPC must not carry float32 rounding); NaN where not yet computed.
+        The only per-position figure stored (the predicted byte and its probability come from
+        :meth:`predictions`, like the states from :meth:`states`).
+    checkpoint_every
+        C; ``checkpoints[k]`` is the state before position k*C.
     """
 
     def __init__(self, model: Model, text: bytes, *, checkpoint_every: int = CHECKPOINT_EVERY,

@@ -82,11 +82,16 @@ class InputMismatch(FactormapError):
 class FileIdentity:
     """What names an input file for someone else.
 
-    Attributes:
-        name: the file's name.
-        path: its absolute path where it was read.
-        bytes: its size in bytes.
-        sha256: the hex SHA-256 digest of its bytes.
+    Attributes
+    ----------
+    name
+        the file's name.
+    path
+        its absolute path where it was read.
+    bytes
+        its size in bytes.
+    sha256
+        the hex SHA-256 digest of its bytes.
     """
 
     name: str
@@ -144,9 +149,12 @@ def check_action(action: str, fields: dict) -> None:
 class SessionRecord:
     """A session record read back.
 
-    Attributes:
-        header: the header line (see the module's schema).
-        actions: the action lines, in order, each with ``i``, ``action`` and its fields.
+    Attributes
+    ----------
+    header
+        the header line (see the module's schema).
+    actions
+        the action lines, in order, each with ``i``, ``action`` and its fields.
     """
 
     header: dict
@@ -240,9 +248,12 @@ def record_bytes(header: dict, actions: list[tuple[str, dict]]) -> bytes:
 class RecordWriter:
     """Appends a session's actions to a new record file, one flushed line each.
 
-    Args:
-        path: the record to create; an existing file is never overwritten (:class:`RecordError`).
-        header: the header line (:func:`session_header`).
+    Parameters
+    ----------
+    path
+        the record to create; an existing file is never overwritten (:class:`RecordError`).
+    header
+        the header line (:func:`session_header`).
     """
 
     def __init__(self, path: str | os.PathLike, header: dict) -> None:

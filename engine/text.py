@@ -19,9 +19,11 @@ def load_text(path: str | os.PathLike) -> bytes:
     A text whose session would need more than the available memory
     (:data:`SESSION_BYTES_PER_TEXT_BYTE` per byte) is refused from its size before it is read.
 
-    Raises:
-        TextError: missing, a directory, not a regular file, unreadable, too large for memory,
-            empty, or a single byte (no prediction to make).
+    Raises
+    ------
+    TextError
+        missing, a directory, not a regular file, unreadable, too large for memory,
+        empty, or a single byte (no prediction to make).
     """
     path = Path(path)
     try:

@@ -36,9 +36,12 @@ CHILD_TIMEOUT = 120.0
 class Warmed:
     """One module's warm-up.
 
-    Attributes:
-        module: dotted module name.
-        seconds: wall-clock seconds its ``warm()`` took (compiling, or loading from the cache).
+    Attributes
+    ----------
+    module
+        dotted module name.
+    seconds
+        wall-clock seconds its ``warm()`` took (compiling, or loading from the cache).
     """
 
     module: str

@@ -21,10 +21,14 @@ from factormap.engine.attribution.prediction import Attribution
 class UnitFlow:
     """Unit j's share of an attribution, offset by offset.
 
-    Attributes:
-        unit: j.
-        grads: (K+1,) ``g_k[j]``.
-        contributions: (K+1,) ``g_k[j] * h_{t-k}[j]``.
+    Attributes
+    ----------
+    unit
+        j.
+    grads
+        (K+1,) ``g_k[j]``.
+    contributions
+        (K+1,) ``g_k[j] * h_{t-k}[j]``.
     """
 
     unit: int

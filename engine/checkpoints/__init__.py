@@ -43,9 +43,11 @@ def checkpoint_kind(path: Path) -> str | None:
 def read_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
     """The arrays ``Wx, Wh, bh, Wy, by`` of the char RNN saved at ``path`` (torch zip or safetensors).
 
-    Raises:
-        ModelError: one sentence: not a checkpoint, a pickled module or other code, or parameters
-            that are not one supported RNN (see :func:`arrays_from_state_dict`).
+    Raises
+    ------
+    ModelError
+        one sentence: not a checkpoint, a pickled module or other code, or parameters
+        that are not one supported RNN (see :func:`arrays_from_state_dict`).
     """
     path = Path(path)
     kind = checkpoint_kind(path)

@@ -125,12 +125,17 @@ def _input_weights(arrays, w_ih_key, skip, source) -> tuple[np.ndarray, set[str]
 def arrays_from_state_dict(state: Mapping, source: str = "<state_dict>") -> dict[str, np.ndarray]:
     """The arrays ``Wx, Wh, bh, Wy, by`` of the char RNN described by ``state`` (see the module doc).
 
-    Args:
-        state: parameter name -> tensor or array-like, possibly nested (``{'rnn': {...}, 'lin': {...}}``).
-        source: the file or object named in error messages.
+    Parameters
+    ----------
+    state
+        parameter name -> tensor or array-like, possibly nested (``{'rnn': {...}, 'lin': {...}}``).
+    source
+        the file or object named in error messages.
 
-    Raises:
-        ModelError: the parameters are not one supported RNN with a 256-byte readout.
+    Raises
+    ------
+    ModelError
+        the parameters are not one supported RNN with a 256-byte readout.
     """
     arrays = {k: to_numpy(v) for k, v in flatten(state).items()}
     if all(n in arrays for n in NATIVE_NAMES):

@@ -34,8 +34,10 @@ def is_safetensors(path: Path) -> bool:
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     """Every tensor of the file at ``path``, by name.
 
-    Raises:
-        ModelError: not a readable safetensors file, or larger than any model this tool loads.
+    Raises
+    ------
+    ModelError
+        not a readable safetensors file, or larger than any model this tool loads.
     """
     size = path.stat().st_size
     if size > MAX_MODEL_BYTES:

@@ -158,9 +158,11 @@ def _rebuild_parameter(data, *_ignored):
 def read_torch_zip(path: Path):
     """The object ``torch.save`` wrote to ``path``, with every tensor as a numpy array.
 
-    Raises:
-        ModelError: not torch's zip layout, a global a state_dict never has (an ``nn.Module``,
-            any callable), a storage that does not match its tensors, or too many bytes.
+    Raises
+    ------
+    ModelError
+        not torch's zip layout, a global a state_dict never has (an ``nn.Module``,
+        any callable), a storage that does not match its tensors, or too many bytes.
     """
     source = str(path)
     try:

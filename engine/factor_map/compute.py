@@ -40,9 +40,12 @@ INPUT_BYTES: dict[str, int] = {"space": 0x20, "newline": 0x0A, "lt": ord("<"), "
 class DirectionCosines:
     """Cosines between the features' covariance directions.
 
-    Attributes:
-        names: feature names, in order.
-        matrix: (F, F) ``cos(u_a, u_b) = u_a . u_b`` (the directions are unit; 0 for a constant feature).
+    Attributes
+    ----------
+    names
+        feature names, in order.
+    matrix
+        (F, F) ``cos(u_a, u_b) = u_a . u_b`` (the directions are unit; 0 for a constant feature).
     """
 
     names: tuple[str, ...]
@@ -57,13 +60,20 @@ class DirectionCosines:
 class InputCosines:
     """Cosines between input columns ``Wx[:, b]`` and the features' directions.
 
-    Attributes:
-        byte_names: names of the bytes (keys of :data:`INPUT_BYTES`).
-        byte_values: the bytes b.
-        feature_names: feature names, in order.
-        column_norms: (B,) ``||Wx[:, b]||``.
-        pc1: (B, F) ``cos(Wx[:, b], v_f)`` (NaN where f has no ``v_f``).
-        cov: (B, F) ``cos(Wx[:, b], u_f)``.
+    Attributes
+    ----------
+    byte_names
+        names of the bytes (keys of :data:`INPUT_BYTES`).
+    byte_values
+        the bytes b.
+    feature_names
+        feature names, in order.
+    column_norms
+        (B,) ``||Wx[:, b]||``.
+    pc1
+        (B, F) ``cos(Wx[:, b], v_f)`` (NaN where f has no ``v_f``).
+    cov
+        (B, F) ``cos(Wx[:, b], u_f)``.
     """
 
     byte_names: tuple[str, ...]
@@ -83,15 +93,23 @@ class InputCosines:
 class FactorMap:
     """The factor map of a model on a text.
 
-    Attributes:
-        n: number of positions read (the whole text).
-        min_support: the least count of positions for a conditional mean.
-        readouts: feature name -> :class:`FeatureReadout`.
-        direction_cosines: cosines between the covariance directions ``u_f``.
-        input_cosines: cosines of ``Wx`` columns with ``v_f`` and ``u_f``.
-        space_reset: ``||E[h | after_space] - E[h | not after_space]||`` (after_space: x_{t-1} = 0x20).
-        propagations: feature name -> :class:`Propagation` of ``v_f`` through ``Wh``, with S the
-            top-3 PCs of the feature's conditional means (only features with a ``v_f``).
+    Attributes
+    ----------
+    n
+        number of positions read (the whole text).
+    min_support
+        the least count of positions for a conditional mean.
+    readouts
+        feature name -> :class:`FeatureReadout`.
+    direction_cosines
+        cosines between the covariance directions ``u_f``.
+    input_cosines
+        cosines of ``Wx`` columns with ``v_f`` and ``u_f``.
+    space_reset
+        ``||E[h | after_space] - E[h | not after_space]||`` (after_space: x_{t-1} = 0x20).
+    propagations
+        feature name -> :class:`Propagation` of ``v_f`` through ``Wh``, with S the
+        top-3 PCs of the feature's conditional means (only features with a ``v_f``).
     """
 
     n: int

@@ -90,11 +90,16 @@ STANDARD_FEATURES = ("word_len", "in_tag", "tag_depth", "after_space")
 class FeatureCarry:
     """What the standard features at positions t >= t0 need to know of the bytes before t0.
 
-    Attributes:
-        last_separator: the last position < t0 holding a space, newline or tab (-1: none).
-        last_lt: the last position < t0 holding ``<`` (-1: none).
-        last_gt: the last position < t0 holding ``>`` (-1: none).
-        depth: ``tag_depth`` at t0 - 1 (0 at t0 = 0).
+    Attributes
+    ----------
+    last_separator
+        the last position < t0 holding a space, newline or tab (-1: none).
+    last_lt
+        the last position < t0 holding ``<`` (-1: none).
+    last_gt
+        the last position < t0 holding ``>`` (-1: none).
+    depth
+        ``tag_depth`` at t0 - 1 (0 at t0 = 0).
     """
 
     last_separator: int = -1

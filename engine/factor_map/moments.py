@@ -68,11 +68,15 @@ class StateMoments:
 class FeatureMoments:
     """Running sums of one feature f and of its products with the (shifted) states.
 
-    Attributes:
-        discrete: True while every value seen is an integer and there are at most
-            :data:`MAX_COND_VALUES` distinct ones; only then are per-value sums kept.
-        value_counts: value -> number of positions with that value.
-        value_sums: value -> ``sum (h - m)`` over those positions.
+    Attributes
+    ----------
+    discrete
+        True while every value seen is an integer and there are at most
+        :data:`MAX_COND_VALUES` distinct ones; only then are per-value sums kept.
+    value_counts
+        value -> number of positions with that value.
+    value_sums
+        value -> ``sum (h - m)`` over those positions.
     """
 
     def __init__(self, H: int) -> None:

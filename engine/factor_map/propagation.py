@@ -19,15 +19,23 @@ POWERS = 16
 class Propagation:
     """One direction carried through ``Wh`` (float64, read-only arrays).
 
-    Attributes:
-        v: the direction, normalised to unit length, (H,).
-        Wh_v: ``Wh @ v`` (H,).
-        norm_Wh_v: ``||Wh v||`` (the amplification of a unit direction).
-        cos_Wh_v_v: ``cos(Wh v, v) = (Wh v . v) / ||Wh v||`` (self-alignment).
-        subspace_share: ``||P_S Wh v|| / ||Wh v||``, the share of ``Wh v`` left in the subspace S
-            spanned by the given orthonormal rows (P_S = S^T S); NaN when no subspace was given.
-        subspace_dim: number of rows of S (0 when none was given).
-        power_norms: ``||Wh^k v||`` for k = 1..len(power_norms) (plain linear powers, no tanh).
+    Attributes
+    ----------
+    v
+        the direction, normalised to unit length, (H,).
+    Wh_v
+        ``Wh @ v`` (H,).
+    norm_Wh_v
+        ``||Wh v||`` (the amplification of a unit direction).
+    cos_Wh_v_v
+        ``cos(Wh v, v) = (Wh v . v) / ||Wh v||`` (self-alignment).
+    subspace_share
+        ``||P_S Wh v|| / ||Wh v||``, the share of ``Wh v`` left in the subspace S
+        spanned by the given orthonormal rows (P_S = S^T S); NaN when no subspace was given.
+    subspace_dim
+        number of rows of S (0 when none was given).
+    power_norms
+        ``||Wh^k v||`` for k = 1..len(power_norms) (plain linear powers, no tanh).
     """
 
     v: np.ndarray

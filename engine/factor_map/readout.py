@@ -27,32 +27,52 @@ SUBSPACE_DIM = 3
 class FeatureReadout:
     """The readout of one feature f from the hidden states h (float64, read-only; H = hidden size).
 
-    Attributes:
-        name: the feature's name.
-        n: number of positions.
-        per_neuron_r: (H,) Pearson ``r(h_j, f)``; NaN where h_j or f is constant.
-        best_neuron: ``argmax_j |r(h_j, f)|`` (-1 when every r is NaN).
-        best_r: ``r(h_best, f)``, signed.
-        cov_direction: (H,) ``u_f = Cov(h, f) / ||Cov(h, f)||``, unit (zeros when f is constant).
-        cov_r: Pearson ``r(h . u_f, f)``.
-        cov_r2: ``cov_r ** 2``.
-        ols_direction: (H,) the least-squares weights ``b`` of ``f ~ a + h . b`` (minimum-norm
-            solution of ``Cov(h) b = Cov(h, f)``), normalised to unit length.
-        ols_r: Pearson ``r(h . b, f)``, the multiple correlation (in-sample; it fits better than
-            ``u_f`` and points elsewhere).
-        ols_r2: ``ols_r ** 2``, the in-sample R^2 of the regression.
-        cond_values: (K,) the values k of f with at least ``min_support`` positions, ascending
-            (empty for features that are not integer-valued).
-        cond_counts: (K,) positions with each value.
-        cond_means: (K, H) ``E[h | f = k]``.
-        cond_distances: (K,) ``||E[h | f = k] - E[h | f = k_0]||`` with ``k_0 = cond_values[0]``.
-        pca_components: (P, H) principal axes of the K conditional means centred on their
-            unweighted mean, unit rows, by decreasing variance; P = min(K - 1, H).
-            Row 0 is ``pc1_direction``.
-        pca_explained_total: (P,) each component's share of the total variance of the centred means.
-        pca_explained_top3: (min(P, 3),) each of the top 3 components' share of their sum.
-        pc1_direction: (H,) ``v_f``: the first principal axis, signed so that ``h . v_f``
-            correlates positively with f (``v_f . Cov(h, f) >= 0``); NaN when K < 2.
+    Attributes
+    ----------
+    name
+        the feature's name.
+    n
+        number of positions.
+    per_neuron_r
+        (H,) Pearson ``r(h_j, f)``; NaN where h_j or f is constant.
+    best_neuron
+        ``argmax_j |r(h_j, f)|`` (-1 when every r is NaN).
+    best_r
+        ``r(h_best, f)``, signed.
+    cov_direction
+        (H,) ``u_f = Cov(h, f) / ||Cov(h, f)||``, unit (zeros when f is constant).
+    cov_r
+        Pearson ``r(h . u_f, f)``.
+    cov_r2
+        ``cov_r ** 2``.
+    ols_direction
+        (H,) the least-squares weights ``b`` of ``f ~ a + h . b`` (minimum-norm
+        solution of ``Cov(h) b = Cov(h, f)``), normalised to unit length.
+    ols_r
+        Pearson ``r(h . b, f)``, the multiple correlation (in-sample; it fits better than
+        ``u_f`` and points elsewhere).
+    ols_r2
+        ``ols_r ** 2``, the in-sample R^2 of the regression.
+    cond_values
+        (K,) the values k of f with at least ``min_support`` positions, ascending
+        (empty for features that are not integer-valued).
+    cond_counts
+        (K,) positions with each value.
+    cond_means
+        (K, H) ``E[h | f = k]``.
+    cond_distances
+        (K,) ``||E[h | f = k] - E[h | f = k_0]||`` with ``k_0 = cond_values[0]``.
+    pca_components
+        (P, H) principal axes of the K conditional means centred on their
+        unweighted mean, unit rows, by decreasing variance; P = min(K - 1, H).
+        Row 0 is ``pc1_direction``.
+    pca_explained_total
+        (P,) each component's share of the total variance of the centred means.
+    pca_explained_top3
+        (min(P, 3),) each of the top 3 components' share of their sum.
+    pc1_direction
+        (H,) ``v_f``: the first principal axis, signed so that ``h . v_f``
+        correlates positively with f (``v_f . Cov(h, f) >= 0``); NaN when K < 2.
     """
 
     name: str

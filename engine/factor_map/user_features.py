@@ -50,8 +50,10 @@ def compile_regex(pattern: str | bytes):
     The syntax is RE2's (close to Python's ``re`` without backreferences and lookaround); each
     byte of the text is one character, so ``.`` matches any one byte but a newline.
 
-    Raises:
-        FeatureError: the pattern does not compile, or uses syntax RE2 does not support.
+    Raises
+    ------
+    FeatureError
+        the pattern does not compile, or uses syntax RE2 does not support.
     """
     if isinstance(pattern, str):
         pattern = pattern.encode("utf-8")
@@ -79,8 +81,10 @@ def regex_feature(text_bytes: bytes, pattern: str | bytes) -> np.ndarray:
     non-overlapping leftmost-first ones, scanning from the start, and a match covers
     ``[start, end)`` (an empty match covers nothing).
 
-    Raises:
-        FeatureError: the pattern does not compile or uses syntax RE2 does not support.
+    Raises
+    ------
+    FeatureError
+        the pattern does not compile or uses syntax RE2 does not support.
     """
     return _coverage(compile_regex(pattern), bytes(text_bytes))
 
@@ -137,9 +141,11 @@ def numeric_feature_file(path: str | os.PathLike, n: int) -> np.ndarray:
     read, and must be a regular file of at most :data:`FEATURE_FILE_BYTES_PER_POSITION` bytes per
     position.
 
-    Raises:
-        FeatureError: the file is missing, unreadable, not a regular file or too large, holds a
-            token that is not a finite number or is too large, or holds a different count of numbers than ``n``.
+    Raises
+    ------
+    FeatureError
+        the file is missing, unreadable, not a regular file or too large, holds a
+        token that is not a finite number or is too large, or holds a different count of numbers than ``n``.
     """
     path = Path(path)
     tokens = _read_feature_file(path, n).split()
@@ -216,8 +222,10 @@ class FeatureDefinition:
 def parse_feature_spec(spec: str) -> tuple[str, str]:
     """``NAME=VALUE`` split at the first ``=``, the name checked against :data:`FEATURE_NAME`.
 
-    Raises:
-        FeatureError: no ``=``, an empty value, or a name that is not allowed.
+    Raises
+    ------
+    FeatureError
+        no ``=``, an empty value, or a name that is not allowed.
     """
     name, sep, value = spec.partition("=")
     if not sep or not value:
@@ -231,9 +239,11 @@ def parse_feature_spec(spec: str) -> tuple[str, str]:
 def parse_regex_feature(spec: str) -> FeatureDefinition:
     """The binary feature a ``NAME=REGEX`` defines (``--feature``), its regex compiled now.
 
-    Raises:
-        FeatureError: one sentence: a malformed spec or name (:func:`parse_feature_spec`), or a
-            regex that does not compile or uses syntax RE2 does not support (:func:`compile_regex`).
+    Raises
+    ------
+    FeatureError
+        one sentence: a malformed spec or name (:func:`parse_feature_spec`), or a
+        regex that does not compile or uses syntax RE2 does not support (:func:`compile_regex`).
     """
     name, pattern = parse_feature_spec(spec)
     try:
@@ -247,8 +257,10 @@ def parse_feature_file(spec: str) -> FeatureDefinition:
     """The numeric feature a ``NAME=PATH`` defines (``--feature-file``); the file is read by
     :meth:`FeatureDefinition.values`, when the text is known.
 
-    Raises:
-        FeatureError: a malformed spec or name (:func:`parse_feature_spec`).
+    Raises
+    ------
+    FeatureError
+        a malformed spec or name (:func:`parse_feature_spec`).
     """
     name, path = parse_feature_spec(spec)
     return FeatureDefinition(name, path=Path(path).expanduser())

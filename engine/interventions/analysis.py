@@ -35,12 +35,16 @@ def _part(progress: ProgressFn, i: int, n: int) -> ProgressFn:
 class ResidualReadout:
     """An intervention's ΔBPC and what the edited states still say about a feature.
 
-    Attributes:
-        result: the intervention's whole-text figures (ΔBPC; no per-position Δbits kept).
-        readout: the feature's readout refitted on the edited states (after the weight and
-            per-step edits: the states the recurrence carries), every position.
-        r: ``readout.cov_r``: Pearson ``r(h' . u'_f, f)`` with ``u'_f = Cov(h', f)/||Cov(h', f)||``
-            refitted on the edited states h'; how much of the feature regenerates.
+    Attributes
+    ----------
+    result
+        the intervention's whole-text figures (ΔBPC; no per-position Δbits kept).
+    readout
+        the feature's readout refitted on the edited states (after the weight and
+        per-step edits: the states the recurrence carries), every position.
+    r
+        ``readout.cov_r``: Pearson ``r(h' . u'_f, f)`` with ``u'_f = Cov(h', f)/||Cov(h', f)||``
+        refitted on the edited states h'; how much of the feature regenerates.
     """
 
     result: InterventionResult
@@ -75,13 +79,19 @@ def residual_readout(session, specs, feature: str | np.ndarray, name: str = "fea
 class Band:
     """ΔBPC of a set of interventions and of n nudged copies of it.
 
-    Attributes:
-        value: ΔBPC of the interventions as given.
-        nudged: (n,) ΔBPC with every direction (and every column of a weight edit's V) moved to
-            ``unit(u + eps g / sqrt(H))``, ``g ~ N(0, I)``, an independent draw per run.
-        eps: the nudge size.
-        min: least of ``value`` and ``nudged``.
-        max: greatest of ``value`` and ``nudged``.
+    Attributes
+    ----------
+    value
+        ΔBPC of the interventions as given.
+    nudged
+        (n,) ΔBPC with every direction (and every column of a weight edit's V) moved to
+        ``unit(u + eps g / sqrt(H))``, ``g ~ N(0, I)``, an independent draw per run.
+    eps
+        the nudge size.
+    min
+        least of ``value`` and ``nudged``.
+    max
+        greatest of ``value`` and ``nudged``.
     """
 
     value: float
@@ -127,12 +137,18 @@ def sensitivity_band(session, specs, n: int = 8, eps: float = BAND_EPS, seed: in
 class RandomControl:
     """ΔBPC of subtracting random unit directions at every step, one seed at a time.
 
-    Attributes:
-        seeds: (n,) the seeds of :func:`...directions.random_unit_direction`.
-        delta_bpc: (n,) ΔBPC of each.
-        mean: their mean.
-        min: their least.
-        max: their greatest.
+    Attributes
+    ----------
+    seeds
+        (n,) the seeds of :func:`...directions.random_unit_direction`.
+    delta_bpc
+        (n,) ΔBPC of each.
+    mean
+        their mean.
+    min
+        their least.
+    max
+        their greatest.
     """
 
     seeds: np.ndarray

@@ -35,12 +35,16 @@ def is_constant(beta) -> bool:
 class StateEdits:
     """An ordered list of rank-one state edits.
 
-    Attributes:
-        directions: (k, H) float64 unit rows ``u_k``.
-        alphas: (k,) float64 factors ``alpha_k`` kept along ``u_k``.
-        offsets: k entries ``beta_k``: a number, or per-position values sliced by ``[t0:t1]`` (an (n,)
-            float64 array, or a write-in oracle's
-            :class:`~factormap.engine.interventions.oracle_values.OracleValues`).
+    Attributes
+    ----------
+    directions
+        (k, H) float64 unit rows ``u_k``.
+    alphas
+        (k,) float64 factors ``alpha_k`` kept along ``u_k``.
+    offsets
+        k entries ``beta_k``: a number, or per-position values sliced by ``[t0:t1]`` (an (n,)
+        float64 array, or a write-in oracle's
+        :class:`~factormap.engine.interventions.oracle_values.OracleValues`).
     """
 
     directions: np.ndarray

@@ -22,12 +22,17 @@ VARIANTS = ("linear", "conditional_mean")
 class OracleMap:
     """The map from a feature's value to the value the oracle writes.
 
-    Attributes:
-        variant: ``"linear"``: ``g(f) = slope * f + intercept``; ``"conditional_mean"``:
-            ``g(f) = means[k]`` where ``keys[k] == f``.
-        slope, intercept: the linear map's coefficients (0 for the other variant).
-        keys: (K,) the feature's distinct values, ascending (conditional_mean only).
-        means: (K,) the mean of ``h . u`` over the positions with each value.
+    Attributes
+    ----------
+    variant
+        ``"linear"``: ``g(f) = slope * f + intercept``; ``"conditional_mean"``:
+        ``g(f) = means[k]`` where ``keys[k] == f``.
+    slope, intercept
+        the linear map's coefficients (0 for the other variant).
+    keys
+        (K,) the feature's distinct values, ascending (conditional_mean only).
+    means
+        (K,) the mean of ``h . u`` over the positions with each value.
     """
 
     variant: str
@@ -45,8 +50,10 @@ class OracleMap:
     def __call__(self, f: np.ndarray) -> np.ndarray:
         """``g(f)`` for a block of feature values, float64.
 
-        Raises:
-            FactormapError: (conditional_mean) a value of f the fit never saw.
+        Raises
+        ------
+        FactormapError
+            (conditional_mean) a value of f the fit never saw.
         """
         f = np.asarray(f, np.float64)
         if self.variant == "linear":
@@ -64,9 +71,12 @@ class OracleValues:
     Slicing with ``[t0:t1]`` gives the float64 values of [t0, t1); ``np.asarray`` gives all n of them
     (8 bytes per position: meant for short texts and notebooks).
 
-    Attributes:
-        column: the feature f.
-        map: the fitted map g.
+    Attributes
+    ----------
+    column
+        the feature f.
+    map
+        the fitted map g.
     """
 
     column: FeatureColumn

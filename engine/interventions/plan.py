@@ -72,11 +72,16 @@ class _Context:
 class Plan:
     """A compiled set of interventions.
 
-    Attributes:
-        model: the weights after every weight edit (the session's model when there is none).
-        step: the per-step state edits, in order.
-        readout: the readout-only state edits, in order.
-        specs: the specs, as given.
+    Attributes
+    ----------
+    model
+        the weights after every weight edit (the session's model when there is none).
+    step
+        the per-step state edits, in order.
+    readout
+        the readout-only state edits, in order.
+    specs
+        the specs, as given.
     """
 
     model: Model

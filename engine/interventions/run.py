@@ -46,14 +46,21 @@ StateSink = Callable[[int, np.ndarray], None]
 class InterventionResult:
     """The whole text under a set of interventions.
 
-    Attributes:
-        delta_bits: (n-1,) float32 ``bits'_t - bits_t`` against the baseline (read-only; shared
-            with the :class:`EditedRun` that made it), or None from a run that kept no Δbits.
-        baseline_bits: (n-1,) float32 the session's bits ``bits_t`` (the session's own array, not a copy).
-        baseline_bpc: mean of the baseline bits.
-        bpc: ``baseline_bpc + delta_bpc``.
-        delta_bpc: mean of ``delta_bits`` (float64).
-        edits: one line per intervention, in the order they compose.
+    Attributes
+    ----------
+    delta_bits
+        (n-1,) float32 ``bits'_t - bits_t`` against the baseline (read-only; shared
+        with the :class:`EditedRun` that made it), or None from a run that kept no Δbits.
+    baseline_bits
+        (n-1,) float32 the session's bits ``bits_t`` (the session's own array, not a copy).
+    baseline_bpc
+        mean of the baseline bits.
+    bpc
+        ``baseline_bpc + delta_bpc``.
+    delta_bpc
+        mean of ``delta_bits`` (float64).
+    edits
+        one line per intervention, in the order they compose.
     """
 
     delta_bits: np.ndarray

@@ -30,14 +30,21 @@ from factormap.engine.interventions.table import FEATURES, EditContext, feature_
 class SuiteRow:
     """One intervention of the table.
 
-    Attributes:
-        key: dotted name, e.g. ``subtract_each_step.word_len``.
-        edits: the one-line description of what it edits.
-        delta_bpc: its ΔBPC over the whole text (for ``random_direction`` the mean over seeds).
-        band_min: least ΔBPC over the nudged re-runs and the value (over the seeds for the control).
-        band_max: greatest of the same.
-        residual_r: for per-step subtraction, r of the feature's direction refitted on the edited
-            states; NaN otherwise.
+    Attributes
+    ----------
+    key
+        dotted name, e.g. ``subtract_each_step.word_len``.
+    edits
+        the one-line description of what it edits.
+    delta_bpc
+        its ΔBPC over the whole text (for ``random_direction`` the mean over seeds).
+    band_min
+        least ΔBPC over the nudged re-runs and the value (over the seeds for the control).
+    band_max
+        greatest of the same.
+    residual_r
+        for per-step subtraction, r of the feature's direction refitted on the edited
+        states; NaN otherwise.
     """
 
     key: str
@@ -52,10 +59,14 @@ class SuiteRow:
 class Suite:
     """The intervention table of a model on a text.
 
-    Attributes:
-        baseline_bpc: the session's BPC.
-        band_n: nudged re-runs per band; band_eps: their size; random_n: seeds of the control.
-        rows: the interventions, in table order.
+    Attributes
+    ----------
+    baseline_bpc
+        the session's BPC.
+    band_n
+        nudged re-runs per band; band_eps: their size; random_n: seeds of the control.
+    rows
+        the interventions, in table order.
     """
 
     baseline_bpc: float

@@ -19,14 +19,21 @@ from factormap.engine.kernels.fastmath import exp_f32, tanh_f32
 class KernelSettings(NamedTuple):
     """Constants of one training run, passed to the kernel as a tuple.
 
-    Attributes:
-        hidden: H.
-        bptt: T, the length of a segment (positions whose prediction is trained).
-        clip: the global gradient norm is scaled down to at most this (0: no clipping).
-        adam: Adam updates instead of plain SGD.
-        beta1, beta2, eps: Adam's constants.
-        exact_math: libm tanh and exp (float64 gradient checks) instead of the float32 approximations
-            of the engine's forward pass (``tanh_f32``, ``exp_f32``).
+    Attributes
+    ----------
+    hidden
+        H.
+    bptt
+        T, the length of a segment (positions whose prediction is trained).
+    clip
+        the global gradient norm is scaled down to at most this (0: no clipping).
+    adam
+        Adam updates instead of plain SGD.
+    beta1, beta2, eps
+        Adam's constants.
+    exact_math
+        libm tanh and exp (float64 gradient checks) instead of the float32 approximations
+        of the engine's forward pass (``tanh_f32``, ``exp_f32``).
     """
 
     hidden: int

@@ -102,10 +102,14 @@ def sweep_client(workers: int | None = None, scheduler: str | None = None, *, ti
 class TaskOutcome:
     """A finished task: its figures (:func:`...task.task_figures`), or the error of its last try.
 
-    Attributes:
-        task: the task.
-        figures: ``delta_bpc``, ``bpc``, ``baseline_bpc``, ``residual_r``, ``seconds``; None on failure.
-        error: one line ``ExceptionName: message`` when every try failed; None on success.
+    Attributes
+    ----------
+    task
+        the task.
+    figures
+        ``delta_bpc``, ``bpc``, ``baseline_bpc``, ``residual_r``, ``seconds``; None on failure.
+    error
+        one line ``ExceptionName: message`` when every try failed; None on success.
     """
 
     task: SweepTask

@@ -26,10 +26,14 @@ ABLATE, RANDOM, EACH_STEP, AT_READOUT = "ablate", "random", "subtract_each_step"
 class SweepTask:
     """One whole-text pass of a sweep.
 
-    Attributes:
-        model: index of the model in the sweep's models.
-        kind: ``ablate``, ``random``, ``subtract_each_step`` or ``subtract_at_readout``.
-        target: the unit (ablate), the seed (random) or the feature's name (subtractions).
+    Attributes
+    ----------
+    model
+        index of the model in the sweep's models.
+    kind
+        ``ablate``, ``random``, ``subtract_each_step`` or ``subtract_at_readout``.
+    target
+        the unit (ablate), the seed (random) or the feature's name (subtractions).
     """
 
     model: int

@@ -42,12 +42,18 @@ _WALK = 1 << 20
 class Shard:
     """Positions ``[start, stop)`` of a text and what a worker needs to run them alone.
 
-    Attributes:
-        start: a multiple of ``chunk`` (0 for the first shard).
-        stop: the next shard's start, or n.
-        chunk: the session's chunk: the shard walks ``[start, stop)`` in these ranges.
-        h0: ``h_{start-1}``, the state the recurrence starts from (zeros at 0): the session's checkpoint.
-        carry: what the standard features at ``start`` need of the bytes before it.
+    Attributes
+    ----------
+    start
+        a multiple of ``chunk`` (0 for the first shard).
+    stop
+        the next shard's start, or n.
+    chunk
+        the session's chunk: the shard walks ``[start, stop)`` in these ranges.
+    h0
+        ``h_{start-1}``, the state the recurrence starts from (zeros at 0): the session's checkpoint.
+    carry
+        what the standard features at ``start`` need of the bytes before it.
     """
 
     start: int

@@ -32,12 +32,17 @@ from factormap.engine.sweep.plan import ABLATE, EACH_STEP, RANDOM, SweepTask
 class SweepInputs:
     """Everything a worker needs, sent to each worker once.
 
-    Attributes:
-        token: names this sweep's inputs in a worker's cache (unique per sweep).
-        models: the models, in sweep order.
-        text: the text's bytes.
-        regexes: user feature name -> bytes regex (``--feature NAME=REGEX``); the worker computes
-            the feature with :func:`~factormap.engine.factor_map.user_features.regex_feature`.
+    Attributes
+    ----------
+    token
+        names this sweep's inputs in a worker's cache (unique per sweep).
+    models
+        the models, in sweep order.
+    text
+        the text's bytes.
+    regexes
+        user feature name -> bytes regex (``--feature NAME=REGEX``); the worker computes
+        the feature with :func:`~factormap.engine.factor_map.user_features.regex_feature`.
     """
 
     token: str

@@ -62,10 +62,14 @@ def init_model(hidden: int, seed: int) -> Model:
 class SegmentGradient:
     """The loss of one segment and its gradient.
 
-    Attributes:
-        nats: ``L``, the summed cross-entropy (natural log) of the segment's predictions.
-        grads: ``dL/dW`` for each of ``Wx, Wh, bh, Wy, by``, in the model's shapes and dtype.
-        h_last: the state after the segment's last input, ``h_{T-1}`` (where the next segment starts).
+    Attributes
+    ----------
+    nats
+        ``L``, the summed cross-entropy (natural log) of the segment's predictions.
+    grads
+        ``dL/dW`` for each of ``Wx, Wh, bh, Wy, by``, in the model's shapes and dtype.
+    h_last
+        the state after the segment's last input, ``h_{T-1}`` (where the next segment starts).
     """
 
     nats: float

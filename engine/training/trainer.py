@@ -40,15 +40,24 @@ ADAM_EPS = 1e-8
 class TrainConfig:
     """How to train.
 
-    Attributes:
-        hidden: hidden size H.
-        bptt: positions per truncated-BPTT segment.
-        epochs: passes over the text.
-        lr: peak learning rate of the cosine schedule (its value at the first step).
-        clip: largest global gradient norm per segment (0 disables clipping).
-        adam: Adam (betas 0.9, 0.999; eps 1e-8) instead of plain SGD.
-        seed: seed of the initial weights (the only randomness).
-        checkpoint_every: call the ``checkpoint`` callback every this many epochs (0: never).
+    Attributes
+    ----------
+    hidden
+        hidden size H.
+    bptt
+        positions per truncated-BPTT segment.
+    epochs
+        passes over the text.
+    lr
+        peak learning rate of the cosine schedule (its value at the first step).
+    clip
+        largest global gradient norm per segment (0 disables clipping).
+    adam
+        Adam (betas 0.9, 0.999; eps 1e-8) instead of plain SGD.
+    seed
+        seed of the initial weights (the only randomness).
+    checkpoint_every
+        call the ``checkpoint`` callback every this many epochs (0: never).
     """
 
     hidden: int = 128
@@ -97,18 +106,28 @@ def evaluate_bpc(model: Model, text: bytes) -> float:
 class TrainProgress:
     """Where a training run stands, reported after every block of segments.
 
-    Attributes:
-        epoch: epochs completed.
-        epochs: epochs planned.
-        chars_done: characters trained on so far, over all epochs.
-        chars_total: ``epochs x (len(text) - 1)``.
-        train_bpc: mean ``-log2 p(x_{t+1})`` of the current (or just finished) epoch's
-            predictions, made while the weights were changing.
-        bpc: BPC of the model after the last completed epoch, by the engine's forward pass
-            (the initial model's before the first epoch ends).
-        best_bpc: lowest ``bpc`` so far; ``best_epoch``: the epoch that reached it (0: the initial model).
-        lr: learning rate of the last step taken.
-        elapsed: seconds since this run started.
+    Attributes
+    ----------
+    epoch
+        epochs completed.
+    epochs
+        epochs planned.
+    chars_done
+        characters trained on so far, over all epochs.
+    chars_total
+        ``epochs x (len(text) - 1)``.
+    train_bpc
+        mean ``-log2 p(x_{t+1})`` of the current (or just finished) epoch's
+        predictions, made while the weights were changing.
+    bpc
+        BPC of the model after the last completed epoch, by the engine's forward pass
+        (the initial model's before the first epoch ends).
+    best_bpc
+        lowest ``bpc`` so far; ``best_epoch``: the epoch that reached it (0: the initial model).
+    lr
+        learning rate of the last step taken.
+    elapsed
+        seconds since this run started.
     """
 
     epoch: int
@@ -127,15 +146,24 @@ class TrainProgress:
 class TrainResult:
     """The outcome of a run.
 
-    Attributes:
-        model: the best model (lowest forward-pass BPC over the epochs, the initial model included).
-        bpc: its BPC on the text, by the engine's forward pass.
-        best_epoch: the epoch after which it was taken (0: the initial model).
-        epochs_run: epochs completed.
-        stopped: True when ``should_stop`` ended the run early.
-        history: (epochs_run + 1,) forward-pass BPC after each epoch, ``history[0]`` the initial model's.
-        train_seconds: seconds spent in the training kernels (evaluation excluded).
-        chars_per_second: characters trained per second of ``train_seconds``.
+    Attributes
+    ----------
+    model
+        the best model (lowest forward-pass BPC over the epochs, the initial model included).
+    bpc
+        its BPC on the text, by the engine's forward pass.
+    best_epoch
+        the epoch after which it was taken (0: the initial model).
+    epochs_run
+        epochs completed.
+    stopped
+        True when ``should_stop`` ended the run early.
+    history
+        (epochs_run + 1,) forward-pass BPC after each epoch, ``history[0]`` the initial model's.
+    train_seconds
+        seconds spent in the training kernels (evaluation excluded).
+    chars_per_second
+        characters trained per second of ``train_seconds``.
     """
 
     model: Model
@@ -151,12 +179,18 @@ class TrainResult:
 class Trainer:
     """One training run of a model on a text; :meth:`run` may be resumed after a stop.
 
-    Attributes:
-        config: the :class:`TrainConfig`.
-        best_model: the best model so far (valid at any moment, also after an interrupt).
-        best_bpc: its forward-pass BPC; ``best_epoch``: when it was reached.
-        epoch: epochs completed.
-        history: forward-pass BPC after each completed epoch, the initial model's first.
+    Attributes
+    ----------
+    config
+        the :class:`TrainConfig`.
+    best_model
+        the best model so far (valid at any moment, also after an interrupt).
+    best_bpc
+        its forward-pass BPC; ``best_epoch``: when it was reached.
+    epoch
+        epochs completed.
+    history
+        forward-pass BPC after each completed epoch, the initial model's first.
     """
 
     def __init__(self, text: bytes, config: TrainConfig) -> None:
@@ -228,11 +262,15 @@ class Trainer:
             checkpoint: Callable[[Model, TrainProgress], None] | None = None) -> TrainResult:
         """Train until the planned epochs are done or ``should_stop()`` is true.
 
-        Args:
-            progress: called with a :class:`TrainProgress` after every block and every epoch.
-            should_stop: checked after every block; when true, the run ends early and returns
-                the best model so far (a partial epoch is not scored).
-            checkpoint: called with ``(best_model, progress)`` every ``config.checkpoint_every`` epochs.
+        Parameters
+        ----------
+        progress
+            called with a :class:`TrainProgress` after every block and every epoch.
+        should_stop
+            checked after every block; when true, the run ends early and returns
+            the best model so far (a partial epoch is not scored).
+        checkpoint
+            called with ``(best_model, progress)`` every ``config.checkpoint_every`` epochs.
         """
         t_start = time.perf_counter()
         stopped = False

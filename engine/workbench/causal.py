@@ -35,9 +35,12 @@ from factormap.engine.workbench.probe import Probe
 class CausalCost:
     """ΔBPC of subtracting a probe at every step and at the readout, each against its null.
 
-    Attributes:
-        each_step: ΔBPC at every step, with its null comparison.
-        readout: ΔBPC at the readout only, with its null comparison.
+    Attributes
+    ----------
+    each_step
+        ΔBPC at every step, with its null comparison.
+    readout
+        ΔBPC at the readout only, with its null comparison.
     """
 
     each_step: NullComparison

@@ -29,12 +29,18 @@ DEFAULT_SAMPLES = 256
 class GradientRank:
     """The probe's gradient energy against every unit's (see the module).
 
-    Attributes:
-        rank: ``1 + #{j : E_j > E_u}``, 1..H+1.
-        energy: ``E_u``.
-        unit_energy: (H,) ``E_j``.
-        samples: S, the predictions averaged.
-        K: deepest offset summed (cut to t for predictions near the start).
+    Attributes
+    ----------
+    rank
+        ``1 + #{j : E_j > E_u}``, 1..H+1.
+    energy
+        ``E_u``.
+    unit_energy
+        (H,) ``E_j``.
+    samples
+        S, the predictions averaged.
+    K
+        deepest offset summed (cut to t for predictions near the start).
     """
 
     rank: int

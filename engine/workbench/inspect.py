@@ -36,18 +36,30 @@ DEFAULT_TOP, DEFAULT_BINS, CONTEXT_BEFORE, CONTEXT_AFTER = 10, 40, 24, 12
 class Inspection:
     """A probe's values ``a_t`` over the whole text (see the module for each definition).
 
-    Attributes:
-        probe: what was inspected.
-        n: positions read (the whole text).
-        top_positions, top_values: (K,) positions and values of the highest ``a_t``, highest first.
-        bottom_positions, bottom_values: (K,) the same of the lowest, lowest first.
-        contexts: position -> (bytes before, the byte, bytes after) for every listed position.
-        mean, sd: mean and population standard deviation of ``a_t``.
-        histogram_edges: (bins+1,) from ``min a`` to ``max a``.
-        histogram_counts: (bins,) positions per bin.
-        threshold: the threshold of ``fraction_above``.
-        fraction_above: fraction of positions with ``a_t >= threshold``.
-        correlations: feature name -> Pearson ``r(a, f)`` (NaN when a or f is constant).
+    Attributes
+    ----------
+    probe
+        what was inspected.
+    n
+        positions read (the whole text).
+    top_positions, top_values
+        (K,) positions and values of the highest ``a_t``, highest first.
+    bottom_positions, bottom_values
+        (K,) the same of the lowest, lowest first.
+    contexts
+        position -> (bytes before, the byte, bytes after) for every listed position.
+    mean, sd
+        mean and population standard deviation of ``a_t``.
+    histogram_edges
+        (bins+1,) from ``min a`` to ``max a``.
+    histogram_counts
+        (bins,) positions per bin.
+    threshold
+        the threshold of ``fraction_above``.
+    fraction_above
+        fraction of positions with ``a_t >= threshold``.
+    correlations
+        feature name -> Pearson ``r(a, f)`` (NaN when a or f is constant).
     """
 
     probe: Probe

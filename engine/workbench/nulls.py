@@ -38,10 +38,14 @@ NULL_N, NULL_SEED = 20, 0
 class NullEdit:
     """An edit that can be applied to any direction, named for the null's cache and JSON keys.
 
-    Attributes:
-        key: ``subtract_each_step``, ``subtract_at_readout`` or ``write_in_oracle.<feature>.<variant>``.
-        feature: for a write-in, the name of a standard feature or an (n,) array; else None.
-        variant: for a write-in, ``linear`` or ``conditional_mean``.
+    Attributes
+    ----------
+    key
+        ``subtract_each_step``, ``subtract_at_readout`` or ``write_in_oracle.<feature>.<variant>``.
+    feature
+        for a write-in, the name of a standard feature or an (n,) array; else None.
+    variant
+        for a write-in, ``linear`` or ``conditional_mean``.
     """
 
     key: str
@@ -90,12 +94,18 @@ def null_edit_of(key: str) -> NullEdit | None:
 class NullComparison:
     """One edit's ΔBPC against its matched null (see the module).
 
-    Attributes:
-        delta_bpc: the edit's ΔBPC d.
-        percentile: of d among the null, 0..100.
-        z: ``(d - null_mean) / null_sd``.
-        null_mean, null_sd: the null's mean and sample standard deviation.
-        null_n: N.
+    Attributes
+    ----------
+    delta_bpc
+        the edit's ΔBPC d.
+    percentile
+        of d among the null, 0..100.
+    z
+        ``(d - null_mean) / null_sd``.
+    null_mean, null_sd
+        the null's mean and sample standard deviation.
+    null_n
+        N.
     """
 
     delta_bpc: float
@@ -115,12 +125,18 @@ class NullComparison:
 class MatchedNull:
     """ΔBPC of one edit on N seeded random unit directions.
 
-    Attributes:
-        edit: the edit's key.
-        seeds: (N,) the seeds of the directions.
-        delta_bpc: (N,) ΔBPC of each (read-only).
-        mean, sd: their mean and sample standard deviation (N - 1).
-        min, max: their least and greatest.
+    Attributes
+    ----------
+    edit
+        the edit's key.
+    seeds
+        (N,) the seeds of the directions.
+    delta_bpc
+        (N,) ΔBPC of each (read-only).
+    mean, sd
+        their mean and sample standard deviation (N - 1).
+    min, max
+        their least and greatest.
     """
 
     edit: str
@@ -237,8 +253,10 @@ def matched_null(session, edit: NullEdit, n: int = NULL_N, first_seed: int = NUL
 class NullTable:
     """The matched nulls of the research's direction edits, by the edit's key.
 
-    Attributes:
-        nulls: research edit key (``subtract_each_step.word_len``...) -> its :class:`MatchedNull`.
+    Attributes
+    ----------
+    nulls
+        research edit key (``subtract_each_step.word_len``...) -> its :class:`MatchedNull`.
     """
 
     nulls: dict[str, MatchedNull]

@@ -17,10 +17,14 @@ class Probe:
     A neuron j is the axis ``u = e_j`` (so ``a_t = h_t[j]``); a direction is any unit vector
     (a feature's ``u_f``, a vector file's direction).
 
-    Attributes:
-        direction: (H,) read-only unit float64 vector u.
-        name: how the probe is named to the user (``h[17]``, ``u_word_len``).
-        neuron: the unit j when the probe is a neuron axis, else None.
+    Attributes
+    ----------
+    direction
+        (H,) read-only unit float64 vector u.
+    name
+        how the probe is named to the user (``h[17]``, ``u_word_len``).
+    neuron
+        the unit j when the probe is a neuron axis, else None.
     """
 
     direction: np.ndarray
