@@ -74,6 +74,9 @@ def layout(rows: Sequence[RowState], neuron: int, place: tuple[int, int, int], w
             break
     while len(columns) > 1 and PREFIX_CELLS + name + sum(widths[c] + 1 for c in columns) > width:
         columns.pop()
+    full = [defs[i].label(neuron, 99) for i in range(len(rows))]
+    if PREFIX_CELLS + max(map(len, full)) + sum(widths[c] + 1 for c in columns) <= width:
+        labels = full  # the columns that had to go leave room for the whole names
     return labels, columns, {c: widths[c] for c in columns}, cells
 
 
