@@ -92,6 +92,24 @@ def test_commands_written_in_one_go_do_what_they_say(app_inputs, tmp_path, exe):
     assert b"Traceback" not in term.output
 
 
+def test_a_burst_that_opens_and_closes_two_prompts_ends_where_it_says(app_inputs, tmp_path, exe):
+    term = Terminal([exe, *map(str, app_inputs)], cwd=tmp_path)
+    try:
+        since = term.wait_for(position(0))
+        term.send(b"G/Wiki\rn:100\r10l")     # one write: the app reads it as one burst
+        term.wait_for(position(110), since)
+        term.send(b":feature digits=[0-9]\r5l")   # none of it taken as keys: the cursor moves 5
+        term.wait_for(b"feature digits: ", since)
+        term.wait_for(position(115), since)
+        assert term.proc.poll() is None
+        term.send(b"q")
+        status = term.proc.wait(timeout=QUIT_WITHIN)
+    finally:
+        term.close()
+    assert status == 0, term.output[-2000:]
+    assert b"Traceback" not in term.output
+
+
 def test_q_while_the_first_run_compiles_ends_every_process(app_inputs, tmp_path, exe):
     cache = tmp_path / "empty-numba-cache"
     term = Terminal([exe, *map(str, app_inputs)], cwd=tmp_path, env={"NUMBA_CACHE_DIR": str(cache)})

@@ -120,7 +120,10 @@ class ExplorerScreen(KeyGrammar, ExplorerKeys, ExplorerRecording, ExplorerFeatur
                 yield interventions
         yield Static("terminal too small: make it at least "
                      f"{MIN_SIZE[0]}×{MIN_SIZE[1]}", id="too-small")
-        yield Input(id="prompt", classes="-hidden")
+        # Not select_on_focus: the Input handles its Focus event later, on its own queue, by when the
+        # grammar may have typed the first keys of a burst into it; selecting them then made the
+        # next key replace them (":1000" became ":000").
+        yield Input(id="prompt", classes="-hidden", select_on_focus=False)
         yield StatusLine(self.model_path.name, self.text_path.name, s.H, s.n, id="status")
         yield Footer()
 
