@@ -35,7 +35,7 @@ from factormap.tui.dashboard_jobs import (
     compute_parts,
 )
 from factormap.tui.json_form import json_ready
-from factormap.tui.screens.help import GLOBAL_KEYS, HelpScreen, key_table
+from factormap.tui.screens.help import GLOBAL_KEYS, QUIT_KEY, HelpScreen, key_table
 from factormap.tui.widgets import dashboard_specs as specs
 from factormap.tui.widgets.charts import Chart
 
@@ -47,11 +47,12 @@ WIDEST_COLUMNS = 210
 """From this many columns on, the grid has three columns."""
 
 DASHBOARD_BINDINGS: list[Binding] = [
-    Binding("escape,D,q", "close", "back", tooltip="Back to the explorer", id="dashboard-close"),
+    Binding("escape,D", "close", "back", tooltip="Back to the explorer", id="dashboard-close"),
     Binding("S", "save", "save", tooltip="Save the screen as .svg and the dashboard's numbers as .json",
             id="dashboard-save"),
     Binding("question_mark", "help", "help", key_display="?", tooltip="Every key of the dashboard",
             id="dashboard-help"),
+    QUIT_KEY,
 ]
 """The dashboard's own keys (the charts add h/l, j/k and enter; tab moves between charts)."""
 
@@ -71,7 +72,7 @@ class DashboardHelp(HelpScreen):
     def compose(self) -> ComposeResult:
         """The table of keys inside a scrolling frame."""
         with VerticalScroll(id="help-frame") as frame:
-            frame.border_title = "dashboard keys  (escape closes)"
+            frame.border_title = "dashboard keys  (escape closes, q quits)"
             yield Static(key_table(DASHBOARD_BINDINGS + Chart.BINDINGS + GLOBAL_KEYS), id="help-table")
 
 

@@ -18,6 +18,8 @@ GLOBAL_KEYS: list[Binding] = [
     Binding("ctrl+c", "quit", "quit", tooltip="Quit, even during background work"),
 ]
 """Keys the app and Textual provide on every screen."""
+QUIT_KEY = Binding("q", "app.quit", "quit", tooltip="Quit the app, from any screen (ctrl+c too)", id="quit")
+"""``q`` on the screens opened over the explorer: it quits whatever runs, as on the explorer."""
 
 
 def key_label(binding: Binding) -> str:
@@ -46,9 +48,9 @@ def key_table(bindings: list[Binding]) -> Table:
 
 
 class HelpScreen(ModalScreen[None]):
-    """A scrollable table of the explorer's keys, then each pane's own; escape, q or ? closes it."""
+    """A scrollable table of the explorer's keys, then each pane's own; escape or ? closes it, q quits."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "close", id="help-close")]
+    BINDINGS = [Binding("escape,question_mark", "app.pop_screen", "close", id="help-close"), QUIT_KEY]
 
     def __init__(self, panes: list[tuple[str, list[Binding]]] | None = None) -> None:
         """Args:
@@ -60,7 +62,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         """The tables of keys inside a scrolling frame."""
         with VerticalScroll(id="help-frame") as frame:
-            frame.border_title = "keys  (escape closes)"
+            frame.border_title = "keys  (escape closes, q quits)"
             yield Static(key_table(EXPLORER_BINDINGS + GLOBAL_KEYS), id="help-table")
             for title, bindings in self.panes:
                 yield Static(f"\n[b]{title}[/b] (while it has the focus)")

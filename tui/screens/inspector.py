@@ -37,6 +37,7 @@ from factormap.engine.workbench.inspect import Inspection, inspect_probe
 from factormap.engine.workbench.probe import Probe
 from factormap.tui.fields import compact
 from factormap.tui.glyphs import escaped
+from factormap.tui.screens.help import QUIT_KEY
 
 TOP = 10
 """Positions listed at each end."""
@@ -46,13 +47,14 @@ BAR = 24
 """Cells of the longest histogram bar."""
 
 INSPECTOR_BINDINGS: list[Binding] = [
-    Binding("escape,q,I", "close", "back", tooltip="Back to the explorer without moving", id="inspector-close"),
+    Binding("escape,I", "close", "back", tooltip="Back to the explorer without moving", id="inspector-close"),
     Binding("plus,equals_sign", "threshold(+1)", "threshold+", key_display="+", id="inspector-threshold-up",
             tooltip="Move the threshold up one bin edge"),
     Binding("minus", "threshold(-1)", "threshold−", key_display="-", id="inspector-threshold-down",
             tooltip="Move the threshold down one bin edge"),
     Binding("d", "next_probe", "next probe", id="inspector-next-probe",
             tooltip="Inspect the next probe: the neuron, then each feature's covariance direction"),
+    QUIT_KEY,
 ]
 """The inspector's keys (the list adds up/down and enter, which jumps the explorer's cursor)."""
 
