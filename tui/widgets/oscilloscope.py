@@ -7,6 +7,12 @@ meanwhile only mark the view stale, and the next build starts from the newest cu
 running one has finished (its result is applied on the main thread) and at least
 :data:`MIN_FRAME_INTERVAL` after the previous start. A burst of key presses therefore costs at most
 one build in flight plus one pending, never a queue.
+
+A resize cannot wait for that: the frame on screen, cut or padded to the new size, would stay until
+the next build had its states (seconds, while the whole-text pass runs). The widget redraws the
+window it holds at the new size at once, on the event loop (one plotext build, milliseconds, with a
+plot object of its own so it never meets the worker's), once for a burst of resizes; the build for
+the window that fits the new width follows as usual.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from rich.segment import Segment
@@ -25,7 +31,7 @@ from textual.markup import escape
 from textual.reactive import var
 from textual.strip import Strip
 from textual.worker import Worker, WorkerState, get_current_worker
-from textual_plotext import PlotextPlot
+from textual_plotext import Plot, PlotextPlot
 
 from factormap.engine.attribution.summary import attribution_summary
 from factormap.engine.session import Session
@@ -162,6 +168,9 @@ class Oscilloscope(PlotextPlot):
         self._neurons_label = "selected units"
         self._readouts: dict[str, np.ndarray] = {}
         self._frame: list[Strip] = []
+        self._resize_plot = Plot()
+        """The plotext figure of the redraw on resize (the event loop's; the worker has ``plt``)."""
+        self._resize_due = False
         self._building = False
         self._stale = False
         self._waiting = False
@@ -268,8 +277,30 @@ class Oscilloscope(PlotextPlot):
         self.replot()
 
     def on_resize(self, _event: Resize) -> None:
-        """Rebuild the frame for the new size."""
+        """Redraw the held window at the new size once the resizes queued now are taken (see the
+        module docstring), and ask for a frame of the window that fits it."""
+        if not self._resize_due:
+            self._resize_due = True
+            self.call_later(self._redraw_held)
         self.replot()
+
+    def _redraw_held(self) -> None:
+        """The frame on screen drawn again from its own arrays at the widget's current size."""
+        self._resize_due = False
+        size = (self.size.width, self.size.height)
+        if self.view is None or self.view.size == size or min(size) <= 0:
+            return
+        view = replace(self.view, size=size)
+        request = self._request(view.t, view.t0, view.t1, view.neurons, size)
+        self._frame = ansi_to_strips(self._draw(self._resize_plot, view, request), *size)
+        self.view = view
+        self.border_subtitle = legend_markup(view, self._neurons_label, size[0] - 4)
+        self.refresh()
+
+    def _request(self, t: int, t0: int, t1: int, neurons: tuple[int, ...], size: tuple[int, int]) -> _Request:
+        """What a build of the window [t0, t1) around ``t`` at ``size`` needs, from the widget now."""
+        return _Request(t, t0, t1, neurons, self._neurons_label, tuple(self._readouts.items()), size,
+                        self._get_plotext_theme_name(self.app.theme), glyphs=bool(self.app.no_color))
 
     def replot(self) -> None:
         """Ask for a frame of the current state: starts a build, or marks the view stale while a
@@ -288,10 +319,7 @@ class Oscilloscope(PlotextPlot):
         self._stale = False
         self._last_start = time.monotonic()
         t0, t1 = self.window(self.cursor, self.size.width)
-        request = _Request(self.cursor, t0, t1, self.neurons, self._neurons_label,
-                           tuple(self._readouts.items()), (self.size.width, self.size.height),
-                           self._get_plotext_theme_name(self.app.theme), glyphs=bool(self.app.no_color))
-        self._build(request)
+        self._build(self._request(self.cursor, t0, t1, self.neurons, (self.size.width, self.size.height)))
 
     def _interval_passed(self) -> None:
         self._waiting = False
@@ -305,11 +333,11 @@ class Oscilloscope(PlotextPlot):
                                 states[:, list(request.neurons)],
                                 {name: states @ u for name, u in request.readouts}, request.size)
         width, height = request.size
-        return view, ansi_to_strips(self._draw(view, request), width, height)
+        return view, ansi_to_strips(self._draw(self.plt, view, request), width, height)
 
-    def _draw(self, view: OscilloscopeView, request: _Request) -> str:
-        """Build the plotext frame of ``view`` (runs in the worker; only one at a time)."""
-        plt = self.plt
+    def _draw(self, plt: Plot, view: OscilloscopeView, request: _Request) -> str:
+        """Build the plotext frame of ``view`` on ``plt`` (the worker's, one build at a time, or the
+        resize redraw's)."""
         plt.clear_data()
         xs = list(range(view.t0, view.t1))
         compact = view.size[1] <= COMPACT_ROWS
@@ -359,8 +387,11 @@ class Oscilloscope(PlotextPlot):
             self.view, self._frame = event.worker.result
             self.border_subtitle = legend_markup(self.view, self._neurons_label, self.size.width - 4)
             self.draw_count += 1
+            resized = self.view.size != (self.size.width, self.size.height)
+            if resized:  # built for the size before a resize: its window, drawn at this size
+                self._redraw_held()
             self.refresh()
-            if self._stale or self.view.size != (self.size.width, self.size.height):
+            if self._stale or resized:
                 self.replot()
 
     def render_line(self, y: int) -> Strip:
