@@ -65,6 +65,7 @@ async def test_contrast_target_is_attributed_and_named_in_the_title():
         await settle(pilot)
         att = await _attribution(pilot, pane, t=50, target=ord("x"), contrast=None)
         assert "of ln p('x')" in screen_text(app)
+        assert "t=50, chosen target 'x'" in screen_text(app) and "predicts 'x'" not in screen_text(app)
         await pilot.press("colon", *"target", "enter")
         await settle(pilot)
         att = await _attribution(pilot, pane, t=50, target=int(app.session.x[51]), contrast=None)

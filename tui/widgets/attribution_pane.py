@@ -237,7 +237,9 @@ class AttributionPane(Widget, can_focus=True):
         if att.contrast is not None:
             return fit([Field(f"t={att.t}: {self.target_description()}", 0, style=self._style("cursor")),
                         Field(f"p(a)={att.prob:.4g}", 2, short=f"p={compact(att.prob)}")], self.size.width)
-        return fit([Field(f"t={att.t} predicts", 0), Field(f"'{byte_label(att.target)}'", 0, style=self._style("cursor"), separator=" "),
+        # a chosen target (:target) is what is attributed, not what the model predicts
+        what = f"t={att.t} predicts" if self.target is None else f"t={att.t}, chosen target"
+        return fit([Field(what, 0), Field(f"'{byte_label(att.target)}'", 0, style=self._style("cursor"), separator=" "),
                     Field(f"p={att.prob:.4g}", 2, short=f"p={compact(att.prob)}"),
                     Field(f"{att.bits:.3f} bits", 1, short=f"{compact(att.bits)}b")], self.size.width)
 
