@@ -68,9 +68,6 @@ EXPLORER_BINDINGS: list[Binding] = [
     Binding("I", "inspect", "inspect", id="inspect", show=False,
             tooltip="Inspect the selected neuron over the whole text (top and bottom positions, histogram, "
                     "causal cost); enter on a position jumps there"),
-    Binding("I", "inspect", "inspect", id="inspect", show=False,
-            tooltip="Inspect the selected neuron over the whole text (top and bottom positions, histogram, "
-                    "causal cost); enter on a position jumps there"),
     Binding("z", "zoom", "zoom", tooltip="Maximise the focused pane (z or escape restores)", id="zoom"),
     Binding("escape", "cancel", "cancel", tooltip="Cancel a pending count or prefix", id="cancel", show=False),
     Binding("question_mark,f1", "help", "help", key_display="?", tooltip="Every key, with what it does (F1 too)",

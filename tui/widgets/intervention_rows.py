@@ -21,6 +21,7 @@ from factormap.engine.interventions.table import EditContext, ResearchEdit, rese
 from factormap.engine.replay import null_edit_of
 from factormap.engine.session import Session
 from factormap.engine.workbench.nulls import NULL_N, NullComparison, matched_null
+from factormap.tui.fields import compact
 
 BAND_RUNS = 4
 """Nudged re-runs behind a row's sensitivity band."""
@@ -121,8 +122,9 @@ def row_description(i: int, row: RowState, neuron: int, factor_map_ready: bool,
     """The one line under the table that says what row ``i`` of ``rows`` edits (with its band,
     residual r and null percentile)."""
     if row.spec is not None:
-        band = f" │ band [{row.band.min:+.2f}, {row.band.max:+.2f}]" if row.band is not None else ""
-        residual = (f" │ residual r({rows[i].residual_of}) {row.residual:.3f}"
+        band = (f" │ band [{compact(row.band.min, signed=True)}, {compact(row.band.max, signed=True)}] bits"
+                if row.band is not None else "")
+        residual = (f" │ residual r({rows[i].residual_of}) {compact(row.residual)}"
                     if row.residual is not None else "")
         null = (f" │ null: percentile {row.null.percentile:.0f}, z {row.null.z:+.1f} against {row.null.null_n} "
                 f"random directions" if row.null is not None else "")
