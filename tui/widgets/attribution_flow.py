@@ -14,7 +14,7 @@ from rich.text import Text
 
 from factormap.engine.attribution.prediction import Attribution
 from factormap.engine.attribution.unit_flow import flow_map, unit_flow
-from factormap.tui.fields import compact
+from factormap.tui.fields import Field, compact
 
 SHADES = " ░▒▓█"
 """Heat-map cells from none to the map's largest |g_k[j]|."""
@@ -31,12 +31,14 @@ def next_unit_in_map(att: Attribution, unit: int, delta: int, n: int = MAP_UNITS
     return units[(units.index(unit) + delta) % len(units)]
 
 
-def flow_summary(att: Attribution, unit: int) -> str:
-    """``Σ_k g_k[j]·h_{t−k}[j]`` and where ``|g_k[j]|`` peaks, in one line."""
+def flow_summary(att: Attribution, unit: int) -> list[Field]:
+    """``Σ_k g_k[j]·h_{t−k}[j]`` and where ``|g_k[j]|`` peaks, as fields for :func:`...fields.fit`
+    (where it peaks drops out first, whole, when the pane is narrow)."""
     flow = unit_flow(att, unit)
     k = int(np.argmax(np.abs(flow.grads)))
-    return (f"h[{unit}]: Σ_k g·h {compact(float(flow.contributions.sum()), signed=True)}, "
-            f"max |g_k[j]| {compact(abs(float(flow.grads[k])))} at k={k}")
+    return [Field(f"h[{unit}]:", 0),
+            Field(f"Σ_k g·h {compact(float(flow.contributions.sum()), signed=True)}", 0, separator=" "),
+            Field(f"max |g_k[j]| {compact(abs(float(flow.grads[k])))} at k={k}", 2, separator=", ")]
 
 
 def heat_map_lines(att: Attribution, unit: int, columns: int, rows: int, axis_width: int,

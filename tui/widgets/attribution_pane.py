@@ -225,7 +225,9 @@ class AttributionPane(Widget, can_focus=True):
         lines.extend(self._bar_lines(att, values, bars))
         lines.append(self._labels_line(att, columns))
         if map_rows:
-            lines.append(Text(flow_summary(att, j) + " │ |g_k| of the top units:", muted))
+            lines.append(fit([*flow_summary(att, j), Field("│ |g_k| of the top units:", 1, separator=" ")],
+                             self.size.width))
+            lines[-1].stylize(muted)
             lines.extend(heat_map_lines(att, j, columns, map_rows, AXIS_WIDTH, muted, self._style("cursor")))
         return Text("\n").join(lines)
 

@@ -26,7 +26,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from factormap.engine.factor_map.compute import FactorMap, compute_factor_map
 from factormap.engine.interventions.run import EditedRun, InterventionResult, intervention_delta
 from factormap.engine.session import Session
-from factormap.tui.fields import compact
+from factormap.tui.fields import Field, compact, fit
 from factormap.tui.widgets import intervention_table as table
 from factormap.tui.widgets.bars import progress_bar
 from factormap.tui.widgets.intervention_rows import (
@@ -399,8 +399,11 @@ class InterventionsPane(Widget, can_focus=True):
         # wrapped at spaces, so a figure in it is never cut by the pane's edge
         extras = list(description.wrap(self.app.console, max(1, self.size.width)))
         for feature, value in self.through_recurrence().items():
-            extras.insert(0, Text(f"   through the recurrence ({feature}): every step − readout = "
-                                  f"{compact(value, signed=True)} bits", muted))
+            extras.insert(0, fit([Field("   through the recurrence", 0, short="   recurrence"),
+                                  Field(f"({feature}):", 0, separator=" "),
+                                  Field("every step − readout =", 1, short="", separator=" "),
+                                  Field(f"{compact(value, signed=True)} bits", 0, separator=" ")], self.size.width))
+            extras[0].stylize(muted)
         if self.combined is not None:
             extras.insert(0, Text(f"   all {self.active_count} together: ΔBPC "
                                   f"{compact(self.combined.delta_bpc, signed=True)} bits", "bold"))
