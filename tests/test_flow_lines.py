@@ -24,3 +24,18 @@ def test_the_neuron_flow_line_drops_whole_fields_as_the_pane_narrows(random_mode
         assert ("at k=" not in line) or f"at k={k}" in line, (w, line)
         assert re.search(r"Σ_k g·h [+-]\d[\d.e+-]*(?=,| |$)", line), (w, line)
         assert not re.search(r"\d…", line)
+
+
+async def test_the_last_bytes_note_wraps_at_80x24_instead_of_being_cut():
+    from tests.app_helpers import make_app
+    from tests.pilot_support import settle
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("G")
+        await settle(pilot)
+        pane = app.screen.query_one("#attribution")
+        lines = pane.render().plain.split("\n")
+        assert "next byte to attribute." in " ".join(lines)
+        assert all(len(line) <= pane.size.width for line in lines)

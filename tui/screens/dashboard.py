@@ -166,7 +166,8 @@ class DashboardScreen(Screen[int | None]):
         bar.update(progress=done / len(todo))
         complete = all(part in self.data.parts or part in self._failed for part in PARTS)
         bar.set_class(complete, "-hidden")
-        work = "" if complete else f"computing {name or 'the charts'} ({done:.1f} of {len(todo)} parts)"
+        part = min(int(done) + 1, len(todo))   # the part under way, counted from 1
+        work = "" if complete else f"computing {name or 'the charts'}, part {part} of {len(todo)}"
         self.query_one("#dash-head", Static).update(self._head(work))
 
     def _show(self, name: str) -> None:

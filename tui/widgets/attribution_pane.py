@@ -11,6 +11,7 @@ thread worker (well under a millisecond); the pane only draws the cached arrays 
 
 from __future__ import annotations
 
+import textwrap
 import threading
 from dataclasses import dataclass
 
@@ -192,7 +193,8 @@ class AttributionPane(Widget, can_focus=True):
         att = self.attribution
         if att is None:
             if self.cursor >= self.session.n - 1:
-                return Text(f"t={self.cursor} is the last byte: there is no next byte to attribute.")
+                note = f"t={self.cursor} is the last byte: there is no next byte to attribute."
+                return Text("\n".join(textwrap.wrap(note, max(1, self.size.width))))   # words whole, not cut
             return Text(f"attributing the prediction at t={self.cursor}…", style="dim")
         columns = max(1, min(att.K + 1, self.size.width - AXIS_WIDTH))
         values = self.offset_values(att)[:columns][::-1]
