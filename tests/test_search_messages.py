@@ -17,13 +17,19 @@ async def test_found_and_not_found_name_the_pattern_the_same_way():
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         messages = []
+        shown = app.notify
+
+        def recording(message, *args, **kwargs):   # notifications expire in 3 s: on a slow machine
+            messages.append(str(message))          # they would be gone before they are read
+            shown(message, *args, **kwargs)
+
+        app.notify = recording
         for pattern in ("cafés", "page", r"\q"):
             await pilot.press("slash")
             await settle(pilot)
             app.query_one("#prompt").value = pattern  # typed at once, as a paste would
             await pilot.press("enter")
             await settle(pilot)
-            messages += [str(n.message) for n in app._notifications]  # read now: they expire in seconds
         assert "not found: 'cafés'" in messages
         assert any(m.endswith("of 'page'") for m in messages)
         assert any(m.startswith("unknown escape '\\q'") for m in messages)
