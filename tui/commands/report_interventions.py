@@ -56,8 +56,7 @@ def compute(session, args: argparse.Namespace, progress) -> dict:
         progress: called with the fraction done, or None.
     """
     from factormap.engine.interventions.suite import intervention_suite
-    from factormap.engine.replay import null_edit_of
-    from factormap.engine.workbench.nulls import matched_null
+    from factormap.engine.workbench.nulls import matched_null, null_edit_of
 
     nulls = getattr(args, "interventions_nulls", 20)
     suite_share = 0.5 if nulls else 1.0

@@ -18,9 +18,8 @@ from factormap.engine.interventions.analysis import Band, residual_readout, sens
 from factormap.engine.interventions.run import EditedRun, InterventionResult
 from factormap.engine.interventions.specs import SubtractAtReadout, SubtractEachStep
 from factormap.engine.interventions.table import EditContext, ResearchEdit, research_edit
-from factormap.engine.replay import null_edit_of
 from factormap.engine.session import Session
-from factormap.engine.workbench.nulls import NULL_N, NullComparison, matched_null
+from factormap.engine.workbench.nulls import NULL_N, NullComparison, matched_null, null_edit_of
 from factormap.tui.fields import compact
 
 BAND_RUNS = 4

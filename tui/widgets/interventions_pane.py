@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from rich.text import Text
 from textual import work
 from textual.app import RenderResult
 from textual.binding import Binding
@@ -26,17 +25,14 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from factormap.engine.factor_map.compute import FactorMap, compute_factor_map
 from factormap.engine.interventions.run import EditedRun, InterventionResult, intervention_delta
 from factormap.engine.session import Session
-from factormap.tui.fields import Field, compact, fit
-from factormap.tui.widgets import intervention_table as table
-from factormap.tui.widgets.bars import progress_bar
 from factormap.tui.widgets.intervention_rows import (
     ROWS,
     InterventionRow,
     RowState,
-    row_description,
     run_row,
     user_feature_rows,
 )
+from factormap.tui.widgets.interventions_view import pane_text
 from factormap.tui.widgets.reach import reach
 
 DEFAULT_WINDOW = 256
@@ -386,34 +382,8 @@ class InterventionsPane(Widget, can_focus=True):
 
     # -- drawing ------------------------------------------------------------------------------
     def render(self) -> RenderResult:
-        """One line per row; then, as height allows, a header, factor-map progress, the combined
-        ΔBPC and the highlighted row's full description (columns: :mod:`intervention_table`)."""
-        muted = self.get_component_rich_style("interventions-pane--muted")
-        labels, columns, widths, cells = table.layout(self.rows, self._selected_neuron, self._place(),
-                                                      self.size.width, self.row_defs)
-        name_width = max(len(label) for label in labels)
-        rows = [self._row_line(i, labels[i].ljust(name_width), columns, widths, cells[i])
-                for i in range(len(self.rows))]
-        description = Text(row_description(self.highlighted, self.rows[self.highlighted], self._selected_neuron,
-                                           self.factor_map is not None, self.row_defs), muted)
-        # wrapped at spaces, so a figure in it is never cut by the pane's edge
-        extras = list(description.wrap(self.app.console, max(1, self.size.width)))
-        for feature, value in self.through_recurrence().items():
-            extras.insert(0, fit([Field("   through the recurrence", 0, short="   recurrence"),
-                                  Field(f"({feature}):", 0, separator=" "),
-                                  Field("every step − readout =", 1, short="", separator=" "),
-                                  Field(f"{compact(value, signed=True)} bits", 0, separator=" ")], self.size.width))
-            extras[0].stylize(muted)
-        if self.combined is not None:
-            extras.insert(0, Text(f"   all {self.active_count} together: ΔBPC "
-                                  f"{compact(self.combined.delta_bpc, signed=True)} bits", "bold"))
-        if self.factor_map_fraction is not None:
-            extras.insert(0, Text(f"   factor map {progress_bar(self.factor_map_fraction)}", muted))
-        room = max(0, self.size.height - len(rows))
-        self.border_subtitle = "" if room else table.subtitle(columns)
-        header = table.header_line(name_width, columns, widths, muted)
-        lines = ([header] if room else []) + rows + extras[:max(0, room - 1)]
-        return Text("\n").join(lines)
+        """The rows and the lines below them (:func:`interventions_view.pane_text`)."""
+        return pane_text(self)
 
     def through_recurrence(self) -> dict[str, float]:
         """feature -> ΔBPC of subtracting its direction at every step minus at the readout only, for
@@ -423,21 +393,3 @@ class InterventionsPane(Widget, can_focus=True):
         return {key.partition(".")[2]: value - results[f"subtract_at_readout.{key.partition('.')[2]}"]
                 for key, value in results.items()
                 if key.startswith("subtract_each_step.") and f"subtract_at_readout.{key.partition('.')[2]}" in results}
-
-    def _row_line(self, i: int, label: str, columns: list[str], widths: dict[str, int],
-                  cells: dict[str, str] | None) -> Text:
-        row = self.rows[i]
-        style = self.get_component_rich_style("interventions-pane--on") if row.on else ""
-        line = Text(f" {i + 1} " + ("[x] " if row.on else "[ ] "), style)
-        line.append(label, style)
-        if row.on and row.stage == "error":
-            line.append(f" error: {row.error}", self.get_component_rich_style("interventions-pane--error"))
-        elif cells is not None:
-            for column in columns:
-                line.append(f" {cells[column]:>{widths[column]}}")
-        return self._highlight(i, line)
-
-    def _highlight(self, i: int, line: Text) -> Text:
-        if i == self.highlighted and self.has_focus:
-            line.stylize(self.get_component_rich_style("interventions-pane--highlight"))
-        return line

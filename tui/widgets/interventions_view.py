@@ -1,0 +1,70 @@
+"""How the interventions pane draws itself: its rows, column header and the lines below them.
+
+The pane (:mod:`interventions_pane`) holds the rows' state and runs their workers; this module
+turns that state into text, and never starts a worker. Columns: :mod:`intervention_table`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+
+from factormap.tui.fields import Field, compact, fit
+from factormap.tui.widgets import intervention_table as table
+from factormap.tui.widgets.bars import progress_bar
+from factormap.tui.widgets.intervention_rows import row_description
+
+if TYPE_CHECKING:
+    from factormap.tui.widgets.interventions_pane import InterventionsPane
+
+
+def pane_text(pane: InterventionsPane) -> Text:
+    """One line per row; then, as height allows, a header, factor-map progress, the combined
+    ΔBPC and the highlighted row's full description.
+
+    Args:
+        pane: the pane to draw (its rows, cursor, window and size).
+    """
+    muted = pane.get_component_rich_style("interventions-pane--muted")
+    width = pane.size.width
+    labels, columns, widths, cells = table.layout(pane.rows, pane.selected_neuron, (pane.cursor, *pane.window),
+                                                  width, pane.row_defs)
+    name_width = max(len(label) for label in labels)
+    rows = [_row_line(pane, i, labels[i].ljust(name_width), columns, widths, cells[i]) for i in range(len(pane.rows))]
+    description = Text(row_description(pane.highlighted, pane.rows[pane.highlighted], pane.selected_neuron,
+                                       pane.factor_map is not None, pane.row_defs), muted)
+    # wrapped at spaces, so a figure in it is never cut by the pane's edge
+    extras = list(description.wrap(pane.app.console, max(1, width)))
+    for feature, value in pane.through_recurrence().items():
+        extras.insert(0, fit([Field("   through the recurrence", 0, short="   recurrence"),
+                              Field(f"({feature}):", 0, separator=" "),
+                              Field("every step − readout =", 1, short="", separator=" "),
+                              Field(f"{compact(value, signed=True)} bits", 0, separator=" ")], width))
+        extras[0].stylize(muted)
+    if pane.combined is not None:
+        extras.insert(0, Text(f"   all {pane.active_count} together: ΔBPC "
+                              f"{compact(pane.combined.delta_bpc, signed=True)} bits", "bold"))
+    if pane.factor_map_fraction is not None:
+        extras.insert(0, Text(f"   factor map {progress_bar(pane.factor_map_fraction)}", muted))
+    room = max(0, pane.size.height - len(rows))
+    pane.border_subtitle = "" if room else table.subtitle(columns)
+    header = table.header_line(name_width, columns, widths, muted)
+    lines = ([header] if room else []) + rows + extras[:max(0, room - 1)]
+    return Text("\n").join(lines)
+
+
+def _row_line(pane: InterventionsPane, i: int, label: str, columns: list[str], widths: dict[str, int],
+              cells: dict[str, str] | None) -> Text:
+    row = pane.rows[i]
+    style = pane.get_component_rich_style("interventions-pane--on") if row.on else ""
+    line = Text(f" {i + 1} " + ("[x] " if row.on else "[ ] "), style)
+    line.append(label, style)
+    if row.on and row.stage == "error":
+        line.append(f" error: {row.error}", pane.get_component_rich_style("interventions-pane--error"))
+    elif cells is not None:
+        for column in columns:
+            line.append(f" {cells[column]:>{widths[column]}}")
+    if i == pane.highlighted and pane.has_focus:
+        line.stylize(pane.get_component_rich_style("interventions-pane--highlight"))
+    return line
