@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from factormap.engine import model as model_module
+from factormap.engine.model import files as model_files
 from factormap.engine import text as text_module
 from factormap.engine.config import MAX_MODEL_BYTES
 from factormap.engine.forward import forward
@@ -208,7 +208,7 @@ def test_model_too_large_for_memory(tmp_path, text_file, capsys, app_launches, m
     size = 4 * float_count(2_000)
     with open(path, "wb") as fh:
         fh.truncate(size)
-    monkeypatch.setattr(model_module, "available_memory", lambda: size)
+    monkeypatch.setattr(model_files, "available_memory", lambda: size)
     _refused(capsys, app_launches, path, text_file, "memory", f"{size:,} bytes are available", named=path)
 
 

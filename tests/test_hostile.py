@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from factormap.engine.model import ARRAY_NAMES, Model, _shapes, float_count, save_model
+from factormap.engine.model import ARRAY_NAMES, Model, array_shapes, float_count, save_model
 from tests.conftest import SAMPLE_TEXT
 from tests.naive import random_model_arrays
 
@@ -225,7 +225,7 @@ def _npy_bytes(array: np.ndarray) -> bytes:
 def _(d):
     """A 70 KB archive whose Wx member unpacks to 64 MiB behind a header of shape (8, 256)."""
     with zipfile.ZipFile(d / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, shape in _shapes(8).items():
+        for name, shape in array_shapes(8).items():
             with archive.open(f"{name}.npy", "w", force_zip64=True) as fh:
                 fh.write(_npy_bytes(np.zeros(shape, np.float32)))
                 if name == "Wx":
@@ -238,7 +238,7 @@ def _(d):
 @case("model_of_float32_max")
 def _(d):
     top = np.finfo(np.float32).max
-    path = _npz(d, **{n: np.full(s, top, np.float32) for n, s in _shapes(8).items()})
+    path = _npz(d, **{n: np.full(s, top, np.float32) for n, s in array_shapes(8).items()})
     return Run(["report", str(path), str(_text(d)), "--json"], status=1, fragments=("do not vary",), timeout=300)
 
 

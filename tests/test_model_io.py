@@ -5,10 +5,11 @@ import os
 import numpy as np
 import pytest
 
-from factormap.engine import model as model_module
+from factormap.engine.model import files as model_files
 from factormap.engine.config import MAX_MODEL_BYTES
 from factormap.engine.errors import ModelError, OutputError
-from factormap.engine.model import ARRAY_NAMES, Model, atomic_write_bytes, float_count, load_model, save_model
+from factormap.engine.model import ARRAY_NAMES, Model, float_count, load_model, save_model
+from factormap.engine.output import atomic_write_bytes
 
 
 def test_float_count_of_reference_size():
@@ -154,7 +155,7 @@ def test_model_above_the_fixed_cap_is_refused_unread(tmp_path, monkeypatch):
 def test_model_larger_than_free_memory_is_refused_unread(tmp_path, monkeypatch):
     size = 4 * float_count(20_000)  # a valid H under the cap: 1.6 GB
     p = _sparse(tmp_path / "big.bin", size)
-    monkeypatch.setattr(model_module, "available_memory", lambda: 2 * size)
+    monkeypatch.setattr(model_files, "available_memory", lambda: 2 * size)
     monkeypatch.setattr(np, "fromfile", _never_called)
     _expect(p, "memory", f"{3 * size:,}", f"{2 * size:,} bytes are available")
 
@@ -162,7 +163,7 @@ def test_model_larger_than_free_memory_is_refused_unread(tmp_path, monkeypatch):
 def test_memory_check_passes_a_model_that_fits(tmp_path, random_model, monkeypatch):
     p = tmp_path / "m.bin"
     save_model(random_model(4), p)
-    monkeypatch.setattr(model_module, "available_memory", lambda: 3 * p.stat().st_size)
+    monkeypatch.setattr(model_files, "available_memory", lambda: 3 * p.stat().st_size)
     assert load_model(p).H == 4
 
 
@@ -171,7 +172,7 @@ def test_npz_larger_than_free_memory_is_refused_unread(tmp_path, random_model, m
     p = tmp_path / "m.npz"
     np.savez_compressed(p, **{n: getattr(m, n) for n in ARRAY_NAMES})
     assert p.stat().st_size < 4 * m.n_params  # compressed: the file size alone would not tell
-    monkeypatch.setattr(model_module, "available_memory", lambda: 4 * m.n_params)
+    monkeypatch.setattr(model_files, "available_memory", lambda: 4 * m.n_params)
     monkeypatch.setattr(np, "load", _never_called)
     _expect(p, "memory", "available")
 
@@ -254,9 +255,9 @@ def test_interrupted_atomic_write_keeps_the_old_file(tmp_path, monkeypatch, fail
             fh.write = lambda data: (real_write(data[: len(data) // 2]), interrupt())
             return fh
 
-        monkeypatch.setattr(model_module.os, "fdopen", fdopen_half_writing)
+        monkeypatch.setattr(os, "fdopen", fdopen_half_writing)
     else:
-        monkeypatch.setattr(model_module.os, fail_in, interrupt)
+        monkeypatch.setattr(os, fail_in, interrupt)
     with pytest.raises(OutputError if exc is OSError else exc, match=None if exc is KeyboardInterrupt else str(p)):
         atomic_write_bytes(p, b"new contents, much longer than the old ones" * 1000)
     assert p.read_bytes() == b"old contents"

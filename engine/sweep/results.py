@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from factormap.engine.errors import FactormapError
-from factormap.engine.model import atomic_write_bytes
+from factormap.engine.output import atomic_write_bytes
 
 #: The columns of a row, in file order.
 COLUMNS = ("model", "text", "edit", "delta_bpc", "bpc", "baseline_bpc", "residual_r", "seconds")

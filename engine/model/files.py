@@ -1,4 +1,5 @@
-"""The model: an immutable set of tanh-RNN weights, read from and written to `.bin` or `.npz`.
+"""Reading and writing model files: raw `.bin`, `.npz`, and PyTorch checkpoints, told apart by suffix
+or contents.
 
 The `.bin` format is raw little-endian float32 with no header, in this order::
 
@@ -7,9 +8,6 @@ The `.bin` format is raw little-endian float32 with no header, in this order::
 so a file holds ``H**2 + 513*H + 256`` floats and H is solved from its size (329,216 bytes is
 H = 128). An `.npz` holds arrays named ``Wx, Wh, bh, Wy, by`` of those shapes. PyTorch checkpoints
 (``torch.save`` state_dicts, `.safetensors`) are read through :mod:`factormap.engine.checkpoints`.
-
-The recurrence is ``h_t = tanh(bh + Wx[:, x_t] + Wh @ h_{t-1})`` with ``h_{-1} = 0``, and ``h_t``
-predicts ``x_{t+1}`` through ``softmax(Wy @ h_t + by)``.
 """
 
 from __future__ import annotations
@@ -18,20 +16,17 @@ import math
 import os
 import zipfile
 import zlib
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from factormap.engine.checkpoints import CHECKPOINT_SUFFIXES, arrays_from_state_dict, checkpoint_kind, \
-    read_checkpoint, to_numpy
-from factormap.engine.config import MAX_MODEL_BYTES, NEVER_PREDICTED_LOGIT, VOCAB
+    read_checkpoint
+from factormap.engine.config import MAX_MODEL_BYTES
 from factormap.engine.errors import ModelError
 from factormap.engine.memory import available_memory
+from factormap.engine.model.weights import ARRAY_NAMES, Model, array_shapes, float_count, hidden_size_for
 from factormap.engine.output import atomic_write_bytes
-
-ARRAY_NAMES = ("Wx", "Wh", "bh", "Wy", "by")
 
 #: Loading and running a model holds about this many copies of its weights at once: the bytes
 #: read from the file, the model's own arrays, and the transposed copies the kernels stream.
@@ -40,171 +35,6 @@ MODEL_MEMORY_FACTOR = 3
 #: Everything that can go wrong while numpy unpacks a hostile or damaged `.npz` archive.
 _NPZ_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, KeyError,
                NotImplementedError, RuntimeError, MemoryError)
-
-
-def float_count(hidden: int) -> int:
-    """Number of float32 values in a `.bin` model of hidden size ``hidden``."""
-    return hidden * hidden + (2 * VOCAB + 1) * hidden + VOCAB
-
-
-def hidden_size_for(n_floats: int) -> float:
-    """The real root H of ``H**2 + 513*H + 256 = n_floats`` (an integer for a valid file)."""
-    b = 2 * VOCAB + 1
-    return (-b + math.sqrt(b * b - 4 * (VOCAB - n_floats))) / 2
-
-
-def _shapes(hidden: int) -> dict[str, tuple[int, ...]]:
-    return {
-        "Wx": (hidden, VOCAB),
-        "Wh": (hidden, hidden),
-        "bh": (hidden,),
-        "Wy": (VOCAB, hidden),
-        "by": (VOCAB,),
-    }
-
-
-@dataclass(frozen=True, eq=False)
-class Model:
-    """Weights of a byte-level tanh RNN with hidden size ``H``; read-only arrays.
-
-    Attributes
-    ----------
-    Wx
-        input weights, shape (H, 256); column ``Wx[:, b]`` is added when byte b is read.
-    Wh
-        recurrent weights, shape (H, H).
-    bh
-        hidden bias, shape (H,).
-    Wy
-        readout weights, shape (256, H).
-    by
-        readout bias, shape (256,).
-    source
-        where the weights came from (a path or a description), for display only.
-
-    The arrays may be numpy arrays, torch tensors (detached and copied to the CPU) or any
-    array-like. A ``-inf`` in ``by`` marks a byte the model never predicts: it is stored as
-    :data:`~factormap.engine.config.NEVER_PREDICTED_LOGIT`, whose probability underflows to 0 in
-    float32 and float64 alike, so its bits are the 1e-8 clamp and every kernel stays finite.
-    """
-
-    Wx: np.ndarray
-    Wh: np.ndarray
-    bh: np.ndarray
-    Wy: np.ndarray
-    by: np.ndarray
-    source: str = "<memory>"
-
-    def __post_init__(self) -> None:
-        for name in ARRAY_NAMES:
-            object.__setattr__(self, name, to_numpy(getattr(self, name)))
-        hidden = self.Wh.shape[0] if self.Wh.ndim == 2 else -1
-        if hidden < 1:
-            raise ModelError(f"{self.source}: Wh must be a square matrix, got shape {np.shape(self.Wh)}")
-        dtype = np.result_type(*(getattr(self, n).dtype for n in ARRAY_NAMES))
-        if dtype not in (np.float32, np.float64):
-            dtype = np.dtype(np.float32)
-        for name, shape in _shapes(hidden).items():
-            arr = np.asarray(getattr(self, name))
-            if arr.shape != shape:
-                raise ModelError(f"{self.source}: array {name} has shape {arr.shape}, expected {shape} for H={hidden}")
-            arr = np.array(arr, dtype=dtype, order="C", copy=True)
-            if name == "by":
-                arr[np.isneginf(arr)] = NEVER_PREDICTED_LOGIT
-            if not np.all(np.isfinite(arr)):
-                bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-                raise ModelError(f"{self.source}: {bad} NaN or Inf value(s) in {name}; the weights are unusable")
-            arr.setflags(write=False)
-            object.__setattr__(self, name, arr)
-
-    @property
-    def H(self) -> int:
-        """Hidden size."""
-        return self.Wh.shape[0]
-
-    @property
-    def dtype(self) -> np.dtype:
-        """Floating type of the weights (float32 as loaded; float64 for exact checks)."""
-        return self.Wh.dtype
-
-    @property
-    def n_params(self) -> int:
-        """Number of weights."""
-        return float_count(self.H)
-
-    @cached_property
-    def WhT(self) -> np.ndarray:
-        """``Wh`` transposed, C-contiguous (the layout the recurrence kernel streams)."""
-        out = np.ascontiguousarray(self.Wh.T)
-        out.setflags(write=False)
-        return out
-
-    @cached_property
-    def WxT(self) -> np.ndarray:
-        """``Wx`` transposed, C-contiguous: row b is the input column of byte b."""
-        out = np.ascontiguousarray(self.Wx.T)
-        out.setflags(write=False)
-        return out
-
-    @cached_property
-    def WyT(self) -> np.ndarray:
-        """``Wy`` transposed, C-contiguous (H, 256), for the chunked readout GEMM."""
-        out = np.ascontiguousarray(self.Wy.T)
-        out.setflags(write=False)
-        return out
-
-    @cached_property
-    def spectral_radius(self) -> float:
-        """Largest absolute eigenvalue of ``Wh``."""
-        return float(np.max(np.abs(np.linalg.eigvals(self.Wh.astype(np.float64)))))
-
-    @cached_property
-    def wh_frobenius(self) -> float:
-        """Frobenius norm ``||Wh||_F``."""
-        return float(np.linalg.norm(self.Wh.astype(np.float64)))
-
-    @classmethod
-    def from_state_dict(cls, state, *, dtype=np.float32, source: str = "<state_dict>") -> "Model":
-        """The model of a PyTorch char-RNN ``state_dict`` (tensors or arrays, possibly nested).
-
-        Parameters
-        ----------
-        state
-            e.g. ``net.state_dict()``; the names understood are those of
-            :func:`~factormap.engine.checkpoints.arrays_from_state_dict`.
-        dtype
-            float32 (weights rounded to it) or float64 (kept as given).
-        source
-            how error messages and displays name the model.
-        """
-        arrays = arrays_from_state_dict(state, source)
-        return cls(**{n: np.asarray(a, dtype=dtype) for n, a in arrays.items()}, source=source)
-
-    def astype(self, dtype) -> "Model":
-        """The same model with weights of another float type (float64 for gradient checks)."""
-        return Model(*(getattr(self, n).astype(dtype) for n in ARRAY_NAMES), source=self.source)
-
-    def replace(self, **arrays: np.ndarray) -> "Model":
-        """A new model with some arrays replaced (used by weight-editing interventions).
-
-        Raises
-        ------
-        ModelError
-            a replaced array holds NaN or Inf, typically an edit whose result
-            overflowed the float range; the message names the edit, not the model file.
-        """
-        for name in ARRAY_NAMES:
-            edited = np.asarray(arrays.get(name, 0.0))
-            if edited.dtype.kind in "fc" and not np.all(np.isfinite(edited)):
-                bad = int(edited.size - np.count_nonzero(np.isfinite(edited)))
-                raise ModelError(f"{self.source}: the edited {name} has {bad} NaN or Inf value(s); "
-                                 f"the edit is too large for {edited.dtype} weights")
-        kw = {n: arrays.get(n, getattr(self, n)) for n in ARRAY_NAMES}
-        return Model(**kw, source=arrays.get("source", self.source))  # type: ignore[arg-type]
-
-    def to_bin_bytes(self) -> bytes:
-        """The model in `.bin` layout (little-endian float32)."""
-        return b"".join(getattr(self, n).astype("<f4").tobytes() for n in ARRAY_NAMES)
 
 
 def _check_path(path: Path) -> None:
@@ -269,7 +99,7 @@ def _load_bin(path: Path) -> Model:
     if flat.size != n:
         raise ModelError(f"{path}: the file changed size while it was read; try again")
     arrays, pos = {}, 0
-    for name, shape in _shapes(hidden).items():
+    for name, shape in array_shapes(hidden).items():
         cnt = int(np.prod(shape))
         arrays[name] = flat[pos:pos + cnt].reshape(shape)  # Model copies it into its own array
         pos += cnt
@@ -311,7 +141,7 @@ def _check_npz_members(path: Path, archive: zipfile.ZipFile) -> None:
     wh_shape = headers["Wh"][0]
     if len(wh_shape) != 2 or wh_shape[0] != wh_shape[1] or wh_shape[0] < 1:
         raise ModelError(f"{path}: array Wh has shape {wh_shape}, expected (H, H)")
-    expected, total = _shapes(wh_shape[0]), 0
+    expected, total = array_shapes(wh_shape[0]), 0
     for n, (shape, dtype, header_bytes) in headers.items():
         if shape != expected[n]:
             raise ModelError(f"{path}: array {n} has shape {shape}, expected {expected[n]} for H={wh_shape[0]}")
