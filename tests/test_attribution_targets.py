@@ -64,6 +64,19 @@ def test_contrast_gradient_against_finite_differences(sample_text):
     numeric = np.array([(quantity(h_before + eps * e) - quantity(h_before - eps * e)) / (2 * eps)
                         for e in np.eye(6)])
     np.testing.assert_allclose(att.grads[k], numeric, rtol=1e-6, atol=1e-9)
+    assert att.value == pytest.approx(quantity(h_before), rel=1e-10)  # the quantity the gradients are of
+
+
+def test_value_is_the_attributed_log_probability(sample_text):
+    arrays = {k: v.astype(np.float64) for k, v in naive.random_model_arrays(6, seed=2).items()}
+    session = Session(Model(**arrays), sample_text[:60])
+    states = naive.forward_states(arrays["Wx"], arrays["Wh"], arrays["bh"], session.x)
+    logp = naive.log_probs(arrays["Wy"], arrays["by"], states[40:41])[0]
+    plain = attribution(session, 40, 4, target=ord("t"))
+    assert plain.contrast_prob is None and plain.value == pytest.approx(logp[ord("t")], rel=1e-10)
+    contrast = attribution(session, 40, 4, target=ord("t"), contrast=ord("x"))
+    assert contrast.contrast_prob == pytest.approx(np.exp(logp[ord("x")]), rel=1e-10)
+    assert contrast.value == pytest.approx(logp[ord("t")] - logp[ord("x")], rel=1e-10)
 
 
 def test_export_target_attributes_the_chosen_byte(tmp_path, random_model, sample_text, capsys):

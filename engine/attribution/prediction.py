@@ -127,6 +127,8 @@ class Attribution:
     contrast : int or None
         The byte b of a contrast: the gradients are of ``ln p_t[target] - ln p_t[b]``; None for
         ``ln p_t[target]`` alone.
+    contrast_prob : float or None
+        ``p_t[contrast]`` (None without a contrast).
     """
 
     t: int
@@ -146,6 +148,16 @@ class Attribution:
     neuron_attr: np.ndarray
     energy: np.ndarray
     contrast: int | None = None
+    contrast_prob: float | None = None
+
+    @property
+    def value(self) -> float:
+        """The attributed quantity itself, in nats: ``ln p_t[target]``, or ``ln p_t[target] -
+        ln p_t[contrast]`` for a contrast (each probability floored at ``PROB_FLOOR``)."""
+        value = math.log(max(self.prob, PROB_FLOOR))
+        if self.contrast_prob is not None:
+            value -= math.log(max(self.contrast_prob, PROB_FLOOR))
+        return value
 
     @property
     def quantity(self) -> str:
@@ -253,4 +265,5 @@ def attribution(session: Session, t: int, K: int = DEFAULT_K, target: int | None
         grads=grads, grad_norms=norms, growth=norms / norms[0] if norms[0] > 0 else np.full_like(norms, np.nan),
         input_attr=stats[1], input_attr_exact=stats[2], neuron_attr=grads * states, energy=grads * grads,
         contrast=None if contrast is None else int(contrast),
+        contrast_prob=None if contrast is None else float(p[int(contrast)]),
     )
