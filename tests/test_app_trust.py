@@ -29,8 +29,8 @@ async def test_status_line_shows_the_trust_horizon_and_the_exponent():
 
 def test_trust_label_says_where_float32_stops_holding():
     assert trust_label(82, 0.1114, 4096, 4096) == "trust t<82, λ +0.111/B"
-    assert trust_label(None, -0.667, 11786, 11786) == "trust all, λ -0.667/B"
-    assert trust_label(None, -0.5, 1 << 20, 5 << 20) == "trust ≥ 1,048,576, λ -0.500/B"   # compact: 3 digits
+    assert trust_label(None, -0.667, 11786, 11786) == "trust all, λ −0.667/B"
+    assert trust_label(None, -0.5, 1 << 20, 5 << 20) == "trust ≥ 1,048,576, λ −0.500/B"   # compact: 3 digits
 
 
 async def test_a_float64_session_is_explored_in_float64():

@@ -6,13 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from factormap.tui.fields import Field, compact, fit
+from factormap.tui.fields import MINUS, Field, compact, fit, fixed
 
 
 @pytest.mark.parametrize("value, signed, text", [
     (0.009031, False, "0.00903"), (6.6391, False, "6.64"), (3.4466, False, "3.45"), (12345.0, False, "1.23e4"),
-    (6.6391, True, "+6.64"), (-0.1, True, "-0.100"), (0.0, False, "0.00"), (None, False, "…"),
-    (math.nan, True, "–"), (1e-9, False, "1.00e-9"), (100.0, False, "100"), (0.2003, True, "+0.200"),
+    (6.6391, True, "+6.64"), (-0.1, True, "−0.100"), (0.0, False, "0.00"), (None, False, "…"),
+    (math.nan, True, "–"), (1e-9, False, "1.00e−9"), (100.0, False, "100"), (0.2003, True, "+0.200"),
+    (-1.5e-5, False, "−1.50e−5"), (0.0, True, "0.00"), (-0.0, True, "0.00"), (-math.inf, False, "−∞"),
 ])
 def test_compact_is_three_significant_digits(value, signed, text):
     assert compact(value, signed=signed) == text
@@ -20,8 +21,24 @@ def test_compact_is_three_significant_digits(value, signed, text):
 
 @given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e30, max_value=1e30))
 def test_compact_is_a_true_value(value):
-    shown = float(compact(value, signed=True))
+    shown = float(compact(value, signed=True).replace(MINUS, "-"))
     assert shown == pytest.approx(value, rel=5e-3, abs=1e-300)
+
+
+@pytest.mark.parametrize("value, decimals, signed, text", [
+    (1.54372, 4, False, "1.5437"), (0.0312, 3, True, "+0.031"), (-0.25, 3, True, "−0.250"),
+    (-0.0004, 3, True, "0.000"), (-0.0004, 3, False, "0.000"), (0.0004, 3, True, "0.000"), (-0.0, 2, False, "0.00"),
+    (None, 3, False, "…"), (math.nan, 3, True, "–"),
+])
+def test_fixed_has_its_decimals_a_minus_sign_and_no_sign_on_zero(value, decimals, signed, text):
+    assert fixed(value, decimals, signed=signed) == text
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6))
+def test_no_ascii_minus_and_no_signed_zero(value):
+    for text in (compact(value, signed=True), fixed(value, 3, signed=True), fixed(value, 3)):
+        assert "-" not in text
+        assert not (text[0] in "+" + MINUS and set(text[1:]) <= set("0.")), text
 
 
 def test_fields_shorten_then_drop_in_priority_order():

@@ -22,7 +22,7 @@ def test_the_neuron_flow_line_drops_whole_fields_as_the_pane_narrows(random_mode
     assert any(f"at k={k}" in line for line in lines) and any("at k=" not in line for line in lines)
     for w, line in zip(widths, lines):
         assert ("at k=" not in line) or f"at k={k}" in line, (w, line)
-        assert re.search(r"Σ_k g·h [+-]\d[\d.e+-]*(?=,| |$)", line), (w, line)
+        assert re.search(r"Σ_k g·h [+−]\d[\d.e+−]*(?=,| |$)", line), (w, line)
         assert not re.search(r"\d…", line)
 
 

@@ -1,9 +1,22 @@
-"""Lines of figures fitted to a width: a number is never cut, whole fields drop out instead.
+"""How every number a person reads is written, and lines of figures fitted to a width.
 
-Every pane and the status line build their lines from :class:`Field` s. :func:`fit` keeps the
-fields in order and, while the line is too wide, first swaps fields for their compact form
-(least important first), then drops whole fields (least important first). The compact form of a
-number (:func:`compact`, 3 significant digits) is still a true value, rounded, never truncated.
+**One way to write a number.** Every figure the app draws and every figure a headless command
+prints for people (its rich tables, captions and summary lines) is written by :func:`compact` or
+:func:`fixed`; only ``--json`` keeps plain JSON numbers (:mod:`factormap.tui.json_form`).
+
+- 3 significant digits (:func:`compact`) is the rule: ``0.00903``, ``6.64``, ``p=0.0115``. The one
+  exception is a figure compared across runs to its 4th decimal, BPC and ΔBPC in bits per
+  character in tables and summaries, and the edges of a histogram's bins: :func:`fixed` gives those
+  a stated number of decimals (``1.5437``, ``+0.031``).
+- A negative number carries the minus sign ``−`` (U+2212, as wide as ``+``), never ASCII ``-``,
+  in the exponent too (``1.50e−5``); with ``signed`` a positive one carries ``+``.
+- A figure that rounds to zero carries no sign: ``0.000``, never ``-0.000`` or ``+0.000``.
+- Not known yet is ``…``; does not exist (NaN) is ``–``; overflowed is ``±∞``.
+
+**Lines of figures.** Every pane and the status line build their lines from :class:`Field` s.
+:func:`fit` keeps the fields in order and, while the line is too wide, first swaps fields for their
+compact form (least important first), then drops whole fields (least important first). The compact
+form of a number is still a true value, rounded, never truncated.
 """
 
 from __future__ import annotations
@@ -17,26 +30,53 @@ from rich.text import Text
 
 SIGNIFICANT = 3
 """Significant digits of a number's compact form."""
+MINUS = "\u2212"
+"""The minus sign of every number a person reads."""
 
 
 def compact(value: float | None, *, signed: bool = False, digits: int = SIGNIFICANT) -> str:
     """``value`` rounded to ``digits`` significant digits, in the shortest true form.
 
-    ``0.009031`` → ``0.00903``, ``6.6391`` → ``6.64``, ``0.2`` → ``0.200``, ``12345`` → ``1.23e4``; with ``signed`` a
-    sign always shows (``+6.64``). ``None`` (not known yet) is ``…``; NaN (does not exist) is ``–``.
+    ``0.009031`` → ``0.00903``, ``6.6391`` → ``6.64``, ``0.2`` → ``0.200``, ``12345`` → ``1.23e4``,
+    ``-0.1`` → ``−0.100``; with ``signed`` a positive value shows ``+`` (``+6.64``); zero has no sign.
     """
+    special = _special(value, signed)
+    if special is not None:
+        return special
+    text = f"{float(value):{'+' if signed else ''}#.{digits}g}"  # '#': trailing zeros are significant digits too
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa.rstrip('.')}e{int(exponent)}"
+    return _signs(text.rstrip("."))
+
+
+def fixed(value: float | None, decimals: int, *, signed: bool = False) -> str:
+    """``value`` with exactly ``decimals`` decimals (``1.5437``, ``+0.031``, ``−0.250``), signs as in
+    :func:`compact`: for BPC, ΔBPC and bin edges, figures read to a stated decimal."""
+    special = _special(value, signed)
+    if special is not None:
+        return special
+    return _signs(f"{float(value):{'+' if signed else ''}.{decimals}f}")
+
+
+def _special(value: float | None, signed: bool) -> str | None:
+    """The form of a value that is not a finite number, else None."""
     if value is None:
         return "…"
     value = float(value)
     if math.isnan(value):
         return "–"
     if math.isinf(value):
-        return ("+" if signed and value > 0 else "-" if value < 0 else "") + "∞"
-    text = f"{value:{'+' if signed else ''}#.{digits}g}"  # '#': trailing zeros are significant digits too
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa.rstrip('.')}e{int(exponent)}"
-    return text.rstrip(".")
+        return ("+" if signed and value > 0 else MINUS if value < 0 else "") + "∞"
+    return None
+
+
+def _signs(text: str) -> str:
+    """A formatted number with ``−`` for ``-`` and no sign at all when every digit is 0."""
+    mantissa = text.partition("e")[0]
+    if text[:1] in "+-" and not any(c in "123456789" for c in mantissa):
+        text = text[1:]
+    return text.replace("-", MINUS)
 
 
 @dataclass(frozen=True)
