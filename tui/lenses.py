@@ -27,6 +27,8 @@ class Lens:
         name: the lens's key, as the app's ``lens`` reactive holds it.
         title: what the status line and legend call it.
         meaning: one phrase saying which quantity tints which byte.
+        briefs: shorter forms of the meaning, longest first, for a legend too narrow for the whole
+            phrase (the legend shows the longest that fits, never a phrase cut short).
         edges: bucket edges; a value v gets tint ``searchsorted(edges, v, "right")``.
         tints: one background colour per bucket (``len(edges) + 1``).
         labels: the legend's label under each tint.
@@ -41,6 +43,7 @@ class Lens:
     edges: tuple[float, ...]
     tints: tuple[str, ...]
     labels: tuple[str, ...]
+    briefs: tuple[str, ...]
     twins: tuple[str, ...] = ()
 
     def buckets(self, values: np.ndarray) -> np.ndarray:
@@ -72,16 +75,19 @@ LENSES: dict[str, Lens] = {
     for lens in (
         Lens("surprisal", "surprisal", "bits the model spent on each byte",
              (0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0), SEQUENTIAL,
-             ("<¼", "½", "1", "2", "3", "4", "6", "8+")),
+             ("<¼", "½", "1", "2", "3", "4", "6", "8+"), ("bits spent on each byte",)),
         Lens("activation", "activation", "selected neuron's h_t after each byte",
              (-0.75, -0.4, -0.1, 0.1, 0.4, 0.75), DIVERGING,
-             ("−1", "−.6", "−.2", "0", ".2", ".6", "1")),
+             ("−1", "−.6", "−.2", "0", ".2", ".6", "1"), ("h_t after each byte",)),
         Lens("attribution", "attribution", "share of the cursor's prediction, last K bytes",
              (0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8), SEQUENTIAL,
-             ("0", ".1", ".2", ".3", ".4", ".6", ".8", "max")),
+             ("0", ".1", ".2", ".3", ".4", ".6", ".8", "max"),
+             ("share of the cursor's prediction", "share of the prediction")),
         Lens("delta_bits", "Δbits", "bits added by the edits (italic better, underlined worse)",
              (-1.0, -0.25, -0.02, 0.02, 0.25, 1.0), DIVERGING,
-             ("≤−1", "−.5", "−.1", "0", ".1", ".5", "≥1"), ("italic",) * 3 + ("",) + ("underline",) * 3),
+             ("≤−1", "−.5", "−.1", "0", ".1", ".5", "≥1"),
+             ("bits added (italic better, underlined worse)", "bits added: italic better"),
+             ("italic",) * 3 + ("",) + ("underline",) * 3),
     )
 }
 """The lenses in the order ``v`` cycles through them."""

@@ -16,9 +16,12 @@ from pathlib import Path
 
 from textual import events
 from textual.app import ComposeResult
+from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -34,6 +37,7 @@ from factormap.tui.dashboard_jobs import (
     PartReady,
     compute_parts,
 )
+from factormap.tui.fields import Field, fit
 from factormap.tui.json_form import json_ready
 from factormap.tui.screens.help import GLOBAL_KEYS, QUIT_KEY, HelpScreen, key_table
 from factormap.tui.widgets import dashboard_specs as specs
@@ -76,6 +80,36 @@ class DashboardHelp(HelpScreen):
             yield Static(key_table(DASHBOARD_BINDINGS + Chart.BINDINGS + GLOBAL_KEYS), id="help-table")
 
 
+class DashboardHead(Widget):
+    """The dashboard's first line: what is charted and the work under way, fitted to the width
+    (the file names, then H, then the text's length drop out whole; the work is only shortened).
+
+    Attributes:
+        work: the computation under way ("" when every chart is drawn).
+    """
+
+    work: reactive[str] = reactive("")
+
+    def __init__(self, session: Session, model_name: str, text_name: str, *, id: str | None = None) -> None:
+        """Args:
+            session: the model and text charted.
+            model_name: the model file's name.
+            text_name: the text file's name.
+            id: the widget's id.
+        """
+        super().__init__(id=id)
+        self.session, self.model_name, self.text_name = session, model_name, text_name
+
+    def render(self) -> Text:
+        """``dashboard · MODEL on TEXT · H=… · n bytes · computing …, part i of n``."""
+        s = self.session
+        fields = [Field("dashboard", 0), Field(f"{self.model_name} on {self.text_name}", 4, short=self.model_name),
+                  Field(f"H={s.H}", 2), Field(f"{s.n:,} bytes", 3)]
+        if self.work:
+            fields.append(Field(self.work, 0, short=self.work.split(", ")[-1]))
+        return fit(fields, self.size.width, " · ")
+
+
 class DashboardScreen(Screen[int | None]):
     """Whole-text charts; dismissed with a text position to jump to, or None.
 
@@ -103,7 +137,7 @@ class DashboardScreen(Screen[int | None]):
 
     def compose(self) -> ComposeResult:
         """A status line with a progress bar, the charts, the footer."""
-        yield Static(self._head(""), id="dash-head", markup=False)
+        yield DashboardHead(self.session, self.model_path.name, self.text_path.name, id="dash-head")
         with VerticalScroll(id="dash-charts"):
             for chart_id, placeholder in specs.CHARTS.items():
                 chart = Chart(placeholder, id=f"chart-{chart_id}")
@@ -111,11 +145,6 @@ class DashboardScreen(Screen[int | None]):
                 yield chart
         yield ProgressBar(total=1.0, show_eta=False, id="dash-progress")
         yield Footer()
-
-    def _head(self, work: str) -> str:
-        s = self.session
-        head = f"dashboard · {self.model_path.name} on {self.text_path.name} · H={s.H} · {s.n:,} bytes"
-        return f"{head} · {work}" if work else head
 
     def on_mount(self) -> None:
         """Draw what is known; compute the rest in a thread worker."""
@@ -168,7 +197,7 @@ class DashboardScreen(Screen[int | None]):
         bar.set_class(complete, "-hidden")
         part = min(int(done) + 1, len(todo))   # the part under way, counted from 1
         work = "" if complete else f"computing {name or 'the charts'}, part {part} of {len(todo)}"
-        self.query_one("#dash-head", Static).update(self._head(work))
+        self.query_one(DashboardHead).work = work
 
     def _show(self, name: str) -> None:
         parts, text = self.data.parts, self.session.text

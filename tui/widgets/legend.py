@@ -8,9 +8,15 @@ from textual.widget import Widget
 
 from factormap.tui.lenses import LENSES
 
+SHORT_NOTES = {"no intervention active": "no edit active"}
+"""Compact forms of the notes the explorer sets, for a legend too narrow for the whole note."""
+
 
 class Legend(Widget):
-    """One line: the lens, the quantity it shows, and its tints with their values.
+    """One line: the lens, its tints with their values, a note and the quantity it shows.
+
+    The lens and its scale always show; the note and the meaning take their longest forms that fit
+    the width together (the whole note before the whole meaning), and drop out whole, never cut.
 
     Attributes:
         lens: the active lens's name.
@@ -27,14 +33,23 @@ class Legend(Widget):
     note: reactive[str] = reactive("")
 
     def render(self) -> Text:
-        """The lens title, its scale as tinted chips, and the note."""
+        """The lens title, its scale as tinted chips, and the longest note and meaning that fit."""
         lens = LENSES[self.lens]
         title = f"neuron {self.neuron} activation" if lens.name == "activation" else lens.title
-        out = Text()
-        out.append(f" {title} ", style="bold")
+        scale = Text()
+        scale.append(f" {title} ", style="bold")
         for style, label in zip(lens.styles, lens.labels):
-            out.append(f"{label:^4}", style=style)
-        if self.note:
-            out.append(f" {self.note}", style="italic")
-        out.append(f"  {lens.meaning}", style="dim")
-        return out
+            scale.append(f"{label:^4}", style=style)
+        notes = [self.note, SHORT_NOTES.get(self.note, self.note)] if self.note else [""]
+        meanings = [lens.meaning, *lens.briefs]
+        choices = [(n, m) for n in dict.fromkeys(notes) for m in meanings]
+        choices += [(notes[-1], ""), ("", meanings[-1]), ("", "")]
+        for note, meaning in choices:
+            line = scale.copy()
+            if note:
+                line.append(f" {note}", style="italic")
+            if meaning:
+                line.append(f"  {meaning}", style="dim")
+            if line.cell_len <= self.size.width:
+                return line
+        return line

@@ -1,0 +1,124 @@
+"""Lines that read whole at every width (issue 15): the lens legend, the dashboard's head, the
+attribution pane's prediction, top-N and title lines, and the search escapes the help lists."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from factormap.tui import motions
+from factormap.tui.fields import compact
+from factormap.tui.lenses import LENS_ORDER, LENSES
+from tests.app_helpers import make_app, make_demo_app, screen_text, settle
+
+SIZES = [(80, 24), (100, 30), (160, 48)]
+"""The terminal sizes of the snapshot tests."""
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_legend_shows_each_lens_with_whole_phrases(size):
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        legend = app.screen.query_one("#legend")
+        for name in LENS_ORDER:
+            assert app.screen.lens == name
+            line = legend.render().plain
+            lens = LENSES[name]
+            assert line.rstrip() in screen_text(app)  # drawn as rendered: nothing beyond the width
+            assert len(line) <= legend.size.width, line
+            phrases = (lens.meaning, *lens.briefs, "no intervention active", "no edit active", lens.labels[-1])
+            assert line.rstrip().endswith(phrases), line  # a whole phrase last, never one cut short
+            assert any(phrase in line for phrase in (lens.meaning, *lens.briefs)), line
+            await pilot.press("v")
+            await settle(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_dashboard_head_keeps_the_work_under_way_whole(size):
+    app = make_demo_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("D")
+        await pilot.pause()
+        head = app.screen.query_one("#dash-head")
+        head.work = "computing interventions, part 6 of 7"
+        await pilot.pause()
+        line = screen_text(app).splitlines()[0].strip()
+        assert line.startswith("dashboard · ") and line.endswith("part 6 of 7"), line
+        assert len(head.render().plain) <= head.size.width
+        if size[0] >= 160:
+            assert "demo_model.bin on demo.xml" in line and "computing interventions" in line
+
+
+async def _attribution_lines(app, pilot, keys=()):
+    pane = app.screen.query_one("#attribution")
+    for key in keys:
+        await pilot.press(key)
+    await settle(pilot, attempts=2000)
+    return pane, pane.render().plain.split("\n")
+
+
+@pytest.mark.parametrize("size", SIZES[1:])  # at 24 rows there is no row to spare for it
+async def test_top_n_says_how_many_it_shows(size):
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        pane, lines = await _attribution_lines(app, pilot, "lllll")
+        top = [line for line in lines if line.startswith("top-") and ":" in line.split()[0]]
+        shown = top[0].split()
+        n = (len(shown) - 1) // 2
+        assert shown[0] == f"top-{n}:" and 1 <= n <= 5, top[0]
+        assert len(top[0]) <= pane.size.width
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_contrast_shows_its_value_and_names_each_p(size):
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        pane = app.screen.query_one("#attribution")
+        await pilot.press(*"lllll")
+        await settle(pilot)
+        pane.set_target(ord("e"), ord("a"))
+        pane, lines = await _attribution_lines(app, pilot)
+        att = pane.attribution
+        assert f"= {compact(att.value, signed=True)} nats" in lines[0], lines[0]
+        assert "p=" not in lines[0]  # every p names its byte: p(e)=…, p(a)=…
+        if size[0] >= 160:
+            assert "p(e)=" in lines[0]
+        title = next(line for line in lines if line.startswith("‖g_k‖"))
+        assert "nats" in title and "ln p(" in title, title
+
+
+async def test_the_neuron_mode_label_says_what_is_differentiated():
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        pane, lines = await _attribution_lines(app, pilot, "lllllccc")
+        assert pane.mode == "neuron"
+        assert any(line.startswith("g_k[0] = ∂ ln p/∂h_0(t−k)") for line in lines), lines
+
+
+def test_the_help_lists_exactly_the_escapes_the_search_accepts():
+    from factormap.tui.keymap import EXPLORER_BINDINGS
+
+    search = next(b for b in EXPLORER_BINDINGS if b.id == "search")
+    assert motions.SEARCH_ESCAPES in search.tooltip
+    listed = motions.SEARCH_ESCAPES.split()
+    for escape in listed:
+        motions.parse_pattern(escape.replace("NN", "41"))  # accepted
+    for letter in "abefqvz0N":
+        if f"\\{letter}" not in listed:
+            with pytest.raises(ValueError, match=re.escape(motions.SEARCH_ESCAPES)):
+                motions.parse_pattern(f"\\{letter}")
+
+
+async def test_the_help_screen_shows_every_search_escape():
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert motions.SEARCH_ESCAPES in screen_text(app)
