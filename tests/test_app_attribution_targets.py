@@ -36,7 +36,7 @@ async def test_neuron_mode_shows_the_units_gradient_and_j_moves_through_the_map(
         np.testing.assert_allclose(pane.offset_values(att), direct.grads[:, 0], rtol=1e-5, atol=1e-7)
         units = flow_map(direct, 8)[0].tolist()
         text = screen_text(app)
-        assert "g_k[0] = ∂/∂h_0(t−k)" in text and f"h{units[0]} " in text
+        assert "g_k[0] = ∂ ln p/∂h_0(t−k)" in text and f"h{units[0]} " in text
         await pilot.press("j")
         await settle(pilot)
         expected = units[0] if 0 not in units else units[(units.index(0) + 1) % len(units)]

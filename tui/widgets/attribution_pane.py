@@ -38,7 +38,7 @@ MODE_TITLES = {
     "grad_norm": "‖g_k‖ = ‖∂ ln p/∂h(t−k)‖",
     "input_attr": "a_k = g_k·Wx[:, x(t−k)]",
     "input_attr_exact": "exact a_k = ((1−h²)⊙g_k)·Wx[:, x(t−k)]",
-    "neuron": "g_k[j] = ∂/∂h_j(t−k)",
+    "neuron": "g_k[j] = ∂ ln p/∂h_j(t−k)",
 }
 """Each mode's quantity, as the pane's chart title says it."""
 AXIS_WIDTH = 8
@@ -237,33 +237,48 @@ class AttributionPane(Widget, can_focus=True):
         return self.get_component_rich_style(f"attribution-pane--{name}")
 
     def _prediction_line(self, att: Attribution) -> Text:
-        """The target byte, its probability p and its bits (−log2 p); p and bits drop out if narrow."""
+        """The target byte, its probability p(x) and its bits (−log2 p); for a contrast, the value
+        ln p(a) − ln p(b) and both probabilities. Figures drop out whole where the pane is narrow."""
+        cursor = self._style("cursor")
+        a = byte_label(att.target)
         if att.contrast is not None:
-            return fit([Field(f"t={att.t}: {self.target_description()}", 0, style=self._style("cursor")),
-                        Field(f"p(a)={att.prob:.4g}", 2, short=f"p={compact(att.prob)}")], self.size.width)
+            b = byte_label(att.contrast)
+            return fit([Field(f"t={att.t}: {self.target_description()}", 0, style=cursor,
+                              short=f"t={att.t}: ln p({a})−ln p({b})"),
+                        Field(f"= {compact(att.value, signed=True)} nats", 0, separator=" "),
+                        Field(f"p({a})={att.prob:.4g}", 2, short=f"p({a})={compact(att.prob)}"),
+                        Field(f"p({b})={att.contrast_prob:.4g}", 3, short=f"p({b})={compact(att.contrast_prob)}")],
+                       self.size.width)
         # a chosen target (:target) is what is attributed, not what the model predicts
         what = f"t={att.t} predicts" if self.target is None else f"t={att.t}, chosen target"
-        return fit([Field(what, 0), Field(f"'{byte_label(att.target)}'", 0, style=self._style("cursor"), separator=" "),
+        return fit([Field(what, 0), Field(f"'{a}'", 0, style=cursor, separator=" "),
                     Field(f"p={att.prob:.4g}", 2, short=f"p={compact(att.prob)}"),
                     Field(f"{att.bits:.3f} bits", 1, short=f"{compact(att.bits)}b")], self.size.width)
 
     def _top5_line(self, att: Attribution) -> Text:
-        """The five most probable next bytes with their probabilities; the least probable drop out first."""
-        fields = [Field("top-5:", 0, short="top:", style=self._style("muted"))]
-        for rank, (b, p) in enumerate(zip(att.top_bytes, att.top_probs)):
-            fields.append(Field(f"{byte_label(b)} {p:.3f}", rank + 1, short=f"{byte_label(b)} {compact(p)}",
-                                style=self._style("cursor") if b == att.target else ""))
-        return fit(fields, self.size.width)
+        """The most probable next bytes with their probabilities, as many of the five as fit in
+        full or compact form, the label saying how many (``top-5:``, or ``top-4:`` when one is left out)."""
+        entries = list(zip(att.top_bytes, att.top_probs))
+        for n in range(len(entries), 0, -1):
+            for form in (lambda p: f"{p:.3f}", compact):
+                line = Text(f"top-{n}:", self._style("muted"))
+                for b, p in entries[:n]:
+                    line.append("  ")
+                    line.append(f"{byte_label(b)} {form(p)}", self._style("cursor") if b == att.target else "")
+                if line.cell_len <= self.size.width:
+                    return line
+        return line
 
     def _title_line(self, att: Attribution, shown: np.ndarray) -> Text:
         """The quantity (in nats), its largest magnitude on screen and (for ‖g_k‖) the growth at k = 8."""
         k_max = int(np.nanargmax(np.abs(shown)))
         muted = self._style("muted")
         title = MODE_TITLES[self.mode].replace("g_k[j]", f"g_k[{self.neuron}]").replace("h_j", f"h_{self.neuron}")
+        short = title.split(" = ")[0]
         if self.target is not None:
-            title = f"{title} of {self.target_description()}"
-        fields = [Field(title, 0, short=title.split(" = ")[0], style="bold"),
-                  Field("nats", 1, style=muted),
+            title, short = (f"{name} of {self.target_description()}" for name in (title, short))
+        fields = [Field(title, 0, short=short, style="bold"),
+                  Field("nats", 0, style=muted),
                   Field(f"max |·| {compact(abs(shown[k_max]))} at k={k_max}", 2,
                         short=f"max {compact(abs(shown[k_max]))}", style=muted)]
         if self.mode == "grad_norm" and att.K >= 8:
