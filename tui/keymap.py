@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
+from factormap.tui.motions import SEARCH_ESCAPES
+
 MOTION = Binding.Group("move")
 """Footer group of the cursor motions."""
 PREFIX_KEYS = "gm'i"
@@ -29,7 +31,7 @@ EXPLORER_BINDINGS: list[Binding] = [
     Binding("ctrl+u", "rows(-0.5)", "½ page↑", tooltip="Half a page up", id="half-page-up", show=False),
     Binding("ctrl+f,pagedown", "rows(+1)", "page↓", tooltip="A page down", id="page-down", show=False),
     Binding("ctrl+b,pageup", "rows(-1)", "page↑", tooltip="A page up", id="page-up", show=False),
-    Binding("slash", "prompt('/')", "search", tooltip="Search the text (\\n \\t \\xNN escapes)", id="search",
+    Binding("slash", "prompt('/')", "search", tooltip=f"Search the text (escapes: {SEARCH_ESCAPES})", id="search",
             key_display="/"),
     Binding("n", "search_next(+1)", "next match", tooltip="Next match of the search", id="search-next",
             show=False),

@@ -22,6 +22,8 @@ _RUNS = (
     re.compile(rb"[^" + _WORD + rb"\s]+"),
 )
 _BLANKS = _RUNS[0]
+SEARCH_ESCAPES = r"\n \t \r \xNN \\"
+"""The escapes a search pattern accepts (:func:`parse_pattern`), as the help and prompt list them."""
 _ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|n|t|r|\\|x.?.?|.?)")
 
 
@@ -93,8 +95,8 @@ def parse_pattern(pattern: str) -> bytes:
     def unescape(m: re.Match) -> str:
         code = m.group(1)
         if not re.fullmatch(r"x[0-9a-fA-F]{2}|n|t|r|\\", code):
-            raise ValueError(f"unknown escape '\\{code}' in the search: use \\n \\t \\r \\xNN, "
-                             f"or \\\\ for a backslash")
+            raise ValueError(f"unknown escape '\\{code}' in the search: use one of {SEARCH_ESCAPES} "
+                             f"(\\\\ for a backslash)")
         if code[0] == "x":
             return chr(0xF0000 + int(code[1:], 16))
         return {"n": "\n", "t": "\t", "r": "\r", "\\": "\\"}[code]

@@ -23,7 +23,7 @@ from factormap.tui.screens.help import HelpScreen
 from factormap.tui.screens.inspector import InspectorScreen
 from factormap.tui.widgets.attribution_flow import next_unit_in_map
 
-PROMPTS = {"/": "search: text, with \\n \\t \\xNN escapes", ":": "go to position (0-based); record FILE.jsonl; write FILE.md; feature NAME=REGEX; features"}
+PROMPTS = {"/": f"search: text, with escapes {motions.SEARCH_ESCAPES}", ":": "go to position (0-based); record FILE.jsonl; write FILE.md; feature NAME=REGEX; features"}
 """Placeholder of the prompt for each kind."""
 
 
