@@ -71,6 +71,21 @@ def test_export_never_overwrites_an_input(files, capsys):
     assert (text_path.read_bytes(), model_path.read_bytes()) == before
 
 
+@pytest.mark.parametrize("command", ["export", "convert"])
+def test_an_existing_output_is_replaced_only_with_force(files, tmp_path, capsys, command):
+    model_path, text_path = files
+    out = tmp_path / "old.npz"
+    out.write_bytes(b"old contents")
+    (tmp_path / "link.npz").symlink_to(tmp_path / "gone.npz")  # dangling: writing would replace the link
+    argv = ["export", str(model_path), str(text_path), "--stop", "5"] if command == "export" else \
+        ["convert", str(model_path)]
+    for target in (out, tmp_path / "link.npz"):
+        _usage_error([*argv, "-o", str(target)], capsys, f"-o {target} exists", "--force")
+    assert out.read_bytes() == b"old contents" and (tmp_path / "link.npz").is_symlink()
+    assert main([*argv, "-o", str(out), "--force"]) == 0
+    assert np.load(out)["Wh" if command == "convert" else "states"].shape[-1] == 8
+
+
 @pytest.mark.parametrize("extra,fragment", [
     (["--start", "5", "--stop", "5", "-o", "x.npz"], "less than"),
     (["--stop", "100000", "-o", "x.npz"], "past the end"),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile_runs import CaseTable, Run, model_and_text, write_text
+from tests.hostile_runs import CaseTable, Run, model_and_text, write_model, write_text
 
 CASES = CaseTable()
 
@@ -30,6 +30,19 @@ def _(d):
     model, text = model_and_text(d)
     (d / "out.npz").symlink_to(model)
     return Run(["export", model, text, "-o", str(d / "out.npz")], fragments=("input file",))
+
+
+@CASES.case("export_onto_an_existing_file")
+def _(d):
+    (d / "old.npz").write_bytes(b"old contents")
+    return Run(["export", *model_and_text(d), "-o", str(d / "old.npz")], fragments=("old.npz exists", "--force"))
+
+
+@CASES.case("convert_onto_an_existing_file")
+def _(d):
+    model = write_model(d)
+    (d / "old.bin").write_bytes(b"old contents")
+    return Run(["convert", str(model), "-o", str(d / "old.bin")], fragments=("old.bin exists", "--force"))
 
 
 @CASES.case("output_onto_a_character_device")
@@ -76,7 +89,7 @@ def _(d):
 @CASES.case("export_onto_a_full_disk")
 def _(d):
     disk = _tmpfs(d)
-    return Run(["export", *model_and_text(d), "-o", str(disk / "old.npz")], status=1,
+    return Run(["export", *model_and_text(d), "-o", str(disk / "old.npz"), "--force"], status=1,
                fragments=("old.npz", "No space left on device", "unchanged"))
 
 

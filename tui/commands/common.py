@@ -124,13 +124,24 @@ def load_inputs(model_path: str, text_path: str, precision: str = "float32") -> 
     return model, text
 
 
-def output_path(output: str, inputs: tuple[str, ...]) -> Path:
-    """The ``-o`` path, refused if it is one of ``inputs`` or cannot take a regular file
-    (:func:`factormap.engine.output.check_output`: a directory, a device, a read-only folder...).
+def add_force_argument(parser: argparse.ArgumentParser) -> None:
+    """``--force``: let ``-o`` replace a file that exists (without it, :func:`output_path` refuses).
+
+    Args:
+        parser: the command's parser.
+    """
+    parser.add_argument("--force", action="store_true", help="replace the -o file if it exists")
+
+
+def output_path(output: str, inputs: tuple[str, ...], force: bool = False) -> Path:
+    """The ``-o`` path, refused if it is one of ``inputs``, cannot take a regular file
+    (:func:`factormap.engine.output.check_output`: a directory, a device, a read-only folder...), or
+    exists (a regular file, or a symlink) and ``force`` is false.
 
     Args:
         output: the path given to ``-o``.
         inputs: the command's input files, which an output must never replace.
+        force: replace an existing file (``--force``).
     """
     from factormap.engine.errors import OutputError
     from factormap.engine.output import check_output
@@ -141,9 +152,12 @@ def output_path(output: str, inputs: tuple[str, ...]) -> Path:
         if out.resolve() == src.resolve() or (out.exists() and src.exists() and out.samefile(src)):
             raise UsageError(f"-o {output} is an input file; choose another output path")
     try:
-        return check_output(out)
+        checked = check_output(out)
     except OutputError as exc:
         raise UsageError(f"-o {exc}") from None
+    if not force and (checked.exists() or checked.is_symlink()):
+        raise UsageError(f"-o {output} exists; give --force to replace it")
+    return checked
 
 
 def print_json(data) -> None:

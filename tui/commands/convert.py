@@ -2,7 +2,8 @@
 
 IN may be a `.bin`, `.npz`, PyTorch `.pt`/`.pth` state_dict or `.safetensors` file; OUT is the
 native raw float32 `.bin` or an `.npz` of the arrays ``Wx, Wh, bh, Wy, by`` (float32), written
-atomically (never half a file, never over an input). Loading OUT gives bit-identical weights to
+atomically (never half a file, never over an input, never over an existing file unless
+``--force`` is given). Loading OUT gives bit-identical weights to
 loading IN.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from factormap.tui.commands.common import UsageError, load_model_file, output_path, print_json
+from factormap.tui.commands.common import UsageError, add_force_argument, load_model_file, output_path, print_json
 
 #: Suffixes ``-o`` may have: the native formats.
 OUTPUT_SUFFIXES = (".bin", ".npz")
@@ -24,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """
     parser.add_argument("input", help="model file (.bin, .npz, torch .pt/.pth state_dict, or .safetensors)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.bin",
-                        help="where to write the model: .bin (raw float32) or .npz (named arrays)")
+                        help="where to write the model: .bin (raw float32) or .npz (named arrays); a new file "
+                             "unless --force")
+    add_force_argument(parser)
     parser.add_argument("--json", action="store_true", help="print what was written as JSON")
 
 
@@ -41,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.output.lower().endswith(OUTPUT_SUFFIXES):
         raise UsageError(f"-o {args.output}: the output must end in .bin (raw float32) or .npz")
-    out = output_path(args.output, (args.input,))
+    out = output_path(args.output, (args.input,), args.force)
     model = load_model_file(args.input)
     save_model(model, out)
     written = {"input": args.input, "output": str(out), "format": out.suffix.lower().lstrip("."),

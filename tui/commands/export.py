@@ -3,7 +3,8 @@
 Writes, for the positions [A, B), the hidden states, bits, predicted bytes and the exact backward
 attributions at offsets 0..K (see :func:`factormap.engine.export.position_arrays` for every
 array's definition) to an ``.npz`` file, atomically; ``--json`` prints the same arrays as JSON,
-for small ranges only. The output never replaces an input file.
+for small ranges only. The output never replaces an input file, nor any existing file unless
+``--force`` is given.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from factormap.engine.attribution.prediction import DEFAULT_K, MAX_K
 from factormap.engine.export import position_arrays
 from factormap.engine.output import atomic_write_bytes
 from factormap.engine.session import Session
-from factormap.tui.commands.common import UsageError, add_precision_argument, load_inputs, output_path, print_json, \
-    whole_number
+from factormap.tui.commands.common import UsageError, add_force_argument, add_precision_argument, load_inputs, \
+    output_path, print_json, whole_number
 
 #: Most positions ``--json`` prints (a JSON array of states is ~3 kB per position).
 JSON_LIMIT = 2000
@@ -36,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", type=whole_number(0), default=0, metavar="A", help="first position (default 0)")
     parser.add_argument("--stop", type=whole_number(0), default=None, metavar="B",
                         help="one past the last position (default: the end of the text)")
-    parser.add_argument("-o", "--output", metavar="OUT.npz", help="write the arrays to this .npz file")
+    parser.add_argument("-o", "--output", metavar="OUT.npz", help="write the arrays to this .npz file (a new one "
+                        "unless --force)")
+    add_force_argument(parser)
     parser.add_argument("--K", type=whole_number(0, MAX_K), default=DEFAULT_K, metavar="K",
                         help=f"offsets of the backward attribution (default {DEFAULT_K})")
     parser.add_argument("--target", type=_byte, default=None, metavar="BYTE",
@@ -81,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     """
     if args.output is None and not args.json:
         raise UsageError("give -o OUT.npz to write the arrays, or --json to print them")
-    out = output_path(args.output, (args.model, args.text)) if args.output is not None else None
+    out = output_path(args.output, (args.model, args.text), args.force) if args.output is not None else None
     model, text = load_inputs(args.model, args.text, args.precision)
     start, stop = _range(args, len(text))
     session = Session(model, text)
