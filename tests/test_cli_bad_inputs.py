@@ -21,6 +21,7 @@ from factormap.engine import text as text_module
 from factormap.engine.config import MAX_MODEL_BYTES
 from factormap.engine.forward import forward
 from factormap.engine.model import ARRAY_NAMES, float_count, save_model
+from factormap.engine.session import Session
 from factormap.tui.cli import main
 
 
@@ -69,10 +70,13 @@ def app_launches(monkeypatch):
 
     class RecordingApp:
         return_code = 0
+        warmup_ahead = None
 
-        def __init__(self, session, model_path, text_path, notice=None, warmup_ahead=None, recorder=None,
+        def __init__(self, opening, model_path, text_path, notice=None, warmup_ahead=None, recorder=None,
                      replay_actions=None):
-            launched.append((model_path, text_path, session))
+            # The app opens the engine behind its first frame; the session it would open:
+            self.session = Session(opening.model, opening.text)
+            launched.append((model_path, text_path, self.session))
             self.recorder = recorder
 
         def run(self, **kwargs):
@@ -81,7 +85,7 @@ def app_launches(monkeypatch):
     monkeypatch.setattr(app_module, "FactormapApp", RecordingApp)
     monkeypatch.setattr(launch_module, "_exit_soon", lambda code: None)  # it would end pytest itself
     # the stand-in never quits, and pytest's stdin has no terminal attributes to restore
-    monkeypatch.setattr(launch_module, "_quit_deadline", lambda seconds, warmup_ahead: None)
+    monkeypatch.setattr(launch_module, "_quit_deadline", lambda seconds, app: None)
     monkeypatch.setenv("TERM", "xterm-256color")
     monkeypatch.setattr(launch_module, "sys", _SysOnATerminal())
     return launched

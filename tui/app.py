@@ -4,26 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.app import App
 from textual.binding import Binding
-from textual.command import CommandPalette
+from textual.command import CommandPalette, Provider
 
-from factormap.engine.session import Session
-from factormap.engine.warmup import ChildWarmup
 from factormap.tui.command_palette import FactormapPalette
 from factormap.tui.no_color import grey_level_filters
-from factormap.tui.palette import KeyActions
-from factormap.tui.recorder import SessionRecorder
-from factormap.tui.screens.explorer import ExplorerScreen
+from factormap.tui.opening import Opening
+from factormap.tui.screens.loading import LoadingScreen
+
+# The explorer, the palette's key actions and the recorder import the engine (numba): only once
+# the first frame is drawn (see factormap.tui.screens.loading), or where a session is given.
+if TYPE_CHECKING:
+    from factormap.engine.session import Session
+    from factormap.engine.warmup import ChildWarmup
+    from factormap.tui.recorder import SessionRecorder
+    from factormap.tui.screens.explorer import ExplorerScreen
+
+
+LOADING_MODE, EXPLORER_MODE = "loading", "explorer"
+"""The app's screen modes when it opens the engine behind its first frame (otherwise it has only
+Textual's default mode, whose screen is the explorer)."""
+
+
+def _key_actions() -> type[Provider]:
+    """The command palette's key actions (:class:`factormap.tui.palette.KeyActions`), imported when opened."""
+    from factormap.tui.palette import KeyActions
+
+    return KeyActions
 
 
 class FactormapApp(App[int]):
     """factormap-tui's app; the explorer is its only full screen.
 
     Attributes:
-        session: the model and text being explored.
+        session: the model and text being explored; None until the engine is opened, when the
+            app was given an :class:`~factormap.tui.opening.Opening` (its first frame comes first).
         notice: one line shown as a notification on start (e.g. that this is the demo).
         one_line_errors: end on an unexpected error with one line instead of a traceback (the
             launched app sets it; tests keep Textual's behaviour, which re-raises).
@@ -35,15 +54,16 @@ class FactormapApp(App[int]):
 
     CSS_PATH = ["global.tcss", "app.tcss"]
     TITLE = "factormap"
-    COMMANDS = App.COMMANDS | {KeyActions}
+    COMMANDS = App.COMMANDS | {_key_actions}
     BINDINGS = [Binding("ctrl+c", "quit", "quit", show=False, priority=True, id="quit-now",
                         tooltip="Quit, even during background work")]
 
-    def __init__(self, session: Session, model_path: str | Path, text_path: str | Path,
+    def __init__(self, session: Session | Opening, model_path: str | Path, text_path: str | Path,
                  notice: str | None = None, warmup_ahead: ChildWarmup | None = None,
                  recorder: SessionRecorder | None = None, replay_actions: list[dict] | None = None) -> None:
         """Args:
-            session: the model and text to explore.
+            session: the model and text to explore, or an opening that builds them behind a first
+                frame drawn before the engine is imported (``warmup_ahead`` then comes from it).
             model_path: the model file (shown by name, never written).
             text_path: the text file (shown by name, never written).
             notice: a line to show once the app has started.
@@ -51,9 +71,12 @@ class FactormapApp(App[int]):
             recorder: write the session's state changes to this record.
             replay_actions: recorded actions to step through.
         """
+        opening = session if isinstance(session, Opening) else None
+        if opening is not None:
+            self.DEFAULT_MODE = LOADING_MODE  # read by App.__init__: the app starts on the loading screen
         super().__init__()
         self._filters = grey_level_filters(self._filters)
-        self.session = session
+        self.session = None if opening is not None else session
         self.model_path, self.text_path = Path(model_path), Path(text_path)
         self.notice = notice
         self.warmup_ahead = warmup_ahead
@@ -61,10 +84,29 @@ class FactormapApp(App[int]):
         self.on_quit: Callable[[int], None] | None = None
         self.recorder = recorder
         self.replay_actions = list(replay_actions or [])
+        if opening is not None:
+            self.add_mode(LOADING_MODE, lambda: LoadingScreen(opening, self.model_path, self.text_path))
+            self.add_mode(EXPLORER_MODE, self._explorer)
 
     def get_default_screen(self) -> ExplorerScreen:
         """The explorer, opened on the session."""
+        return self._explorer()
+
+    def _explorer(self) -> ExplorerScreen:
+        from factormap.tui.screens.explorer import ExplorerScreen
+
         return ExplorerScreen(self.session, self.model_path, self.text_path, self.warmup_ahead)
+
+    async def on_loading_screen_opened(self, message: LoadingScreen.Opened) -> None:
+        """The engine is ready: the explorer replaces the loading screen and gets the keys typed
+        meanwhile, in order, before any key that arrives after them (this handler holds the
+        app's queue until it returns)."""
+        loading = self.screen
+        self.session, self.warmup_ahead = message.session, message.warmup_ahead
+        await self.switch_mode(EXPLORER_MODE)
+        await self.remove_mode(LOADING_MODE)
+        for key in loading.typed if isinstance(loading, LoadingScreen) else ():
+            await self.on_event(events.Key(key.key, key.character))
 
     def on_mount(self) -> None:
         """Show the start-up notice."""
@@ -91,15 +133,17 @@ class FactormapApp(App[int]):
         super().exit(result, return_code, message)
 
     async def on_event(self, event: events.Event) -> None:
-        """A key meant for the explorer goes to its key grammar as it arrives, before the next key.
+        """A key meant for the explorer goes to its key grammar as it arrives, before the next key
+        (while the engine loads, the loading screen keeps it for the grammar).
 
         Textual would forward it to the focused widget and resolve its binding only once it has
         bubbled back here, by when the keys after it (of the same terminal read) may have been
         resolved already; see :mod:`factormap.tui.screens.explorer_grammar`.
         """
-        if isinstance(event, events.Key) and not event.is_forwarded and isinstance(self.screen, ExplorerScreen) \
-                and await self.screen.feed_key(event):
-            return
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            feed_key = getattr(self.screen, "feed_key", None)  # the explorer's grammar, or the loading screen's
+            if feed_key is not None and await feed_key(event):
+                return
         await super().on_event(event)
 
     def _handle_exception(self, error: Exception) -> None:

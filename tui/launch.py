@@ -58,18 +58,13 @@ def launch(model_path: str | None, text_path: str | None, record: str | None = N
     model, text = load_inputs(model_path, text_path, precision)
     recorder = _recorder(record, model_path, text_path, str(model.dtype)) if record is not None else None
 
-    from factormap.engine.warmup import start_child_warmup
-
-    # Before the app's imports, so that on a first run the child starts compiling as early as it can.
-    warmup_ahead = start_child_warmup(COMPILED_AHEAD, exact=False)
-
-    from factormap.engine.session import Session
     from factormap.tui.app import FactormapApp
+    from factormap.tui.opening import Opening
 
-    session = Session(model, text)
     # Workers hold the GIL between their numba and BLAS calls; hand it back to the event loop sooner.
     sys.setswitchinterval(SWITCH_INTERVAL)
-    app = FactormapApp(session, model_path, text_path, notice=notice, warmup_ahead=warmup_ahead,
+    # The engine (numba) is imported behind the first frame, in a worker: see Opening.
+    app = FactormapApp(Opening(model, text, COMPILED_AHEAD), model_path, text_path, notice=notice,
                        recorder=recorder, replay_actions=replay)
     app.one_line_errors = True
     # A loop of our own: asyncio.run() would wait at exit for every thread worker to return.
@@ -81,16 +76,17 @@ def launch(model_path: str | None, text_path: str | None, record: str | None = N
         loop.call_soon_threadsafe(app.exit)
 
     previous = signal.signal(signal.SIGHUP, hang_up)
-    app.on_quit = _quit_deadline(QUIT_DEADLINE, warmup_ahead)
+    app.on_quit = _quit_deadline(QUIT_DEADLINE, app)
     try:
         app.run(loop=loop)
     finally:
         signal.signal(signal.SIGHUP, previous)
         code = int(app.return_code or 0)
         _exit_soon(code)
-        if warmup_ahead is not None:
-            warmup_ahead.stop()
-        session.close()
+        if app.warmup_ahead is not None:
+            app.warmup_ahead.stop()
+        if app.session is not None:
+            app.session.close()
         if app.recorder is not None:
             app.recorder.close()
     return code
@@ -110,13 +106,13 @@ def _recorder(path: str, model_path: str, text_path: str, precision: str):
         raise UsageError(str(exc)) from None
 
 
-def _quit_deadline(seconds: float, warmup_ahead):
+def _quit_deadline(seconds: float, app):
     """What the app calls when it starts to quit: end the process ``seconds`` later whatever blocks.
 
     Textual's own shutdown runs on the event loop; if the loop is held up (a handler waiting on a
     kernel another thread is compiling), this thread puts the terminal back as it was before the
-    app started, ends the warm-up child (``warmup_ahead``, or None) and the process, with the app's
-    status.
+    app started, ends the app's warm-up child (its ``warmup_ahead``, if any) and the process, with
+    the app's status.
     """
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
@@ -126,8 +122,8 @@ def _quit_deadline(seconds: float, warmup_ahead):
             time.sleep(seconds)
             os.write(sys.stdout.fileno(), RESTORE_TERMINAL)
             termios.tcsetattr(fd, termios.TCSANOW, saved)
-            if warmup_ahead is not None:
-                warmup_ahead.stop()
+            if app.warmup_ahead is not None:
+                app.warmup_ahead.stop()
             os._exit(code)
 
         threading.Thread(target=force, name="factormap-quit-deadline", daemon=True).start()
