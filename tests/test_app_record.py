@@ -14,6 +14,7 @@ from factormap.engine.session import Session
 from factormap.engine.session_record import file_identity, read_record
 from factormap.tui.app import FactormapApp
 from factormap.tui.cli import main
+from factormap.tui.fields import fixed
 from factormap.tui.recorder import SessionRecorder
 from tests.app_helpers import APP_TEXT, settle
 from tests.test_cli_bad_inputs import app_launches, model_file, text_file  # noqa: F401  (fixtures)
@@ -108,7 +109,7 @@ async def test_a_recorded_session_replays_headless_to_the_same_numbers(tmp_path,
     assert "at the end: t=0 " in out and "ΔBPC" not in out  # three actions: the state at the start, no edit yet
     assert main(["replay", str(path)]) == 0
     out = capsys.readouterr().out
-    assert f"#2 −u_wl at readout: ΔBPC {shown['delta_bpc']:+.4f}" in out and "null percentile" in out
+    assert f"#2 −u_wl at readout: ΔBPC {fixed(shown['delta_bpc'], 4, signed=True)}" in out and "null percentile" in out
 
 
 def test_replay_refuses_other_files_in_one_line(tmp_path, files, capsys):

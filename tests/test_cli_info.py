@@ -6,6 +6,7 @@ import pytest
 
 from factormap.engine.model import save_model
 from factormap.tui.cli import main
+from factormap.tui.fields import compact
 from factormap.tui.glyphs import byte_label, escaped
 
 
@@ -70,4 +71,4 @@ def test_info_table_marks_the_target_without_styles(files, capsys):
     out = capsys.readouterr().out  # captured output carries no styles, as a pipe does not
     for row in rows:
         assert f"‖{escaped(row['target'].encode('latin-1'))}‖" in out
-        assert f"{byte_label(row['predicted_byte'])} ({row['predicted_prob']:.2f})" in out
+        assert f"{byte_label(row['predicted_byte'])} ({compact(row['predicted_prob'])})" in out

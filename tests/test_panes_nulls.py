@@ -6,6 +6,7 @@ import pytest
 
 from factormap.engine.session import Session
 from factormap.engine.workbench.nulls import NULL_N, SUBTRACT_AT_READOUT, matched_null
+from factormap.tui.fields import compact
 from factormap.tui.widgets.intervention_rows import ROWS, row_description
 from factormap.tui.widgets.intervention_table import row_cells
 from factormap.tui.widgets.interventions_pane import InterventionsPane
@@ -38,7 +39,7 @@ async def test_readout_row_shows_its_null_percentile_and_z(session):
         assert row.null.z == pytest.approx(expected.z)
         assert f"p{expected.percentile:.0f}" in row_cells(row, (0, 0, 1))["band"]
         line = row_description(READOUT_ROW, row, 0, True)
-        assert f"null: percentile {expected.percentile:.0f}, z {expected.z:+.1f}" in line
+        assert f"null: percentile {expected.percentile:.0f}, z {compact(expected.z, signed=True)}" in line
 
 
 async def test_both_subtraction_rows_on_show_the_part_through_the_recurrence(session):

@@ -107,7 +107,7 @@ async def test_neurons_and_readouts(session, rng):
 def test_byte_labels_are_visible():
     assert byte_label(ord("a")) == "a"
     assert byte_label(0x20) == "␣"
-    assert byte_label(0x0A) == "\\n"
+    assert byte_label(0x0A) == "↵"
     assert byte_label(0x9F) == "\\x9f"
 
 

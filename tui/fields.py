@@ -5,9 +5,9 @@ prints for people (its rich tables, captions and summary lines) is written by :f
 :func:`fixed`; only ``--json`` keeps plain JSON numbers (:mod:`factormap.tui.json_form`).
 
 - 3 significant digits (:func:`compact`) is the rule: ``0.00903``, ``6.64``, ``p=0.0115``. The one
-  exception is a figure compared across runs to its 4th decimal, BPC and ΔBPC in bits per
-  character in tables and summaries, and the edges of a histogram's bins: :func:`fixed` gives those
-  a stated number of decimals (``1.5437``, ``+0.031``).
+  exception is a figure compared across runs at its 4th decimal (BPC, ΔBPC in tables and summaries,
+  the spectral radius of Wh, the Lyapunov exponent) and the edges of a histogram's bins:
+  :func:`fixed` gives those a stated number of decimals (``1.5437``, ``+0.031``).
 - A negative number carries the minus sign ``−`` (U+2212, as wide as ``+``), never ASCII ``-``,
   in the exponent too (``1.50e−5``); with ``signed`` a positive one carries ``+``.
 - A figure that rounds to zero carries no sign: ``0.000``, never ``-0.000`` or ``+0.000``.
@@ -57,6 +57,15 @@ def fixed(value: float | None, decimals: int, *, signed: bool = False) -> str:
     if special is not None:
         return special
     return _signs(f"{float(value):{'+' if signed else ''}.{decimals}f}")
+
+
+def stored(value: float | None, *, signed: bool = False, decimals: int | None = None) -> str:
+    """A figure read back from a command's JSON-ready data, where None is a quantity that does not
+    exist (:mod:`factormap.tui.json_form`: NaN became null): ``–``; otherwise :func:`compact`, or
+    :func:`fixed` with ``decimals``."""
+    if value is None:
+        return "–"
+    return compact(value, signed=signed) if decimals is None else fixed(value, decimals, signed=signed)
 
 
 def _special(value: float | None, signed: bool) -> str | None:

@@ -7,6 +7,7 @@ import argparse
 from factormap.engine.chaos import Chaos, chaos
 from factormap.engine.session import Session
 from factormap.tui.commands.common import add_precision_argument, load_inputs, one_line, print_json, whole_number
+from factormap.tui.fields import compact, fixed
 from factormap.tui.glyphs import byte_label, escaped
 
 
@@ -89,15 +90,15 @@ def run(args: argparse.Namespace) -> int:
     summary.add_column("value", justify="right")
     summary.add_row("hidden size H", str(model.H))
     summary.add_row("parameters", f"{model.n_params:,}")
-    summary.add_row("spectral radius of Wh", f"{data['wh']['spectral_radius']:.4f}")
-    summary.add_row("‖Wh‖_F", f"{data['wh']['frobenius']:.4f}")
+    summary.add_row("spectral radius of Wh", fixed(data['wh']['spectral_radius'], 4))
+    summary.add_row("‖Wh‖_F", compact(data['wh']['frobenius']))
     summary.add_row("text bytes", f"{session.n:,}")
-    summary.add_row("bits per character", f"{data['bpc']:.4f}")
+    summary.add_row("bits per character", fixed(data['bpc'], 4))
     summary.add_row("precision", data["precision"])
     trust, lyap = data["trust_horizon"], data["lyapunov_exponent"]
     horizon = f"never in {trust['positions']:,}" if trust["position"] is None else f"t = {trust['position']:,}"
     summary.add_row(f"trust horizon (float32 leaves float64 by > {trust['tolerance']:g})", horizon)
-    summary.add_row("largest Lyapunov exponent (nats/step)", f"{lyap['nats_per_step']:+.4f}")
+    summary.add_row("largest Lyapunov exponent (nats/step)", fixed(lyap['nats_per_step'], 4, signed=True))
     console.print(summary)
     worst = Table(title=f"{len(data['worst_positions'])} worst-predicted positions")
     for col, just in (("t", "right"), ("bits", "right"), ("context‖target‖after", "left"),
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         ctx = Text(escaped(r["context_before"].encode("latin-1")) + "‖", style="dim")
         ctx.append(escaped(r["target"].encode("latin-1")), style="bold reverse")
         ctx.append("‖" + escaped(r["context_after"].encode("latin-1")), style="dim")
-        pred = f"{byte_label(r['predicted_byte'])} ({r['predicted_prob']:.2f})"
-        worst.add_row(str(r["position"]), f"{r['bits']:.2f}", ctx, pred)
+        pred = f"{byte_label(r['predicted_byte'])} ({compact(r['predicted_prob'])})"
+        worst.add_row(str(r["position"]), compact(r["bits"]), ctx, pred)
     console.print(worst)
     return 0

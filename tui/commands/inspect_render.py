@@ -6,13 +6,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from factormap.tui.fields import fixed, stored
 from factormap.tui.glyphs import escaped
 
 _BAR = 30
-
-
-def _fmt(value, spec: str = "+.3f") -> str:
-    return "–" if value is None or value != value else format(value, spec)
 
 
 def _context(ctx: dict) -> Text:
@@ -31,7 +28,7 @@ def _extremes(data: dict, end: str) -> Table:
     table.add_column("value", justify="right")
     table.add_column("context (the byte at t reversed)", no_wrap=True)
     for i, (t, v, ctx) in enumerate(zip(data[f"{end}_positions"], data[f"{end}_values"], data[f"{end}_contexts"])):
-        table.add_row(str(i + 1), f"{t:,}", f"{v:+.4f}", _context(ctx))
+        table.add_row(str(i + 1), f"{t:,}", stored(v, signed=True), _context(ctx))
     return table
 
 
@@ -44,10 +41,10 @@ def _histogram(data: dict) -> Table:
     most = max(counts) or 1
     for i, count in enumerate(counts):
         close = "]" if i == len(counts) - 1 else ")"
-        table.add_row(f"[{edges[i]:+.3f}, {edges[i + 1]:+.3f}{close}", f"{count:,}", "█" * round(_BAR * count / most))
+        table.add_row(f"[{fixed(edges[i], 3, signed=True)}, {fixed(edges[i + 1], 3, signed=True)}{close}", f"{count:,}", "█" * round(_BAR * count / most))
     frac = data["fraction_above"]
-    table.caption = (f"mean {data['mean']:+.4f}, sd {data['sd']:.4f}; "
-                     f"{100 * frac['value']:.2f}% of positions at or above {frac['threshold']:g}")
+    table.caption = (f"mean {stored(data['mean'], signed=True)}, sd {stored(data['sd'])}; "
+                     f"{100 * frac['value']:.2f}% of positions at or above {stored(frac['threshold'])}")
     return table
 
 
@@ -56,7 +53,7 @@ def _summary(data: dict) -> Table:
     table.add_column("quantity")
     table.add_column("value", justify="right")
     for name, r in data["correlation"].items():
-        table.add_row(f"r({escape(name)})", _fmt(r["r"]))
+        table.add_row(f"r({escape(name)})", stored(r["r"], signed=True))
     g = data["gradient_energy"]
     table.add_row(f"rank by gradient energy (of {g['units']} units; {g['samples']} predictions, K={g['K']})",
                   str(g["rank"]))
@@ -64,10 +61,12 @@ def _summary(data: dict) -> Table:
     if causal:
         for where, label in (("each_step", "ΔBPC removed at every step"), ("readout", "ΔBPC removed at the readout")):
             c = causal[where]
-            table.add_row(label, f"{_fmt(c['delta_bpc'])}  (percentile {_fmt(c['percentile'], '.0f')}, "
-                                 f"z {_fmt(c['z'], '+.1f')}; null {_fmt(c['null_mean'])} ± {_fmt(c['null_sd'], '.3f')}, "
+            table.add_row(label, f"{stored(c['delta_bpc'], signed=True, decimals=4)}  (percentile "
+                                 f"{stored(c['percentile'])}, z {stored(c['z'], signed=True)}; null "
+                                 f"{stored(c['null_mean'], signed=True, decimals=4)} ± {stored(c['null_sd'])}, "
                                  f"n={c['null_n']})")
-        table.add_row("through the recurrence (every step − readout)", _fmt(causal["through_recurrence"]["delta_bpc"]))
+        table.add_row("through the recurrence (every step − readout)",
+                      stored(causal["through_recurrence"]["delta_bpc"], signed=True, decimals=4))
     return table
 
 

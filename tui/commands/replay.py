@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from factormap.tui.commands.common import UsageError, load_inputs, one_line, print_json, whole_number
+from factormap.tui.fields import compact, stored
 from factormap.tui.glyphs import byte_label
 
 
@@ -73,10 +74,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _number(value, form: str = "+.4f") -> str:
-    return "–" if value is None or value != value else format(value, form)
-
-
 def position_line(figures: dict) -> str:
     """One line of a position's figures: the byte, its bits, the prediction and where its gradient is."""
     line = f"t={figures['t']:,} {byte_label(figures['byte'])}"
@@ -85,11 +82,11 @@ def position_line(figures: dict) -> str:
         return line if "note" in figures else line + "  (last byte: no prediction)"
     k = max(range(len(att["grad_norm"])), key=lambda i: att["grad_norm"][i])
     neurons = " ".join(f"h{n['neuron']} {n['share']:.0%}" for n in att["top_neurons_by_energy"][:3])
-    line += (f"  {_number(figures['bits'], '.3f')} bits  predicts {byte_label(att['target'])} "
-             f"p={att['prob']:.4g}  max ‖g_k‖ {att['grad_norm'][k]:.4f} at k={k}  {neurons}")
+    line += (f"  {stored(figures['bits'])} bits  predicts {byte_label(att['target'])} "
+             f"p={compact(att['prob'])}  max ‖g_k‖ {compact(att['grad_norm'][k])} at k={k}  {neurons}")
     deltas = figures.get("delta_bits_at_t") or {}
     if deltas:
-        line += "  Δbits@t " + " ".join(f"#{int(row) + 1} {_number(d, '+.3f')}" for row, d in deltas.items())
+        line += "  Δbits@t " + " ".join(f"#{int(row) + 1} {stored(d, signed=True)}" for row, d in deltas.items())
     return line
 
 
@@ -97,16 +94,17 @@ def edit_line(edit: dict) -> str:
     """One line of an edit's figures: ΔBPC, band, null percentile and residual r."""
     if "error" in edit:
         return f"#{edit['row'] + 1} {edit['name']}: error: {edit['error']}"
-    line = f"#{edit['row'] + 1} {edit['name']}: ΔBPC {_number(edit['delta_bpc'])}"
+    line = f"#{edit['row'] + 1} {edit['name']}: ΔBPC {stored(edit['delta_bpc'], signed=True, decimals=4)}"
     if edit["band"] is not None:
-        line += f"  band [{edit['band']['min']:+.4f}, {edit['band']['max']:+.4f}]"
+        band = edit["band"]
+        line += f"  band [{stored(band['min'], signed=True, decimals=4)}, {stored(band['max'], signed=True, decimals=4)}]"
     if edit["null"] is not None:
         null = edit["null"]
-        line += f"  null percentile {edit['null_percentile']:.1f} (z {_number(null['z'], '+.2f')}, N={null['null_n']})"
+        line += f"  null percentile {edit['null_percentile']:.1f} (z {stored(null['z'], signed=True)}, N={null['null_n']})"
     else:
         line += f"  {edit['null_note']}"
     if "residual" in edit:
-        line += f"  residual r({edit['residual']['feature']}) {edit['residual']['r']:.3f}"
+        line += f"  residual r({edit['residual']['feature']}) {stored(edit['residual']['r'])}"
     return line
 
 
@@ -119,13 +117,13 @@ def step_lines(step: dict) -> list[str]:
     if "position" in figures:
         lines.insert(0, position_line(figures["position"]))
     if figures.get("combined_delta_bpc") is not None:
-        lines.append(f"all on together: ΔBPC {_number(figures['combined_delta_bpc'])}")
+        lines.append(f"all on together: ΔBPC {stored(figures['combined_delta_bpc'], signed=True, decimals=4)}")
     if "traces" in figures:
-        lines.append("  ".join(f"h{j} {v:+.3f}" for j, v in figures["traces"].items()))
+        lines.append("  ".join(f"h{j} {compact(v, signed=True)}" for j, v in figures["traces"].items()))
     if "feature" in figures:
         f = figures["feature"]
-        lines.append(f"feature {f['name']}: best unit h{f['best_neuron']} r {_number(f['best_r'], '+.3f')}  "
-                     f"r(h·u_{f['name']}) {_number(f['cov_r'], '.3f')}  OLS r {_number(f['ols_r'], '.3f')}")
+        lines.append(f"feature {f['name']}: best unit h{f['best_neuron']} r {stored(f['best_r'], signed=True)}  "
+                     f"r(h·u_{f['name']}) {stored(f['cov_r'])}  OLS r {stored(f['ols_r'])}")
     if "note" in figures:
         lines.append(figures["note"])
     return lines
@@ -164,4 +162,4 @@ def print_tables(data: dict) -> None:
     for edit in final["edits"]:
         console.print(Text("  " + edit_line(edit)))
     if final["combined_delta_bpc"] is not None:
-        console.print(Text(f"  all on together: ΔBPC {_number(final['combined_delta_bpc'])}"))
+        console.print(Text(f"  all on together: ΔBPC {stored(final['combined_delta_bpc'], signed=True, decimals=4)}"))

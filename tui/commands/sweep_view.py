@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from factormap.engine.sweep.results import sorted_by_cost
+from factormap.tui.fields import compact, fixed
 
 
 class SweepProgress:
@@ -52,12 +53,8 @@ class SweepProgress:
         if row is not None and (self._best is None or row["delta_bpc"] > self._best["delta_bpc"]):
             self._best = row
         if self._bar is not None:
-            best = "" if self._best is None else f"costliest {self._best['edit']} {self._best['delta_bpc']:+.4f}"
+            best = "" if self._best is None else f"costliest {self._best['edit']} {fixed(self._best['delta_bpc'], 4, signed=True)}"
             self._bar.update(self._task, advance=1, best=escape(best))
-
-
-def _fmt(value: float, spec: str) -> str:
-    return "–" if value != value else format(value, spec)
 
 
 def render(data: dict) -> None:
@@ -68,7 +65,7 @@ def render(data: dict) -> None:
     """
     many = len(data["models"]) > 1
     baselines = sorted({r["baseline_bpc"] for r in data["rows"]})
-    base = f"baseline {baselines[0]:.4f} BPC" if len(baselines) == 1 else f"{len(data['models'])} models"
+    base = f"baseline {fixed(baselines[0], 4)} BPC" if len(baselines) == 1 else f"{len(data['models'])} models"
     table = Table(title=f"Sweep: {data['finished']} of {data['tasks']} tasks by ΔBPC, costliest first ({base})")
     table.add_column("edit")
     if many:
@@ -77,8 +74,8 @@ def render(data: dict) -> None:
         table.add_column(col, justify="right", no_wrap=True)
     for r in sorted_by_cost(data["rows"]):
         cells = [escape(r["edit"])] + ([escape(Path(r["model"]).name)] if many else [])
-        table.add_row(*cells, _fmt(r["delta_bpc"], "+.4f"), _fmt(r["bpc"], ".4f"), _fmt(r["residual_r"], ".3f"),
-                      _fmt(r["seconds"], ".2f"))
+        table.add_row(*cells, fixed(r["delta_bpc"], 4, signed=True), fixed(r["bpc"], 4), compact(r["residual_r"]),
+                      compact(r["seconds"]))
     table.caption = escape(f"{data['skipped']} task(s) read back from the results file; residual r: the feature's "
                            "covariance direction refitted on the states edited at every step")
     Console().print(table)

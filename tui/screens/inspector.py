@@ -35,7 +35,7 @@ from factormap.engine.workbench.causal import CausalCost, causal_cost
 from factormap.engine.workbench.gradient_rank import GradientRank, gradient_rank
 from factormap.engine.workbench.inspect import Inspection, inspect_probe
 from factormap.engine.workbench.probe import Probe
-from factormap.tui.fields import compact
+from factormap.tui.fields import compact, fixed
 from factormap.tui.glyphs import escaped
 from factormap.tui.screens.help import QUIT_KEY
 
@@ -241,9 +241,9 @@ class InspectorScreen(Screen[int | None]):
         for i in range(counts.size - 1, -1, -1):
             mark = "▶" if i == edge else " "
             style = "bold" if i >= edge else "dim"
-            out.append(f"{mark}{edges[i]:+8.3f} {'█' * round(BAR * counts[i] / most)}\n", style)
+            out.append(f"{mark}{fixed(edges[i], 3, signed=True):>8} {'█' * round(BAR * counts[i] / most)}\n", style)
         out.append(f"{100 * ins.fraction_at_or_above_edge(edge):.1f}% of positions at or above "
-                   f"{edges[edge]:+.3f} (+/-: move)")
+                   f"{fixed(edges[edge], 3, signed=True)} (+/-: move)")
         return out
 
     def _figures(self) -> Text:

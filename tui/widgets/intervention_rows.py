@@ -125,7 +125,7 @@ def row_description(i: int, row: RowState, neuron: int, factor_map_ready: bool,
                 if row.band is not None else "")
         residual = (f" │ residual r({rows[i].residual_of}) {compact(row.residual)}"
                     if row.residual is not None else "")
-        null = (f" │ null: percentile {row.null.percentile:.0f}, z {row.null.z:+.1f} against {row.null.null_n} "
+        null = (f" │ null: percentile {row.null.percentile:.0f}, z {compact(row.null.z, signed=True)} against {row.null.null_n} "
                 f"random directions" if row.null is not None else "")
         return f" {i + 1}: {row.spec.describe()}{band}{residual}{null}"
     needs = " (computes the factor map first)" if rows[i].needs_factor_map and not factor_map_ready else ""

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from factormap.tui.fields import Field, compact, fit
+from factormap.tui.fields import Field, compact, fit, fixed
 from factormap.tui.glyphs import byte_label
 
 RESERVED = "i1-6 edits"
@@ -64,9 +64,9 @@ class StatusLine(Widget):
         if math.isnan(self.bpc):
             return Field("BPC (reading the text)", 0, short="BPC ?")
         if self.bpc_done >= 1.0:
-            return Field(f"BPC {self.bpc:.4f}", 0, style="bold")
+            return Field(f"BPC {fixed(self.bpc, 4)}", 0, style="bold")
         done = int(self.bpc_done * 100)  # floor: 100% only when done
-        return Field(f"BPC {self.bpc:.4f} so far ({done}% read)", 0, short=f"BPC {self.bpc:.3f} ({done}%)")
+        return Field(f"BPC {fixed(self.bpc, 4)} so far ({done}% read)", 0, short=f"BPC {fixed(self.bpc, 3)} ({done}%)")
 
     def render(self) -> Text:
         """The figures, most important first; whole fields drop out where they do not fit.
@@ -80,7 +80,7 @@ class StatusLine(Widget):
         left = [Field(f" t {self.cursor:,}/{self.n:,}", 0, style="bold"),
                 Field(f"'{byte_label(self.byte)}'", 0)]
         if not math.isnan(self.bits):
-            left.append(Field(f"{self.bits:.2f} bits", 3, short=f"{compact(self.bits)}b"))
+            left.append(Field(f"{compact(self.bits)} bits", 3, short=f"{compact(self.bits)}b"))
         left.append(self._bpc_field())
         if self.pending:
             left.append(Field(f" {self.pending} ", 0, style="reverse"))
