@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
+from factormap.engine.attribution import streamed_median
 from factormap.engine.attribution import summary as summary_module
 from factormap.engine.attribution.summary import attribution_summary
 from factormap.engine.factor_map.representatives import offset_peaks
@@ -95,3 +96,58 @@ def test_the_budget_decides_whether_the_norms_are_kept(random_model, sample_text
     need = 4 * 4 * (session.n - 1)  # K=3: four offsets of float32
     assert attribution_summary(session, K=3, norms_budget=need).grad_norms is not None
     assert attribution_summary(session, K=3, norms_budget=need - 1).grad_norms is None
+
+
+def one_pass_medians(values, present, cuts, dtype, budget):
+    """The first pass with a keep budget, then the second only if it is not resolved; and whether it was."""
+    sm = StreamedMedian(values.shape[0], keep_budget=budget)
+    blocks = list(zip(cuts[:-1], cuts[1:]))
+    for a, b in blocks:
+        sm.count(values[:, a:b], present[:, a:b])
+        assert sum(k.nbytes + v.nbytes for k, v in sm._kept) <= budget
+    resolved = sm.resolved()
+    if not resolved:
+        for a, b in blocks:
+            sm.keep(values[:, a:b], present[:, a:b])
+    return sm.medians(dtype), resolved
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["spread", "ties", "narrow", "drift"])
+def test_one_pass_streamed_medians_are_numpys(rng, monkeypatch, dtype, kind):
+    monkeypatch.setattr(streamed_median, "GUESS_SAMPLE", 20)
+    resolved = []
+    for _ in range(30):
+        rows, n = int(rng.integers(1, 4)), int(rng.integers(30, 400))
+        values = {
+            "spread": lambda: rng.lognormal(0, 3, (rows, n)),
+            "ties": lambda: rng.integers(0, 4, (rows, n)).astype(float),
+            "narrow": lambda: rng.lognormal(0, 1e-4, (rows, n)),
+            # the first values, from which the windows are guessed, lie below the others
+            "drift": lambda: np.concatenate([rng.lognormal(-5, 0.1, (rows, 25)), rng.lognormal(0, 1, (rows, n))], 1),
+        }[kind]().astype(dtype)
+        present = rng.random(values.shape) < 0.9
+        cuts = [0, 25, *np.sort(rng.integers(25, values.shape[1], 6)).tolist(), values.shape[1]]
+        budget = int(rng.choice([1 << 20, 600]))  # ample, or small enough to shrink the windows
+        got, was_resolved = one_pass_medians(values, present, cuts, dtype, budget)
+        np.testing.assert_array_equal(got, numpy_medians(values, present))
+        resolved.append(was_resolved)
+    assert any(resolved) == (kind != "drift")  # a drifting median leaves its guessed window
+
+
+def test_a_summary_whose_norms_are_not_kept_streams_its_medians_in_one_pass(random_model, monkeypatch):
+    monkeypatch.setattr(summary_module, "BLOCK", 37)
+    monkeypatch.setattr(streamed_median, "GUESS_SAMPLE", 150)
+    monkeypatch.setattr(streamed_median, "GUESS_SPREAD", 0.2)
+    text = bytes(np.random.default_rng(3).integers(97, 123, 600, dtype=np.uint8))
+    session = Session(random_model(8, seed=4), text)
+    kept = attribution_summary(session, K=7)
+    blocks = []
+    real = summary_module.offset_profiles
+    monkeypatch.setattr(summary_module, "offset_profiles", lambda *a, **k: blocks.append(a[1]) or real(*a, **k))
+    fractions = []
+    streamed = attribution_summary(session, K=7, progress=fractions.append, norms_budget=8 * 599 * 4 - 1)
+    assert streamed.grad_norms is None and blocks == list(range(0, 599, 37))  # one pass
+    np.testing.assert_array_equal(streamed.median_norm, kept.median_norm)
+    np.testing.assert_allclose(streamed.mean_norm, kept.mean_norm, rtol=1e-12)
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and 0.5 in fractions

@@ -143,9 +143,10 @@ def attribution_summary(session: Session, K: int = DEFAULT_K,
     Streams blocks of :data:`BLOCK` predictions through
     :func:`factormap.engine.attribution.profiles.offset_profiles`, reusing the session's states.
     When every ``||g_k(t)||`` fits in ``norms_budget`` bytes, they are kept (``grad_norms``) and the
-    medians taken from them. Otherwise ``grad_norms`` is None and the exact medians come from a
-    second pass that recomputes every block (:class:`factormap.engine.attribution.streamed_median.StreamedMedian`);
-    the means are then float64 sums over the blocks.
+    medians taken from them. Otherwise ``grad_norms`` is None, the means are float64 sums over the
+    blocks and the medians are streamed (:class:`factormap.engine.attribution.streamed_median.StreamedMedian`):
+    the pass keeps at most ``norms_budget`` bytes of the norms near each offset's median, which
+    usually holds the exact median; when it does not, a second pass recomputes every block.
 
     Parameters
     ----------
@@ -153,8 +154,8 @@ def attribution_summary(session: Session, K: int = DEFAULT_K,
     K : int
         Deepest offset (cut to n-2).
     progress : callable, optional
-        Called with the fraction of the work done after each block (with two passes, the first
-        ends at 0.5).
+        Called with the fraction of the work done after each block (with streamed medians, the
+        first pass ends at 0.5, and the second pass runs from there or is skipped, to 1).
     should_stop : callable, optional
         Checked before each block; when it returns true, :class:`Cancelled` is raised.
     norms_budget : int, optional
@@ -174,7 +175,7 @@ def attribution_summary(session: Session, K: int = DEFAULT_K,
     budget = ATTRIBUTION_NORMS_BUDGET if norms_budget is None else int(norms_budget)
     keep_norms = (K + 1) * total * np.dtype(dtype).itemsize <= budget
     norms = np.empty((K + 1, total), dtype) if keep_norms else None
-    median = None if keep_norms else StreamedMedian(K + 1)
+    median = None if keep_norms else StreamedMedian(K + 1, keep_budget=budget)
     passes = 1 if keep_norms else 2
     norm_sum = np.zeros(K + 1)
     peak = np.full(K + 1, -np.inf)
@@ -209,9 +210,13 @@ def attribution_summary(session: Session, K: int = DEFAULT_K,
         mean_norm = np.array([np.mean(norms[k, k:], dtype=np.float64) for k in range(K + 1)])
         median_norm = np.array([np.median(norms[k, k:]) for k in range(K + 1)], dtype=np.float64)
     else:
-        second = None if progress is None else (lambda f: progress(0.5 + f / 2))
-        for block in _blocks(session, K, second, should_stop):
-            median.keep(block.grad_norms, _present(block))
+        if median.resolved():
+            if progress is not None:
+                progress(1.0)
+        else:
+            second = None if progress is None else (lambda f: progress(0.5 + f / 2))
+            for block in _blocks(session, K, second, should_stop):
+                median.keep(block.grad_norms, _present(block))
         mean_norm = norm_sum / count
         median_norm = median.medians(dtype)
     neuron_energy = energy.sum(axis=0)
