@@ -3,7 +3,7 @@ drawn with a glyph each, and the Δbits lens underlines worse bytes and slants b
 
 from __future__ import annotations
 
-from factormap.tui.widgets.oscilloscope import COMPACT_ROWS, TRACE_MARKERS
+from factormap.tui.widgets.oscilloscope_frame import COMPACT_ROWS, TRACE_MARKERS
 from factormap.tui.widgets.text_pane import TextPane
 from tests.app_helpers import make_app, screen_text, settle
 

@@ -7,7 +7,8 @@ import pytest
 
 from factormap.engine.attribution.summary import attribution_summary
 from factormap.engine.session import Session
-from factormap.tui.widgets.oscilloscope import Oscilloscope, byte_label
+from factormap.tui.glyphs import byte_label
+from factormap.tui.widgets.oscilloscope import Oscilloscope
 from tests.panes_support import PANE_TEXT, PaneApp, wait_for_workers
 
 
@@ -172,7 +173,7 @@ async def test_a_long_text_is_ranked_on_its_prefix(session, monkeypatch):
 
 @pytest.mark.parametrize("height", range(3, 40))
 def test_y_ticks_fit_the_plot_rows_and_stay_ordered(height):
-    from factormap.tui.widgets.oscilloscope import y_ticks
+    from factormap.tui.widgets.oscilloscope_frame import y_ticks
 
     ticks = y_ticks(height)
     rows = max(height - 5, 1)

@@ -13,6 +13,9 @@ the next build had its states (seconds, while the whole-text pass runs). The wid
 window it holds at the new size at once, on the event loop (one plotext build, milliseconds, with a
 plot object of its own so it never meets the worker's), once for a burst of resizes; the build for
 the window that fits the new width follows as usual.
+
+This module schedules the builds and the redraws; what a frame shows and how its chart and legend
+are drawn is :mod:`factormap.tui.widgets.oscilloscope_frame`.
 """
 
 from __future__ import annotations
@@ -20,14 +23,13 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual import work
 from textual.events import Resize
-from textual.markup import escape
 from textual.reactive import var
 from textual.strip import Strip
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -35,108 +37,23 @@ from textual_plotext import Plot, PlotextPlot
 
 from factormap.engine.attribution.summary import attribution_summary
 from factormap.engine.session import Session
-from factormap.tui.glyphs import byte_label
 from factormap.tui.widgets.ansi_strips import ansi_to_strips
+from factormap.tui.widgets.oscilloscope_frame import (
+    Y_AXIS_COLUMNS,
+    FrameRequest,
+    OscilloscopeView,
+    draw_frame,
+    legend_markup,
+)
 from factormap.tui.widgets.reach import wait_for
 
-TRACE_COLORS = ("cyan", "magenta", "green", "orange", "blue", "red", "yellow", "white")
-"""plotext colours of the neuron traces, in the order of ``neurons``."""
-READOUT_COLORS = ("gray", "white")
-"""plotext colours of the feature-direction readout traces."""
-TRACE_MARKERS = ("•", "x", "+", "o", "*", "#", "%", "@")
-"""Each neuron trace's glyph twin: drawn instead of its colour alone under ``NO_COLOR``."""
-READOUT_MARKERS = ("=", "~")
-"""The readout traces' glyph twins."""
-COMPACT_ROWS = 10
-"""At this height or less the frame has no plot title or frame lines, so the traces get the rows.
-At every height the legend (each trace's glyph and colour, name and axis) is on the pane's lower
-border, not inside the plot (where plotext marks the axis of each entry with a cryptic L or ⅃)."""
 DEFAULT_NEURON_COUNT = 4
 """How many units the oscilloscope shows when none are chosen."""
-Y_AXIS_COLUMNS = 7
-"""Columns plotext spends on the left y axis and the frame."""
 MIN_FRAME_INTERVAL = 0.05
 """Seconds between the starts of two builds: 20 frames a second at most, so that while a key is
 held the builds leave the event loop most of the GIL (and settle within 100 ms of the last key)."""
 RANK_PREFIX = 1 << 16
 """The default units are ranked by gradient energy over at most this many leading bytes of the text."""
-
-
-@dataclass(frozen=True)
-class OscilloscopeView:
-    """What one finished frame shows.
-
-    Attributes:
-        t: the cursor position the window was placed around.
-        t0: first position in the window.
-        t1: one past the last position in the window.
-        neurons: the units drawn, in trace order.
-        traces: (t1-t0, len(neurons)) activations h_t[j] for t in [t0, t1).
-        readouts: name -> (t1-t0,) projections h_t·u of the feature-direction traces.
-        size: (width, height) the frame was built for.
-    """
-
-    t: int
-    t0: int
-    t1: int
-    neurons: tuple[int, ...]
-    traces: np.ndarray
-    readouts: dict[str, np.ndarray] = field(default_factory=dict)
-    size: tuple[int, int] = (0, 0)
-
-
-@dataclass(frozen=True)
-class _Request:
-    """Everything a build needs, copied on the main thread so the worker reads no widget state."""
-
-    t: int
-    t0: int
-    t1: int
-    neurons: tuple[int, ...]
-    neurons_label: str
-    readouts: tuple[tuple[str, np.ndarray], ...]
-    size: tuple[int, int]
-    plot_theme: str
-    glyphs: bool = False
-
-
-def readout_label(name: str) -> str:
-    """A readout trace's name: ``h·u_word_len`` for the direction ``u_word_len``."""
-    return name if name.startswith("h·") else f"h·{name}"
-
-
-def legend_markup(view: OscilloscopeView, neurons_label: str, width: int) -> str:
-    """The compact frame's legend for the pane's lower border, in at most ``width`` cells: each
-    trace's glyph twin and name in its colour, the right-axis readouts marked as such, then the
-    cursor and what the units are; whole entries drop out from the end where they do not fit."""
-    entries = [(f"{TRACE_MARKERS[i % len(TRACE_MARKERS)]} h[{j}]", TRACE_COLORS[i % len(TRACE_COLORS)])
-               for i, j in enumerate(view.neurons)]
-    right = [f"{READOUT_MARKERS[i % len(READOUT_MARKERS)]} {readout_label(name)}" for i, name in enumerate(view.readouts)]
-    if right:
-        bound = max(1.0, float(np.ceil(max(np.abs(v).max() for v in view.readouts.values()))))
-        entries.append((f"right axis ±{bound:g}: " + " ".join(right), ""))
-    entries.append((f"t={view.t} {neurons_label}", "dim"))
-    kept, used = [], 0
-    for plain, color in entries:
-        if used + len(plain) + 1 > width:
-            break
-        kept.append(f"[{color}]{escape(plain)}[/]" if color else escape(plain))
-        used += len(plain) + 1
-    return " ".join(kept)
-
-
-def y_ticks(height: int) -> list[float]:
-    """Ticks for the fixed [-1, 1] axis that fit a plot ``height`` rows tall.
-
-    plotext drops ticks that round to the same row, through a set, so a short plot given all five
-    would label its rows in hash order (a "1.00" above a "-0.50").
-    """
-    rows = height - 5  # title, two frame lines, the byte labels and a margin
-    if rows >= 9:
-        return [-1, -0.5, 0, 0.5, 1]
-    if rows >= 3:
-        return [-1, 0, 1]
-    return [-1, 1]
 
 
 class Oscilloscope(PlotextPlot):
@@ -297,9 +214,9 @@ class Oscilloscope(PlotextPlot):
         self.border_subtitle = legend_markup(view, self._neurons_label, size[0] - 4)
         self.refresh()
 
-    def _request(self, t: int, t0: int, t1: int, neurons: tuple[int, ...], size: tuple[int, int]) -> _Request:
+    def _request(self, t: int, t0: int, t1: int, neurons: tuple[int, ...], size: tuple[int, int]) -> FrameRequest:
         """What a build of the window [t0, t1) around ``t`` at ``size`` needs, from the widget now."""
-        return _Request(t, t0, t1, neurons, self._neurons_label, tuple(self._readouts.items()), size,
+        return FrameRequest(t, t0, t1, neurons, self._neurons_label, tuple(self._readouts.items()), size,
                         self._get_plotext_theme_name(self.app.theme), glyphs=bool(self.app.no_color))
 
     def replot(self) -> None:
@@ -327,7 +244,7 @@ class Oscilloscope(PlotextPlot):
             self.replot()
 
     @work(thread=True, exclusive=True, group="oscilloscope-draw", exit_on_error=False)
-    def _build(self, request: _Request) -> tuple[OscilloscopeView, list[Strip]]:
+    def _build(self, request: FrameRequest) -> tuple[OscilloscopeView, list[Strip]]:
         states = self.session.states(request.t0, request.t1).astype(np.float64)
         view = OscilloscopeView(request.t, request.t0, request.t1, request.neurons,
                                 states[:, list(request.neurons)],
@@ -335,38 +252,9 @@ class Oscilloscope(PlotextPlot):
         width, height = request.size
         return view, ansi_to_strips(self._draw(self.plt, view, request), width, height)
 
-    def _draw(self, plt: Plot, view: OscilloscopeView, request: _Request) -> str:
-        """Build the plotext frame of ``view`` on ``plt`` (the worker's, one build at a time, or the
-        resize redraw's)."""
-        plt.clear_data()
-        xs = list(range(view.t0, view.t1))
-        compact = view.size[1] <= COMPACT_ROWS
-        for i, j in enumerate(view.neurons):
-            plt.plot(xs, view.traces[:, i].tolist(), color=TRACE_COLORS[i % len(TRACE_COLORS)],
-                     marker=TRACE_MARKERS[i % len(TRACE_MARKERS)] if request.glyphs else "hd")
-        for i, (name, values) in enumerate(view.readouts.items()):
-            plt.plot(xs, values.tolist(), yside="right", color=READOUT_COLORS[i % len(READOUT_COLORS)],
-                     marker=READOUT_MARKERS[i % len(READOUT_MARKERS)] if request.glyphs else "hd")
-        if view.readouts:
-            bound = max(1.0, float(np.ceil(max(np.abs(v).max() for v in view.readouts.values()))))
-            plt.ylim(-bound, bound, yside="right")
-            # plotext cuts right-hand tick labels of a frameless plot: the compact legend says the range
-            plt.yticks([] if compact else [-bound, 0, bound], None if compact else
-                       [f"{-bound:g}", "0", f"{bound:g}"], yside="right")
-        plt.ylim(-1, 1)
-        plt.yticks(y_ticks(view.size[1] + (3 if compact else 0)))
-        plt.xlim(view.t0 - 0.5, view.t1 - 0.5)
-        plt.vline(view.t, "red")
-        cols_per_byte = max(1, (view.size[0] - Y_AXIS_COLUMNS) // max(1, len(xs)))
-        stride = max(1, -(-3 // cols_per_byte))
-        ticks = sorted({*xs[(view.t - view.t0) % stride::stride], view.t})
-        plt.xticks(ticks, [byte_label(int(self.session.x[k])) for k in ticks])
-        plt.title("" if compact else f"t={view.t}  {request.neurons_label}")
-        plt.frame(not compact)
-        plt.plotsize(*view.size)
-        plt._set_size(*view.size)  # see PlotextPlot.render: plotsize alone does not resize
-        plt.theme(request.plot_theme)
-        return plt.build()
+    def _draw(self, plt: Plot, view: OscilloscopeView, request: FrameRequest) -> str:
+        """The frame of ``view`` built on ``plt`` (the worker's, or the resize redraw's)."""
+        return draw_frame(plt, view, request, self.session.x)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Show a finished frame (and start the next build if the cursor moved meanwhile), apply
