@@ -7,7 +7,7 @@ from factormap.engine.forward import forward
 from tests import naive
 
 
-@pytest.mark.parametrize("H", [1, 5, 37, 128])
+@pytest.mark.parametrize("H", [1, 5, 37, 64, 128, 200])
 def test_forward_matches_numpy_reference(random_model, sample_text, H):
     m = random_model(H, seed=H)
     x = np.frombuffer(sample_text, np.uint8)

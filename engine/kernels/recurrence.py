@@ -4,9 +4,13 @@
 with none it is the identity, so the plain and the edited recurrence are one kernel (one compile).
 Both kernels take ``WxT`` (256, H) and ``WhT`` (H, H), the transposed weights, so the matrix-vector
 product is a sum of contiguous rows scaled by ``h[j]``: it vectorises across units with no
-horizontal reductions. The fast kernel adds eight rows per pass over the accumulator, so the
-accumulator is loaded and stored once per eight rows instead of once per row, and reads
-``h_{t-1}`` straight from ``out[t-1]``.
+horizontal reductions. The fast kernel forms it with :func:`~factormap.engine.kernels.matvec.add_matvec`
+(accumulators in registers), streaming ``WhT`` forwards at even steps t of a call and backwards at
+odd ones, so each step starts on the rows still in L1; it reads ``h_{t-1}`` straight from
+``out[t-1]``. The two directions round each unit's sum differently, so a run reproduces the states
+of another bit for bit when it starts at a position of the same parity (the session's segments
+start at multiples of the checkpoint spacing). :func:`add_rows_times` (eight rows per pass over
+the accumulator) serves kernels whose accumulator is not one vector of H floats.
 """
 
 import numpy as np
@@ -15,6 +19,7 @@ from numba import njit
 from factormap.engine.config import NUMBA_FLAGS_EXACT
 from factormap.engine.kernels import read_only
 from factormap.engine.kernels.fastmath import VECTOR_FLAGS, tanh_f32
+from factormap.engine.kernels.matvec import add_matvec
 from factormap.engine.kernels.state_edits import edit_exact, edit_fast, no_edits
 
 #: Rows of WhT added per pass over the accumulator in the fast kernel.
@@ -48,12 +53,13 @@ def add_rows_times(acc, W, v):
 
 
 @njit(inline="always", **VECTOR_FLAGS)
-def preactivation_fast(pre, WxT, WhT, bh, xt, h):
-    """``pre = bh + Wx[:, xt] + Wh @ h``, adding eight rows of ``Wh^T`` per pass (inlined)."""
+def preactivation_fast(pre, WxT, WhT, bh, xt, h, descending):
+    """``pre = bh + Wx[:, xt] + Wh @ h``, the rows of ``Wh^T`` in reverse order when ``descending``
+    (inlined)."""
     xrow = WxT[xt]
     for i in range(bh.shape[0]):
         pre[i] = bh[i] + xrow[i]
-    add_rows_times(pre, WhT, h)
+    add_matvec(pre, WhT, h, descending)
 
 
 @njit(inline="always", **NUMBA_FLAGS_EXACT)
@@ -79,7 +85,7 @@ def recur_fast_kernel(WxT, WhT, bh, x, h0, edits, out):
     h = h0.copy()
     pre = np.empty(H, np.float32)
     for t in range(x.shape[0]):
-        preactivation_fast(pre, WxT, WhT, bh, x[t], h)
+        preactivation_fast(pre, WxT, WhT, bh, x[t], h, t % 2 == 1)
         ht = out[t]
         for i in range(H):
             ht[i] = tanh_f32(pre[i])
