@@ -114,30 +114,39 @@ def conditional_means_tables(data: dict) -> list:
     return tables
 
 
-def cosine_table(data: dict):
+def cosine_table(data: dict, width: int | None = None):
     """The cosines between the features' covariance directions u_f.
+
+    Where the features' names do not fit ``width`` as column headers, the columns are numbered
+    and each row's name starts with its number.
 
     Args:
         data: what :func:`compute` returned.
+        width: the console's width (None: the names always head the columns).
     """
     from rich.table import Table
 
     names = data["features"]
+    cells = [max(len(b), len("+0.00")) for b in names]
+    numbered = width is not None and max(map(len, names)) + 4 + sum(cells) + 3 * len(names) > width
     table = Table(title="cos(u_a, u_b) between covariance directions")
     table.add_column("")
-    for b in names:
-        table.add_column(b, justify="right")
+    for i, b in enumerate(names, 1):
+        table.add_column(str(i) if numbered else b, justify="right", no_wrap=True)
     for i, a in enumerate(names):
         row = []
         for j, b in enumerate(names):
             key = f"cosines.{a}.{b}" if i < j else f"cosines.{b}.{a}"
             row.append("1" if i == j else _fmt(data[key], "+.2f"))
-        table.add_row(a, *row)
+        table.add_row(f"{i + 1} {a}" if numbered else a, *row)
+    if numbered:
+        table.caption = "column i is the feature of row i"
     return table
 
 
 def input_table(data: dict):
-    """Input columns Wx[:, b] against each feature's v_f (PC1) and u_f (covariance direction).
+    """Input columns Wx[:, b] against each feature's v_f (PC1) and u_f (covariance direction), one
+    row per byte and feature, so the table keeps five narrow columns however many features there are.
 
     Args:
         data: what :func:`compute` returned.
@@ -145,18 +154,21 @@ def input_table(data: dict):
     from rich.table import Table
 
     names = data["features"]
-    table = Table(title="Input columns against feature directions: cos(Wx[:, byte], ·)")
+    table = Table(title="Input columns against feature directions")
     table.add_column("byte", no_wrap=True)
-    table.add_column("‖Wx[:, b]‖", justify="right")
-    table.add_column("vs", no_wrap=True)
-    for f in names:
-        table.add_column(f, justify="right")
+    table.add_column("‖Wx‖", justify="right", no_wrap=True)
+    table.add_column("feature", no_wrap=True)
+    table.add_column("cos v_f", justify="right", no_wrap=True)
+    table.add_column("cos u_f", justify="right", no_wrap=True)
     for key in (k for k in data if k.startswith("input_norms.")):
         byte = key.split(".", 1)[1]
-        for direction, label in (("pc1_direction", "v_f"), ("cov_direction", "u_f")):
-            cells = [_fmt(data[f"input_cosines.{byte}.{f}.{direction}"], "+.2f") for f in names]
-            first = direction == "pc1_direction"
-            table.add_row(byte if first else "", _fmt(data[key], ".2f") if first else "", label, *cells)
+        for i, f in enumerate(names):
+            cosines = (_fmt(data[f"input_cosines.{byte}.{f}.{d}"], "+.2f") for d in ("pc1_direction", "cov_direction"))
+            table.add_row(byte if i == 0 else "", _fmt(data[key], ".2f") if i == 0 else "", f, *cosines,
+                          end_section=i == len(names) - 1)
+    table.caption = escape("‖Wx‖ = ‖Wx[:, b]‖, the norm of byte b's input column; cos v_f = cos(Wx[:, b], v_f) "
+                           "with the feature's PC1 direction, cos u_f = cos(Wx[:, b], u_f) with its "
+                           "covariance direction")
     return table
 
 
@@ -170,16 +182,19 @@ def propagation_table(data: dict, powers: tuple[int, ...] = _SHOWN_POWERS):
     from rich.table import Table
 
     table = Table(title="W_h propagation of v_f (S = top-3 PCs of the conditional means)")
-    for col in ("feature", "‖Wh v‖", "cos(Wh v, v)", "share in S (dim)", *(f"‖Wh{_superscript(k)}v‖" for k in powers)):
-        table.add_column(col, justify="left" if col == "feature" else "right", no_wrap=col == "feature")
+    for col in ("feature", "‖Wh v‖", "cos", "in S (dim)", *(f"‖Wh{_superscript(k)}v‖" for k in powers)):
+        table.add_column(col, justify="left" if col == "feature" else "right", no_wrap=True)
     for f in data["features"]:
-        if f"propagation.{f}.norm_Wh_v" not in data:
+        if f"propagation.{f}.wh_v_norm" not in data:
             continue
         pre = f"propagation.{f}."
         norms = data[pre + "power_norms"]
-        table.add_row(f, _fmt(data[pre + "norm_Wh_v"]), _fmt(data[pre + "cos_Wh_v_v"]),
+        table.add_row(f, _fmt(data[pre + "wh_v_norm"]), _fmt(data[pre + "cos_wh_v_v"]),
                       f"{_fmt(data[pre + 'subspace_share'])} ({data[pre + 'subspace_dim']})",
                       *(_fmt(norms[k - 1], ".4g" if norms[k - 1] < 1e4 else ".3g") for k in powers if k <= len(norms)))
+    table.caption = escape("‖Wh v‖: the amplification of the unit direction v = v_f; cos = cos(Wh v, v), its "
+                           "self-alignment; in S = ‖P_S Wh v‖ / ‖Wh v‖, the share of Wh v left in S (dim: S's "
+                           "dimension); ‖Whᵏv‖: plain linear powers (no tanh)")
     return table
 
 
@@ -193,7 +208,7 @@ def render(data: dict, console) -> None:
     console.print(readout_table(data))
     for table in conditional_means_tables(data):
         console.print(table)
-    console.print(cosine_table(data))
+    console.print(cosine_table(data, console.width))
     console.print(input_table(data))
     console.print(escape(f"space reset ‖E[h | after space] − E[h | not after space]‖ = {_fmt(data['space_reset'])}"))
     console.print(propagation_table(data))

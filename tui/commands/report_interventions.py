@@ -93,7 +93,7 @@ def render(data: dict, console) -> None:
     from rich.table import Table
 
     table = Table(title=f"Interventions: cost in bits per character (baseline {data['baseline_bpc']:.4f} BPC)")
-    table.add_column("intervention (what it edits)", ratio=1, min_width=24)
+    table.add_column("intervention (what it edits)", ratio=1, min_width=24, overflow="fold")  # a long key whole
     for col in ("ΔBPC", "band (min – max)", "residual r"):
         table.add_column(col, justify="right", no_wrap=True)
     for key in data["rows"]:
