@@ -10,12 +10,10 @@ each feature's direction ``v_f`` (:mod:`factormap.engine.factor_map.propagation`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from factormap.engine.errors import Cancelled
 from factormap.engine.factor_map.readout import (
     MIN_SUPPORT,
     FeatureReadout,
@@ -24,6 +22,7 @@ from factormap.engine.factor_map.readout import (
 )
 from factormap.engine.factor_map.stream import FeatureStream
 from factormap.engine.factor_map.features import STANDARD_FEATURES, FeatureError
+from factormap.engine.factor_map.lanes import lane_moments
 from factormap.engine.factor_map.moments import FeatureMoments, StateMoments
 from factormap.engine.factor_map.propagation import Propagation, propagate
 
@@ -188,8 +187,11 @@ def compute_factor_map(session, features: Mapping[str, np.ndarray] | Sequence[st
                        extra_features: Mapping[str, np.ndarray] | None = None) -> FactorMap:
     """The factor map of ``session.model`` on ``session.text``, streamed in chunks of positions.
 
-    Memory: the accumulated moments (H^2 numbers per feature and per conditional-mean value) and
-    one chunk of states and features. Standard features are computed chunk by chunk
+    The chunks are summed in two lanes, one per core (:mod:`factormap.engine.factor_map.lanes`):
+    the result equals a single pass's sums to float64 rounding, the same on every run.
+
+    Memory: the accumulated moments (H^2 numbers per feature and per conditional-mean value, once
+    per lane) and a few chunks of states and features per lane. Standard features are computed chunk by chunk
     (:class:`~factormap.engine.factor_map.stream.FeatureStream`), never as whole-text arrays; arrays
     the caller passes are used as they are and cost what the caller holds (8 bytes per text byte
     for a float64 feature).
@@ -215,7 +217,7 @@ def compute_factor_map(session, features: Mapping[str, np.ndarray] | Sequence[st
     Cancelled
         ``should_stop()`` returned true.
     """
-    n, H = session.n, session.H
+    n = session.n
     if isinstance(features, Mapping):
         standard, given = (), _check_features(features, n)
     else:
@@ -229,27 +231,17 @@ def compute_factor_map(session, features: Mapping[str, np.ndarray] | Sequence[st
         raise FeatureError("no features to read out")
     space_name = "after_space" if "after_space" in standard else None
     stream = FeatureStream(session.x, standard if space_name else standard + ("after_space",), session.chunk)
-    state_moments = StateMoments(H)
-    moments = {name: FeatureMoments(H) for name in names}
-    space_moments = moments[space_name] if space_name else FeatureMoments(H)
-    # The next chunk's states (the recurrence re-run from a checkpoint) are computed on a helper
-    # thread while this one adds the moments of the current chunk: both kernels release the GIL.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="factormap-states") as pool:
-        upcoming = pool.submit(session.states, 0, min(n, session.chunk))
+    keys = names if space_name else names + (None,)  # None: the space reset's after_space, not read out
+
+    def chunks():
         for t0, t1, streamed in stream.chunks():
-            if should_stop is not None and should_stop():
-                upcoming.cancel()
-                raise Cancelled("factor map cancelled")
-            states = upcoming.result()
-            if t1 < n:
-                upcoming = pool.submit(session.states, t1, min(n, t1 + session.chunk))
-            centred = state_moments.add(states)
-            for name, m in moments.items():
-                m.add(centred, given[name][t0:t1] if name in given else streamed[name])
+            values = {name: given[name][t0:t1] if name in given else streamed[name] for name in names}
             if space_name is None:
-                space_moments.add(centred, streamed["after_space"])
-            if progress is not None:
-                progress(t1 / n)
+                values[None] = streamed["after_space"]
+            yield t0, t1, values
+
+    state_moments, moments = lane_moments(session, chunks(), keys, progress, should_stop)
+    space_moments = moments.pop(None) if space_name is None else moments[space_name]
     return factor_map_from_moments(session.model, state_moments, moments, space_moments, min_support)
 
 

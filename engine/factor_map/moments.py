@@ -10,14 +10,55 @@ distinct value. Sums are taken around a shift (the first block's mean) so that t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from factormap.engine.kernels import read_only
-from factormap.engine.kernels.moments import feature_sums_kernel, state_moments_kernel
+from factormap.engine.kernels.moments import POSITIONS_PER_PASS, chunk_moments_kernel, feature_sums_kernel
 
 #: Conditional means are kept for at most this many distinct values of a feature; past it the
 #: feature is treated as continuous (a position index, say) and gets no conditional means.
 MAX_COND_VALUES = 4096
+
+
+def _value_index(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, index)`` with ``f == values[index]`` for integer-valued f: the integers from
+    ``min f`` to ``max f`` when there are at most :data:`MAX_COND_VALUES` of them (no sort; some
+    may not occur), else the distinct values of f (sorted)."""
+    if f.size and f.max() - f.min() < MAX_COND_VALUES:
+        low = f.min()
+        index = (f - low).astype(np.intp)
+        return low + np.arange(index.max() + 1, dtype=np.float64), index
+    values, index = np.unique(f, return_inverse=True)
+    return values, index.reshape(-1).astype(np.intp, copy=False)
+
+
+def _sum_features(shape: tuple[int, int], features, add) -> None:
+    """Add each ``(FeatureMoments, f)`` of ``features`` over a block of ``shape`` (B, H) states:
+    f's own sums, then ``add(g, value_index, cross, value_sums)`` (a kernel over the block, see
+    :func:`~factormap.engine.kernels.moments.chunk_moments_kernel`), then what it summed."""
+    (B, H), F = shape, len(features)
+    g = np.empty((F, B))
+    value_index = np.full((F, B), -1, np.intp)
+    indexed = []  # (row of the feature's first value, values, index), or None for a continuous f
+    rows = 0
+    for k, (moments, f) in enumerate(features):
+        g[k], values_index = moments._add_own_sums(f)
+        indexed.append(None if values_index is None else (rows, *values_index))
+        if values_index is not None:
+            value_index[k] = values_index[1] + rows
+            rows += values_index[0].size
+    cross = np.zeros((F, H))
+    value_sums = np.zeros((rows, H))
+    add(g, value_index, cross, value_sums)
+    for k, (moments, _) in enumerate(features):
+        moments.cross += cross[k]
+        if indexed[k] is not None:
+            first, values, index = indexed[k]
+            counts = np.bincount(index, minlength=values.size)
+            seen = np.flatnonzero(counts)
+            moments._add_values(values[seen], counts[seen], value_sums[first:first + values.size][seen])
 
 
 class StateMoments:
@@ -31,13 +72,25 @@ class StateMoments:
 
     def add(self, states: np.ndarray) -> np.ndarray:
         """Add a block of states (B, H); returns the block shifted, as float64, for the features."""
-        s = read_only(np.ascontiguousarray(states, np.float64))  # one array type: one compiled kernel
-        if self.shift is None:
-            self.shift = s.mean(axis=0) if s.shape[0] else np.zeros(s.shape[1])
-        centred = np.empty(s.shape)
-        state_moments_kernel(s, self.shift, centred, self.sum, self._upper)
-        self.n += s.shape[0]
+        centred = np.empty(np.shape(states))
+        self._add(states, centred, ())
         return centred
+
+    def add_with_features(self, states: np.ndarray, features: Sequence[tuple["FeatureMoments", np.ndarray]]) -> None:
+        """Add a block of states (B, H) and, to each ``(moments, f)`` of ``features``, f (B,) with
+        them: the same sums as :meth:`add` then :meth:`FeatureMoments.add` for each, in one pass
+        over the states (no shifted copy of the block is made)."""
+        self._add(states, np.empty((POSITIONS_PER_PASS, np.shape(states)[1])), features)
+
+    def _add(self, states: np.ndarray, centred: np.ndarray, features) -> None:
+        # float32 and float64 states as they are (a kernel for each), anything else as float64
+        dtype = np.float32 if np.asarray(states).dtype == np.float32 else np.float64
+        s = read_only(np.ascontiguousarray(states, dtype))
+        if self.shift is None:
+            self.shift = s.mean(axis=0, dtype=np.float64) if s.shape[0] else np.zeros(s.shape[1])
+        _sum_features(s.shape, features, lambda *arrays: chunk_moments_kernel(
+            s, self.shift, centred, self.sum, self._upper, *arrays))
+        self.n += s.shape[0]
 
     @property
     def cross(self) -> np.ndarray:
@@ -92,6 +145,10 @@ class FeatureMoments:
     def add(self, centred_states: np.ndarray, f: np.ndarray) -> None:
         """Add a block: states already shifted by :meth:`StateMoments.add`, and f (B,)."""
         centred_states = np.ascontiguousarray(centred_states, np.float64)
+        _sum_features(centred_states.shape, [(self, f)], lambda *arrays: feature_sums_kernel(centred_states, *arrays))
+
+    def _add_own_sums(self, f: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """Add f's own sums; return ``g = f - shift`` and, while discrete, ``(values, index)`` of f."""
         f = np.ascontiguousarray(f, np.float64)
         if self.shift is None:
             self.shift = float(f.mean()) if f.size else 0.0
@@ -101,13 +158,7 @@ class FeatureMoments:
         self.sq += float(g @ g)
         if self.discrete and not np.all(f == np.round(f)):
             self._drop_values()
-        if not self.discrete:
-            feature_sums_kernel(centred_states, g, np.zeros(0, np.intp), self.cross, np.zeros((0, self.cross.size)))
-            return
-        values, index = np.unique(f, return_inverse=True)
-        sums = np.zeros((values.size, self.cross.size))
-        feature_sums_kernel(centred_states, g, index.reshape(-1).astype(np.intp, copy=False), self.cross, sums)
-        self._add_values(values, np.bincount(index.reshape(-1), minlength=values.size), sums)
+        return g, (_value_index(f) if self.discrete else None)
 
     def _add_values(self, values: np.ndarray, counts: np.ndarray, sums: np.ndarray) -> None:
         """Merge a block's per-value counts and state sums into the running ones."""
