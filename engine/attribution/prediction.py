@@ -245,25 +245,22 @@ def attribution(session: Session, t: int, K: int = DEFAULT_K, target: int | None
         raise ValueError(f"the contrast must be a byte value 0..255 other than the target {target}, got {contrast}")
     model = session.model
     states = session.states(t - K, t + 1)
-    g0, p = np.empty(model.H, model.dtype), np.empty(VOCAB, model.dtype)
+    g0, p, top = np.empty(model.H, model.dtype), np.empty(VOCAB, model.dtype), np.empty(5, np.int64)
     w = kernel_weights(model)
-    prediction_gradient_kernel(w.WyT, w.Wy, w.by, states[-1], target, g0, p)
+    prediction_gradient_kernel(w.WyT, w.Wy, w.by, states[-1], target, g0, p, top)
     if contrast is not None:
         g0[:] = model.Wy[target].astype(np.float64) - model.Wy[int(contrast)]
     inputs = session.x[t - K:t + 1][::-1].copy()
-    grads = np.empty((K + 1, model.H), model.dtype)
+    grads = np.empty((3, K + 1, model.H), model.dtype)  # g_k, g_k * h_{t-k}, g_k^2
     stats = np.empty((3, K + 1), model.dtype)
     backprop_kernel(w.Wh, w.WxT, states, inputs, g0, grads, stats)
-    states = states[::-1]
     norms = stats[0]
-    top = np.argpartition(-p, 5)[:5]
-    top = top[np.argsort(-p[top], kind="stable")]
     prob = float(p[target])
     return Attribution(
         t=t, target=target, K=K, prob=prob, bits=-math.log2(max(prob, PROB_FLOOR)),
-        top_bytes=top.astype(np.uint8), top_probs=p[top], inputs=inputs, states=states,
-        grads=grads, grad_norms=norms, growth=norms / norms[0] if norms[0] > 0 else np.full_like(norms, np.nan),
-        input_attr=stats[1], input_attr_exact=stats[2], neuron_attr=grads * states, energy=grads * grads,
+        top_bytes=top.astype(np.uint8), top_probs=p[top], inputs=inputs, states=states[::-1],
+        grads=grads[0], grad_norms=norms, growth=norms / norms[0] if norms[0] > 0 else np.full_like(norms, np.nan),
+        input_attr=stats[1], input_attr_exact=stats[2], neuron_attr=grads[1], energy=grads[2],
         contrast=None if contrast is None else int(contrast),
         contrast_prob=None if contrast is None else float(p[int(contrast)]),
     )

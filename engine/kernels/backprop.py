@@ -3,21 +3,40 @@
 With ``h_s = tanh(bh + Wx[:, x_s] + Wh @ h_{s-1})``, a gradient ``g = d L / d h_s`` becomes
 ``d L / d h_{s-1} = Wh^T ((1 - h_s^2) * g)``. ``Wh^T v`` is computed as the sum of the rows of
 ``Wh`` scaled by ``v[j]`` (``Wh`` is C-contiguous), the same vectorisable layout as the forward
-kernel in :mod:`factormap.engine.kernels.recurrence`; the block kernel does it for four
-predictions and four rows of ``Wh`` per pass over the accumulators, which makes it as fast as a
-single-threaded BLAS product without BLAS's thread pool (which stalls when the other core is busy).
+kernel in :mod:`factormap.engine.kernels.recurrence`: for one prediction by :func:`add_product`
+(float32 accumulators in registers, the rows in alternating order from one offset to the next);
+the block kernel does it for four predictions and four rows of ``Wh`` per pass over the
+accumulators, which makes it as fast as a single-threaded BLAS product without BLAS's thread pool
+(which stalls when the other core is busy).
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from factormap.engine.config import NUMBA_FLAGS_EXACT
 from factormap.engine.kernels import read_only
+from factormap.engine.kernels.matvec import add_matvec
 from factormap.engine.kernels.recurrence import add_rows_times
 
 #: The block kernel's flags: reassociation lets the per-row sums vectorise. No ``nnan``/``ninf``
 #: (a gradient may overflow on a long K) and no ``arcp``; numpy's error model keeps loops scalar-free.
 BLOCK_FLAGS = dict(NUMBA_FLAGS_EXACT, fastmath={"reassoc", "contract", "nsz"}, error_model="numpy")
+
+
+def add_product(acc, W, v, descending):
+    """``acc += W^T v``. In numba code: :func:`~factormap.engine.kernels.matvec.add_matvec` when all
+    three are float32 (accumulators in registers; ``descending`` reverses the order of the rows, so
+    a chain of products that alternates it starts each on the rows the last one ended with, still
+    in L1), else :func:`~factormap.engine.kernels.recurrence.add_rows_times` (rows in order)."""
+    acc += W.T @ v
+
+
+@overload(add_product, inline="always")
+def _add_product_numba(acc, W, v, descending):
+    if all(isinstance(a, types.Array) and a.dtype == types.float32 and a.layout == "C" for a in (acc, W, v)):
+        return lambda acc, W, v, descending: add_matvec(acc, W, v, descending)
+    return lambda acc, W, v, descending: add_rows_times(acc, W, v)
 
 
 @njit(inline="always", **BLOCK_FLAGS)
@@ -39,69 +58,94 @@ def _offset_sums(g, h, w, v):
 
 @njit(**BLOCK_FLAGS)
 def backprop_kernel(Wh, WxT, states, inputs, g0, out, stats):
-    """One prediction: ``out[k] = g_k`` for k = 0..K and each offset's statistics.
+    """One prediction: ``out[0, k] = g_k``, ``out[1, k] = g_k * h_{t-k}`` and ``out[2, k] = g_k^2``
+    for k = 0..K, and each offset's statistics.
 
     ``states`` holds ``h_{t-K} .. h_t`` in forward order (``states[K-k] = h_{t-k}``) and
-    ``inputs[k] = x_{t-k}``. ``out[0] = g0``, ``out[k+1] = Wh^T ((1 - h_{t-k}^2) * out[k])``;
-    ``stats[0, k] = ||g_k||``, ``stats[1, k] = g_k . Wx[:, x_{t-k}]``,
-    ``stats[2, k] = ((1 - h_{t-k}^2) * g_k) . Wx[:, x_{t-k}]``. ``Wh^T v`` adds eight rows of ``Wh``
-    per pass over the accumulator (the forward kernel's ``add_rows_times``).
+    ``inputs[k] = x_{t-k}``. ``g_0 = g0``, ``g_{k+1} = Wh^T ((1 - h_{t-k}^2) * g_k)`` by
+    :func:`add_product`, its rows in descending order at odd k; ``stats[0, k] = ||g_k||``,
+    ``stats[1, k] = g_k . Wx[:, x_{t-k}]``, ``stats[2, k] = ((1 - h_{t-k}^2) * g_k) . Wx[:, x_{t-k}]``.
     """
-    K = out.shape[0] - 1
+    K = out.shape[1] - 1
     H = g0.shape[0]
     v = np.empty(H, out.dtype)
+    grads, neuron, energy = out[0], out[1], out[2]
     for i in range(H):
-        out[0, i] = g0[i]
+        grads[0, i] = g0[i]
     for k in range(K + 1):
         h = states[K - k]
-        g = out[k]
+        g = grads[k]
         w = WxT[inputs[k]]
         sq, a, a_exact = _offset_sums(g, h, w, v)
         stats[0, k] = np.sqrt(sq)
         stats[1, k] = a
         stats[2, k] = a_exact
+        by_unit, squares = neuron[k], energy[k]
+        for j in range(H):
+            by_unit[j] = g[j] * h[j]
+            squares[j] = g[j] * g[j]
         if k == K:
             break
-        nxt = out[k + 1]
+        nxt = grads[k + 1]
         for i in range(H):
             nxt[i] = 0
-        add_rows_times(nxt, Wh, v)
+        add_product(nxt, Wh, v, k % 2 == 1)
     return out
 
 
 @njit(**NUMBA_FLAGS_EXACT)
-def prediction_gradient_kernel(WyT, Wy, by, h, target, g0, probs):
-    """One prediction's readout: ``probs = softmax(Wy @ h + by)`` and ``g0 = Wy^T (onehot(target) - probs)``.
+def prediction_gradient_kernel(WyT, Wy, by, h, target, g0, probs, top):
+    """One prediction's readout: ``probs = softmax(Wy @ h + by)``, ``g0 = Wy^T (onehot(target) - probs)``
+    and ``top``, the ``len(top)`` most probable bytes (most probable first, the lower byte on ties).
 
-    The logits and the softmax are computed in float64, where ``|h| <= 1`` keeps them finite
-    whatever the weights' float32 range; ``WyT`` (H, 256) and ``Wy`` (256, H) are both given so
-    that each product is a sum of contiguous rows.
+    Both products go through :func:`add_product` in the model's dtype (``WyT`` (H, 256) and ``Wy``
+    (256, H) are both given so that each is a sum of contiguous rows); the softmax is float64. A
+    logit that is not finite (readout weights near float32's largest) has all of them summed again
+    in float64, where ``|h| <= 1`` keeps them finite.
     """
     H = h.shape[0]
-    logits = np.empty(256, np.float64)
+    sums = np.empty(256, h.dtype)
     for k in range(256):
-        logits[k] = by[k]
-    for j in range(H):
-        hj = np.float64(h[j])
-        row = WyT[j]
+        sums[k] = by[k]
+    add_product(sums, WyT, h, False)
+    logits = np.empty(256, np.float64)
+    finite = True
+    for k in range(256):
+        logits[k] = sums[k]
+        finite &= np.isfinite(sums[k])
+    if not finite:
         for k in range(256):
-            logits[k] += row[k] * hj
-    top = logits[0]
+            logits[k] = by[k]
+        for j in range(H):
+            hj = np.float64(h[j])
+            row = WyT[j]
+            for k in range(256):
+                logits[k] += row[k] * hj
+    most = logits[0]
     for k in range(1, 256):
-        top = max(top, logits[k])
+        most = max(most, logits[k])
     total = 0.0
     for k in range(256):
-        logits[k] = np.exp(logits[k] - top)
+        logits[k] = np.exp(logits[k] - most)
         total += logits[k]
-    for j in range(H):
-        g0[j] = 0
+    residual = sums  # copied into ``logits``: the buffer now takes onehot - p
     for k in range(256):
         p = logits[k] / total
         probs[k] = p
-        r = (1.0 if k == target else 0.0) - p
-        row = Wy[k]
-        for j in range(H):
-            g0[j] += r * row[j]
+        residual[k] = (1.0 if k == target else 0.0) - p
+    for j in range(H):
+        g0[j] = 0
+    add_product(g0, Wy, residual, False)
+    filled = 0
+    for k in range(256):  # insertion into ``top``, kept in descending order of the logits
+        if filled == top.shape[0] and not logits[k] > logits[top[filled - 1]]:
+            continue
+        i = min(filled, top.shape[0] - 1)
+        while i > 0 and logits[top[i - 1]] < logits[k]:
+            top[i] = top[i - 1]
+            i -= 1
+        top[i] = k
+        filled = min(filled + 1, top.shape[0])
 
 
 @njit(**BLOCK_FLAGS)
@@ -222,11 +266,11 @@ def warm(exact: bool = True) -> None:
     for dtype in (np.float32, np.float64)[:1 + exact]:
         Wh, WxT = read_only(np.zeros((H, H), dtype)), read_only(np.zeros((256, H), dtype))
         states = np.zeros((K + 3, H), dtype)
-        backprop_kernel(Wh, WxT, states[:K + 1], xs[:K + 1], np.zeros(H, dtype), np.empty((K + 1, H), dtype),
+        backprop_kernel(Wh, WxT, states[:K + 1], xs[:K + 1], np.zeros(H, dtype), np.empty((3, K + 1, H), dtype),
                         np.empty((3, K + 1), dtype))
         WyT, Wy = read_only(np.zeros((H, 256), dtype)), read_only(np.zeros((256, H), dtype))
         prediction_gradient_kernel(WyT, Wy, read_only(np.zeros(256, dtype)), states[K], 0, np.empty(H, dtype),
-                                   np.empty(256, dtype))
+                                   np.empty(256, dtype), np.empty(5, np.int64))
         stats = np.zeros((3, K + 1, 3), dtype)
         offsets_kernel(np.zeros((3, H), dtype), states, xs, WxT, Wh, 0, stats, np.zeros((K + 1, H)))
         top_share_kernel(np.zeros((3, H), dtype), 2, np.empty(3, dtype))
