@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -16,6 +17,7 @@ from factormap.tui.app import FactormapApp
 from factormap.tui.cli import main
 from factormap.tui.fields import fixed
 from factormap.tui.recorder import SessionRecorder
+from factormap.tui.widgets import intervention_rows
 from tests.app_helpers import APP_TEXT, settle
 from tests.test_cli_bad_inputs import app_launches, model_file, text_file  # noqa: F401  (fixtures)
 
@@ -225,3 +227,34 @@ async def test_record_at_the_prompt_starts_with_the_state_the_explorer_is_in(tmp
     assert result.state.t == shown["t"] and result.state.neuron == shown["neuron"]
     assert result.edits[0]["delta_bpc"] == shown["delta_bpc"]
     assert result.position["attribution"]["grad_norm"] == shown["grad_norm"]
+
+
+async def test_a_card_written_right_after_a_toggle_waits_for_the_edits_figures(tmp_path, files, monkeypatch):
+    gate = threading.Event()  # the edit's whole-text result waits for it: the card is asked for before
+
+    class HeldRun(intervention_rows.EditedRun):
+        def result(self):
+            gate.wait(60)
+            return super().result()
+
+    monkeypatch.setattr(intervention_rows, "EditedRun", HeldRun)
+    app = make_app(files)
+    card = tmp_path / "soon.md"
+    messages, notify = [], app.notify
+    app.notify = lambda message, **kwargs: (messages.append(message), notify(message, **kwargs))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.query_one("#interventions").focus()
+        await pilot.press(str(READOUT_ROW + 1))
+        assert app.screen.edits_in_progress() == ["−u_wl at readout"]
+        app.screen.write_finding_card(card)
+        await pilot.pause(0.5)
+        gate.set()
+        await settle(pilot)
+        row = app.query_one("#interventions").rows[READOUT_ROW]
+        describe, delta = row.spec.describe(), row.result.delta_bpc
+    text = card.read_text()
+    assert "(still being built)" not in text
+    assert f"| {READOUT_ROW + 1} | −u_wl at readout: {describe} | {delta:+.4f} |" in text
+    assert any(m.startswith("write: waiting for the figures of −u_wl at readout") for m in messages), messages
+    assert any(m.startswith("wrote the finding card") and "without" not in m for m in messages), messages

@@ -10,10 +10,12 @@ contrast targets, precision; see :data:`factormap.engine.session_record.ACTIONS`
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from textual.worker import get_current_worker
 
 from factormap.engine.errors import FactormapError
 from factormap.engine.output import atomic_write_bytes, release_output, reserve_output
@@ -25,6 +27,9 @@ from factormap.tui.recorder import SessionRecorder, apply_action, edit_fields, s
 PROMPT_COMMANDS = {"record": "FILE.jsonl: record this session from here on",
                    "write": "FILE.md: write a finding card (with FILE.svg and FILE.jsonl beside it)"}
 """Words the ``:`` prompt takes besides a position, with what they do."""
+CARD_WAIT_SECONDS = 120.0
+"""How long a finding card waits for the figures of the edits still being computed (toggled just
+before ``:write``) before it is written without them."""
 
 
 class ExplorerRecording:
@@ -155,9 +160,40 @@ class ExplorerRecording:
         combined = pane.combined.delta_bpc if pane.combined is not None else None
         return position, edits, combined
 
+    def edits_in_progress(self) -> list[str]:
+        """The names of the active edits whose figures are still being computed."""
+        pane = self.query_one("#interventions")
+        return [edit_fields(i, True, pane.row_defs)["name"].format(neuron=self.neuron)
+                for i, row in enumerate(pane.rows) if row.on and row.stage not in ("done", "error")]
+
+    def _wait_for_edit_figures(self) -> list[str]:
+        """In the card's worker: wait, at most :data:`CARD_WAIT_SECONDS`, until no active edit is
+        still being computed, saying so once; the names of those still running at the end."""
+        worker, deadline, said = get_current_worker(), time.monotonic() + CARD_WAIT_SECONDS, False
+        while (pending := self.app.call_from_thread(self.edits_in_progress)) and time.monotonic() < deadline:
+            if worker.is_cancelled:
+                raise FactormapError("the finding card was cancelled")
+            if not said:
+                self.app.call_from_thread(self.notify, f"write: waiting for the figures of {', '.join(pending)} "
+                                          f"(at most {CARD_WAIT_SECONDS:.0f} s)", timeout=4)
+                said = True
+            time.sleep(0.1)
+        return pending
+
+    def _card_snapshot(self) -> tuple:
+        """The screen, its figures, the actions that lead to it and the recording's place (main thread)."""
+        recording = self.recorder
+        return (self.app.export_screenshot(title=f"factormap: {self.model_path.name} on {self.text_path.name}"),
+                self.card_figures(), state_actions(self),
+                (str(recording.path), recording.writer.count) if recording is not None else None)
+
     def write_finding_card(self, path: Path) -> None:
         """Write the card ``path`` (.md), the screen beside it (.svg) and a record that replays to it
-        (.jsonl): each file new and whole, or none of them (an existing file is never touched)."""
+        (.jsonl): each file new and whole, or none of them (an existing file is never touched).
+
+        The names are claimed at once; the worker that writes them first waits for the figures of
+        edits still being computed (bounded by :data:`CARD_WAIT_SECONDS`), so that the card and
+        its screen carry their numbers."""
         md, svg, jsonl = card_paths(path)
         claimed = []
         try:
@@ -170,16 +206,14 @@ class ExplorerRecording:
                 release_output(p)
             self.notify(f"write: {exc}", severity="error", timeout=8)
             return
-        screen_svg = self.app.export_screenshot(title=f"factormap: {self.model_path.name} on {self.text_path.name}")
-        position, edits, combined = self.card_figures()
-        actions = state_actions(self)
-        recording = self.recorder
-        record_at = (str(recording.path), recording.writer.count) if recording is not None else None
         precision, K = str(self.session.model.dtype), self.query_one("#attribution").K
         model_path, text_path, session = self.model_path, self.text_path, self.session
 
         def job() -> None:
             try:
+                still_running = self._wait_for_edit_figures()
+                screen_svg, (position, edits, combined), actions, record_at = \
+                    self.app.call_from_thread(self._card_snapshot)
                 model, text = file_identity(model_path), file_identity(text_path)
                 card_edits = [with_null_percentile(session, edit) for edit in edits]
                 header = session_header(model, text, precision=precision, K=K)
@@ -193,7 +227,8 @@ class ExplorerRecording:
                 for p in (md, svg, jsonl):  # all three names were claimed for this card: none stays half
                     p.unlink(missing_ok=True)
                 raise
-            self.app.call_from_thread(self.notify, f"wrote the finding card {md} (with {svg.name}, {jsonl.name})",
+            late = f"; still computing {', '.join(still_running)}: written without its figures" if still_running else ""
+            self.app.call_from_thread(self.notify, f"wrote the finding card {md} (with {svg.name}, {jsonl.name}){late}",
                                       timeout=6)
 
         self.run_worker(job, thread=True, group="finding-card", exit_on_error=False, name="finding card")
