@@ -98,5 +98,5 @@ def position_arrays(session: Session, start: int, stop: int, K: int = DEFAULT_K,
         "input_attr": attr[1],
         "input_attr_exact": attr[2],
         "top10_share": share,
-        "K": np.array(K),
+        "max_offset": np.array(K),
     }

@@ -53,7 +53,7 @@ def test_export_npz_matches_the_engine(files, tmp_path, capsys):
 def test_export_json_small_range(files, capsys):
     assert main(["export", *map(str, files), "--start", "10", "--stop", "14", "--K", "2", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["position"] == [10, 11, 12, 13] and data["K"] == 2
+    assert data["position"] == [10, 11, 12, 13] and data["max_offset"] == 2
     assert len(data["grad_norms"]) == 4 and len(data["grad_norms"][0]) == 3
 
 
@@ -101,7 +101,7 @@ def test_export_usage_errors(files, capsys, tmp_path, monkeypatch, extra, fragme
 def test_report_attribution_section(files, capsys):
     assert main(["report", *map(str, files), "--only", "attribution", "--K", "6", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)["attribution"]
-    assert data["K"] == 6 and len(data["growth"]["mean_ratio"]) == 7
+    assert data["max_offset"] == 6 and len(data["growth"]["mean_ratio"]) == 7
     assert data["growth"]["mean_ratio"][0] == 1.0 and 0 < data["energy"]["top10_share_k0"] <= 1
     assert {"mean_abs"} <= set(data["input_attr"]) and len(data["neurons"]["by_energy"]) == 8
     assert main(["report", *map(str, files), "--only", "attribution", "--K", "6"]) == 0

@@ -84,7 +84,7 @@ async def test_dashboard_opens_and_every_chart_shows_the_reports_numbers():
         assert len(pages) == len(carried) >= 1
         for page, name in zip(pages, carried):
             assert_allclose(page.values("‖Wh^k v‖"), fm[f"propagation.{name}.power_norms"], rtol=1e-9)
-            assert f"cos(Wh v, v) = {fm[f'propagation.{name}.cos_Wh_v_v']:.2f}" in page.caption
+            assert f"cos(Wh v, v) = {fm[f'propagation.{name}.cos_wh_v_v']:.2f}" in page.caption
 
         growth = chart(app, "growth").spec
         assert_allclose(growth.values("mean ratio"), att["growth"]["mean_ratio"], rtol=1e-9)

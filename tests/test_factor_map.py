@@ -182,7 +182,7 @@ def test_progress_reaches_one_and_should_stop_cancels(streamed):
 def test_to_dict_names_the_quantities(streamed):
     d = compute_factor_map(streamed, min_support=5).to_dict()
     for key in ("word_len.cov_direction.r", "word_len.best_neuron.r", "word_len.cond_means.max_distance",
-                "cosines.word_len.in_tag", "space_reset", "propagation.word_len.norm_Wh_v",
+                "cosines.word_len.in_tag", "space_reset", "propagation.word_len.wh_v_norm",
                 "input_cosines.space.word_len.pc1_direction"):
         assert key in d
 

@@ -26,7 +26,7 @@ def test_json_names_the_quantities(files, capsys):
     assert main(report(files, "--json", "--min-support", "3")) == 0
     data = json.loads(capsys.readouterr().out)["factor_map"]
     for key in ("word_len.cov_direction.r", "word_len.best_neuron.r", "word_len.cond_means.max_distance",
-                "cosines.word_len.in_tag", "space_reset", "propagation.word_len.norm_Wh_v",
+                "cosines.word_len.in_tag", "space_reset", "propagation.word_len.wh_v_norm",
                 "input_cosines.space.word_len.pc1_direction"):
         assert has(data, key), key
     assert data["min_support"] == 3
@@ -42,7 +42,7 @@ def test_regex_and_file_features_are_read_out(files, capsys, tmp_path, sample_te
     assert data["features"][-2:] == ["vowel", "mod5"]
     vowels = regex_feature(sample_text, "[aeiou]")
     assert at(data, "vowel.cond_means.counts") == [int(np.sum(vowels == 0)), int(np.sum(vowels == 1))]
-    assert has(data, "cosines.word_len.vowel") and has(data, "propagation.mod5.norm_Wh_v")
+    assert has(data, "cosines.word_len.vowel") and has(data, "propagation.mod5.wh_v_norm")
 
 
 def test_tables(files, capsys):

@@ -182,7 +182,7 @@ class Attribution:
     def to_dict(self) -> dict:
         """JSON-ready figures (per-offset lists; the (K+1, H) arrays are left out)."""
         return {
-            "t": self.t, "target": self.target, "contrast": self.contrast, "K": self.K, "prob": self.prob,
+            "t": self.t, "target": self.target, "contrast": self.contrast, "max_offset": self.K, "prob": self.prob,
             "bits": self.bits,
             "top_bytes": self.top_bytes.tolist(), "top_probs": self.top_probs.tolist(),
             "inputs": self.inputs.tolist(),

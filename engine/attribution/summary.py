@@ -91,7 +91,7 @@ class AttributionSummary:
         """JSON-ready figures under keys naming the quantity; the ``neurons`` most energetic listed."""
         total = float(self.neuron_energy.sum())
         return {
-            "K": self.K,
+            "max_offset": self.K,
             "predictions": int(self.count[0]),
             "offset": list(range(self.K + 1)),
             "count": self.count.tolist(),

@@ -58,8 +58,8 @@ class Propagation:
     def to_dict(self) -> dict:
         """JSON-ready figures under keys naming the quantity (``power_norms[k-1]`` is ``||Wh^k v||``)."""
         return {
-            "norm_Wh_v": self.norm_Wh_v,
-            "cos_Wh_v_v": self.cos_Wh_v_v,
+            "wh_v_norm": self.norm_Wh_v,
+            "cos_wh_v_v": self.cos_Wh_v_v,
             "subspace_share": self.subspace_share,
             "subspace_dim": self.subspace_dim,
             "power_norms": self.power_norms.tolist(),

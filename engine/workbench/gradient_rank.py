@@ -50,9 +50,9 @@ class GradientRank:
     K: int
 
     def to_dict(self) -> dict:
-        """JSON-ready figures, nested: ``{"rank", "value", "units", "samples", "K"}``."""
+        """JSON-ready figures, nested: ``{"rank", "value", "units", "samples", "max_offset"}``."""
         return {"rank": self.rank, "value": self.energy, "units": int(self.unit_energy.size),
-                "samples": self.samples, "K": self.K}
+                "samples": self.samples, "max_offset": self.K}
 
 
 def sampled_predictions(n: int, samples: int) -> np.ndarray:

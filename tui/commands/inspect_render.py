@@ -55,7 +55,7 @@ def _summary(data: dict) -> Table:
     for name, r in data["correlation"].items():
         table.add_row(f"r({escape(name)})", stored(r["r"], signed=True))
     g = data["gradient_energy"]
-    table.add_row(f"rank by gradient energy (of {g['units']} units; {g['samples']} predictions, K={g['K']})",
+    table.add_row(f"rank by gradient energy (of {g['units']} units; {g['samples']} predictions, K={g['max_offset']})",
                   str(g["rank"]))
     causal = data.get("causal")
     if causal:

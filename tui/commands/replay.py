@@ -64,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
     precisions = {record.header["precision"]} | {a["precision"] for a in actions if a["action"] == "precision"}
     model, text = load_inputs(str(model_path), str(text_path), "float64" if "float64" in precisions else "float32")
     result = replay(model, text, record, at=args.at)
-    data = {"session": str(args.session), "recorded": {k: record.header[k] for k in ("tool", "created", "model",
-                                                                                        "text", "precision", "K")},
+    recorded = {k: record.header[k] for k in ("tool", "created", "model", "text", "precision")}
+    data = {"session": str(args.session), "recorded": recorded | {"max_offset": record.header["K"]},
             "actions": {"recorded": len(record.actions), "replayed": len(actions)}} | result.to_dict()
     if args.json:
         print_json(data)
@@ -146,7 +146,7 @@ def print_tables(data: dict) -> None:
                        recorded[what]["sha256"])
     console.print(inputs)
     console.print(Text(one_line(f"recorded with {recorded['tool']['name']} {recorded['tool']['version']} at "
-                                f"{recorded['created']}, {recorded['precision']}, attribution K={recorded['K']}")))
+                                f"{recorded['created']}, {recorded['precision']}, attribution K={recorded['max_offset']}")))
     steps = Table(title="what each action showed")
     steps.add_column("i", justify="right")
     steps.add_column("action")

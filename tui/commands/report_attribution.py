@@ -60,11 +60,11 @@ def render(data: dict, console) -> None:
     """
     from rich.table import Table
 
-    offsets = Table(title=f"Backward attribution over {data['predictions']:,} predictions (offsets 0..{data['K']})")
+    offsets = Table(title=f"Backward attribution over {data['predictions']:,} predictions (offsets 0..{data['max_offset']})")
     for col in ("k", "t ≥ k", "mean ‖g_k‖", "median", "× mean", "× median", "mean |a_k|", "exact"):
         offsets.add_column(col, justify="right")
     norm, growth = data["grad_norm"], data["growth"]
-    for k in _shown_offsets(data["K"]):
+    for k in _shown_offsets(data["max_offset"]):
         offsets.add_row(str(k), f"{data['count'][k]:,}", f"{norm['mean'][k]:.4g}", f"{norm['median'][k]:.4g}",
                         f"{growth['mean_ratio'][k]:.3f}", f"{growth['median_ratio'][k]:.3f}",
                         f"{data['input_attr']['mean_abs'][k]:.4f}", f"{data['input_attr_exact']['mean_abs'][k]:.4f}")
@@ -75,7 +75,7 @@ def render(data: dict, console) -> None:
     sparsity.add_column("quantity", style="bold")
     sparsity.add_column("value", justify="right")
     sparsity.add_row("top-10 energy share at k = 0 (mean over t)", f"{data['energy']['top10_share_k0']:.1%}")
-    if data["K"] >= 8:
+    if data["max_offset"] >= 8:
         sparsity.add_row("growth of mean ‖g_k‖ at k = 8", f"{growth['mean_ratio'][8]:.2f}×")
         sparsity.add_row("growth of median ‖g_k‖ at k = 8", f"{growth['median_ratio'][8]:.2f}×")
     console.print(sparsity)
