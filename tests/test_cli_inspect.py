@@ -8,7 +8,7 @@ import pytest
 
 from factormap.engine.factor_map.compute import compute_factor_map
 from factormap.engine.interventions.directions import feature_direction
-from factormap.engine.model import load_model, save_model
+from factormap.engine.model import array_shapes, load_model, save_model
 from factormap.engine.session import Session
 from factormap.tui.cli import main
 
@@ -74,3 +74,14 @@ def test_inspect_usage_errors_are_one_line(files, capsys, extra, fragment):
     assert main(["inspect", *files, *extra]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("factormap-tui: error:") and fragment in err, err
+
+
+def test_inspect_on_a_pipe_writes_no_blank_line_and_an_error_is_one_line(files, tmp_path, capsys):
+    """rich's progress display writes a newline when it stops where stderr is no terminal."""
+    assert main(["inspect", *files, "--neuron", "1", "--nulls", "2", "--samples", "4"]) == 0
+    assert capsys.readouterr().err == ""
+    top = np.finfo(np.float32).max  # the causal cost's edit overflows float32: an error after the passes began
+    np.savez(tmp_path / "top.npz", **{n: np.full(s, top, np.float32) for n, s in array_shapes(8).items()})
+    assert main(["inspect", str(tmp_path / "top.npz"), files[1], "--neuron", "0", "--nulls", "2", "--samples", "4"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("factormap-tui: error:") and "too large" in err, repr(err)

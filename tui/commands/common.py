@@ -160,6 +160,22 @@ def output_path(output: str, inputs: tuple[str, ...], force: bool = False) -> Pa
     return checked
 
 
+def stderr_progress(*columns):
+    """A transient rich progress display on stderr, drawn only where stderr is a terminal.
+
+    Elsewhere (a pipe, a file) rich still writes a newline when the display stops, and that blank
+    line would come before an error line; disabled, it writes nothing.
+
+    Args:
+        *columns: rich progress columns (rich's default set when none).
+    """
+    from rich.console import Console
+    from rich.progress import Progress
+
+    err = Console(file=sys.stderr)
+    return Progress(*columns, console=err, transient=True, disable=not err.is_terminal)
+
+
 def print_json(data) -> None:
     """Print ``data`` as indented JSON on stdout, in the convention of :mod:`factormap.tui.json_form`."""
     from factormap.tui.json_form import json_ready  # imports numpy: not at start-up

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 
 import numpy as np
 
@@ -20,7 +19,7 @@ from factormap.engine.export import position_arrays
 from factormap.engine.output import atomic_write_bytes
 from factormap.engine.session import Session
 from factormap.tui.commands.common import UsageError, add_force_argument, add_precision_argument, load_inputs, \
-    output_path, print_json, whole_number
+    output_path, print_json, stderr_progress, whole_number
 
 #: Most positions ``--json`` prints (a JSON array of states is ~3 kB per position).
 JSON_LIMIT = 2000
@@ -92,11 +91,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             arrays = position_arrays(session, start, stop, args.K, target=args.target)
         else:
-            from rich.console import Console
-            from rich.progress import Progress
-
-            err = Console(file=sys.stderr)  # no bar where stderr is no terminal: rich would print a blank line
-            with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+            with stderr_progress() as bar:
                 task = bar.add_task("export", total=1.0)
                 arrays = position_arrays(session, start, stop, args.K, target=args.target,
                                          progress=lambda f: bar.update(task, completed=f))

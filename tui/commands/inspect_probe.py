@@ -11,9 +11,8 @@ prints the same figures under keys naming them (``top_positions``, ``histogram.e
 from __future__ import annotations
 
 import argparse
-import sys
 
-from factormap.tui.commands.common import UsageError, load_inputs, print_json, whole_number
+from factormap.tui.commands.common import UsageError, load_inputs, print_json, stderr_progress, whole_number
 from factormap.tui.commands.feature_arguments import add_feature_arguments, user_features
 
 #: How many bytes of context a listed position shows on each side.
@@ -122,10 +121,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print_json(compute(session, args, features, None))
             return 0
-        from rich.console import Console
-        from rich.progress import Progress
-
-        with Progress(console=Console(file=sys.stderr), transient=True) as bar:
+        with stderr_progress() as bar:
             tasks: dict = {}
 
             def progress(name: str, fraction: float) -> None:
@@ -136,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
             data = compute(session, args, features, progress)
     finally:
         session.close()
+    from rich.console import Console
+
     from factormap.tui.commands.inspect_render import render
 
     render(data, Console())

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 
 from factormap.engine.session import Session
-from factormap.tui.commands.common import add_precision_argument, load_inputs, print_json
+from factormap.tui.commands.common import add_precision_argument, load_inputs, print_json, stderr_progress
 
 #: section name -> module under factormap.tui.commands, in the order they print.
 SECTIONS: dict[str, str] = {
@@ -57,12 +56,8 @@ def run(args: argparse.Namespace) -> int:
         session.close()
         print_json({**results, "precision": args.precision})
         return 0
-    from rich.console import Console
-    from rich.progress import Progress
-
     console = _report_console()
-    err = Console(file=sys.stderr)
-    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:  # a pipe gets no blank line
+    with stderr_progress() as bar:
         for name, module in chosen.items():
             task = bar.add_task(name, total=1.0)
             results[name] = module.compute(session, args, lambda f, task=task: bar.update(task, completed=f))

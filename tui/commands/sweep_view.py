@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from factormap.engine.sweep.results import sorted_by_cost
+from factormap.tui.commands.common import stderr_progress
 from factormap.tui.fields import compact, fixed
 
 
@@ -27,10 +27,9 @@ class SweepProgress:
     def __init__(self, total: int, done: int, quiet: bool = False) -> None:
         self.total = total
         self._best: dict | None = None
-        err = Console(file=sys.stderr)
-        self._bar = None if quiet or not err.is_terminal else Progress(  # a pipe gets no blank line
+        self._bar = None if quiet else stderr_progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[best]}"),
-            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True)
+            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
         self._task = None if self._bar is None else self._bar.add_task(
             "starting the cluster", total=total, completed=done, best="")
 
