@@ -1,22 +1,19 @@
-"""Snapshot tests of the explorer, the dashboard and the help at three sizes, on the demo model, and a
-scan of every rendered line of those screens for a number cut short (``pytest --snapshot-update``
-after looking at the diff)."""
+"""Snapshot tests of the explorer, the dashboard and the help at three sizes, on the demo model
+(``pytest --snapshot-update`` after looking at the diff); tests/test_no_cut_figures.py scans the same
+screens, and more, for a figure cut short."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import plotext._utility
 import pytest
 
-from tests.app_helpers import make_demo_app, screen_text, settle
+from tests.app_helpers import settle
 
 APP = Path(__file__).parent / "snapshot_app.py"
 SIZES = {"80x24": (80, 24), "100x30": (100, 30), "160x48": (160, 48)}
 """The terminal sizes every screen is drawn at."""
-CUT_NUMBER = re.compile(r"\d…")
-"""A digit followed by an ellipsis: a number cut short (a rounded compact form never ends so)."""
 
 
 @pytest.fixture
@@ -56,14 +53,3 @@ SCREENS = {"explorer": _explorer, "dashboard": _dashboard, "help": _help}
 @pytest.mark.parametrize("screen", SCREENS)
 def test_screen_snapshot(snap_compare, stable_plotext_ticks, screen, size):
     assert snap_compare(APP, terminal_size=SIZES[size], run_before=SCREENS[screen])
-
-
-@pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("screen", SCREENS)
-async def test_no_number_is_cut_short(stable_plotext_ticks, screen, size):
-    app = make_demo_app()
-    async with app.run_test(size=SIZES[size]) as pilot:
-        await SCREENS[screen](pilot)
-        lines = screen_text(app).splitlines()
-    cut = [line for line in lines if CUT_NUMBER.search(line)]
-    assert cut == [], "\n".join(cut)

@@ -1,0 +1,109 @@
+"""No figure is ever cut short on screen (issue 15): every rendered line of every screen, at the three
+snapshot sizes, on the demo model and on the reference model (skipped where ../shared is absent),
+is scanned for the marks a cut leaves. The scan itself is tested on cut lines, so it cannot pass
+by matching nothing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from factormap.engine.session import Session
+from factormap.tui.app import FactormapApp
+from tests.app_helpers import make_demo_app, screen_text, settle
+from tests.conftest import REF_MODEL, REF_TEXT
+from tests.test_snapshots import SCREENS, SIZES, stable_plotext_ticks  # noqa: F401  (a fixture)
+
+CUT_FIGURE = re.compile(
+    r"(?:[\d.,]"                  # a number cut: '0.9…', '12,3…', '0.…'
+    r"|[=:±]\s?"                  # a value cut away whole: '= …', ': …', '±…'
+    r"|(?<![\w)\]'])[+\-−]"       # a sign with nothing after it: '+…', '−…'
+    r"|\d\s?[^\W\d]{1,4}"         # a number whose unit is cut: '0.313 bi…', '7 na…'
+    r")…"
+    r"(?!\s?[+\-−]?\d)"           # but 'a … b' is a range, not a cut
+)
+"""The marks of a figure cut short. A rounded compact form never ends in ``…``; only a cut does."""
+
+
+def cut_lines(text: str) -> list[str]:
+    """The lines of ``text`` that hold a figure cut short."""
+    return [line for line in text.splitlines() if CUT_FIGURE.search(line)]
+
+
+@pytest.mark.parametrize("line", [
+    "│ 1 [x] −wl step   +1.36  +8.60   +0.9… │", "max |·| 0.00…", "Δwin +10.1…", "bits 0.313 bi…",
+    "max |·| = …", "p(e): …", "band ±…", "ΔBPC +…", "r = −…", "t 12/2,6…", "0.…", "7 na…",
+])
+def test_the_scan_finds_a_figure_cut_short(line):
+    assert cut_lines(f"ok line\n{line}\nok") == [line]
+
+
+@pytest.mark.parametrize("line", [
+    "band +6.64 … +7.10", "ΔBPC +6.992 (band +6.604 … +7.273, chaotic)", "drawing…",
+    "attributing the prediction…", "h[60] x h[37]  t=12", "max |·| 0.00903 at k=12", "p(e)=0.00012",
+    "write-in oracle u_wl", "a…b", "(…)",
+])
+def test_the_scan_passes_whole_figures(line):
+    assert cut_lines(line) == []
+
+
+async def _inspector(pilot) -> None:
+    pilot.app.query_one("#prompt").cursor_blink = False
+    await settle(pilot)
+    await pilot.press("1", "2", "l", "I")
+    await settle(pilot, attempts=2000)
+
+
+async def _neuron_mode(pilot) -> None:
+    """The attribution pane in its neuron mode (``c`` three times) at a cursor 50 bytes in."""
+    pilot.app.query_one("#prompt").cursor_blink = False
+    await settle(pilot)
+    await pilot.press("5", "0", "l", "c", "c", "c")
+    await settle(pilot, attempts=2000)
+
+
+async def _contrast(pilot) -> None:
+    """The attribution of a contrast, ``:target e a``."""
+    pilot.app.query_one("#prompt").cursor_blink = False
+    await settle(pilot)
+    await pilot.press("5", "0", "l", "colon", *"target", "space", "e", "space", "a", "enter")
+    await settle(pilot, attempts=2000)
+
+
+async def _lens(pilot, presses: int) -> None:
+    await SCREENS["explorer"](pilot)
+    await pilot.press(*["v"] * presses)
+    await settle(pilot, attempts=2000)
+
+
+ALL_SCREENS = SCREENS | {
+    "inspector": _inspector, "neuron-mode": _neuron_mode, "contrast": _contrast,
+    **{f"lens-{n}": (lambda pilot, n=n: _lens(pilot, n)) for n in (1, 2, 3)},
+}
+"""Every screen and pane state scanned: the snapshot screens, the inspector, the attribution pane's
+neuron mode and contrast, and the explorer under each lens."""
+
+
+def _reference_app() -> FactormapApp:
+    if not (REF_MODEL.is_file() and REF_TEXT.is_file()):
+        pytest.skip("../shared/reference is absent")
+    from factormap.engine.model import load_model
+
+    return FactormapApp(Session(load_model(REF_MODEL), REF_TEXT.read_bytes()), Path(REF_MODEL), Path(REF_TEXT))
+
+
+MODELS = {"demo": make_demo_app, "reference": _reference_app}
+"""The apps scanned: the shipped demo, and the research's reference model where it exists."""
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("screen", ALL_SCREENS)
+@pytest.mark.parametrize("model", MODELS)
+async def test_no_figure_is_cut_short(stable_plotext_ticks, model, screen, size):
+    app = MODELS[model]()
+    async with app.run_test(size=SIZES[size]) as pilot:
+        await ALL_SCREENS[screen](pilot)
+        text = screen_text(app)
+    assert cut_lines(text) == [], "\n".join(cut_lines(text))
