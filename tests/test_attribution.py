@@ -208,6 +208,38 @@ def test_offset_profiles_of_a_block_match_single_attributions(model64, sample_te
         assert np.all(np.isnan(block.grad_norms[att.K + 1:, c]))
 
 
+def test_float32_block_profiles_match_the_numpy_bptt_reference(random_model, sample_text):
+    """The float32 block kernel (register tiles of the products, and the rows and columns past
+    them at H = 88) from the start of the text, where offsets k > t are NaN."""
+    model = random_model(88, seed=6)
+    x = np.frombuffer(sample_text, np.uint8)
+    K, stop = 9, 3 * 6 + 5
+    block = offset_profiles(Session(model, sample_text), 0, stop, K)
+    energy = np.zeros((K + 1, model.H))
+    for t in range(stop):
+        ref = bptt_reference(model, x, t, K, int(x[t + 1]))
+        norms = np.linalg.norm(ref["grads"], axis=1)
+        np.testing.assert_allclose(block.grad_norms[:t + 1, t], norms, rtol=2e-3)
+        np.testing.assert_allclose(block.input_attr_exact[:t + 1, t] / norms, ref["input_attr_exact"] / norms,
+                                   atol=2e-3)
+        assert np.all(np.isnan(block.grad_norms[t + 1:, t]))
+        energy[:len(norms)] += ref["grads"] ** 2
+    np.testing.assert_allclose(block.energy, energy, rtol=2e-3)
+
+
+def test_a_float32_summary_of_a_short_text_cuts_K_to_n_minus_2(random_model):
+    text = b"the cat sat."
+    got = attribution_summary(Session(random_model(88, seed=6), text), K=64)
+    x = np.frombuffer(text, np.uint8)
+    assert got.K == len(text) - 2 and list(got.count) == list(range(len(text) - 1, 0, -1))
+    norms = np.full((got.K + 1, len(text) - 1), np.nan)
+    for t in range(len(text) - 1):
+        g = bptt_reference(random_model(88, seed=6), x, t, got.K, int(x[t + 1]))["grads"]
+        norms[:len(g), t] = np.linalg.norm(g, axis=1)
+    np.testing.assert_allclose(got.grad_norms, norms, rtol=2e-3)
+    np.testing.assert_allclose(got.mean_norm, np.nanmean(norms, axis=1), rtol=2e-3)
+
+
 def test_a_block_split_between_threads_gives_the_same_profiles(model64, sample_text, monkeypatch):
     from factormap.engine.attribution import profiles as profiles_module
 

@@ -16,6 +16,7 @@ from numba.extending import overload
 
 from factormap.engine.config import NUMBA_FLAGS_EXACT
 from factormap.engine.kernels import read_only
+from factormap.engine.kernels.block_product import TILE_ROWS, tile_product
 from factormap.engine.kernels.matvec import add_matvec
 from factormap.engine.kernels.recurrence import add_rows_times
 
@@ -148,6 +149,36 @@ def prediction_gradient_kernel(WyT, Wy, by, h, target, g0, probs, top):
         filled = min(filled + 1, top.shape[0])
 
 
+def block_product(V, W, G):
+    """``G = V @ W``. In numba code: :func:`~factormap.engine.kernels.block_product.tile_product`
+    when all three are float32 (sums in registers, in the order of ``W``'s rows) and the rows and
+    columns past its tiles one row at a time, else :func:`_rows_times_matrix`."""
+    G[...] = V @ W
+
+
+@overload(block_product, inline="always")
+def _block_product_numba(V, W, G):
+    if all(isinstance(a, types.Array) and a.dtype == types.float32 and a.layout == "C" for a in (V, W, G)):
+        return _tiled_block_product
+    return lambda V, W, G: _rows_times_matrix(V, W, G)
+
+
+def _tiled_block_product(V, W, G):
+    done = tile_product(V, W, G)
+    R, H = V.shape
+    tiled_rows = R - R % TILE_ROWS
+    for r in range(R):
+        first = done if r < tiled_rows else 0
+        a = G[r]
+        for i in range(first, W.shape[1]):
+            a[i] = 0
+        for j in range(H):
+            vj = V[r, j]
+            w = W[j]
+            for i in range(first, W.shape[1]):
+                a[i] += w[i] * vj
+
+
 @njit(**BLOCK_FLAGS)
 def _rows_times_matrix(V, W, G):
     """``G[r] = V[r] @ W`` for every row; four rows of V and four rows of W per accumulator pass."""
@@ -222,7 +253,7 @@ def offsets_kernel(G, states, xs, WxT, Wh, start, stats, energy):
             stats[1, k, r] = a
             stats[2, k, r] = a_exact
         if k < K:
-            _rows_times_matrix(V[first:], Wh, G[first:])
+            block_product(V[first:], Wh, G[first:])
     return stats
 
 
