@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import threading
+
 import numpy as np
 import pytest
 
@@ -177,6 +180,24 @@ def test_progress_reaches_one_and_should_stop_cancels(streamed):
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 1
     with pytest.raises(Cancelled):
         compute_factor_map(streamed, should_stop=lambda: True)
+
+
+def test_cancelled_mid_pass_leaves_no_lane_running(streamed):
+    polls = []
+
+    def stop_after_four_chunks():
+        polls.append(None)
+        return len(polls) > 4
+
+    with pytest.raises(Cancelled):
+        compute_factor_map(streamed, should_stop=stop_after_four_chunks)
+    assert len(polls) == 5
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("factormap-lane")]
+
+
+def test_two_passes_give_the_same_figures_bit_for_bit(streamed):
+    """Each lane adds its own chunks in text order, whatever the threads' timing."""
+    assert json.dumps(compute_factor_map(streamed).to_dict()) == json.dumps(compute_factor_map(streamed).to_dict())
 
 
 def test_to_dict_names_the_quantities(streamed):
