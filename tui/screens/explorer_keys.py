@@ -89,19 +89,23 @@ class ExplorerKeys:
 
     @reported
     def action_prefix(self, prefix: str) -> None:
-        """Start a two-key command (``gg``, ``m{a-z}``, ``'{a-z}``, ``i{1-9}``); the next key completes it."""
+        """Start a two-key command (``gg``, ``m{a-zA-Z}``, ``'{a-zA-Z}``, ``i{1-9}``); the next key completes it."""
         self.pending = self.pending.rstrip(PREFIX_KEYS) + prefix
 
     @reported
     def complete_prefix(self, prefix: str, char: str) -> None:
-        """Finish ``prefix`` with the key ``char`` (anything unexpected cancels it)."""
+        """Finish ``prefix`` with the key ``char`` (anything unexpected cancels it; a printable key
+        that names no mark says that marks are letters)."""
         count = self.take_count(default=-1)
         if prefix == "g" and char == "g":
             self.move_to(0 if count < 0 else count, jump=True)
-        elif prefix == "m" and char in string.ascii_lowercase:
+        elif prefix == "m" and char in string.ascii_letters:
             self.marks[char] = self.cursor
             self.notify(f"mark {char} at {self.cursor:,}", timeout=2)
-        elif prefix == "'" and (char in string.ascii_lowercase or char == "'"):
+        elif prefix in ("m", "'") and char not in string.ascii_letters and not prefix == char == "'":
+            if char.isprintable() and char:  # escape and the like cancel quietly
+                self.notify(f"marks are the letters a–z and A–Z, not {char!r}", severity="warning", timeout=3)
+        elif prefix == "'":
             if char not in self.marks:
                 self.notify(f"mark {char} is not set", severity="warning", timeout=3)
             else:
