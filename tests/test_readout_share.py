@@ -8,7 +8,7 @@ from factormap.engine.session import Session
 
 
 def _bits(model, text, tail, monkeypatch) -> np.ndarray:
-    monkeypatch.setattr(ChunkPipeline, "_tail_rows", lambda self, rows: min(tail, rows // 4 * 4))
+    monkeypatch.setattr(ChunkPipeline, "_tail_rows", lambda self, rows, last: min(tail, rows // 4 * 4))
     session = Session(model, text, checkpoint_every=64, chunk=256, full_states_limit=0)
     for _ in session.run():
         pass
@@ -29,9 +29,58 @@ def test_bits_are_bit_identical_however_the_readout_is_shared(random_model, samp
 def test_the_tail_balances_the_two_stages(random_model, sample_text):
     """Half the readout's excess over the recurrence, in whole groups of rows; none without a rate."""
     session = Session(random_model(8), sample_text)
-    assert session._tail_rows(4096) == 0
+    assert session._tail_rows(4096, last=False) == 0
     session._readout_rate, session._recurrence_seconds = 1e-6, 4096 * 0.8e-6
-    assert session._tail_rows(4096) == int(4096 * 0.1) // 4 * 4
+    assert session._tail_rows(4096, last=False) == int(4096 * 0.1) // 4 * 4
     session._recurrence_seconds = 1.0
-    assert session._tail_rows(4096) == 0
+    assert session._tail_rows(4096, last=False) == 0
+    assert session._tail_rows(4096, last=True) == 2048, "no recurrence follows the last chunk"
+    session.close()
+
+
+def _run(session) -> np.ndarray:
+    for _ in session.run():
+        pass
+    session.close()
+    return session.bits
+
+
+def test_a_text_of_one_chunk_is_read_out_without_a_helper_thread(random_model, sample_text):
+    model = random_model(37, seed=5)
+    session = Session(model, sample_text, chunk=len(sample_text))
+    session.ensure(session.n)
+    assert session._pool is None
+    several = Session(model, sample_text, checkpoint_every=64, chunk=128)
+    np.testing.assert_array_equal(session.bits, _run(several))
+
+
+def test_one_core_reads_out_on_the_callers_thread_with_the_same_bits(random_model, sample_text):
+    model = random_model(37, seed=5)
+    two = Session(model, sample_text * 4, checkpoint_every=64, chunk=256, full_states_limit=0)
+    one = Session(model, sample_text * 4, checkpoint_every=64, chunk=256, full_states_limit=0)
+    one._one_core = True
+    one.ensure(one.n)
+    assert one._pool is None
+    np.testing.assert_array_equal(one.bits, _run(two))
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_an_edited_runs_figures_do_not_depend_on_the_share(random_model, sample_text, rng, keep, monkeypatch):
+    from factormap.engine.interventions.run import EditedRun
+    from factormap.engine.interventions.specs import SubtractEachStep
+
+    model = random_model(37, seed=5)
+    session = Session(model, sample_text * 4, checkpoint_every=64, chunk=256, full_states_limit=0)
+    specs = [SubtractEachStep(rng.standard_normal(37))]
+    results = []
+    for tail in (0, 64):
+        monkeypatch.setattr(ChunkPipeline, "_tail_rows", lambda self, rows, last, tail=tail: min(tail, rows // 4 * 4))
+        run = EditedRun(session, specs, keep_delta_bits=keep)
+        results.append(run.result())
+        run.close()
+    alone, shared = results
+    assert shared.delta_bpc == alone.delta_bpc and alone.delta_bpc != 0.0
+    if keep:
+        assert not np.isnan(shared.delta_bits).any()
+        np.testing.assert_array_equal(shared.delta_bits, alone.delta_bits)
     session.close()

@@ -91,7 +91,8 @@ class EditedRun(ChunkPipeline):
     plan : a :class:`Plan`, or a list of specs to compile.
     exact : run in float64 with libm tanh (default: only for float64 models).
     state_sink : called as ``state_sink(t0, states)`` in order with each chunk of edited states
-        (after the weight and per-step edits, before readout-only edits), from the helper thread.
+        (after the weight and per-step edits, before readout-only edits), on the thread that reads
+        them out (the helper, or the caller where no helper is needed).
     keep_delta_bits : store every position's Δbits (4 bytes per text byte) for the per-position
         figures; without, only the whole-text figures of :meth:`result` are available.
     """
@@ -109,6 +110,7 @@ class EditedRun(ChunkPipeline):
         self._delta = np.full(self.n - 1, np.nan, np.float32) if keep_delta_bits else None
         self._delta_sum = 0.0
         self._sink = state_sink
+        self._scratch = None if keep_delta_bits else np.empty(session.chunk, np.float32)  # a chunk's Δbits
         self._h = np.zeros(session.H, dtype)
 
     @property
@@ -138,12 +140,29 @@ class EditedRun(ChunkPipeline):
     def _readout_into(self, t0: int, states: np.ndarray) -> None:
         if self._sink is not None:
             self._sink(t0, states)
+        self._readout_tail_into(t0, states)
+
+    def _readout_tail_into(self, t0: int, states: np.ndarray) -> None:
+        # the caller's share of a chunk (or, from _readout_into, the helper's): disjoint rows of
+        # the chunk's Δbits; the chunk's sum is taken once both are in (_chunk_read_out)
         bits = self._bits_of(t0, states)
         t1 = t0 + bits.shape[0]
         delta = bits - self.session.bits_range(t0, t1)
-        self._delta_sum += float(np.sum(delta, dtype=np.float64))
         if self._delta is not None:
             self._delta[t0:t1] = delta
+        else:
+            offset = t0 % self.session.chunk  # chunks start at multiples of the session's chunk
+            self._scratch[offset:offset + delta.shape[0]] = delta
+
+    def _chunk_read_out(self, start: int, stop: int) -> None:
+        count = min(stop, self.n - 1) - start
+        if count > 0:
+            delta = self._delta[start:start + count] if self._delta is not None else self._scratch[:count]
+            self._delta_sum += float(np.sum(delta, dtype=np.float64))
+
+    def _tail_rows(self, rows: int, last: bool) -> int:
+        # a state sink takes whole chunks in order, on the helper: no share for the caller's thread
+        return 0 if self._sink is not None else super()._tail_rows(rows, last)
 
     def _stored_delta(self) -> np.ndarray:
         if self._delta is None:
