@@ -47,7 +47,7 @@ async def test_shows_the_engines_figures_for_the_cursor(session):
         np.testing.assert_array_equal(shown.grad_norms, expected.grad_norms)
         text = pane.render().plain
         assert f"t=100 predicts '{chr(session.x[101])}'" in text
-        assert f"p={expected.prob:.4g}" in text and f"{expected.bits:.3f} bits" in text
+        assert f"p={compact(expected.prob)}" in text and f"{compact(expected.bits)} bits" in text
         for b, p in zip(expected.top_bytes, expected.top_probs):
             assert f"{byte_label(b)} {p:.3f}" in text
         assert f"‖g_8‖/‖g_0‖ {compact(expected.growth[8])}" in text

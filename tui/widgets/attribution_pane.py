@@ -246,14 +246,14 @@ class AttributionPane(Widget, can_focus=True):
             return fit([Field(f"t={att.t}: {self.target_description()}", 0, style=cursor,
                               short=f"t={att.t}: ln p({a})−ln p({b})"),
                         Field(f"= {compact(att.value, signed=True)} nats", 0, separator=" "),
-                        Field(f"p({a})={att.prob:.4g}", 2, short=f"p({a})={compact(att.prob)}"),
-                        Field(f"p({b})={att.contrast_prob:.4g}", 3, short=f"p({b})={compact(att.contrast_prob)}")],
+                        Field(f"p({a})={compact(att.prob)}", 2),
+                        Field(f"p({b})={compact(att.contrast_prob)}", 3)],
                        self.size.width)
         # a chosen target (:target) is what is attributed, not what the model predicts
         what = f"t={att.t} predicts" if self.target is None else f"t={att.t}, chosen target"
         return fit([Field(what, 0), Field(f"'{a}'", 0, style=cursor, separator=" "),
-                    Field(f"p={att.prob:.4g}", 2, short=f"p={compact(att.prob)}"),
-                    Field(f"{att.bits:.3f} bits", 1, short=f"{compact(att.bits)}b")], self.size.width)
+                    Field(f"p={compact(att.prob)}", 2),
+                    Field(f"{compact(att.bits)} bits", 1, short=f"{compact(att.bits)}b")], self.size.width)
 
     def _top5_line(self, att: Attribution) -> Text:
         """The most probable next bytes with their probabilities, as many of the five as fit in
