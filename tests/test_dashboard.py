@@ -16,6 +16,7 @@ from factormap.engine.factor_map.features import char_class, word_len
 from factormap.engine.factor_map.representatives import neuron_peaks
 from factormap.engine.session import Session
 from factormap.tui.commands import report
+from factormap.tui.fields import compact
 from factormap.tui.screens.dashboard import DashboardScreen
 from factormap.tui.screens.explorer import ExplorerScreen
 from factormap.tui.widgets.charts import Chart
@@ -84,7 +85,7 @@ async def test_dashboard_opens_and_every_chart_shows_the_reports_numbers():
         assert len(pages) == len(carried) >= 1
         for page, name in zip(pages, carried):
             assert_allclose(page.values("‖Wh^k v‖"), fm[f"propagation.{name}.power_norms"], rtol=1e-9)
-            assert f"cos(Wh v, v) = {fm[f'propagation.{name}.cos_wh_v_v']:.2f}" in page.caption
+            assert f"cos(Wh v, v) = {compact(fm[f'propagation.{name}.cos_wh_v_v'], signed=True)}" in page.caption
 
         growth = chart(app, "growth").spec
         assert_allclose(growth.values("mean ratio"), att["growth"]["mean_ratio"], rtol=1e-9)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from factormap.tui.fields import compact, fixed
 from factormap.tui.glyphs import escaped
 from factormap.tui.widgets.charts import ChartSpec
 
@@ -65,22 +66,22 @@ def factor_map_specs(result) -> dict[str, list[ChartSpec]]:
         title="word-length encoding: ‖E[h|wl=k] − E[h|wl=0]‖ against word length k",
         labels=tuple(str(k) for k in values),
         series=(("distance", wl.cond_distances),), style="line", positions=occurrences,
-        notes=tuple(f"wl={k}: ‖E[h|wl=k] − E[h|wl=0]‖ = {d:.3f} over {c:,} positions · enter: first at t={t}"
+        notes=tuple(f"wl={k}: ‖E[h|wl=k] − E[h|wl=0]‖ = {compact(d)} over {c:,} positions · enter: first at t={t}"
                     for k, d, c, t in zip(values, wl.cond_distances, wl.cond_counts, occurrences)),
-        caption=f"max {wl.max_distance:.2f} at k = {wl.max_distance_value:g}")]}
+        caption=f"max {compact(wl.max_distance)} at k = {compact(wl.max_distance_value)}")]}
     names = fm.direction_cosines.names
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
     cosines = np.array([fm.direction_cosines.cos(a, b) for a, b in pairs])
     specs["entanglement"] = [ChartSpec(
         title="entanglement: cos(u_a, u_b) of the features' covariance directions",
         labels=tuple(f"{short(a)}·{short(b)}" for a, b in pairs), series=(("cos", cosines),),
-        notes=tuple(f"cos(u_{a}, u_{b}) = {c:+.3f}" for (a, b), c in zip(pairs, cosines)))]
+        notes=tuple(f"cos(u_{a}, u_{b}) = {compact(c, signed=True)}" for (a, b), c in zip(pairs, cosines)))]
     specs["propagation"] = [ChartSpec(
         title=f"W_h propagation: ‖Wh^k v_{short(name)}‖ against k (log y), v = PC1 of E[h|{short(name)}]",
         labels=tuple(str(k) for k in range(1, p.power_norms.size + 1)),
         series=(("‖Wh^k v‖", p.power_norms),), style="line", ylog=True,
-        notes=tuple(f"k={k}: ‖Wh^k v_{short(name)}‖ = {v:.4g}" for k, v in enumerate(p.power_norms, 1)),
-        caption=f"‖Wh v‖ = {p.norm_Wh_v:.2f}   cos(Wh v, v) = {p.cos_Wh_v_v:.2f}   "
+        notes=tuple(f"k={k}: ‖Wh^k v_{short(name)}‖ = {compact(v)}" for k, v in enumerate(p.power_norms, 1)),
+        caption=f"‖Wh v‖ = {compact(p.norm_Wh_v)}   cos(Wh v, v) = {compact(p.cos_Wh_v_v, signed=True)}   "
                 f"share of Wh v in S ({p.subspace_dim}-dim PCA subspace) = {p.subspace_share:.0%}")
         for name, p in fm.propagations.items()]
     return specs
@@ -95,11 +96,11 @@ def neuron_r_specs(fm, peaks) -> dict[str, list[ChartSpec]]:
         where = [""] * r.size if positions is None else [f" · enter: most active at t={t}" for t in positions]
         pages.append(ChartSpec(
             title=(f"per-neuron correlation: |r(h_j, {name})| per neuron j; "
-                   f"line: |r(h·u_f, f)| = {abs(ro.cov_r):.3f}"),
+                   f"line: |r(h·u_f, f)| = {compact(abs(ro.cov_r))}"),
             labels=tuple(f"h{j}" for j in range(r.size)), series=(("|r|", r),), positions=positions,
             hlines=(("cov direction |r|", abs(ro.cov_r)),),
-            notes=tuple(f"h{j}: r = {ro.per_neuron_r[j]:+.3f}{where[j]}" for j in range(r.size)),
-            caption=f"best h{ro.best_neuron} r={ro.best_r:+.3f} · cov direction r={ro.cov_r:+.3f}"))
+            notes=tuple(f"h{j}: r = {compact(ro.per_neuron_r[j], signed=True)}{where[j]}" for j in range(r.size)),
+            caption=f"best h{ro.best_neuron} r={compact(ro.best_r, signed=True)} · cov direction r={compact(ro.cov_r, signed=True)}"))
     return {"neuron-r": pages}
 
 
@@ -119,8 +120,8 @@ def attribution_specs(result, predictions: int) -> dict[str, list[ChartSpec]]:
         labels=tuple(str(k) for k in ks), style="line", positions=peaks,
         series=(("mean ratio", s.growth_mean), ("median ratio", s.growth_median),
                 ("mean |a_k|", s.mean_abs_input_attr)), right=("mean |a_k|",),
-        notes=tuple(f"k={k}: mean ×{s.growth_mean[k]:.2f}  median ×{s.growth_median[k]:.2f}  "
-                    f"|a_k| {s.mean_abs_input_attr[k]:.4f} · enter: largest ‖g_k‖ at t={peaks[k]}" for k in ks))]}
+        notes=tuple(f"k={k}: mean ×{compact(s.growth_mean[k])}  median ×{compact(s.growth_median[k])}  "
+                    f"|a_k| {compact(s.mean_abs_input_attr[k])} · enter: largest ‖g_k‖ at t={peaks[k]}" for k in ks))]}
 
 
 def sparsity_specs(result) -> dict[str, list[ChartSpec]]:
@@ -140,10 +141,10 @@ def interventions_specs(suite, nulls=None) -> dict[str, list[ChartSpec]]:
     rows = suite.rows
     pages = [ChartSpec(
         title=(f"interventions: ΔBPC of each edit, with its sensitivity band "
-               f"(baseline {suite.baseline_bpc:.4f})"),
+               f"(baseline {fixed(suite.baseline_bpc, 4)})"),
         labels=tuple(_edit_label(r.key) for r in rows), series=(("ΔBPC", np.array([r.delta_bpc for r in rows])),),
         band=(np.array([r.band_min for r in rows]), np.array([r.band_max for r in rows])),
-        notes=tuple(f"{r.key}: {r.delta_bpc:+.3f} (band {r.band_min:+.3f} – {r.band_max:+.3f})" for r in rows))]
+        notes=tuple(f"{r.key}: {compact(r.delta_bpc, signed=True)} (band {compact(r.band_min, signed=True)} – {compact(r.band_max, signed=True)})" for r in rows))]
     matched = [(r, nulls.nulls[r.key]) for r in rows if nulls is not None and r.key in nulls.nulls]
     if matched:
         comparisons = [null.compare(r.delta_bpc) for r, null in matched]
@@ -153,15 +154,15 @@ def interventions_specs(suite, nulls=None) -> dict[str, list[ChartSpec]]:
             labels=tuple(_edit_label(r.key) for r, _ in matched),
             series=(("ΔBPC", np.array([r.delta_bpc for r, _ in matched])),),
             band=(np.array([null.min for _, null in matched]), np.array([null.max for _, null in matched])),
-            notes=tuple(f"{r.key}: {r.delta_bpc:+.3f}, null {c.null_mean:+.3f} ± {c.null_sd:.3f}: percentile "
-                        f"{c.percentile:.0f}, z {c.z:+.1f}" for (r, _), c in zip(matched, comparisons))))
+            notes=tuple(f"{r.key}: {compact(r.delta_bpc, signed=True)}, null {compact(c.null_mean, signed=True)} ± {compact(c.null_sd)}: percentile "
+                        f"{c.percentile:.0f}, z {compact(c.z, signed=True)}" for (r, _), c in zip(matched, comparisons))))
     return {"interventions": pages}
 
 
 def _group_spec(title: str, table, unit: str = "") -> ChartSpec:
     return ChartSpec(
         title=title, labels=table.names, series=(("mean bits", table.mean_bits),), positions=table.worst,
-        notes=tuple(f"{unit}{name}: {m:.3f} bits × {c:,} = {s:.1%} of all bits · enter: worst at t={w}"
+        notes=tuple(f"{unit}{name}: {compact(m)} bits × {c:,} = {s:.1%} of all bits · enter: worst at t={w}"
                     for name, m, c, s, w in zip(table.names, table.mean_bits, table.count, table.share, table.worst)))
 
 
@@ -180,7 +181,7 @@ def breakdown_specs(b, text: bytes) -> dict[str, list[ChartSpec]]:
             title="BPC breakdown: bits of the worst predictions, worst first",
             labels=tuple(str(int(t)) for t in b.worst_positions), series=(("bits", b.worst_bits),),
             positions=b.worst_positions,
-            notes=tuple(f"t={int(t)}: {v:.2f} bits for …{context(int(t))}" for t, v in zip(b.worst_positions,
+            notes=tuple(f"t={int(t)}: {compact(v)} bits for …{context(int(t))}" for t, v in zip(b.worst_positions,
                                                                                          b.worst_bits)),
-            caption=f"BPC {b.bpc:.4f}")],
+            caption=f"BPC {fixed(b.bpc, 4)}")],
     }
