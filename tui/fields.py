@@ -11,6 +11,7 @@ prints for people (its rich tables, captions and summary lines) is written by :f
 - A negative number carries the minus sign ``−`` (U+2212, as wide as ``+``), never ASCII ``-``,
   in the exponent too (``1.50e−5``); with ``signed`` a positive one carries ``+``.
 - A figure that rounds to zero carries no sign: ``0.000``, never ``-0.000`` or ``+0.000``.
+- Shares and percentiles are whole or tenth percents (``97%``, ``12.5%``, ``percentile 95``).
 - Not known yet is ``…``; does not exist (NaN) is ``–``; overflowed is ``±∞``.
 
 **Lines of figures.** Every pane and the status line build their lines from :class:`Field` s.

@@ -44,7 +44,7 @@ def _histogram(data: dict) -> Table:
         table.add_row(f"[{fixed(edges[i], 3, signed=True)}, {fixed(edges[i + 1], 3, signed=True)}{close}", f"{count:,}", "█" * round(_BAR * count / most))
     frac = data["fraction_above"]
     table.caption = (f"mean {stored(data['mean'], signed=True)}, sd {stored(data['sd'])}; "
-                     f"{100 * frac['value']:.2f}% of positions at or above {stored(frac['threshold'])}")
+                     f"{100 * frac['value']:.1f}% of positions at or above {stored(frac['threshold'])}")
     return table
 
 
@@ -62,7 +62,7 @@ def _summary(data: dict) -> Table:
         for where, label in (("each_step", "ΔBPC removed at every step"), ("readout", "ΔBPC removed at the readout")):
             c = causal[where]
             table.add_row(label, f"{stored(c['delta_bpc'], signed=True, decimals=4)}  (percentile "
-                                 f"{stored(c['percentile'])}, z {stored(c['z'], signed=True)}; null "
+                                 f"{stored(c['percentile'], decimals=0)}, z {stored(c['z'], signed=True)}; null "
                                  f"{stored(c['null_mean'], signed=True, decimals=4)} ± {stored(c['null_sd'])}, "
                                  f"n={c['null_n']})")
         table.add_row("through the recurrence (every step − readout)",

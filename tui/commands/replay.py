@@ -100,7 +100,7 @@ def edit_line(edit: dict) -> str:
         line += f"  band [{stored(band['min'], signed=True, decimals=4)}, {stored(band['max'], signed=True, decimals=4)}]"
     if edit["null"] is not None:
         null = edit["null"]
-        line += f"  null percentile {edit['null_percentile']:.1f} (z {stored(null['z'], signed=True)}, N={null['null_n']})"
+        line += f"  null percentile {stored(edit['null_percentile'], decimals=0)} (z {stored(null['z'], signed=True)}, N={null['null_n']})"
     else:
         line += f"  {edit['null_note']}"
     if "residual" in edit:
