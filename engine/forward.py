@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import weakref
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -146,49 +147,64 @@ def readout_into(model: Model, states: np.ndarray, targets, bits: np.ndarray, pr
         bits[rows[inside]] = row_bits[inside]
 
 
-@dataclass(frozen=True)
 class KernelWeights:
     """A model's arrays as the kernels stream them: read-only, C-contiguous, cache-line aligned.
 
-    Attributes
-    ----------
-    WxT
-        (256, H) ``Wx`` transposed.
-    WhT
-        (H, H) ``Wh`` transposed.
-    bh
-        (H,) hidden bias.
-    WyT
-        (H, 256) ``Wy`` transposed.
-    by
-        (256,) readout bias.
-    logit_bound
-        (H + 1,) float32 ``max_k |Wy[k, j]|`` for each j, then ``max_k |by[k]|``.
-    Wh
-        (H, H) ``Wh`` (backpropagation sums its rows).
-    Wy
-        (256, H) ``Wy`` (the readout gradient sums its rows).
+    Each is copied when first asked for: a model made for one run (a weight edit, or a readout
+    with edits folded in) uses only some of them, and copying all eight cost a 1 KB edited run
+    more than its readout.
     """
 
-    WxT: np.ndarray
-    WhT: np.ndarray
-    bh: np.ndarray
-    WyT: np.ndarray
-    by: np.ndarray
-    logit_bound: np.ndarray
-    Wh: np.ndarray
-    Wy: np.ndarray
+    def __init__(self, model: Model) -> None:
+        # the model's arrays, not the model: the cache below maps the model to this weakly
+        self._Wx, self._Wh, self._bh, self._Wy, self._by = model.Wx, model.Wh, model.bh, model.Wy, model.by
+
+    @cached_property
+    def WxT(self) -> np.ndarray:
+        """(256, H) ``Wx`` transposed."""
+        return aligned_copy(self._Wx.T)
+
+    @cached_property
+    def WhT(self) -> np.ndarray:
+        """(H, H) ``Wh`` transposed."""
+        return aligned_copy(self._Wh.T)
+
+    @cached_property
+    def bh(self) -> np.ndarray:
+        """(H,) hidden bias."""
+        return aligned_copy(self._bh)
+
+    @cached_property
+    def WyT(self) -> np.ndarray:
+        """(H, 256) ``Wy`` transposed."""
+        return aligned_copy(self._Wy.T)
+
+    @cached_property
+    def by(self) -> np.ndarray:
+        """(256,) readout bias."""
+        return aligned_copy(self._by)
+
+    @cached_property
+    def logit_bound(self) -> np.ndarray:
+        """(H + 1,) float32 ``max_k |Wy[k, j]|`` for each j, then ``max_k |by[k]|``."""
+        return aligned_copy(np.append(np.abs(self._Wy).max(axis=0), np.abs(self._by).max()).astype(np.float32))
+
+    @cached_property
+    def Wh(self) -> np.ndarray:
+        """(H, H) ``Wh`` (backpropagation sums its rows)."""
+        return aligned_copy(self._Wh)
+
+    @cached_property
+    def Wy(self) -> np.ndarray:
+        """(256, H) ``Wy`` (the readout gradient sums its rows)."""
+        return aligned_copy(self._Wy)
 
 
 def kernel_weights(model: Model) -> KernelWeights:
     """The model's :class:`KernelWeights`, made once per model (kept while the model lives)."""
     weights = _KERNEL_WEIGHTS.get(model)
     if weights is None:
-        bound = np.append(np.abs(model.Wy).max(axis=0), np.abs(model.by).max()).astype(np.float32)
-        weights = KernelWeights(WxT=aligned_copy(model.WxT), WhT=aligned_copy(model.WhT), bh=aligned_copy(model.bh),
-                                WyT=aligned_copy(model.WyT), by=aligned_copy(model.by),
-                                logit_bound=aligned_copy(bound), Wh=aligned_copy(model.Wh), Wy=aligned_copy(model.Wy))
-        weights = _KERNEL_WEIGHTS.setdefault(model, weights)
+        weights = _KERNEL_WEIGHTS.setdefault(model, KernelWeights(model))
     return weights
 
 
