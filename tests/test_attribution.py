@@ -8,7 +8,7 @@ from factormap.engine.attribution.prediction import attribution
 from factormap.engine.attribution.profiles import offset_profiles
 from factormap.engine.attribution.summary import attribution_summary
 from factormap.engine.config import PROB_FLOOR
-from factormap.engine.errors import Cancelled
+from factormap.engine.errors import Cancelled, ModelError
 from factormap.engine.session import Session
 from tests import naive
 
@@ -151,6 +151,17 @@ def test_logits_past_float32_give_finite_probabilities_and_g0(random_model, samp
         att = attribution(session, 30, K=0, target=target)
         assert np.isfinite(att.prob) and np.all(np.isfinite(att.grads[0]))
         assert att.prob == pytest.approx(p[target], abs=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # logits far below the largest cast to -inf in float32
+def test_block_readout_gradients_past_float32_are_refused(random_model, sample_text):
+    """Wy near float32's largest (+-max/1.5): some g_0 = Wy^T (onehot - p) is beyond float32, and the
+    block profiles say so (ModelError, one line) instead of backpropagating infinities."""
+    rng = np.random.default_rng(7)
+    big = np.float32(np.finfo(np.float32).max / 1.5)
+    model = random_model(8).replace(Wy=np.where(rng.random((256, 8)) < 0.5, -big, big).astype(np.float32))
+    with pytest.raises(ModelError, match="overflow float32"):
+        offset_profiles(Session(model, sample_text), 0, 40, 3)
 
 
 def naive_summary(model, x, K):

@@ -137,16 +137,17 @@ def prediction_gradient_kernel(WyT, Wy, by, h, target, g0, probs, top):
     for j in range(H):
         g0[j] = 0
     add_product(g0, Wy, residual, False)
-    filled = 0
+    n, filled = top.shape[0], 0
     for k in range(256):  # insertion into ``top``, kept in descending order of the logits
-        if filled == top.shape[0] and not logits[k] > logits[top[filled - 1]]:
+        if filled < n:
+            filled += 1
+        elif n == 0 or not logits[k] > logits[top[n - 1]]:
             continue
-        i = min(filled, top.shape[0] - 1)
+        i = filled - 1
         while i > 0 and logits[top[i - 1]] < logits[k]:
             top[i] = top[i - 1]
             i -= 1
         top[i] = k
-        filled = min(filled + 1, top.shape[0])
 
 
 def block_product(V, W, G):
