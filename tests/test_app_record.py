@@ -15,7 +15,7 @@ from factormap.engine.session import Session
 from factormap.engine.session_record import file_identity, read_record
 from factormap.tui.app import FactormapApp
 from factormap.tui.cli import main
-from factormap.tui.fields import fixed
+from factormap.tui.fields import compact, fixed
 from factormap.tui.recorder import SessionRecorder
 from factormap.tui.widgets import intervention_rows
 from tests.app_helpers import APP_TEXT, settle
@@ -196,15 +196,15 @@ async def test_write_leaves_a_finding_card_with_its_svg_and_a_record_that_replay
         assert app.recorder is None and card.read_text() == text and not (tmp_path / "nowhere").exists()
     for ident in (file_identity(files[0]), file_identity(files[1])):
         assert f"`{ident.name}` | {ident.bytes:,} | `{ident.sha256}`" in text
-    assert f"t = {shown['t']:,}" in text and f"p = {shown['prob']:.4g}" in text
+    assert f"t = {shown['t']:,}" in text and f"p = {compact(shown['prob'])}" in text
     assert "factormap-tui replay finding.jsonl" in text and "![the explorer's screen](finding.svg)" in text
     # the screen as it was: the edit's row is on it
     assert svg.startswith("<svg") and "u_wl&#160;at&#160;readout" in svg
     result = replay(load_model(files[0]), files[1].read_bytes(), read_record(tmp_path / "finding.jsonl"))
     (edit,) = result.edits
     assert result.state.t == shown["t"] and edit["delta_bpc"] == shown["delta_bpc"]
-    row = (f"| 2 | −u_wl at readout: {edit['describe']} | {shown['delta_bpc']:+.4f} | – | "
-           f"{edit['null_percentile']:.1f} |")
+    row = (f"| 2 | −u_wl at readout: {edit['describe']} | {fixed(shown['delta_bpc'], 4, signed=True)} | – | "
+           f"{edit['null_percentile']:.0f} |")
     assert row in text
     assert result.position["attribution"]["prob"] == shown["prob"]
 
@@ -255,6 +255,6 @@ async def test_a_card_written_right_after_a_toggle_waits_for_the_edits_figures(t
         describe, delta = row.spec.describe(), row.result.delta_bpc
     text = card.read_text()
     assert "(still being built)" not in text
-    assert f"| {READOUT_ROW + 1} | −u_wl at readout: {describe} | {delta:+.4f} |" in text
+    assert f"| {READOUT_ROW + 1} | −u_wl at readout: {describe} | {fixed(delta, 4, signed=True)} |" in text
     assert any(m.startswith("write: waiting for the figures of −u_wl at readout") for m in messages), messages
     assert any(m.startswith("wrote the finding card") and "without" not in m for m in messages), messages

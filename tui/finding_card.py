@@ -13,6 +13,7 @@ from pathlib import Path
 
 from factormap.engine.session_record import FileIdentity
 from factormap.engine.workbench.nulls import NULL_N
+from factormap.tui.fields import compact, fixed, stored
 from factormap.tui.glyphs import byte_label
 
 
@@ -73,10 +74,6 @@ def card_paths(path: str | Path) -> tuple[Path, Path, Path]:
     return md, md.with_suffix(".svg"), md.with_suffix(".jsonl")
 
 
-def _figure(value: float | None, form: str = "+.4f") -> str:
-    return "–" if value is None or value != value else format(value, form)
-
-
 def _inputs_table(model: FileIdentity, text: FileIdentity) -> list[str]:
     lines = ["| input | file | bytes | sha256 |", "|---|---|---:|---|"]
     for what, ident in (("model", model), ("text", text)):
@@ -89,12 +86,13 @@ def _edits_table(edits: list[CardEdit], combined: float | None) -> list[str]:
         return ["No edit is active."]
     lines = ["| # | edit | ΔBPC | band | null percentile | Δbits at t |", "|---:|---|---:|---|---:|---:|"]
     for e in edits:
-        band = f"[{e.band[0]:+.4f}, {e.band[1]:+.4f}]" if e.band is not None else "–"
-        null = f"{e.null_percentile:.1f}" if e.null_percentile is not None else "null: not available"
-        lines.append(f"| {e.row + 1} | {e.name}: {e.describe} | {_figure(e.delta_bpc)} | {band} | {null} | "
-                     f"{_figure(e.delta_at_t, '+.3f')} |")
+        band = (f"[{fixed(e.band[0], 4, signed=True)}, {fixed(e.band[1], 4, signed=True)}]"
+                if e.band is not None else "–")
+        null = stored(e.null_percentile, decimals=0) if e.null_percentile is not None else "null: not available"
+        lines.append(f"| {e.row + 1} | {e.name}: {e.describe} | {stored(e.delta_bpc, signed=True, decimals=4)} | "
+                     f"{band} | {null} | {stored(e.delta_at_t, signed=True)} |")
     if combined is not None:
-        lines += ["", f"All {len(edits)} together: ΔBPC {_figure(combined)}."]
+        lines += ["", f"All {len(edits)} together: ΔBPC {stored(combined, signed=True, decimals=4)}."]
     return lines + ["", "ΔBPC: the whole-text mean of bits′_t − bits_t. Band: the least and greatest ΔBPC "
                         "with the edit's directions nudged (edits that feed the recurrence). Null percentile: "
                         f"where ΔBPC falls among the same edit along {NULL_N} seeded random unit directions."]
@@ -104,11 +102,11 @@ def _position_lines(p: CardPosition) -> list[str]:
     lines = [f"- position t = {p.t:,}, byte {byte_label(p.byte)}"]
     if p.target is None:
         return lines + ["- the last byte: there is no next byte to predict"]
-    lines.append(f"- predicts {byte_label(p.target)} with p = {p.prob:.4g} ({_figure(p.bits, '.3f')} bits)")
-    lines.append("- top-5: " + ", ".join(f"{byte_label(b)} {q:.3f}" for b, q in p.top))
+    lines.append(f"- predicts {byte_label(p.target)} with p = {compact(p.prob)} ({stored(p.bits)} bits)")
+    lines.append("- top-5: " + ", ".join(f"{byte_label(b)} {compact(q)}" for b, q in p.top))
     if p.grad_norm_max is not None:
         value, k = p.grad_norm_max
-        lines.append(f"- largest ‖g_k‖ = ‖∂ ln p/∂h(t−k)‖: {value:.4f} at k = {k}")
+        lines.append(f"- largest ‖g_k‖ = ‖∂ ln p/∂h(t−k)‖: {compact(value)} at k = {k}")
     if p.top_neurons:
         lines.append("- neurons with the most gradient energy Σ_k g²: "
                      + ", ".join(f"h{j} {share:.1%}" for j, share in p.top_neurons))
