@@ -237,7 +237,7 @@ class AttributionPane(Widget, can_focus=True):
         return self.get_component_rich_style(f"attribution-pane--{name}")
 
     def _prediction_line(self, att: Attribution) -> Text:
-        """The target byte, its probability p(x) and its bits (−log2 p); for a contrast, the value
+        """The target byte, its probability p and its bits (−log2 p); for a contrast, the value
         ln p(a) − ln p(b) and both probabilities. Figures drop out whole where the pane is narrow."""
         cursor = self._style("cursor")
         a = byte_label(att.target)
@@ -252,8 +252,8 @@ class AttributionPane(Widget, can_focus=True):
         # a chosen target (:target) is what is attributed, not what the model predicts
         what = f"t={att.t} predicts" if self.target is None else f"t={att.t}, chosen target"
         return fit([Field(what, 0), Field(f"'{a}'", 0, style=cursor, separator=" "),
-                    Field(f"p={compact(att.prob)}", 2),
-                    Field(f"{compact(att.bits)} bits", 1, short=f"{compact(att.bits)}b")], self.size.width)
+                    Field(f"p={compact(att.prob)}", 1),
+                    Field(f"{compact(att.bits)} bits", 2)], self.size.width)  # bits = −log2 p: p first
 
     def _top5_line(self, att: Attribution) -> Text:
         """The most probable next bytes with their probabilities, as many of the five as fit in
