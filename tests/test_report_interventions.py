@@ -11,6 +11,7 @@ from factormap.engine.interventions.specs import SubtractAtReadout, SubtractEach
 from factormap.engine.model import load_model, save_model
 from factormap.engine.session import Session
 from factormap.tui.cli import main
+from factormap.tui.fields import compact, fixed
 from tests.json_paths import at, has
 
 
@@ -70,8 +71,10 @@ def test_the_report_opens_with_the_finding(files, capsys):
     out = capsys.readouterr().out.splitlines()
     step = at(data, "interventions.subtract_each_step.word_len")
     assert out[0] == f"summary: BPC {Session(load_model(files[0]), files[1].read_bytes()).bpc:.4f}"
-    assert f"r(h·u_wl, word_len) = {at(data, 'factor_map.word_len.cov_direction.r'):.3f}" in out[1]
-    assert out[2] == (f"  ΔBPC removing u_wl at every step: {step['delta_bpc']:+.3f} "
-                      f"(band {step['band']['min']:+.3f} … {step['band']['max']:+.3f}, chaotic)")
-    assert out[3].endswith(f"{at(data, 'interventions.subtract_at_readout.word_len.delta_bpc'):+.3f}")
+    assert f"r(h·u_wl, word_len) = {compact(at(data, 'factor_map.word_len.cov_direction.r'))}" in out[1]
+    assert out[2] == (f"  ΔBPC removing u_wl at every step: {fixed(step['delta_bpc'], 4, signed=True)} "
+                      f"(band {fixed(step['band']['min'], 4, signed=True)} … {fixed(step['band']['max'], 4, signed=True)}, "
+                      "chaotic)")
+    readout = at(data, "interventions.subtract_at_readout.word_len.delta_bpc")
+    assert out[3].endswith(fixed(readout, 4, signed=True))
     assert summary_lines(0.5, {}) == ["summary: BPC 0.5000"]  # sections not run leave their lines out

@@ -17,6 +17,7 @@ import importlib
 
 from factormap.engine.session import Session
 from factormap.tui.commands.common import add_precision_argument, load_inputs, print_json, stderr_progress
+from factormap.tui.fields import compact, fixed
 
 #: section name -> module under factormap.tui.commands, in the order they print.
 SECTIONS: dict[str, str] = {
@@ -105,17 +106,18 @@ def summary_lines(bpc: float, results: dict) -> list[str]:
         bpc: the text's BPC.
         results: each computed section's figures (the keys of :data:`SECTIONS`).
     """
-    lines = [f"summary: BPC {bpc:.4f}"]
+    lines = [f"summary: BPC {fixed(bpc, 4)}"]
     fm = results.get("factor_map", {})
-    readouts = [f"r(h·u_{short}, {name}) = {fm[f'{name}.cov_direction.r']:.3f}"
+    readouts = [f"r(h·u_{short}, {name}) = {compact(fm[f'{name}.cov_direction.r'])}"
                 for name, short in (("word_len", "wl"), ("in_tag", "tag")) if f"{name}.cov_direction.r" in fm]
     if readouts:
         lines.append("  read out: " + ", ".join(readouts))
     iv = results.get("interventions", {})
     step, readout = "subtract_each_step.word_len", "subtract_at_readout.word_len"
     if f"{step}.delta_bpc" in iv and f"{readout}.delta_bpc" in iv:
-        band = (f" (band {iv[f'{step}.band.min']:+.3f} … {iv[f'{step}.band.max']:+.3f}, chaotic)"
+        band = (f" (band {fixed(iv[f'{step}.band.min'], 4, signed=True)} … "
+                f"{fixed(iv[f'{step}.band.max'], 4, signed=True)}, chaotic)"
                 if f"{step}.band.min" in iv else "")
-        lines.append(f"  ΔBPC removing u_wl at every step: {iv[f'{step}.delta_bpc']:+.3f}{band}")
-        lines.append(f"  ΔBPC removing u_wl at the readout only: {iv[f'{readout}.delta_bpc']:+.3f}")
+        lines.append(f"  ΔBPC removing u_wl at every step: {fixed(iv[f'{step}.delta_bpc'], 4, signed=True)}{band}")
+        lines.append(f"  ΔBPC removing u_wl at the readout only: {fixed(iv[f'{readout}.delta_bpc'], 4, signed=True)}")
     return lines
