@@ -71,6 +71,7 @@ def app_launches(monkeypatch):
     class RecordingApp:
         return_code = 0
         warmup_ahead = None
+        driver_class = None
 
         def __init__(self, opening, model_path, text_path, notice=None, warmup_ahead=None, recorder=None,
                      replay_actions=None):
@@ -85,7 +86,8 @@ def app_launches(monkeypatch):
     monkeypatch.setattr(app_module, "FactormapApp", RecordingApp)
     monkeypatch.setattr(launch_module, "_exit_soon", lambda code: None)  # it would end pytest itself
     # the stand-in never quits, and pytest's stdin has no terminal attributes to restore
-    monkeypatch.setattr(launch_module, "_quit_deadline", lambda seconds, app: None)
+    monkeypatch.setattr(launch_module, "_quit_deadline", lambda seconds, key_seconds, app: None)
+    monkeypatch.setattr(launch_module, "_key_reading", lambda driver_class, app: driver_class)
     monkeypatch.setenv("TERM", "xterm-256color")
     monkeypatch.setattr(launch_module, "sys", _SysOnATerminal())
     return launched

@@ -10,6 +10,7 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.command import CommandPalette, Provider
+from textual.widgets import Input
 
 from factormap.tui.command_palette import FactormapPalette
 from factormap.tui.no_color import grey_level_filters
@@ -46,8 +47,9 @@ class FactormapApp(App[int]):
         notice: one line shown as a notification on start (e.g. that this is the demo).
         one_line_errors: end on an unexpected error with one line instead of a traceback (the
             launched app sets it; tests keep Textual's behaviour, which re-raises).
-        on_quit: called once with the exit status when the app starts to quit (launch ends the
-            process a moment later whatever still runs); None in tests.
+        on_quit: called once when the app starts to quit, with the exit status and whether a quit
+            key typed at the terminal started it (launch then ends the process a moment later,
+            sooner after a key, whatever still runs); None in tests.
         recorder: the session record being written (``--record``, ``:record``), or None.
         replay_actions: recorded actions ``replay --open`` has yet to apply (``>`` applies the next).
     """
@@ -81,9 +83,11 @@ class FactormapApp(App[int]):
         self.notice = notice
         self.warmup_ahead = warmup_ahead
         self.one_line_errors = False
-        self.on_quit: Callable[[int], None] | None = None
+        self.on_quit: Callable[[int, bool], None] | None = None
         self.recorder = recorder
         self.replay_actions = list(replay_actions or [])
+        self._typed_ahead: set[events.Key] = set()  # keys read from the terminal, not yet handled
+        self._key_in_hand = False
         if opening is not None:
             self.add_mode(LOADING_MODE, lambda: LoadingScreen(opening, self.model_path, self.text_path))
             self.add_mode(EXPLORER_MODE, self._explorer)
@@ -127,10 +131,42 @@ class FactormapApp(App[int]):
 
     def exit(self, result: int | None = None, return_code: int = 0, message=None) -> None:
         """End the app (``q``, ctrl+c, a hang-up or an unexpected error), telling ``on_quit`` first."""
+        self._starting_to_quit(return_code, by_key=self._key_in_hand and return_code == 0 and message is None)
+        super().exit(result, return_code, message)
+
+    def _starting_to_quit(self, return_code: int, by_key: bool) -> None:
         if self.on_quit is not None:
             on_quit, self.on_quit = self.on_quit, None
-            on_quit(return_code)
-        super().exit(result, return_code, message)
+            on_quit(return_code, by_key)
+
+    def key_read(self, key: events.Key) -> None:
+        """Called from the terminal driver's input thread as each key is read (see launch).
+
+        The app handles a key only once the event loop and the queue get to it, which can take a
+        second (the dashboard's first paint builds every chart on the loop), so ctrl+c, and ``q``
+        on a screen where it always quits with no other key queued before it, tell ``on_quit``
+        here; the app then quits as usual when it gets to the key.
+
+        Args:
+            key: the key, not yet queued.
+        """
+        if self.on_quit is not None and self._quits_at_once(key):
+            self._starting_to_quit(0, by_key=True)
+        self._typed_ahead.add(key)
+
+    def _quits_at_once(self, key: events.Key) -> bool:
+        """Whether ``key``, arriving now behind the keys still queued, will quit the app."""
+        if key.key == "ctrl+c":
+            return True
+        try:
+            screen = self.screen_stack[-1]
+        except (KeyError, IndexError):  # no screen yet, or none left
+            return False
+        if key.key != "q" or self._typed_ahead:
+            return False
+        # No key grammar (the explorer's decides what q means), no text field:
+        return getattr(screen, "feed_key", None) is None and not isinstance(screen.focused, Input) and any(
+            isinstance(b, Binding) and b.key == "q" and b.action == "app.quit" for b in screen.BINDINGS)
 
     async def on_event(self, event: events.Event) -> None:
         """A key meant for the explorer goes to its key grammar as it arrives, before the next key
@@ -139,12 +175,32 @@ class FactormapApp(App[int]):
         Textual would forward it to the focused widget and resolve its binding only once it has
         bubbled back here, by when the keys after it (of the same terminal read) may have been
         resolved already; see :mod:`factormap.tui.screens.explorer_grammar`.
+
+        On the other screens a key bound to quitting quits as it arrives: each hop through the
+        widgets' queues waits for the event loop, which the dashboard's charts keep busy.
         """
-        if isinstance(event, events.Key) and not event.is_forwarded:
+        if not isinstance(event, events.Key) or event.is_forwarded:
+            await super().on_event(event)
+            return
+        self._typed_ahead.discard(event)
+        self._key_in_hand = True  # a quit from here on was asked for at the terminal
+        try:
             feed_key = getattr(self.screen, "feed_key", None)  # the explorer's grammar, or the loading screen's
             if feed_key is not None and await feed_key(event):
                 return
-        await super().on_event(event)
+            if feed_key is None and self._quits(event):
+                self.exit()
+                return
+            await super().on_event(event)
+        finally:
+            self._key_in_hand = False
+
+    def _quits(self, event: events.Key) -> bool:
+        """Whether ``event`` runs the app's quit on the current screen (never a key typed into a text field)."""
+        if event.is_printable and isinstance(self.focused, Input):
+            return False
+        active = self.screen.active_bindings.get(event.key)
+        return active is not None and active.enabled and active.binding.action in ("app.quit", "quit")
 
     def _handle_exception(self, error: Exception) -> None:
         """With ``one_line_errors`` (set by launch), an unexpected error ends the app with one line."""

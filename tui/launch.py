@@ -11,14 +11,21 @@ import termios
 import threading
 import time
 
+from textual import events
+
 from factormap.tui.commands.common import UsageError, load_inputs
 
 EXIT_GRACE = 0.1
 """Seconds to wait at exit for background threads that are finishing their chunk."""
 QUIT_DEADLINE = 2.0
 """Seconds from a quit to the end of the process, at the latest (Textual's shutdown takes ~0.3 s)."""
-RESTORE_TERMINAL = b"\x1b[?1000l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?2004l\x1b[?1049l\x1b[?25h"
-"""Mouse reports and bracketed paste off, the main screen back, the cursor shown (as Textual leaves it)."""
+KEY_QUIT_DEADLINE = 0.4
+"""The same from a quit key typed at the terminal (q, ctrl+c): nothing but Textual's own shutdown
+is cut short (the status is 0 and a session record is flushed line by line)."""
+RESTORE_TERMINAL = (b"\x1b[?1000l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?2004l\x1b[?2048l\x1b[<u"
+                    b"\x1b[?1049l\x1b[?25h\x1b[?1004l")
+"""Mouse reports, bracketed paste, resize reports and the kitty keyboard protocol off, the main
+screen back, the cursor shown, focus reports off (as Textual's driver leaves the terminal)."""
 SWITCH_INTERVAL = 0.001
 """Seconds a thread may hold the GIL while others wait (Python's default is 0.005)."""
 COMPILED_AHEAD = ("factormap.engine.kernels.backprop",)
@@ -67,6 +74,7 @@ def launch(model_path: str | None, text_path: str | None, record: str | None = N
     app = FactormapApp(Opening(model, text, COMPILED_AHEAD), model_path, text_path, notice=notice,
                        recorder=recorder, replay_actions=replay)
     app.one_line_errors = True
+    app.driver_class = _key_reading(app.driver_class, app)
     # A loop of our own: asyncio.run() would wait at exit for every thread worker to return.
     loop = asyncio.new_event_loop()
 
@@ -76,7 +84,7 @@ def launch(model_path: str | None, text_path: str | None, record: str | None = N
         loop.call_soon_threadsafe(app.exit)
 
     previous = signal.signal(signal.SIGHUP, hang_up)
-    app.on_quit = _quit_deadline(QUIT_DEADLINE, app)
+    app.on_quit = _quit_deadline(QUIT_DEADLINE, KEY_QUIT_DEADLINE, app)
     try:
         app.run(loop=loop)
     finally:
@@ -106,8 +114,23 @@ def _recorder(path: str, model_path: str, text_path: str, precision: str):
         raise UsageError(str(exc)) from None
 
 
-def _quit_deadline(seconds: float, app):
-    """What the app calls when it starts to quit: end the process ``seconds`` later whatever blocks.
+def _key_reading(driver_class, app):
+    """``driver_class`` (the terminal's Textual driver) telling ``app.key_read`` of every key as
+    its input thread reads it, before the key waits in the app's queue."""
+
+    class KeyReadingDriver(driver_class):
+        def process_message(self, message) -> None:
+            """Runs in the input thread (see :meth:`textual.driver.Driver.process_message`)."""
+            if isinstance(message, events.Key):
+                app.key_read(message)
+            super().process_message(message)
+
+    return KeyReadingDriver
+
+
+def _quit_deadline(seconds: float, key_seconds: float, app):
+    """What the app calls when it starts to quit: end the process ``seconds`` later whatever blocks
+    (``key_seconds`` after a quit key typed at the terminal).
 
     Textual's own shutdown runs on the event loop; if the loop is held up (a handler waiting on a
     kernel another thread is compiling), this thread puts the terminal back as it was before the
@@ -116,12 +139,12 @@ def _quit_deadline(seconds: float, app):
     """
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
+    out = sys.stdout.fileno()  # while the app runs, sys.stdout is Textual's capture (fileno -1)
 
-    def arm(code: int) -> None:
+    def arm(code: int, by_key: bool) -> None:
         def force() -> None:
-            time.sleep(seconds)
-            os.write(sys.stdout.fileno(), RESTORE_TERMINAL)
-            termios.tcsetattr(fd, termios.TCSANOW, saved)
+            time.sleep(key_seconds if by_key else seconds)
+            _restore_terminal(out, fd, saved)
             if app.warmup_ahead is not None:
                 app.warmup_ahead.stop()
             os._exit(code)
@@ -129,6 +152,16 @@ def _quit_deadline(seconds: float, app):
         threading.Thread(target=force, name="factormap-quit-deadline", daemon=True).start()
 
     return arm
+
+
+def _restore_terminal(out: int, fd: int, saved: list) -> None:
+    """Write :data:`RESTORE_TERMINAL` to the descriptor ``out`` and give ``fd`` its attributes
+    ``saved`` back, as far as the terminal lets us (one that is gone refuses both)."""
+    try:
+        os.write(out, RESTORE_TERMINAL)
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
+    except (OSError, termios.error):
+        pass
 
 
 def _exit_soon(code: int) -> None:
