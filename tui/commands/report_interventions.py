@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from factormap.engine.interventions.analysis import BAND_EPS
 from factormap.tui.commands.common import whole_number
+from factormap.tui.fields import fixed, stored
 
 
 def _eps(value: str) -> float:
@@ -79,8 +80,9 @@ def compute(session, args: argparse.Namespace, progress) -> dict:
     return out
 
 
-def _fmt(value, spec: str = "+.3f") -> str:
-    return "–" if value is None or value != value else format(value, spec)
+def _bpc(value) -> str:
+    """A ΔBPC as every people's table gives it (:mod:`factormap.tui.fields`): 4 decimals, signed."""
+    return stored(value, signed=True, decimals=4)
 
 
 def render(data: dict, console) -> None:
@@ -92,17 +94,18 @@ def render(data: dict, console) -> None:
     """
     from rich.table import Table
 
-    table = Table(title=f"Interventions: cost in bits per character (baseline {data['baseline_bpc']:.4f} BPC)")
+    table = Table(title=f"Interventions: cost in bits per character (baseline {fixed(data['baseline_bpc'], 4)} BPC)")
     table.add_column("intervention (what it edits)", ratio=1, min_width=24, overflow="fold")  # a long key whole
     for col in ("ΔBPC", "band (min – max)", "residual r"):
         table.add_column(col, justify="right", no_wrap=True)
     for key in data["rows"]:
-        band = f"{_fmt(data[f'{key}.band.min'])} – {_fmt(data[f'{key}.band.max'])}"
-        null = (f"\n[bold]null: percentile {_fmt(data[f'{key}.percentile'], '.0f')}, z {_fmt(data[f'{key}.z'], '+.1f')}"
-                f" (random {_fmt(data[f'{key}.null_mean'])} ± {_fmt(data[f'{key}.null_sd'], '.3f')})[/bold]"
+        band = f"{_bpc(data[f'{key}.band.min'])} – {_bpc(data[f'{key}.band.max'])}"
+        null = (f"\n[bold]null: percentile {stored(data[f'{key}.percentile'], decimals=0)}, "
+                f"z {stored(data[f'{key}.z'], signed=True)}"
+                f" (random {_bpc(data[f'{key}.null_mean'])} ± {stored(data[f'{key}.null_sd'])})[/bold]"
                 if f"{key}.percentile" in data else "")
-        table.add_row(f"{key}\n[dim]{escape(data[f'{key}.edits'])}[/dim]{null}", _fmt(data[f"{key}.delta_bpc"]),
-                      band, _fmt(data.get(f"{key}.residual.r"), ".3f"))
+        table.add_row(f"{key}\n[dim]{escape(data[f'{key}.edits'])}[/dim]{null}", _bpc(data[f"{key}.delta_bpc"]),
+                      band, stored(data.get(f"{key}.residual.r")))
     table.caption = escape(
         f"band: {data['band.n']} re-runs with every direction nudged by ~{data['band.eps']:g} (edits that feed "
         f"the recurrence are chaotic); random_direction: mean, least and greatest of {data['random_direction.n']} "
@@ -110,4 +113,4 @@ def render(data: dict, console) -> None:
     console.print(table)
     recurrence = {key.split(".")[1]: value for key, value in data.items() if key.startswith("through_recurrence.")}
     for feature, value in recurrence.items():
-        console.print(f"through the recurrence ({escape(feature)}): every-step ΔBPC − readout-only ΔBPC = {_fmt(value)}")
+        console.print(f"through the recurrence ({escape(feature)}): every-step ΔBPC − readout-only ΔBPC = {_bpc(value)}")
