@@ -6,7 +6,8 @@ prints for people (its rich tables, captions and summary lines) is written by :f
 
 - 3 significant digits (:func:`compact`) is the rule: ``0.00903``, ``6.64``, ``p=0.0115``. The one
   exception is a figure compared across runs at its 4th decimal (BPC, ΔBPC in tables and summaries,
-  the spectral radius of Wh, the Lyapunov exponent) and the edges of a histogram's bins:
+  the spectral radius of Wh, the Lyapunov exponent), the edges of a histogram's bins and the
+  matrix-like tables of ``report``'s factor map (r and cosines to 2 decimals, so columns compare):
   :func:`fixed` gives those a stated number of decimals (``1.5437``, ``+0.031``).
 - A negative number carries the minus sign ``−`` (U+2212, as wide as ``+``), never ASCII ``-``,
   in the exponent too (``1.50e−5``); with ``signed`` a positive one carries ``+``.

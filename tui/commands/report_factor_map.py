@@ -14,6 +14,7 @@ from rich.markup import escape
 from factormap.engine.factor_map.compute import MIN_SUPPORT, compute_factor_map
 from factormap.tui.commands.common import whole_number
 from factormap.tui.commands.feature_arguments import add_feature_arguments, user_features
+from factormap.tui.fields import stored
 
 #: The powers k whose ‖Wh^k v_f‖ the propagation table shows.
 _SHOWN_POWERS = (4, 8, 16)
@@ -45,10 +46,10 @@ def compute(session, args: argparse.Namespace, progress) -> dict:
     return fm.to_dict()
 
 
-def _fmt(value, spec: str = ".3f") -> str:
-    if value is None or value != value:
-        return "–"
-    return format(value, spec)
+def _fmt(value, decimals: int = 3, *, signed: bool = False) -> str:
+    """A figure of a matrix-like table, to ``decimals`` decimals so that columns compare
+    (:func:`factormap.tui.fields.fixed`: − minus, no sign on zero); ``–`` where it does not exist."""
+    return stored(value, signed=signed, decimals=decimals)
 
 
 def _superscript(k: int) -> str:
@@ -77,10 +78,10 @@ def readout_table(data: dict):
         shares = "/".join(f"{100 * s:.0f}" for s in data[f"{f}.pca.explained_top3"])
         where = data[f"{f}.cond_means.max_distance_value"]
         table.add_row(
-            f, f"h{best} {_fmt(data[f'{f}.best_neuron.r'], '+.2f')}" if best >= 0 else "–",
+            f, f"h{best} {_fmt(data[f'{f}.best_neuron.r'], 2, signed=True)}" if best >= 0 else "–",
             _fmt(data[f"{f}.cov_direction.r"]), _fmt(data[f"{f}.ols_direction.r"]),
             str(len(data[f"{f}.cond_means.values"])),
-            f"{_fmt(data[f'{f}.cond_means.max_distance'], '.2f')} ({_fmt(where, 'g')})",
+            f"{_fmt(data[f'{f}.cond_means.max_distance'], 2)} ({'–' if where is None or where != where else f'{where:g}'})",
             shares or "–",
         )
     table.caption = escape(
@@ -109,7 +110,7 @@ def conditional_means_tables(data: dict) -> list:
             table.add_column(col, justify="left" if not col else "right")
         top = max(distances)
         for k, count, d in zip(values, data[f"{f}.cond_means.counts"], distances):
-            table.add_row(f"{k:g}", str(count), _fmt(d, ".2f"), _bar(d, top))
+            table.add_row(f"{k:g}", str(count), _fmt(d, 2), _bar(d, top))
         tables.append(table)
     return tables
 
@@ -137,7 +138,7 @@ def cosine_table(data: dict, width: int | None = None):
         row = []
         for j, b in enumerate(names):
             key = f"cosines.{a}.{b}" if i < j else f"cosines.{b}.{a}"
-            row.append("1" if i == j else _fmt(data[key], "+.2f"))
+            row.append("1" if i == j else _fmt(data[key], 2, signed=True))
         table.add_row(f"{i + 1} {a}" if numbered else a, *row)
     if numbered:
         table.caption = "column i is the feature of row i"
@@ -163,8 +164,8 @@ def input_table(data: dict):
     for key in (k for k in data if k.startswith("input_norms.")):
         byte = key.split(".", 1)[1]
         for i, f in enumerate(names):
-            cosines = (_fmt(data[f"input_cosines.{byte}.{f}.{d}"], "+.2f") for d in ("pc1_direction", "cov_direction"))
-            table.add_row(byte if i == 0 else "", _fmt(data[key], ".2f") if i == 0 else "", f, *cosines,
+            cosines = (_fmt(data[f"input_cosines.{byte}.{f}.{d}"], 2, signed=True) for d in ("pc1_direction", "cov_direction"))
+            table.add_row(byte if i == 0 else "", _fmt(data[key], 2) if i == 0 else "", f, *cosines,
                           end_section=i == len(names) - 1)
     table.caption = escape("‖Wx‖ = ‖Wx[:, b]‖, the norm of byte b's input column; cos v_f = cos(Wx[:, b], v_f) "
                            "with the feature's PC1 direction, cos u_f = cos(Wx[:, b], u_f) with its "
@@ -191,7 +192,7 @@ def propagation_table(data: dict, powers: tuple[int, ...] = _SHOWN_POWERS):
         norms = data[pre + "power_norms"]
         table.add_row(f, _fmt(data[pre + "wh_v_norm"]), _fmt(data[pre + "cos_wh_v_v"]),
                       f"{_fmt(data[pre + 'subspace_share'])} ({data[pre + 'subspace_dim']})",
-                      *(_fmt(norms[k - 1], ".4g" if norms[k - 1] < 1e4 else ".3g") for k in powers if k <= len(norms)))
+                      *(stored(norms[k - 1]) for k in powers if k <= len(norms)))
     table.caption = escape("‖Wh v‖: the amplification of the unit direction v = v_f; cos = cos(Wh v, v), its "
                            "self-alignment; in S = ‖P_S Wh v‖ / ‖Wh v‖, the share of Wh v left in S (dim: S's "
                            "dimension); ‖Whᵏv‖: plain linear powers (no tanh)")
