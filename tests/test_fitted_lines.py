@@ -122,3 +122,19 @@ async def test_the_help_screen_shows_every_search_escape():
         await pilot.press("question_mark")
         await settle(pilot)
         assert motions.SEARCH_ESCAPES in screen_text(app)
+
+
+async def test_a_narrow_legend_keeps_its_whole_scale():
+    """At 60x16 the text pane is 28 columns wide: the scale's every label shows, the title (also on
+    the border) and the meaning giving way first."""
+    app = make_app()
+    async with app.run_test(size=(60, 16)) as pilot:
+        await settle(pilot)
+        legend = app.screen.query_one("#legend")
+        for name in LENS_ORDER:
+            line = legend.render().plain
+            assert len(line) <= legend.size.width, line
+            assert all(label in line for label in LENSES[name].labels), line
+            assert line.rstrip().endswith(LENSES[name].labels[-1]), line
+            await pilot.press("v")
+            await settle(pilot)

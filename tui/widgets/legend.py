@@ -33,23 +33,25 @@ class Legend(Widget):
     note: reactive[str] = reactive("")
 
     def render(self) -> Text:
-        """The lens title, its scale as tinted chips, and the longest note and meaning that fit."""
+        """The lens title, its scale as tinted chips, and the longest note and meaning that fit; where
+        even the title and the scale do not fit, the title (also on the pane's border) drops out,
+        then the chips narrow to 3 cells, so that the scale always shows whole."""
         lens = LENSES[self.lens]
         title = f"neuron {self.neuron} activation" if lens.name == "activation" else lens.title
-        scale = Text()
-        scale.append(f" {title} ", style="bold")
-        for style, label in zip(lens.styles, lens.labels):
-            scale.append(f"{label:^4}", style=style)
         notes = [self.note, SHORT_NOTES.get(self.note, self.note)] if self.note else [""]
         meanings = [lens.meaning, *lens.briefs]
         choices = [(n, m) for n in dict.fromkeys(notes) for m in meanings]
         choices += [(notes[-1], ""), ("", meanings[-1]), ("", "")]
-        for note, meaning in choices:
-            line = scale.copy()
-            if note:
-                line.append(f" {note}", style="italic")
-            if meaning:
-                line.append(f"  {meaning}", style="dim")
-            if line.cell_len <= self.size.width:
-                return line
+        for head, chip in ((f" {title} ", 4), (" ", 4), (" ", 3)):
+            scale = Text(head, style="bold")
+            for style, label in zip(lens.styles, lens.labels):
+                scale.append(f"{label:^{chip}}", style=style)
+            for note, meaning in choices:
+                line = scale.copy()
+                if note:
+                    line.append(f" {note}", style="italic")
+                if meaning:
+                    line.append(f"  {meaning}", style="dim")
+                if line.cell_len <= self.size.width:
+                    return line
         return line
