@@ -2,13 +2,15 @@
 
 A text is processed in chunks: the sequential stage of chunk i (a recurrence, on the calling thread)
 overlaps the readout stage of chunk i-1 (on one helper thread); both release the GIL, so two cores
-work at once. Where nothing would overlap a readout, the calling thread does it itself and no
-helper thread is started: on a process limited to one core, and for the last chunk of a pass that
-has needed no helper yet (a text of one chunk: starting a thread, and waiting for the scheduler to
-run it, cost more than the readout of 1 KB on a busy machine). Where the readout is the slower stage (the session's, by 0.93 against 0.75 us per
-byte measured on Zen 4), the calling thread reads out the last rows of each chunk itself, as many
-as make both threads finish together (from the last chunk's CPU times). Work advances lazily (:meth:`ChunkPipeline.ensure`) or streamed
-(:meth:`ChunkPipeline.run`), thread-safely, and no chunk is ever computed twice.
+work at once. Where the readout is the slower stage (the session's, by 0.87 against 0.56 us per
+byte best-of on Zen 4), the calling thread reads out the last rows of each chunk itself, as many
+as make both threads finish together (from the last chunk's CPU times), and half of the last
+chunk, which no recurrence follows. Where nothing would overlap a readout, the calling thread does
+it all and no helper thread is started: in a process limited to one core, and for a short last
+chunk of a pass that has needed no helper yet (a text of 1 KB: starting a thread, and waiting for
+the scheduler to run it, cost more than its readout on a busy machine). Work advances lazily
+(:meth:`ChunkPipeline.ensure`) or streamed (:meth:`ChunkPipeline.run`), thread-safely, and no
+chunk is ever computed twice.
 """
 
 from __future__ import annotations
@@ -78,6 +80,10 @@ class ChunkPipeline:
     def _readout_into(self, start: int, states: np.ndarray) -> None:
         raise NotImplementedError
 
+    #: A last chunk of at least this many rows is read out by both threads even where no helper has
+    #: started yet: starting one (tens of us on an idle machine) is then cheaper than half the readout.
+    SHARED_LAST_ROWS = 2048
+
     #: Rows a readout handles together: a split of a chunk's readout falls on a multiple of this
     #: from the chunk's start, so every row is summed the same way wherever the split lands.
     READOUT_ALIGN = 4
@@ -98,11 +104,18 @@ class ChunkPipeline:
         threads finish together, ``(readout - recurrence) / 2`` of the last chunk's CPU times, or
         half of them for the ``last`` chunk, which no recurrence follows (none when the subclass
         shares no readout, or the recurrence is the slower stage)."""
-        if type(self)._readout_tail_into is ChunkPipeline._readout_tail_into or not self._readout_rate:
+        if not self._shares_readout():
+            return 0
+        if last:
+            return rows // 2 // self.READOUT_ALIGN * self.READOUT_ALIGN
+        if not self._readout_rate:
             return 0
         readout = rows * self._readout_rate
-        share = max(0.0, (readout - (0.0 if last else self._recurrence_seconds)) / 2) / readout
+        share = max(0.0, (readout - self._recurrence_seconds) / 2) / readout
         return min(rows // 2, int(rows * share)) // self.READOUT_ALIGN * self.READOUT_ALIGN
+
+    def _shares_readout(self) -> bool:
+        return type(self)._readout_tail_into is not ChunkPipeline._readout_tail_into
 
     def _timed_readout(self, start: int, states: np.ndarray) -> None:
         """The helper's readout, noting its CPU seconds per row for :meth:`_tail_rows`."""
@@ -138,7 +151,8 @@ class ChunkPipeline:
         self._done = stop
         self._settle()
         last = stop >= self.n
-        if self._one_core or (last and self._pool is None):
+        alone = self._pool is None and (not self._shares_readout() or states.shape[0] < self.SHARED_LAST_ROWS)
+        if self._one_core or (last and alone):
             self._readout_into(start, states)
             self._chunk_read_out(start, stop)
             self._bits_done = stop

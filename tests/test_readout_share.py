@@ -84,3 +84,16 @@ def test_an_edited_runs_figures_do_not_depend_on_the_share(random_model, sample_
         assert not np.isnan(shared.delta_bits).any()
         np.testing.assert_array_equal(shared.delta_bits, alone.delta_bits)
     session.close()
+
+
+def test_a_long_last_chunk_is_shared_even_before_a_helper_ran(random_model, sample_text):
+    model = random_model(37, seed=5)
+    text = (sample_text * 20)[:ChunkPipeline.SHARED_LAST_ROWS + 100]
+    shared = Session(model, text, checkpoint_every=64, chunk=len(text) + 64)
+    shared.ensure(shared.n)
+    if not shared._one_core:
+        assert shared._pool is not None, "one chunk, but long enough to share"
+    alone = Session(model, text, checkpoint_every=64, chunk=len(text) + 64)
+    alone._one_core = True
+    alone.ensure(alone.n)
+    np.testing.assert_array_equal(_run(shared), alone.bits)
