@@ -13,6 +13,7 @@ import argparse
 from factormap.engine.attribution.prediction import DEFAULT_K, MAX_K
 from factormap.engine.attribution.summary import attribution_summary
 from factormap.tui.commands.common import whole_number
+from factormap.tui.fields import compact
 
 #: How many neurons the JSON lists and the table shows.
 _NEURONS = 20
@@ -65,9 +66,9 @@ def render(data: dict, console) -> None:
         offsets.add_column(col, justify="right")
     norm, growth = data["grad_norm"], data["growth"]
     for k in _shown_offsets(data["max_offset"]):
-        offsets.add_row(str(k), f"{data['count'][k]:,}", f"{norm['mean'][k]:.4g}", f"{norm['median'][k]:.4g}",
-                        f"{growth['mean_ratio'][k]:.3f}", f"{growth['median_ratio'][k]:.3f}",
-                        f"{data['input_attr']['mean_abs'][k]:.4f}", f"{data['input_attr_exact']['mean_abs'][k]:.4f}")
+        offsets.add_row(str(k), f"{data['count'][k]:,}", compact(norm['mean'][k]), compact(norm['median'][k]),
+                        compact(growth['mean_ratio'][k]), compact(growth['median_ratio'][k]),
+                        compact(data['input_attr']['mean_abs'][k]), compact(data['input_attr_exact']['mean_abs'][k]))
     offsets.caption = ("g_k = ∂ ln p(x_{t+1}) / ∂h_{t−k}, averaged over the predictions with t ≥ k; "
                        "× = growth over k = 0; a_k = g_k·Wx[:, x_{t−k}] (exact: with the tanh′ factor)")
     console.print(offsets)
@@ -76,8 +77,8 @@ def render(data: dict, console) -> None:
     sparsity.add_column("value", justify="right")
     sparsity.add_row("top-10 energy share at k = 0 (mean over t)", f"{data['energy']['top10_share_k0']:.1%}")
     if data["max_offset"] >= 8:
-        sparsity.add_row("growth of mean ‖g_k‖ at k = 8", f"{growth['mean_ratio'][8]:.2f}×")
-        sparsity.add_row("growth of median ‖g_k‖ at k = 8", f"{growth['median_ratio'][8]:.2f}×")
+        sparsity.add_row("growth of mean ‖g_k‖ at k = 8", f"{compact(growth['mean_ratio'][8])}×")
+        sparsity.add_row("growth of median ‖g_k‖ at k = 8", f"{compact(growth['median_ratio'][8])}×")
     console.print(sparsity)
     neurons = Table(title="Neurons by gradient energy Σ_t,k g_k,j²")
     for col in ("rank", "neuron", "energy", "share", "cumulative"):
@@ -86,5 +87,5 @@ def render(data: dict, console) -> None:
     for rank, row in enumerate(data["neurons"]["by_energy"], 1):
         share = row["share"] or 0.0
         cumulative += share
-        neurons.add_row(str(rank), f"h{row['neuron']}", f"{row['energy']:.4g}", f"{share:.1%}", f"{cumulative:.1%}")
+        neurons.add_row(str(rank), f"h{row['neuron']}", compact(row['energy']), f"{share:.1%}", f"{cumulative:.1%}")
     console.print(neurons)

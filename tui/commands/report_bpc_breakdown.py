@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from factormap.engine.factor_map.bpc_breakdown import bpc_breakdown
 from factormap.engine.attribution.sparsity import gradient_sparsity
+from factormap.tui.fields import compact, fixed, stored
 
 #: The n whose top-n share the table shows (the JSON has every n).
 _SHOWN_TOP_N = (1, 2, 5, 10, 20, 50)
@@ -43,7 +44,7 @@ def _group_table(title: str, groups: dict):
     for col in ("group", "predictions", "mean bits", "share of bits", "worst at t"):
         table.add_column(col, justify="right")
     for name, g in groups.items():
-        mean = "–" if g["mean_bits"] is None else f"{g['mean_bits']:.3f}"
+        mean = stored(g["mean_bits"])
         share = "–" if g["share"] is None else f"{g['share']:.1%}"
         worst = "–" if g["worst_position"] < 0 else f"{g['worst_position']:,}"
         table.add_row(escape(name), f"{g['count']:,}", mean, share, worst)
@@ -60,7 +61,7 @@ def render(data: dict, console) -> None:
     from rich.table import Table
 
     b = data["breakdown"]
-    console.print(_group_table(f"Bits by class of the predicted byte x_t+1 (BPC {b['bpc']:.4f})", b["by_class"]))
+    console.print(_group_table(f"Bits by class of the predicted byte x_t+1 (BPC {fixed(b['bpc'], 4)})", b["by_class"]))
     console.print(_group_table("Bits inside vs outside tags (of the predicted byte)", b["by_tag"]))
     console.print(_group_table("Bits by the predicted byte's position in its word (0: separator)",
                                b["by_word_position"]))
@@ -76,6 +77,6 @@ def render(data: dict, console) -> None:
     worst.add_column("t", justify="right")
     worst.add_column("bits", justify="right")
     for t, bits in zip(b["worst"]["position"], b["worst"]["bits"]):
-        worst.add_row(f"{t:,}", f"{bits:.2f}")
+        worst.add_row(f"{t:,}", compact(bits))
     console.print(worst)
 
