@@ -7,14 +7,17 @@ For a block of states ``h_p`` (p = 0..B-1) and a shift ``m``, with ``c_p = h_p -
   ``sum_p c_p`` per value index of the feature, in one pass over the states (each ``c_p`` is used
   while it is in L1: a chunk's 4 MB of float64 ``c`` read once per feature from L3 cost the
   features as much as the products);
-- :func:`feature_sums_kernel` adds the sums of one feature over ``c`` already computed.
+- :func:`feature_sums_kernel` adds the features' sums over ``c`` already computed.
 
 No BLAS: numpy's products run on OpenBLAS's thread pool, which on two cores competes with the
-recurrence the factor map runs at the same time (measured: the whole map 7.3 s of CPU on 256 KB
+factor map's other lane (:mod:`factormap.engine.factor_map.lanes`) (measured: the whole map 7.3 s of CPU on 256 KB
 with two BLAS threads, 1.2 s with one, while the machine was busy). The products take eight
 positions per pass over four rows of the accumulator, so each element of the triangle is loaded
-and stored once per eight positions and each ``c_p[j]`` loaded once per four rows. Only
-contraction is allowed, not reassociation: each element's sum runs over positions in order.
+and stored once per eight positions and each ``c_p[j]`` loaded once per four rows (measured on
+Zen 4 at H = 128: 0.7 us of CPU per position for the triangle, 0.92 with the shift and the four
+standard features, against 2.2 for the former one-row kernels and a per-feature pass). Only
+contraction is allowed, not reassociation: each element adds its eight positions' products in
+order, then adds the block's sum to itself, block after block.
 """
 
 import numpy as np
