@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-#: The explorer's text pane title: the first frame has been drawn.
+#: The text box's title, drawn by the first frame (the loading screen's, before the engine is
+#: imported; then the explorer's).
 FIRST_FRAME = re.compile("text · surprisal".encode())
 #: The status line's BPC: the app computed it, so every engine kernel is loaded or compiled.
 READY = re.compile(rb"BPC \d\.\d{4}")

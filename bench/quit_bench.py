@@ -2,8 +2,8 @@
 
 Each run spawns the installed ``factormap-tui`` in a real 80x24 pseudo-terminal, waits for a
 moment named below, writes the quit key and times until the process has ended: idle (every kernel
-loaded, BPC shown), during the whole-text pass over a long text, while the dashboard computes its
-charts (ctrl+c: on the dashboard ``q`` goes back to the explorer), and during a first run's kernel
+loaded, BPC shown), during the whole-text pass over a long text, while the dashboard draws and
+computes its charts (``q``, and ctrl+c), and during a first run's kernel
 compilation (an empty ``NUMBA_CACHE_DIR``, with the warm-up child compiling beside the app). The
 bare Textual app (:mod:`bare_app`) is timed in the same run: its quit is the reference. Medians of
 several runs. Uses ../shared/reference where present, else the demo.
@@ -102,6 +102,7 @@ def main() -> None:
             ("idle (kernels loaded, BPC shown)", [exe, str(model), str(text)], {}, READY, b"", 1.0, b"q"),
             (f"during the whole-text pass ({long_text.stat().st_size / 1e6:.0f} MB)",
              [exe, str(model), str(long_text)], {}, passing, b"", 0.0, b"q"),
+            ("while the dashboard computes (q)", [exe, str(model), str(text)], {}, READY, b"D", 0.3, b"q"),
             ("while the dashboard computes (ctrl+c)", [exe, str(model), str(text)], {}, READY, b"D", 0.3, b"\x03"),
         ]
         for name, argv, extra, moment, keys, settle, quit_key in states:
