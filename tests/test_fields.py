@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from factormap.tui.fields import MINUS, Field, compact, fit, fixed
+from factormap.tui.fields import MINUS, Field, compact, fit, fixed, tick
 
 
 @pytest.mark.parametrize("value, signed, text", [
@@ -63,3 +63,20 @@ def test_a_field_can_bring_its_own_separator():
     fields = [Field("t=5 predicts", 0), Field("'a'", 0, separator=" "), Field("p=0.5", 1)]
     assert fit(fields, 80).plain == "t=5 predicts 'a'  p=0.5"
     assert fit(fields, 20).plain == "t=5 predicts 'a'"
+
+
+def test_tick_labels_are_shortest_with_the_minus_sign():
+    assert [tick(v) for v in (-1, -0.5, 0, 0.5, 6)] == ["−1", "−0.5", "0", "0.5", "6"]
+
+
+def test_every_signed_number_is_written_by_fields():
+    """No format spec with a sign and no hand-made minus outside fields.py: they would print ASCII '-'."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent / "tui"
+    signed = re.compile(r"\{[^{}]*:\+[^{}]*\}|f\"-\{|f'-\{|\{-[^{}]*:[^{}]*\}")
+    offenders = [f"{path.relative_to(root)}:{n}" for path in root.rglob("*.py") if path.name != "fields.py"
+                 for n, line in enumerate(path.read_text().splitlines(), 1) if signed.search(line)]
+    assert offenders == []
+    assert signed.search('f"{x:+.3f}"') and signed.search('f"-{compact(x)}"') and signed.search('f"{-b:g}"')

@@ -70,6 +70,11 @@ def stored(value: float | None, *, signed: bool = False, decimals: int | None = 
     return compact(value, signed=signed) if decimals is None else fixed(value, decimals, signed=signed)
 
 
+def tick(value: float) -> str:
+    """An axis tick's label in its shortest form (``1``, ``−0.5``, ``6``), signs as above."""
+    return _signs(f"{float(value):g}")
+
+
 def _special(value: float | None, signed: bool) -> str | None:
     """The form of a value that is not a finite number, else None."""
     if value is None:

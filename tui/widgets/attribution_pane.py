@@ -289,7 +289,7 @@ class AttributionPane(Widget, can_focus=True):
         scale = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
         signed = self.mode != "grad_norm"
         chart = signed_column_bars(values, rows, scale) if signed else column_bars(values, rows, scale)
-        axis = {0: compact(scale), rows - 1: f"-{compact(scale)}" if signed else "0"}
+        axis = {0: compact(scale), rows - 1: compact(-scale) if signed else "0"}
         if signed:
             axis[rows // 2 - 1] = "0"
         lines = []

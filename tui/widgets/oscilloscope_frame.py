@@ -14,6 +14,7 @@ import numpy as np
 from textual.markup import escape
 from textual_plotext import Plot
 
+from factormap.tui.fields import tick
 from factormap.tui.glyphs import byte_label
 
 TRACE_COLORS = ("cyan", "magenta", "green", "orange", "blue", "red", "yellow", "white")
@@ -84,7 +85,7 @@ def legend_markup(view: OscilloscopeView, neurons_label: str, width: int) -> str
     right = [f"{READOUT_MARKERS[i % len(READOUT_MARKERS)]} {readout_label(name)}" for i, name in enumerate(view.readouts)]
     if right:
         bound = readout_bound(view)
-        entries.append((f"right axis ±{bound:g}: " + " ".join(right), ""))
+        entries.append((f"right axis ±{tick(bound)}: " + " ".join(right), ""))
     entries.append((f"t={view.t} {neurons_label}", "dim"))
     kept, used = [], 0
     for plain, color in entries:
@@ -133,9 +134,10 @@ def draw_frame(plt: Plot, view: OscilloscopeView, request: FrameRequest, text: n
         plt.ylim(-bound, bound, yside="right")
         # plotext cuts right-hand tick labels of a frameless plot: the compact legend says the range
         plt.yticks([] if compact else [-bound, 0, bound], None if compact else
-                   [f"{-bound:g}", "0", f"{bound:g}"], yside="right")
+                   [tick(-bound), "0", tick(bound)], yside="right")
     plt.ylim(-1, 1)
-    plt.yticks(y_ticks(view.size[1] + (3 if compact else 0)))
+    ticks = y_ticks(view.size[1] + (3 if compact else 0))
+    plt.yticks(ticks, [tick(t) for t in ticks])
     plt.xlim(view.t0 - 0.5, view.t1 - 0.5)
     plt.vline(view.t, "red")
     cols_per_byte = max(1, (view.size[0] - Y_AXIS_COLUMNS) // max(1, len(xs)))
