@@ -9,6 +9,19 @@ its floor is 2.23 MFLOP per prediction at the 2-thread GEMM rate, target >= 0.5 
 numpy reference is the same per-prediction loop over every prediction of the 1 KB text (its rate
 per prediction does not depend on the length). Uses ../shared/reference where present, else a
 random H = 128 model.
+
+Where the floor is out of reach. One attribution's 64 products ``Wh^T v`` are a chain (each needs
+the last), so they are matrix-vector products: every step reads all of ``Wh`` (64 KB of float32 at
+H = 128) once, and L1 holds 32 KB, so the chain runs at the rate L2 feeds L1, about 0.62 of the
+GEMM floor in one fixed order and 0.8 with the order alternating from step to step (as
+``backprop_kernel`` does; measured in :mod:`factormap.engine.kernels.matvec`). That alone puts the
+products at about 1.25x the floor; the readout (two products and 256 float64 exponentials,
+about 5 us) and Python around the two kernel calls (the states' copy, the result's arrays and
+frozen dataclass, about 10 us) come on top, so 2x the floor leaves little room: 59 us against a
+floor of 26.4 us (2.2x) at load 9 on 2 cores (AMD EPYC Zen 4, AVX-512). The summary is not bound
+that way: a block of predictions makes each step a (rows, H) by (H, H) product, whose register
+tiles reach 0.64-0.84 of the 1-thread GEMM beside them (``block_product.tile_product``), and its
+exact medians take one pass (``streamed_median``), two only when a median leaves its guessed window.
 """
 
 from __future__ import annotations
