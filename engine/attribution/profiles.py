@@ -116,7 +116,7 @@ def offset_profiles(session: Session, start: int, stop: int, K: int, top_n: int 
         raise ValueError(f"target must be a byte value 0..255, got {target}")
     targets = session.x[start + 1:stop + 1] if target is None else np.full(count, int(target), np.int64)
     G, _ = readout_gradients(model, states[K:], targets)
-    top_share = top_share_kernel(G, top_n, np.empty(count, model.dtype))
+    top_share = np.empty(count, model.dtype)
     w = kernel_weights(model)
     parts = max(1, min(_cores(), count // MIN_ROWS_PER_THREAD))
     bounds = np.linspace(0, count, parts + 1).astype(int)
@@ -126,6 +126,7 @@ def offset_profiles(session: Session, start: int, stop: int, K: int, top_n: int 
 
     def run(i: int) -> None:
         a, b = bounds[i], bounds[i + 1]
+        top_share_kernel(G[a:b], top_n, top_share[a:b])  # before offsets_kernel overwrites g_0
         offsets_kernel(G[a:b], states[a:b + K], xs[a:b + K], w.WxT, w.Wh, start + a,
                        part_stats[i], energies[i])
 
