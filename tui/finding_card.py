@@ -49,12 +49,18 @@ class CardPosition:
     Attributes:
         t: the position.
         byte: ``x_t``.
-        bits: ``-log2 p_t(x_{t+1})`` (None at the last byte).
-        target: the byte whose prediction is attributed, ``x_{t+1}`` (None at the last byte).
+        bits: ``-log2 p_t(x_{t+1})``, the bits of the byte that comes next (None at the last byte).
+        target: the byte whose prediction is attributed, ``x_{t+1}`` unless ``:target`` chose
+            another (None: no attribution).
         prob: ``p_t(target)``.
         top: the five most probable next bytes with their probabilities.
-        grad_norm_max: ``max_k ||g_k||`` and its k, ``g_k = d ln p_t(target) / d h_{t-k}``.
+        grad_norm_max: ``max_k ||g_k||`` and its k, ``g_k = d value / d h_{t-k}``.
         top_neurons: units with the largest ``sum_k g_{k,j}^2`` and their share of the total.
+        contrast: the byte b of a contrast ``ln p_t(target) - ln p_t(b)`` (None: ``ln p_t(target)``).
+        contrast_prob: ``p_t(contrast)``.
+        value: the attributed quantity, in nats: ``ln p_t(target)``, minus ``ln p_t(contrast)``
+            for a contrast.
+        target_bits: ``-log2 p_t(target)``.
     """
 
     t: int
@@ -65,6 +71,16 @@ class CardPosition:
     top: list[tuple[int, float]] = field(default_factory=list)
     grad_norm_max: tuple[float, int] | None = None
     top_neurons: list[tuple[int, float]] = field(default_factory=list)
+    contrast: int | None = None
+    contrast_prob: float | None = None
+    value: float | None = None
+    target_bits: float | None = None
+
+    @property
+    def quantity(self) -> str:
+        """What the attribution differentiates, with the bytes named: ``ln p('e') − ln p('a')``."""
+        name = f"ln p({byte_label(self.target)})"
+        return name if self.contrast is None else f"{name} − ln p({byte_label(self.contrast)})"
 
 
 def card_paths(path: str | Path) -> tuple[Path, Path, Path]:
@@ -100,13 +116,21 @@ def _edits_table(edits: list[CardEdit], combined: float | None) -> list[str]:
 
 def _position_lines(p: CardPosition) -> list[str]:
     lines = [f"- position t = {p.t:,}, byte {byte_label(p.byte)}"]
+    if p.bits is None:
+        lines.append("- the last byte: there is no next byte to predict")
     if p.target is None:
-        return lines + ["- the last byte: there is no next byte to predict"]
-    lines.append(f"- predicts {byte_label(p.target)} with p = {compact(p.prob)} ({stored(p.bits)} bits)")
+        return lines
+    attributed = f"- attributed: {p.quantity} = {compact(p.value, signed=True)} nats, with p = {compact(p.prob)} " \
+                 f"for {byte_label(p.target)} ({stored(p.target_bits)} bits)"
+    if p.contrast is not None:
+        attributed += f" and p = {compact(p.contrast_prob)} for {byte_label(p.contrast)}"
+    lines.append(attributed)
+    if p.bits is not None:
+        lines.append(f"- the next byte: {stored(p.bits)} bits")
     lines.append("- top-5: " + ", ".join(f"{byte_label(b)} {compact(q)}" for b, q in p.top))
     if p.grad_norm_max is not None:
         value, k = p.grad_norm_max
-        lines.append(f"- largest ‖g_k‖ = ‖∂ ln p/∂h(t−k)‖: {compact(value)} at k = {k}")
+        lines.append(f"- largest ‖g_k‖ = ‖∂ ({p.quantity})/∂h(t−k)‖: {compact(value)} at k = {k}")
     if p.top_neurons:
         lines.append("- neurons with the most gradient energy Σ_k g²: "
                      + ", ".join(f"h{j} {share:.1%}" for j, share in p.top_neurons))

@@ -142,7 +142,8 @@ class ExplorerRecording:
                 t=t, byte=int(session.x[t]), bits=bits, target=att.target, prob=att.prob,
                 top=[(int(b), float(p)) for b, p in zip(att.top_bytes, att.top_probs)],
                 grad_norm_max=(float(att.grad_norms[k]), k),
-                top_neurons=[(int(j), float(energy[j]) / total) for j in att.top_neurons(5)])
+                top_neurons=[(int(j), float(energy[j]) / total) for j in att.top_neurons(5)],
+                contrast=att.contrast, contrast_prob=att.contrast_prob, value=att.value, target_bits=att.bits)
         pane = self.query_one("#interventions")
         edits = []
         for i, row in enumerate(pane.rows):
