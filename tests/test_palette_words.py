@@ -42,3 +42,17 @@ async def test_the_toggles_name_their_edit():
         hits = await _hits(pilot, "toggle intervention")
         assert any("Toggle intervention 1: −u_wl every step" in hit for hit in hits)
         assert any("ablate h[j]" in hit for hit in hits)
+
+
+@pytest.mark.parametrize("word", ["record", "write", "target", "feature", "features", "unfeature"])
+async def test_each_prompt_word_opens_the_prompt_with_it_typed(word):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        hits = await _hits(pilot, f":{word} ")
+        assert hits and hits[0].startswith(f":{word} "), hits
+        await pilot.press("enter")
+        await settle(pilot)
+        prompt = app.screen.query_one("#prompt")
+        assert not prompt.has_class("-hidden") and prompt.value == f"{word} " and app.screen.focused is prompt
+        assert prompt.cursor_position == len(prompt.value)

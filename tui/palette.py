@@ -9,12 +9,15 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
 from factormap.tui.keymap import EXPLORER_BINDINGS
+from factormap.tui.screens.explorer_features import FEATURE_COMMANDS
+from factormap.tui.screens.explorer_record import PROMPT_COMMANDS
 from factormap.tui.screens.help import key_label
 from factormap.tui.widgets.intervention_rows import ROWS
 
 
 class KeyActions(Provider):
-    """Every explorer binding as a command, named by its tooltip and showing its key."""
+    """Every explorer binding as a command, named by its tooltip and showing its key, and every
+    word of the ``:`` prompt (``:write``, ``:target``...), which opens the prompt with it typed."""
 
     def _commands(self):
         for binding in EXPLORER_BINDINGS:
@@ -25,6 +28,8 @@ class KeyActions(Provider):
         for row, edit in enumerate(ROWS, start=1):
             yield (f"Toggle intervention {row}: {edit.name.format(neuron='j')}",
                    f"key: i{row} (or {row} in the interventions pane)", f"toggle_intervention({row - 1})")
+        for word, does in {**PROMPT_COMMANDS, **FEATURE_COMMANDS}.items():
+            yield f":{word} {does}", f"type: :{word}", f"prompt(':', {word + ' '!r})"
 
     async def _run(self, action: str) -> None:
         screen = self.screen

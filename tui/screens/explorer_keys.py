@@ -128,13 +128,15 @@ class ExplorerKeys:
 
     # -- search and go to -----------------------------------------------------------------
     @reported
-    def action_prompt(self, kind: str) -> None:
-        """Open the prompt line for a search (``/``) or a position (``:``)."""
+    def action_prompt(self, kind: str, text: str = "") -> None:
+        """Open the prompt line for a search (``/``) or a position (``:``), holding ``text`` (the
+        command palette's ``:`` commands open it with their word typed, e.g. ``write ``)."""
         self.pending = ""
         self._prompt_kind = kind
         prompt = self.query_one("#prompt", Input)
         prompt.placeholder = PROMPTS[kind]
-        prompt.value = ""
+        prompt.value = text
+        prompt.cursor_position = len(text)
         prompt.remove_class("-hidden")
         self.set_focus(prompt)  # now, not after a refresh: the keys typed next belong to the prompt
 
