@@ -5,9 +5,10 @@ With ``h_s = tanh(bh + Wx[:, x_s] + Wh @ h_{s-1})``, a gradient ``g = d L / d h_
 ``Wh`` scaled by ``v[j]`` (``Wh`` is C-contiguous), the same vectorisable layout as the forward
 kernel in :mod:`factormap.engine.kernels.recurrence`: for one prediction by :func:`add_product`
 (float32 accumulators in registers, the rows in alternating order from one offset to the next);
-the block kernel does it for four predictions and four rows of ``Wh`` per pass over the
-accumulators, which makes it as fast as a single-threaded BLAS product without BLAS's thread pool
-(which stalls when the other core is busy).
+for a block of predictions by :func:`block_product` (float32 register tiles of six predictions by
+sixteen units; float64 four predictions and four rows of ``Wh`` per pass over the accumulators),
+as fast as a single-threaded BLAS product or faster, without BLAS's thread pool (which stalls when
+the other core is busy).
 """
 
 import numpy as np
