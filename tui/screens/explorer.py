@@ -178,8 +178,9 @@ class ExplorerScreen(KeyGrammar, ExplorerKeys, ExplorerRecording, ExplorerFeatur
         status = self.query_one(StatusLine)
         status.cursor, status.byte = t, self.session.x[t]
         status.bits = float(self.session.bits[t]) if t < self.session.n - 1 else float("nan")
-        for pane in self.query("#oscilloscope, #attribution, #interventions"):
-            pane.set_cursor(t)
+        # One query_one per pane: a query of the three walks the whole screen (4 ms a key held down).
+        for pane_id in ("#oscilloscope", "#attribution", "#interventions"):
+            self.query_one(pane_id).set_cursor(t)
         self.query_one(InterventionsPane).set_window(*text_pane.window)
         self._request_window_states()
 
