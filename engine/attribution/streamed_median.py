@@ -93,15 +93,16 @@ class StreamedMedian:
             self._keep_windows(values, own, present)
 
     def _keep_windows(self, values: np.ndarray, own: np.ndarray, present: np.ndarray) -> None:
-        """Keep the block's values inside the windows; guess the windows of rows that now have
-        :data:`GUESS_SAMPLE` values; halve the spread while the kept values exceed the budget."""
-        inside = present & (own != _ZERO_BIN) & (own >= self._low[:, None]) & (own <= self._high[:, None])
-        rows, cols = np.nonzero(inside)
-        self._kept.append((rows * _BINS + own[rows, cols], values[rows, cols]))
+        """Guess the windows of rows that now have :data:`GUESS_SAMPLE` values (this block counted);
+        keep the block's values inside the windows; halve the spread while the kept values exceed
+        the budget. Guessing before keeping holds a first block of (K+1) x BLOCK values to its windows."""
         fresh = ~self._guessed & (self.counts[:, :_NAN_BIN].sum(axis=1) >= GUESS_SAMPLE)
         if fresh.any():
             self._guessed |= fresh
             self._narrow(fresh)
+        inside = present & (own != _ZERO_BIN) & (own >= self._low[:, None]) & (own <= self._high[:, None])
+        rows, cols = np.nonzero(inside)
+        self._kept.append((rows * _BINS + own[rows, cols], values[rows, cols]))
         while sum(k.nbytes + v.nbytes for k, v in self._kept) > self.keep_budget:
             self._spread /= 2
             if self._spread < LEAST_SPREAD:  # ties fill the middle bins beyond the budget
@@ -118,6 +119,8 @@ class StreamedMedian:
             ranks = [np.floor((0.5 - self._spread) * last), np.ceil((0.5 + self._spread) * last)]
             low, high = np.searchsorted(cum[k], ranks, side="right")
             self._low[k], self._high[k] = max(self._low[k], low), min(self._high[k], high)
+        if not self._kept:
+            return
         keys = np.concatenate([k for k, _ in self._kept])
         values = np.concatenate([v for _, v in self._kept])
         bins, row = keys % _BINS, keys // _BINS
