@@ -14,6 +14,7 @@ import string
 from textual.widgets import Input
 
 from factormap.tui import jobs, motions
+from factormap.tui.fields import compact
 from factormap.tui.glyphs import quoted_text
 from factormap.tui.keymap import PREFIX_KEYS
 from factormap.tui.lenses import next_lens
@@ -247,7 +248,7 @@ class ExplorerKeys:
         for _ in range(abs(direction) * count):
             nxt = motions.next_at_least(values, t, threshold, forward=direction > 0)
             if nxt is None:
-                self.notify(f"no further position with {kind} ≥ {threshold:.2f}", timeout=3)
+                self.notify(f"no further position with {kind} ≥ {compact(threshold)}", timeout=3)
                 break
             t = nxt
         self.move_to(t, jump=True)
