@@ -223,6 +223,8 @@ def test_every_spec_describes_itself_in_one_line(rng):
     for spec in specs:
         line = spec.describe()
         assert line and "\n" not in line
+        assert "<-" not in line and " - " not in line and "^T" not in line  # formulas in ← − ᵀ
+    assert EditWeights(u).describe() == "edit weights: Wh ← (I − V Vᵀ) Wh, V = 1 direction(s)"
     assert {s.stage for s in specs} == {"weights", "each_step", "readout"}
     assert edits_of(specs[1]).startswith("only the state the readout sees")
     assert edits_of(AblateNeurons((1,), where="readout")) == edits_of(specs[1])

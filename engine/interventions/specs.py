@@ -315,8 +315,8 @@ class EditWeights:
     def describe(self) -> str:
         """One line for the app."""
         what = self.name or f"{self.V.shape[1]} direction(s)"
-        formula = "(I - V V^T) Wh" if self.side == "left" else "Wh (I - V V^T)"
-        return f"edit weights: Wh <- {formula}, V = {what}"
+        formula = "(I − V Vᵀ) Wh" if self.side == "left" else "Wh (I − V Vᵀ)"
+        return f"edit weights: Wh ← {formula}, V = {what}"
 
     def apply(self, Wh: np.ndarray) -> np.ndarray:
         """The edited Wh, float64."""
