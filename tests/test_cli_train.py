@@ -45,14 +45,31 @@ def test_same_command_twice_writes_identical_bytes(text_file, tmp_path):
 
 def test_refuses_to_write_over_the_input_text(text_file, capsys):
     before = text_file.read_bytes()
-    _usage_error(["train", str(text_file), "-o", str(text_file)], capsys, "over the input text")
+    _usage_error(["train", str(text_file), "-o", str(text_file)], capsys, "is an input file")
     assert text_file.read_bytes() == before
+
+
+def test_an_existing_output_is_replaced_only_with_force(text_file, tmp_path, capsys):
+    out = tmp_path / "m.bin"
+    out.write_bytes(b"old")
+    argv = ["train", str(text_file), "-o", str(out), "--epochs", "1", "--json", *FAST]
+    _usage_error(argv, capsys, f"-o {out} exists; give --force to replace it")
+    assert out.read_bytes() == b"old"
+    assert main([*argv, "--force"]) == 0
+    assert load_model(out).H == 8
+
+
+def test_an_existing_npz_companion_is_refused_before_training(text_file, tmp_path, capsys):
+    (tmp_path / "m.npz").write_bytes(b"old")
+    _usage_error(["train", str(text_file), "-o", str(tmp_path / "m.bin"), "--npz", *FAST], capsys,
+                 "m.npz exists; give --force")
+    assert (tmp_path / "m.npz").read_bytes() == b"old" and not (tmp_path / "m.bin").exists()
 
 
 def test_refuses_npz_companion_that_is_the_input(tmp_path, sample_text, capsys):
     text = tmp_path / "m.npz"
     text.write_bytes(sample_text)
-    _usage_error(["train", str(text), "-o", str(tmp_path / "m.bin"), "--npz"], capsys, "over the input text")
+    _usage_error(["train", str(text), "-o", str(tmp_path / "m.bin"), "--npz"], capsys, "is an input file")
     assert text.read_bytes() == sample_text
 
 
@@ -91,7 +108,7 @@ def test_ctrl_c_saves_the_best_model_so_far(text_file, tmp_path, monkeypatch, ca
     out = tmp_path / "m.bin"
     out.write_bytes(b"old")
     _fail_on_call(monkeypatch, 4, KeyboardInterrupt)
-    assert main(["train", str(text_file), "-o", str(out), "--epochs", "50", "--json", *FAST]) == 130
+    assert main(["train", str(text_file), "-o", str(out), "--epochs", "50", "--json", "--force", *FAST]) == 130
     data = json.loads(capsys.readouterr().out)
     assert data["interrupted"] and data["epochs_run"] == 3
     assert out.stat().st_size == 4 * float_count(8)
@@ -107,7 +124,7 @@ def test_ctrl_c_while_saving_leaves_the_old_file(text_file, tmp_path, monkeypatc
         raise KeyboardInterrupt
 
     monkeypatch.setattr("os.replace", interrupted_replace)
-    assert main(["train", str(text_file), "-o", str(out), "--epochs", "2", "--json", *FAST]) == 130
+    assert main(["train", str(text_file), "-o", str(out), "--epochs", "2", "--json", "--force", *FAST]) == 130
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.bin", "t.txt"]
 

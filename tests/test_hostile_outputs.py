@@ -45,6 +45,20 @@ def _(d):
     return Run(["convert", str(model), "-o", str(d / "old.bin")], fragments=("old.bin exists", "--force"))
 
 
+@CASES.case("train_onto_an_existing_file")
+def _(d):
+    (d / "old.bin").write_bytes(b"old contents")
+    return Run(["train", str(write_text(d)), "-o", str(d / "old.bin"), "--epochs", "1"],
+               fragments=("old.bin exists", "--force"))
+
+
+@CASES.case("train_npz_companion_onto_an_existing_file")
+def _(d):
+    (d / "new.npz").write_bytes(b"old contents")
+    return Run(["train", str(write_text(d)), "-o", str(d / "new.bin"), "--npz", "--epochs", "1"],
+               fragments=("new.npz exists", "--force"))
+
+
 @CASES.case("output_onto_a_character_device")
 def _(d):
     os.mknod(d / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a copy of /dev/null
@@ -96,7 +110,8 @@ def _(d):
 @CASES.case("train_onto_a_full_disk")
 def _(d):
     disk = _tmpfs(d)
-    return Run(["train", str(write_text(d)), "-o", str(disk / "old.npz"), "--hidden", "64", "--epochs", "1", "--json"],
+    return Run(["train", str(write_text(d)), "-o", str(disk / "old.npz"), "--hidden", "64", "--epochs", "1", "--json",
+                "--force"],
                status=1, fragments=("old.npz", "No space left on device"), timeout=120)
 
 

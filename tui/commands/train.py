@@ -2,16 +2,17 @@
 
 Every write is atomic (a temporary file renamed over the target), so the output is always either
 the file that was there before or a complete model. Ctrl-C stops training and saves the best model
-so far; a second Ctrl-C while saving leaves the previous file untouched.
+so far; a second Ctrl-C while saving leaves the previous file untouched. A file that exists before
+the run (``-o`` or its ``--npz`` companion) is replaced only with ``--force``: without it, one line
+and exit status 2, as ``export -o`` and ``convert -o``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-from factormap.tui.commands.common import UsageError, print_json, whole_number
+from factormap.tui.commands.common import UsageError, add_force_argument, output_path, print_json, whole_number
 
 COMPILE_NOTE_SECONDS = 2.0
 """Loading the kernels longer than this means they were compiled: say how long it took."""
@@ -20,7 +21,9 @@ COMPILE_NOTE_SECONDS = 2.0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``train``."""
     parser.add_argument("text", help="text file to train on (any bytes)")
-    parser.add_argument("-o", "--output", required=True, help="model file to write (.bin, or .npz)")
+    parser.add_argument("-o", "--output", required=True,
+                        help="model file to write (.bin, or .npz; refused if it exists, unless --force)")
+    add_force_argument(parser)
     parser.add_argument("--hidden", type=whole_number(1), default=128, help="hidden size H (default 128)")
     parser.add_argument("--bptt", type=whole_number(1), default=50, help="truncated-BPTT segment length (default 50)")
     parser.add_argument("--epochs", type=whole_number(1), default=20, help="passes over the text (default 20)")
@@ -36,22 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _targets(args: argparse.Namespace) -> list[Path]:
-    """The files to write, checked: never the input text, only where a regular file can be written
-    (:func:`factormap.engine.output.check_output`: not a directory, a device, a read-only folder...)."""
-    from factormap.engine.errors import OutputError
-    from factormap.engine.output import check_output
-
+    """The files to write (``-o``, and its ``.npz`` companion with ``--npz``), each checked by
+    :func:`factormap.tui.commands.common.output_path`: never the input text, only where a regular
+    file can be written, and not over an existing file without ``--force``. Checkpoints go to the
+    same files, so nothing else is written."""
     out = Path(args.output)
     targets = [out] + ([out.with_suffix(".npz")] if args.npz and out.suffix.lower() != ".npz" else [])
-    text = Path(args.text).resolve()
-    for path in targets:
-        try:
-            check_output(path)
-        except OutputError as exc:
-            raise UsageError(str(exc)) from None
-        if path.resolve() == text or (path.exists() and os.path.samefile(path, text)):
-            raise UsageError(f"{path}: refusing to write the model over the input text")
-    return targets
+    return [output_path(str(path), (args.text,), args.force) for path in targets]
 
 
 def _save(model, targets: list[Path]) -> None:
