@@ -46,6 +46,10 @@ def recur(model: Model, x, h0: np.ndarray | None = None, *, exact: bool | None =
           out: np.ndarray | None = None) -> np.ndarray:
     """Hidden states ``h_t`` for every byte of ``x``, shape (len(x), H), in the model's dtype.
 
+    The fast float32 kernel sums ``Wh @ h`` in one row order at even steps of ``x`` and in the
+    reverse order at odd ones (:mod:`factormap.engine.kernels.recurrence`), so a run continued from
+    a state repeats another run's states bit for bit when both start at positions of the same parity.
+
     Parameters
     ----------
     model
