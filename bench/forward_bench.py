@@ -14,7 +14,8 @@ second of the busier of the two threads (recurrence in the caller, readout in th
 pipeline gives when nothing else competes for the cores. Uses ../shared/reference's model and text
 where present, else a random H = 128 model.
 
-Where the ceiling is (measured on Zen 4, AVX-512, 2026-12-02; the last rows print both stages alone):
+Where the ceiling is (measured on Zen 4 at load 7-11, 2026-12-02, CPU-timed best-of as in the last
+rows, which print both stages alone):
 
 - The recurrence (1/3 of the flop) is bound by L2, not by the FMA units. ``WhT`` is 64 KB and L1
   32 KB, so every step streams it from L2: the product alone (``kernels/matvec.py``, accumulators
@@ -22,15 +23,16 @@ Where the ceiling is (measured on Zen 4, AVX-512, 2026-12-02; the last rows prin
   from a 32 KB one (AVX2 code on the same core: 0.53 against 0.71-0.88). Alternating the row
   order at every step, so that each step starts on the rows still in L1, lifts the product to
   0.74-0.80 (AVX2: 0.65) and the recurrence, with its tanh and the step-to-step dependency, to
-  0.67-0.69 (AVX2: 0.62).
-- The readout (2/3 of the flop) runs at 0.86-0.91: its GEMM part is near the floor, and the 256
-  exps and the argmax of every position cost the rest.
-- So the two kernels alone give at most 1 / ((1/3) / 0.69 + (2/3) / 0.9) = 0.82 of the floor, on
-  one core and, with the readout split so that both threads finish together, on two (the
-  recurrence is sequential: one thread runs it all). The issue's targets (0.8 and 0.75) leave
-  2-7% for everything else (bits, checkpoints, the chunk hand-over), which only an idle machine
-  shows; at load 9-11 on this 2-core machine the session's kernels ran at their median, not their
-  best, rates (pass 0.58-0.69 of the 1-core floor per CPU second).
+  0.75 (AVX2: 0.71-0.76).
+- The readout (2/3 of the flop) runs at 1.0 of the floor (AVX2 code: 0.81-0.85): its logits alone
+  run at 1.2x the floor (OpenBLAS's sgemm is not the FMA peak), and the 256 exps and the argmax of
+  every position take 18% of its time (twice that share in AVX2 code).
+- So the two kernels alone give at most 1 / ((1/3) / 0.75 + (2/3) / 1.0) = 0.90 of the floor
+  (AVX2 code: 0.80), on one core and, with the readout split so that both threads finish
+  together, on two (the recurrence is sequential: one thread runs it all). Measured per CPU
+  second at load 8-10: 1 MB on one core 0.83 of the 1-core floor, on two 0.79 of the 2-core floor
+  per CPU second of the busier thread (AVX2 code: 0.70 and 0.69); the rest goes to the bits,
+  checkpoints and chunk hand-over, and to the caches other processes share.
 """
 
 from __future__ import annotations
