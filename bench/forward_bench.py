@@ -23,12 +23,12 @@ rows, which print both stages alone):
   from a 32 KB one (AVX2 code on the same core: 0.53 against 0.71-0.88). Alternating the row
   order at every step, so that each step starts on the rows still in L1, lifts the product to
   0.74-0.80 (AVX2: 0.65) and the recurrence, with its tanh and the step-to-step dependency, to
-  0.75 (AVX2: 0.71-0.76).
+  0.75 (AVX2: 0.65-0.73).
 - The readout (2/3 of the flop) runs at 1.0 of the floor (AVX2 code: 0.81-0.85): its logits alone
   run at 1.2x the floor (OpenBLAS's sgemm is not the FMA peak), and the 256 exps and the argmax of
   every position take 18% of its time (twice that share in AVX2 code).
 - So the two kernels alone give at most 1 / ((1/3) / 0.75 + (2/3) / 1.0) = 0.90 of the floor
-  (AVX2 code: 0.80), on one core and, with the readout split so that both threads finish
+  (AVX2 code: 0.78), on one core and, with the readout split so that both threads finish
   together, on two (the recurrence is sequential: one thread runs it all). Measured per CPU
   second at load 8-10: 1 MB on one core 0.83 of the 1-core floor, on two 0.79 of the 2-core floor
   per CPU second of the busier thread (AVX2 code: 0.70 and 0.69); the rest goes to the bits,
