@@ -137,3 +137,23 @@ async def test_a_narrow_legend_keeps_its_whole_scale():
             assert line.rstrip().endswith(LENSES[name].labels[-1]), line
             await pilot.press("v")
             await settle(pilot)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+async def test_the_help_lists_every_prompt_command_with_its_meaning(size):
+    from factormap.tui.screens.explorer_features import FEATURE_COMMANDS
+    from factormap.tui.screens.explorer_record import PROMPT_COMMANDS
+
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        await pilot.press("end")
+        await settle(pilot)
+        text = screen_text(app)
+        for word in (*PROMPT_COMMANDS, *FEATURE_COMMANDS):
+            row = next((line for line in text.splitlines() if f" :{word} " in line), "")
+            meaning = row.split(f":{word} ", 1)[-1].strip(" │")
+            assert meaning and meaning.split()[0] in (PROMPT_COMMANDS | FEATURE_COMMANDS)[word], (word, text)
+        assert ":123" in text and "go to position 123" in text, text

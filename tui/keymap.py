@@ -37,8 +37,8 @@ EXPLORER_BINDINGS: list[Binding] = [
             show=False),
     Binding("N", "search_next(-1)", "prev match", tooltip="Previous match of the search", id="search-prev",
             show=False),
-    Binding("colon", "prompt(':')", "go to", tooltip=":123 goes to position 123", id="goto", key_display=":",
-            show=False),
+    Binding("colon", "prompt(':')", "go to", id="goto", key_display=":", show=False,
+            tooltip="The : prompt: :123 goes to position 123; :write, :record, :target, :feature... (each in the help)"),
     Binding("j", "neuron(+1)", "neuron+", tooltip="Select the next neuron", id="neuron-next"),
     Binding("k", "neuron(-1)", "neuron−", tooltip="Select the previous neuron", id="neuron-prev", show=False),
     Binding("a", "scope('add')", "add trace", tooltip="Add the selected neuron to the oscilloscope",
@@ -58,8 +58,9 @@ EXPLORER_BINDINGS: list[Binding] = [
               tooltip=f"Count prefix; toggles intervention {d} when the interventions pane has focus (i{d} anywhere)"
               if d else "Count prefix, or the start of the line (0)")
       for d in range(10)),
-    Binding("i", "prefix('i')", "edits", key_display="i1-6", id="toggle-edit",
-            tooltip="i{1-6}: switch intervention N on or off, from any pane (i1: −u_wl every step)"),
+    Binding("i", "prefix('i')", "edits", key_display="iN", id="toggle-edit",
+            tooltip="iN: switch intervention N on or off, from any pane (i1: −u_wl every step; "
+                    "the pane's title gives the N there are)"),
     Binding("m", "prefix('m')", "mark", tooltip="m{a-zA-Z}: set a mark at the cursor", id="mark-set", show=False),
     Binding("apostrophe", "prefix(\"'\")", "to mark", key_display="'", id="mark-jump", show=False,
             tooltip="'{a-zA-Z}: jump to a mark ('' back to before the last jump)"),

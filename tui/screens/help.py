@@ -10,6 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from factormap.tui.keymap import EXPLORER_BINDINGS
+from factormap.tui.screens.explorer_features import FEATURE_COMMANDS
+from factormap.tui.screens.explorer_record import PROMPT_COMMANDS
 
 GLOBAL_KEYS: list[Binding] = [
     Binding("tab", "focus_next", "next pane", tooltip="Move the focus to the next pane"),
@@ -18,6 +20,8 @@ GLOBAL_KEYS: list[Binding] = [
     Binding("ctrl+c", "quit", "quit", tooltip="Quit, even during background work"),
 ]
 """Keys the app and Textual provide on every screen."""
+GOTO_COMMAND = ("123", "go to position 123 (1,234 and 1_234 read as 1234)")
+"""The ``:`` prompt's one form without a word: a position."""
 QUIT_KEY = Binding("q", "app.quit", "quit", tooltip="Quit the app, from any screen (ctrl+c too)", id="quit")
 """``q`` on the screens opened over the explorer: it quits whatever runs, as on the explorer."""
 
@@ -30,11 +34,26 @@ def key_label(binding: Binding) -> str:
     return ", ".join(names.get(k, k.replace("ctrl+", "ctrl-")) for k in binding.key.split(","))
 
 
+def _two_columns(first: str) -> Table:
+    """An empty table of the help: ``first`` (keys or commands, never wrapped), and what it does."""
+    table = Table(box=None, show_header=True, header_style="bold", expand=True, pad_edge=False)
+    table.add_column(first, no_wrap=True, style="bold")
+    table.add_column("what it does", ratio=1)
+    return table
+
+
+def prompt_table() -> Table:
+    """Every command of the explorer's ``:`` prompt (the words it runs, and a position), with what
+    it does: the same words the prompt and the command palette take."""
+    table = _two_columns("after :")
+    for word, does in (GOTO_COMMAND, *PROMPT_COMMANDS.items(), *FEATURE_COMMANDS.items()):
+        table.add_row(f":{word}", does)
+    return table
+
+
 def key_table(bindings: list[Binding]) -> Table:
     """A two-column table: key, and what it does (the tooltip, or the description)."""
-    table = Table(box=None, show_header=True, header_style="bold", expand=True, pad_edge=False)
-    table.add_column("key", no_wrap=True, style="bold")
-    table.add_column("what it does", ratio=1)
+    table = _two_columns("key")
     digits = [b for b in bindings if b.action.startswith("digit(")]
     for binding in bindings:
         if binding in digits[1:]:
@@ -64,6 +83,8 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-frame") as frame:
             frame.border_title = "keys  (escape closes, q quits)"
             yield Static(key_table(EXPLORER_BINDINGS + GLOBAL_KEYS), id="help-table")
+            yield Static("\n[b]the : prompt[/b] (: then a command; enter runs it, escape closes it)")
+            yield Static(prompt_table(), id="help-prompt-table")
             for title, bindings in self.panes:
                 yield Static(f"\n[b]{title}[/b] (while it has the focus)")
                 yield Static(key_table(bindings), classes="help-pane-table")
