@@ -9,7 +9,9 @@ import pytest
 
 from factormap.tui import motions
 from factormap.tui.fields import compact
+from factormap.tui.dashboard_jobs import PARTS
 from factormap.tui.lenses import LENS_ORDER, LENSES
+from factormap.tui.screens.dashboard import PART_WORK
 from tests.app_helpers import make_app, make_demo_app, screen_text, settle
 
 SIZES = [(80, 24), (100, 30), (160, 48)]
@@ -43,12 +45,15 @@ async def test_the_dashboard_head_keeps_the_work_under_way_whole(size):
         await pilot.press("D")
         await pilot.pause()
         head = app.screen.query_one("#dash-head")
-        head.work = "computing interventions, part 6 of 7"
-        line = head.render().plain  # read at once: the dashboard's own progress sets the work too
-        assert line.startswith("dashboard · ") and line.endswith("part 6 of 7"), line
-        assert len(line) <= head.size.width
-        if size[0] >= 160:
-            assert "demo_model.bin on demo.xml" in line and "computing interventions" in line
+        app.screen._todo = list(PARTS)
+        for name in PARTS:
+            app.screen._progress(name, 0.5)
+            line = head.render().plain  # read at once: the dashboard's own progress sets the work too
+            assert line.startswith("dashboard · demo_model.bin") and line.endswith(f"of {len(PARTS)}"), line
+            assert len(line) <= head.size.width
+            assert "_" not in line.replace("demo_model", ""), line  # no code identifier ('factor_map')
+            if size[0] >= 100:  # both files named, before H and the length
+                assert "demo_model.bin on demo.xml" in line and f"computing {PART_WORK[name]}" in line, line
 
 
 async def _attribution_lines(app, pilot, keys=()):

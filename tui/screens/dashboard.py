@@ -60,6 +60,11 @@ DASHBOARD_BINDINGS: list[Binding] = [
 ]
 """The dashboard's own keys (the charts add h/l, j/k and enter; tab moves between charts)."""
 
+PART_WORK = {"breakdown": "the BPC breakdown", "factor_map": "the factor map", "peaks": "each neuron's peak",
+             "sparsity": "the gradient sparsity", "attribution": "the gradient growth",
+             "interventions": "the interventions", "nulls": "the edits' matched nulls"}
+"""What each part of :data:`~factormap.tui.dashboard_jobs.PARTS` computes, as the head says it."""
+
 _DATA: weakref.WeakKeyDictionary[Session, DashboardData] = weakref.WeakKeyDictionary()
 
 
@@ -82,7 +87,8 @@ class DashboardHelp(HelpScreen):
 
 class DashboardHead(Widget):
     """The dashboard's first line: what is charted and the work under way, fitted to the width
-    (the file names, then H, then the text's length drop out whole; the work is only shortened).
+    (the text's length, then H, then the text's name drop out whole; the model's name stays and the
+    work is only shortened).
 
     Attributes:
         work: the computation under way ("" when every chart is drawn).
@@ -103,8 +109,8 @@ class DashboardHead(Widget):
     def render(self) -> Text:
         """``dashboard · MODEL on TEXT · H=… · n bytes · computing …, part i of n``."""
         s = self.session
-        fields = [Field("dashboard", 0), Field(f"{self.model_name} on {self.text_name}", 4, short=self.model_name),
-                  Field(f"H={s.H}", 2), Field(f"{s.n:,} bytes", 3)]
+        fields = [Field("dashboard", 0), Field(self.model_name, 0), Field(f"on {self.text_name}", 2, separator=" "),
+                  Field(f"H={s.H}", 3), Field(f"{s.n:,} bytes", 4)]
         if self.work:
             fields.append(Field(self.work, 0, short=self.work.split(", ")[-1]))
         return fit(fields, self.size.width, " · ")
@@ -196,7 +202,7 @@ class DashboardScreen(Screen[int | None]):
         complete = all(part in self.data.parts or part in self._failed for part in PARTS)
         bar.set_class(complete, "-hidden")
         part = min(int(done) + 1, len(todo))   # the part under way, counted from 1
-        work = "" if complete else f"computing {name or 'the charts'}, part {part} of {len(todo)}"
+        work = "" if complete else f"computing {PART_WORK.get(name, 'the charts')}, part {part} of {len(todo)}"
         self.query_one(DashboardHead).work = work
 
     def _show(self, name: str) -> None:
