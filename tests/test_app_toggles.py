@@ -48,7 +48,7 @@ async def test_an_edit_number_out_of_range_says_so_and_toggles_nothing():
         await pilot.press("i", "9")
         await settle(pilot)
         assert app.query_one("#interventions").active_count == 0
-        assert any("i1..i6" in str(n.message) for n in app._notifications)
+        assert any("the interventions are i1–i6" in str(n.message) for n in app._notifications)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (100, 30)])
@@ -57,6 +57,34 @@ async def test_the_toggle_key_shows_on_the_status_line_and_in_the_footer(size):
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         lines = screen_text(app).splitlines()
-        assert "i1-6 edits" in lines[-1 if size[1] < 30 else -2]  # below 30 rows there is no footer
+        assert "i1–i6 edits" in lines[-1 if size[1] < 30 else -2]  # below 30 rows there is no footer
         if size[1] >= 30:
-            assert "i1-6 edits" in lines[-1]
+            assert "iN edits" in lines[-1]
+
+
+async def test_a_user_features_rows_are_named_in_the_title_the_status_line_and_the_notice():
+    """``:feature quote="`` adds rows 7 and 8: every place that names the toggle keys says i1–i8,
+    the rows' short labels read like rows 1-2's, and ``:unfeature`` takes the range back to i1–i6."""
+    from tests.test_app_features import _readout_of, _type
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        pane = app.query_one("#interventions")
+        assert pane.border_title == "interventions  i1–i6 toggle"
+        await _type(pilot, 'feature quote="')
+        await _readout_of(pilot, app.screen, "quote")
+        await settle(pilot)
+        assert len(pane.rows) == 8 and pane.border_title == "interventions  i1–i8 toggle"
+        text = screen_text(app)
+        assert "i1–i8 edits" in text.splitlines()[-2] and "i1–i6" not in text
+        await pilot.resize_terminal(80, 24)  # too narrow for the rows' whole names
+        await settle(pilot)
+        rows = pane.render().plain
+        assert "−quo step" in rows and "−quo read" in rows and "−wl step" in rows, rows
+        await pilot.press("i", "9")
+        await settle(pilot)
+        assert any("the interventions are i1–i8" in str(n.message) for n in app._notifications)
+        await _type(pilot, "unfeature quote")
+        assert pane.border_title == "interventions  i1–i6 toggle"
+        assert "i1–i6 edits" in screen_text(app).splitlines()[-1]  # 24 rows: no footer

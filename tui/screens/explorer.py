@@ -107,7 +107,6 @@ class ExplorerScreen(KeyGrammar, ExplorerKeys, ExplorerRecording, ExplorerFeatur
         interventions = InterventionsPane(s, id="interventions")
         oscilloscope.border_title = "oscilloscope  a/x add/drop the selected neuron"
         attribution.border_title = "attribution"
-        interventions.border_title = "interventions  i1–i6 toggle"
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 with TextBox(id="text-box") as box:

@@ -126,6 +126,7 @@ class ExplorerFeatures:
         direction = self.user_traces().get(f"h·u_{message.name}")
         if direction is not None:
             self.query_one("#interventions").set_feature_rows(message.name, direction)
+            self.query_one("#status").edit_rows = len(self.query_one("#interventions").rows)
         self.notify(readout_summary(message.name, message.readout), timeout=8)
 
     def remove_user_feature(self, name: str) -> None:
@@ -139,6 +140,7 @@ class ExplorerFeatures:
         self.record("feature_removed", name=name)
         self.retrace()
         self.query_one("#interventions").drop_feature_rows(name)
+        self.query_one("#status").edit_rows = len(self.query_one("#interventions").rows)
         self.notify(f"feature {name} removed", timeout=3)
 
     def set_attribution_target(self, argument: str) -> None:

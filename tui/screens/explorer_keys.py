@@ -23,6 +23,7 @@ from factormap.tui.screens.dashboard import DashboardScreen
 from factormap.tui.screens.help import HelpScreen
 from factormap.tui.screens.inspector import InspectorScreen
 from factormap.tui.widgets.attribution_flow import next_unit_in_map
+from factormap.tui.widgets.intervention_rows import toggle_keys
 
 PROMPTS = {"/": f"search: text, with escapes {motions.SEARCH_ESCAPES}", ":": "go to position (0-based); record FILE.jsonl; write FILE.md; feature NAME=REGEX; features"}
 """Placeholder of the prompt for each kind."""
@@ -116,7 +117,7 @@ class ExplorerKeys:
             if 1 <= int(char) <= rows:
                 self.action_toggle_intervention(int(char) - 1)
             else:
-                self.notify(f"the interventions are i1..i{rows}", severity="warning", timeout=3)
+                self.notify(f"the interventions are {toggle_keys(rows)}", severity="warning", timeout=3)
 
     @reported
     def action_cancel(self) -> None:

@@ -104,14 +104,20 @@ class RowState:
     error: str = ""
 
 
+def toggle_keys(rows: int) -> str:
+    """The keys that toggle the pane's ``rows`` rows, e.g. ``i1–i8`` (one dash form everywhere)."""
+    return "i1" if rows == 1 else f"i1–i{rows}"
+
+
 def user_feature_rows(name: str, direction) -> tuple[InterventionRow, InterventionRow]:
     """The two rows of a user feature's covariance direction ``u_NAME``: subtract it at every step,
-    and at the readout only (keys ``subtract_each_step.NAME``, ``subtract_at_readout.NAME``)."""
+    and at the readout only (keys ``subtract_each_step.NAME``, ``subtract_at_readout.NAME``).
+    Their short labels read like the standard rows' (``−wl step``, ``−wl read``)."""
     label = f"u_{name}"
     return (
-        InterventionRow(ResearchEdit(f"subtract_each_step.{name}", f"−{label} every step", f"−{name[:3]} st",
+        InterventionRow(ResearchEdit(f"subtract_each_step.{name}", f"−{label} every step", f"−{name[:3]} step",
                                      lambda ctx: SubtractEachStep(direction, label))),
-        InterventionRow(ResearchEdit(f"subtract_at_readout.{name}", f"−{label} at readout", f"−{name[:3]} rd",
+        InterventionRow(ResearchEdit(f"subtract_at_readout.{name}", f"−{label} at readout", f"−{name[:3]} read",
                                      lambda ctx: SubtractAtReadout(direction, label))),
     )
 

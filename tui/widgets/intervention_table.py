@@ -67,8 +67,9 @@ def layout(rows: Sequence[RowState], neuron: int, place: tuple[int, int, int], w
     cells = [row_cells(r, place) if r.on and r.stage != "error" else None for r in rows]
     widths = {c: max([len(c)] + [len(rc[c]) for rc in cells if rc is not None]) for c in COLUMNS}
     columns = [c for c in COLUMNS if c != "band" or widths["band"] > len("band")]
+    short_width = max([8] + [len(d.edit.abbreviation.format(neuron=neuron)) for d in defs])  # a user feature's reads whole
     for short in (False, True):  # the band matters more than a long name: names shorten first
-        labels = [defs[i].label(neuron, 8 if short else 99) for i in range(len(rows))]
+        labels = [defs[i].label(neuron, short_width if short else 99) for i in range(len(rows))]
         name = max(len(label) for label in labels)
         if PREFIX_CELLS + name + sum(widths[c] + 1 for c in columns) <= width:
             break

@@ -30,6 +30,7 @@ from factormap.tui.widgets.intervention_rows import (
     InterventionRow,
     RowState,
     run_row,
+    toggle_keys,
     user_feature_rows,
 )
 from factormap.tui.widgets.interventions_view import pane_text
@@ -148,6 +149,7 @@ class InterventionsPane(Widget, can_focus=True):
         self.window: tuple[int, int] = (0, min(session.n, DEFAULT_WINDOW))
         self._window_set = False
         self._selected_neuron = 0
+        self._retitle()
 
     # -- public API -------------------------------------------------------------------------
     @property
@@ -171,6 +173,7 @@ class InterventionsPane(Widget, can_focus=True):
         self.drop_feature_rows(name)
         self.row_defs.extend(user_feature_rows(name, direction))
         self.rows.extend(RowState() for _ in range(2))
+        self._retitle()
         self.refresh()
 
     def drop_feature_rows(self, name: str) -> None:
@@ -187,7 +190,12 @@ class InterventionsPane(Widget, can_focus=True):
         self.row_defs = [self.row_defs[i] for i in keep]
         self.rows = [self.rows[i] for i in keep]
         self.highlighted = min(self.highlighted, len(self.rows) - 1)
+        self._retitle()
         self.refresh()
+
+    def _retitle(self) -> None:
+        """The border title names the keys of the rows there are now (user features add rows)."""
+        self.border_title = f"interventions  {toggle_keys(len(self.rows))} toggle"
 
     def toggle(self, index: int) -> None:
         """Switch row ``index`` (0-based) on or off; switching cancels any run still going for it."""

@@ -10,9 +10,7 @@ from textual.widget import Widget
 
 from factormap.tui.fields import Field, compact, fit, fixed
 from factormap.tui.glyphs import byte_label
-
-RESERVED = "i1-6 edits"
-"""The reminder of the two-key toggles, kept at the right before the lens and neuron take long forms."""
+from factormap.tui.widgets.intervention_rows import ROWS, toggle_keys
 
 
 class StatusLine(Widget):
@@ -31,6 +29,8 @@ class StatusLine(Widget):
         work: what is still running in the background, e.g. "compiling kernels".
         trust: how far float32 figures hold on this text, from :func:`trust_label`; "" until known.
         precision: the float type of the weights and figures ("float32" or "float64").
+        edit_rows: rows of the interventions pane; the reminder of their two-key toggles
+            (``i1–i8 edits``) is kept at the right before the lens and neuron take long forms.
     """
 
     DEFAULT_CSS = """
@@ -48,6 +48,7 @@ class StatusLine(Widget):
     work: reactive[str] = reactive("")
     trust: reactive[str] = reactive("")
     precision: reactive[str] = reactive("float32")
+    edit_rows: reactive[int] = reactive(len(ROWS))
 
     def __init__(self, model_name: str, text_name: str, H: int, n: int, **kwargs) -> None:
         """Args:
@@ -89,10 +90,11 @@ class StatusLine(Widget):
         if self.trust:
             left.append(Field(self.trust, 6, short=self.trust.split(", ")[0]))
         left += [Field(f"lens {self.lens}", 4, short=self.lens), Field(f"neuron {self.neuron}", 5, short=f"n{self.neuron}")]
-        line = fit(left, width - len(RESERVED) - 2, " │ ")
-        if line.cell_len + len(RESERVED) + 2 > width:  # too narrow for the reminder: the figures first
+        reserved = f"{toggle_keys(self.edit_rows)} edits"
+        line = fit(left, width - len(reserved) - 2, " │ ")
+        if line.cell_len + len(reserved) + 2 > width:  # too narrow for the reminder: the figures first
             line = fit(left, width, " │ ")
-        right = fit([Field(RESERVED, 1), Field("? keys", 1), Field(self.model_name, 4), Field(self.text_name, 3),
+        right = fit([Field(reserved, 1), Field("? keys", 1), Field(self.model_name, 4), Field(self.text_name, 3),
                      Field(f"H{self.H}" + (" float64" if self.precision == "float64" else ""), 2)], width - line.cell_len - 2, " · ")
         if right.cell_len and line.cell_len + right.cell_len + 2 <= width:
             right.stylize("dim")
