@@ -173,11 +173,50 @@ def _(d):
                timeout=30)
 
 
+TOP = np.finfo(np.float32).max
+
+
+def _float32_max_model(folder: Path) -> list[str]:
+    """MODEL TEXT of a model whose every weight is float32's largest: its gradients overflow."""
+    path = write_npz(folder, **{n: np.full(s, TOP, np.float32) for n, s in array_shapes(8).items()})
+    return [str(path), str(write_text(folder))]
+
+
 @CASES.case("model_of_float32_max")
 def _(d):
-    top = np.finfo(np.float32).max
-    path = write_npz(d, **{n: np.full(s, top, np.float32) for n, s in array_shapes(8).items()})
-    return Run(["report", str(path), str(write_text(d)), "--json"], status=1, fragments=("do not vary",), timeout=300)
+    return Run(["report", *_float32_max_model(d), "--json"], status=1, fragments=("do not vary",), timeout=300)
+
+
+@CASES.case("info_on_a_model_of_float32_max")
+def _(d):
+    return Run(["info", *_float32_max_model(d)], status=0, timeout=300)
+
+
+@CASES.case("export_of_a_model_of_float32_max")
+def _(d):
+    return Run(["export", *_float32_max_model(d), "-o", str(d / "out.npz")], status=0, timeout=300)
+
+
+@CASES.case("inspect_on_a_model_of_float32_max")
+def _(d):
+    """Its gradient energy overflows: one line, no RuntimeWarning from the inf and NaN gradients."""
+    return Run(["inspect", *_float32_max_model(d), "--neuron", "0", "--nulls", "0"], status=1,
+               fragments=("model.npz", "gradients", "overflow float32"), timeout=300)
+
+
+@CASES.case("inspect_on_a_readout_of_float32_max")
+def _(d):
+    """Finite (zero) gradients, but the causal cost's readout edit overflows float32 when it is cast."""
+    path = write_npz(d, Wy=np.full((256, 8), TOP, np.float32))
+    return Run(["inspect", str(path), str(write_text(d)), "--neuron", "0"], status=1,
+               fragments=("edited Wy", "too large for float32"), timeout=300)
+
+
+@CASES.case("report_on_a_readout_of_float32_max")
+def _(d):
+    path = write_npz(d, Wy=np.full((256, 8), TOP, np.float32))
+    return Run(["report", str(path), str(write_text(d))], status=1, fragments=("edited Wy", "too large for float32"),
+               timeout=300)
 
 
 @CASES.case("readout_rows_all_1e30")

@@ -114,7 +114,7 @@ class Attribution:
     grad_norms : ndarray, shape (K+1,)
         ``||g_k||`` (Euclidean).
     growth : ndarray, shape (K+1,)
-        ``||g_k|| / ||g_0||`` (NaN if ``g_0 = 0``).
+        ``||g_k|| / ||g_0||`` (NaN if ``g_0 = 0`` or ``||g_0||`` overflows to inf).
     input_attr : ndarray, shape (K+1,)
         ``a_k = g_k . Wx[:, x_{t-k}]``, the research's input attribution (no tanh' factor).
     input_attr_exact : ndarray, shape (K+1,)
@@ -255,11 +255,12 @@ def attribution(session: Session, t: int, K: int = DEFAULT_K, target: int | None
     stats = np.empty((3, K + 1), model.dtype)
     backprop_kernel(w.Wh, w.WxT, states, inputs, g0, grads, stats)
     norms = stats[0]
+    growth = norms / norms[0] if 0 < norms[0] < math.inf else np.full_like(norms, np.nan)  # no inf / inf
     prob = float(p[target])
     return Attribution(
         t=t, target=target, K=K, prob=prob, bits=-math.log2(max(prob, PROB_FLOOR)),
         top_bytes=top.astype(np.uint8), top_probs=p[top], inputs=inputs, states=states[::-1],
-        grads=grads[0], grad_norms=norms, growth=norms / norms[0] if norms[0] > 0 else np.full_like(norms, np.nan),
+        grads=grads[0], grad_norms=norms, growth=growth,
         input_attr=stats[1], input_attr_exact=stats[2], neuron_attr=grads[1], energy=grads[2],
         contrast=None if contrast is None else int(contrast),
         contrast_prob=None if contrast is None else float(p[int(contrast)]),

@@ -12,13 +12,14 @@ for k = 0..K:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from factormap.engine.attribution.prediction import DEFAULT_K, attribution
-from factormap.engine.errors import Cancelled
+from factormap.engine.errors import Cancelled, ModelError
 from factormap.engine.workbench.probe import Probe
 
 #: Predictions sampled by default.
@@ -71,6 +72,8 @@ def gradient_rank(session, probe: Probe, *, samples: int = DEFAULT_SAMPLES, K: i
     ------
     ValueError
         A text of fewer than two bytes (no prediction has a next byte).
+    ModelError
+        A sampled prediction's gradients overflow the model's dtype (inf or NaN: weights near its largest).
     Cancelled
         ``should_stop()`` returned true.
     """
@@ -83,7 +86,11 @@ def gradient_rank(session, probe: Probe, *, samples: int = DEFAULT_SAMPLES, K: i
         if should_stop is not None and should_stop():
             raise Cancelled("gradient rank cancelled")
         g = attribution(session, int(t), K).grads.astype(np.float64)
-        unit_energy += np.einsum("kj,kj->j", g, g)
+        sample_energy = np.einsum("kj,kj->j", g, g)
+        if not math.isfinite(sample_energy.sum()):  # inf or NaN gradients: no energy, and g @ u would warn
+            raise ModelError(f"{session.model.source}: the gradients of the prediction at t = {t} overflow "
+                             f"{session.model.dtype} (inf or NaN); the weights are too large for a gradient energy")
+        unit_energy += sample_energy
         energy += float(np.sum((g @ probe.direction) ** 2))
         if progress is not None:
             progress((i + 1) / positions.size)
