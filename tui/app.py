@@ -117,6 +117,11 @@ class FactormapApp(App[int]):
         if self.notice:
             self.notify(self.notice, timeout=10)
 
+    def on_ready(self) -> None:
+        """The first frame is painted: the loading screen may open the engine now."""
+        if isinstance(self.screen, LoadingScreen):
+            self.screen.open_engine()
+
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:
         """Show a notification, its text always as written: messages carry what the user typed

@@ -3,7 +3,7 @@
 Importing the session and its numba kernels takes 0.3-0.5 s (more on a busy machine), longer than
 Textual takes to draw. This screen imports nothing of the engine: it shows the start of the text
 as the explorer's text pane lays it out, untinted (no bit is known yet), says the engine is
-loading, and opens the engine in a thread worker once it has been drawn. Keys typed meanwhile are
+loading, and opens the engine in a thread worker once it has been painted. Keys typed meanwhile are
 kept, in order, for the explorer's key grammar (:meth:`factormap.tui.app.FactormapApp.on_event`
 hands them over once it is mounted); ``q`` with nothing typed before it, and ctrl+c, quit at once.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.segment import Segment
+from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,7 +29,8 @@ from textual.widgets import Footer
 from textual.worker import get_current_worker
 
 from factormap.tui import text_layout as tl
-from factormap.tui.widgets.status_line import StatusLine
+from factormap.tui.fields import Field, fit
+from factormap.tui.glyphs import byte_label
 
 if TYPE_CHECKING:
     from factormap.tui.opening import Opening
@@ -65,6 +67,40 @@ class TextGlimpse(Widget):
         end = self._rows[y + 1] if y + 1 < len(self._rows) else tl.next_row(self.text, self._rows[y], width)
         glyphs = "".join(tl.GLYPHS[b] for b in self.text[self._rows[y]:end])
         return Strip([Segment(glyphs, self.rich_style)]).extend_cell_length(width, self.rich_style)
+
+
+class LoadingStatus(Widget):
+    """The status line until the explorer's replaces it: position, byte, that the engine loads, and
+    the files. Not the explorer's :class:`~factormap.tui.widgets.status_line.StatusLine`, whose
+    module imports the interventions' rows and with them the engine."""
+
+    DEFAULT_CSS = """
+    LoadingStatus { height: 1; width: 1fr; }
+    """
+
+    def __init__(self, opening: Opening, model_name: str, text_name: str, **kwargs) -> None:
+        """Args:
+            opening: the model and text being opened.
+            model_name: the model file's name.
+            text_name: the text file's name.
+            **kwargs: passed to Widget.
+        """
+        super().__init__(**kwargs)
+        self.opening, self.model_name, self.text_name = opening, model_name, text_name
+
+    def render(self) -> Text:
+        """`` t 0/n │ 'byte' │ ⟳ loading the engine``, and at the right the files and H, which drop first."""
+        width = self.size.width
+        byte = self.opening.text[0] if self.opening.text else 0
+        line = fit([Field(f" t 0/{self.opening.n:,}", 0, style="bold"), Field(f"'{byte_label(byte)}'", 0),
+                    Field(f"⟳ {LOADING}", 0, style="italic")], width, " │ ")
+        right = fit([Field(self.model_name, 2), Field(self.text_name, 1), Field(f"H{self.opening.H}", 1)],
+                    width - line.cell_len - 2, " · ")
+        if right.cell_len and line.cell_len + right.cell_len + 2 <= width:
+            right.stylize("dim")
+            line.append(" " * (width - line.cell_len - right.cell_len - 1))
+            line.append_text(right)
+        return line
 
 
 class LoadingScreen(Screen):
@@ -105,17 +141,12 @@ class LoadingScreen(Screen):
         with Vertical(id="text-box") as box:
             box.border_title = "text · surprisal"
             yield TextGlimpse(self.opening.text, id="glimpse")
-        status = StatusLine(self.model_path.name, self.text_path.name, self.opening.H, self.opening.n, id="status")
-        status.work = LOADING
-        status.byte = self.opening.text[0] if self.opening.text else 0
-        yield status
+        yield LoadingStatus(self.opening, self.model_path.name, self.text_path.name, id="status")
         yield Footer()
 
-    def on_mount(self) -> None:
-        """Open the engine once the first frame is on the screen."""
-        self.call_after_refresh(self._start_opening)
-
-    def _start_opening(self) -> None:
+    def open_engine(self) -> None:
+        """Open the engine in a thread worker (the app calls this once its first frame is painted:
+        importing numba beside the loop would slow that frame down)."""
         self.run_worker(self._open, thread=True, group="open", exclusive=True, name="open the engine")
 
     def _open(self) -> None:
