@@ -3,6 +3,7 @@
 - :mod:`.features`: the standard features (word length, in-tag, ...) and user regex features.
 - :mod:`.stream`: the features computed range by range with their carried state.
 - :mod:`.moments`: float64 sufficient statistics of states and features, merged exactly.
+- :mod:`.lanes`: the moments of a whole text summed in two lanes of chunks, one per core.
 - :mod:`.readout`: a feature's best unit, covariance and OLS directions and their r.
 - :mod:`.propagation`: how ``Wh`` carries a feature direction.
 - :mod:`.compute`: the whole-text factor map (``compute_factor_map(session)``).
