@@ -30,7 +30,8 @@ async def test_the_legend_shows_each_lens_with_whole_phrases(size):
             lens = LENSES[name]
             assert line.rstrip() in screen_text(app)  # drawn as rendered: nothing beyond the width
             assert len(line) <= legend.size.width, line
-            phrases = (lens.meaning, *lens.briefs, "no intervention active", "no edit active", lens.labels[-1])
+            phrases = (lens.meaning, *lens.briefs, "no intervention active", "no edit active",
+                       lens.unit or lens.labels[-1])
             assert line.rstrip().endswith(phrases), line  # a whole phrase last, never one cut short
             assert any(phrase in line for phrase in (lens.meaning, *lens.briefs)), line
             await pilot.press("v")
@@ -129,8 +130,8 @@ async def test_the_help_screen_shows_every_search_escape():
 
 
 async def test_a_narrow_legend_keeps_its_whole_scale():
-    """At 60x16 the text pane is 28 columns wide: the scale's every label shows, the title (also on
-    the border) and the meaning giving way first."""
+    """At 60x16 the text pane is 28 columns wide: the scale's every label shows, with its unit (bits),
+    the title (also on the border) and the meaning giving way first."""
     app = make_app()
     async with app.run_test(size=(60, 16)) as pilot:
         await settle(pilot)
@@ -139,7 +140,7 @@ async def test_a_narrow_legend_keeps_its_whole_scale():
             line = legend.render().plain
             assert len(line) <= legend.size.width, line
             assert all(label in line for label in LENSES[name].labels), line
-            assert line.rstrip().endswith(LENSES[name].labels[-1]), line
+            assert line.rstrip().endswith(LENSES[name].unit or LENSES[name].labels[-1]), line  # its unit too
             await pilot.press("v")
             await settle(pilot)
 
@@ -162,3 +163,17 @@ async def test_the_help_lists_every_prompt_command_with_its_meaning(size):
             meaning = row.split(f":{word} ", 1)[-1].strip(" │")
             assert meaning and meaning.split()[0] in (PROMPT_COMMANDS | FEATURE_COMMANDS)[word], (word, text)
         assert ":123" in text and "go to position 123" in text, text
+
+
+async def test_a_narrow_oscilloscope_title_drops_its_keys_whole():
+    """At 60x16 the oscilloscope's border is too narrow for its keys: the title is its name alone,
+    never 'oscilloscope  a/x add/d…'; at 160x48 the keys are back."""
+    app = make_app()
+    async with app.run_test(size=(60, 16)) as pilot:
+        await settle(pilot)
+        scope = app.screen.query_one("#oscilloscope")
+        assert str(scope.border_title) == "oscilloscope", scope.border_title
+        assert "…" not in screen_text(app).splitlines()[scope.region.y]
+        await pilot.resize_terminal(160, 48)
+        await settle(pilot)
+        assert str(scope.border_title) == "oscilloscope  a/x add/drop the selected neuron"

@@ -35,6 +35,7 @@ class Lens:
         twins: a text style per tint (``"underline"``, ``"italic"``, ``""``) that tells the sides of
             a signed scale apart where colour is lost (``NO_COLOR`` greys keep only lightness);
             empty: none.
+        unit: the unit of the labels, written after the scale ("": the labels have none).
     """
 
     name: str
@@ -45,6 +46,7 @@ class Lens:
     labels: tuple[str, ...]
     briefs: tuple[str, ...]
     twins: tuple[str, ...] = ()
+    unit: str = ""
 
     def buckets(self, values: np.ndarray) -> np.ndarray:
         """The tint index of each value, or -1 where the value is NaN (not computed yet)."""
@@ -75,7 +77,7 @@ LENSES: dict[str, Lens] = {
     for lens in (
         Lens("surprisal", "surprisal", "bits the model spent on each byte",
              (0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0), SEQUENTIAL,
-             ("<¼", "½", "1", "2", "3", "4", "6", "8+"), ("bits spent on each byte",)),
+             ("<¼", "½", "1", "2", "3", "4", "6", "8+"), ("bits spent on each byte",), unit="bits"),
         Lens("activation", "activation", "selected neuron's h_t after each byte",
              (-0.75, -0.4, -0.1, 0.1, 0.4, 0.75), DIVERGING,
              ("−1", "−.6", "−.2", "0", ".2", ".6", "1"), ("h_t after each byte",)),
@@ -86,8 +88,8 @@ LENSES: dict[str, Lens] = {
         Lens("delta_bits", "Δbits", "bits added by the edits (italic better, underlined worse)",
              (-1.0, -0.25, -0.02, 0.02, 0.25, 1.0), DIVERGING,
              ("≤−1", "−.5", "−.1", "0", ".1", ".5", "≥1"),
-             ("bits added (italic better, underlined worse)", "bits added: italic better"),
-             ("italic",) * 3 + ("",) + ("underline",) * 3),
+             ("bits added (italic better, underlined worse)", "bits added: italic better", "italic better"),
+             ("italic",) * 3 + ("",) + ("underline",) * 3, unit="bits"),
     )
 }
 """The lenses in the order ``v`` cycles through them."""

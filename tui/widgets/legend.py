@@ -33,19 +33,22 @@ class Legend(Widget):
     note: reactive[str] = reactive("")
 
     def render(self) -> Text:
-        """The lens title, its scale as tinted chips, and the longest note and meaning that fit; where
-        even the title and the scale do not fit, the title (also on the pane's border) drops out,
-        then the chips narrow to 3 cells, so that the scale always shows whole."""
+        """The lens title, its scale as tinted chips with their unit, and the longest note and meaning
+        that fit; where even the title and the scale do not fit, the title (also on the pane's border)
+        drops out, then the chips narrow to 3 cells, then to one blank beside their label, so that
+        the scale always shows whole, with its unit."""
         lens = LENSES[self.lens]
         title = f"neuron {self.neuron} activation" if lens.name == "activation" else lens.title
         notes = [self.note, SHORT_NOTES.get(self.note, self.note)] if self.note else [""]
         meanings = [lens.meaning, *lens.briefs]
         choices = [(n, m) for n in dict.fromkeys(notes) for m in meanings]
         choices += [(notes[-1], ""), ("", meanings[-1]), ("", "")]
-        for head, chip in ((f" {title} ", 4), (" ", 4), (" ", 3)):
+        for head, chip in ((f" {title} ", 4), (" ", 4), (" ", 3), (" ", 0)):
             scale = Text(head, style="bold")
             for style, label in zip(lens.styles, lens.labels):
-                scale.append(f"{label:^{chip}}", style=style)
+                scale.append(f"{label:^{chip}}" if chip else f"{label} ", style=style)
+            if lens.unit:  # after the last chip's blank, if it has one
+                scale.append(f"{'' if scale.plain.endswith(' ') else ' '}{lens.unit}")
             for note, meaning in choices:
                 line = scale.copy()
                 if note:

@@ -37,6 +37,7 @@ from textual_plotext import Plot, PlotextPlot
 
 from factormap.engine.attribution.summary import attribution_summary
 from factormap.engine.session import Session
+from factormap.tui.fields import Field
 from factormap.tui.widgets.ansi_strips import ansi_to_strips
 from factormap.tui.widgets.oscilloscope_frame import (
     Y_AXIS_COLUMNS,
@@ -45,6 +46,7 @@ from factormap.tui.widgets.oscilloscope_frame import (
     draw_frame,
     legend_markup,
 )
+from factormap.tui.widgets.pane_title import FittedTitle
 from factormap.tui.widgets.reach import wait_for
 
 DEFAULT_NEURON_COUNT = 4
@@ -56,7 +58,7 @@ RANK_PREFIX = 1 << 16
 """The default units are ranked by gradient energy over at most this many leading bytes of the text."""
 
 
-class Oscilloscope(PlotextPlot):
+class Oscilloscope(FittedTitle, PlotextPlot):
     """Hidden-unit traces h_t[j] over a window around the cursor, y fixed to [-1, 1].
 
     Args:
@@ -70,6 +72,8 @@ class Oscilloscope(PlotextPlot):
 
     neurons: var[tuple[int, ...]] = var((), init=False)
     """The units drawn as traces, in order."""
+    title_fields = (Field("oscilloscope"), Field("a/x add/drop the selected neuron", 1))
+    """The border title: the pane's name, then its keys (dropped whole when too narrow)."""
 
     def __init__(self, session: Session, neurons: list[int] | None = None, *,
                  kernels_loaded: threading.Event | None = None, id: str | None = None,
