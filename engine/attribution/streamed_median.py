@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from factormap.engine.kernels.value_bins import count_bins_kernel, keep_in_windows_kernel
+
 #: Mantissa bits that split each power of two into bins.
 MANTISSA_BITS = 8
 #: Values in [LOW, HIGH) get bins of their own; smaller positive ones share one bin, larger ones another.
@@ -38,6 +40,8 @@ _ZERO_BIN = 0
 _TOP_BIN = _LAST - _FIRST + 2
 _NAN_BIN = _TOP_BIN + 1
 _BINS = _TOP_BIN + 2
+#: The bins' numbers as :mod:`factormap.engine.kernels.value_bins` takes them.
+_LAYOUT = np.array([_SHIFT, _FIRST - 2, _TOP_BIN, _NAN_BIN], np.int64)
 #: Values a row keeps in full before its window of bins is guessed from them.
 GUESS_SAMPLE = 4096
 #: Half the width, in quantiles, of a guessed window: ``[0.5 - GUESS_SPREAD, 0.5 + GUESS_SPREAD]``.
@@ -86,13 +90,13 @@ class StreamedMedian:
     def count(self, values: np.ndarray, present: np.ndarray) -> None:
         """First pass: add a block's present values to each row's bin counts (and, with a
         ``keep_budget``, keep those inside the rows' windows)."""
-        own = value_bins(values)
-        flat = (own + np.arange(self.rows)[:, None] * _BINS)[present]
-        self.counts += np.bincount(flat, minlength=self.rows * _BINS).reshape(self.rows, _BINS)
+        values, present = np.ascontiguousarray(values), np.ascontiguousarray(present, bool)
+        if not count_bins_kernel(values, present, _LAYOUT, self.counts):
+            raise ValueError("streamed medians take non-negative values only")
         if self._windowed:
-            self._keep_windows(values, own, present)
+            self._keep_windows(values, present)
 
-    def _keep_windows(self, values: np.ndarray, own: np.ndarray, present: np.ndarray) -> None:
+    def _keep_windows(self, values: np.ndarray, present: np.ndarray) -> None:
         """Guess the windows of rows that now have :data:`GUESS_SAMPLE` values (this block counted);
         keep the block's values inside the windows; halve the spread while the kept values exceed
         the budget. Guessing before keeping holds a first block of (K+1) x BLOCK values to its windows."""
@@ -100,9 +104,9 @@ class StreamedMedian:
         if fresh.any():
             self._guessed |= fresh
             self._narrow(fresh)
-        inside = present & (own != _ZERO_BIN) & (own >= self._low[:, None]) & (own <= self._high[:, None])
-        rows, cols = np.nonzero(inside)
-        self._kept.append((rows * _BINS + own[rows, cols], values[rows, cols]))
+        keys, kept = np.empty(values.size, np.int64), np.empty(values.size, values.dtype)
+        n = keep_in_windows_kernel(values, present, _LAYOUT, np.stack([self._low, self._high]), keys, kept)
+        self._kept.append((keys[:n].copy(), kept[:n].copy()))
         while sum(k.nbytes + v.nbytes for k, v in self._kept) > self.keep_budget:
             self._spread /= 2
             if self._spread < LEAST_SPREAD:  # ties fill the middle bins beyond the budget
