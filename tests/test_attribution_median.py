@@ -151,3 +151,24 @@ def test_a_summary_whose_norms_are_not_kept_streams_its_medians_in_one_pass(rand
     np.testing.assert_array_equal(streamed.median_norm, kept.median_norm)
     np.testing.assert_allclose(streamed.mean_norm, kept.mean_norm, rtol=1e-12)
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and 0.5 in fractions
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_bin_kernels_count_and_keep_as_value_bins_says(rng, dtype):
+    from factormap.engine.kernels.value_bins import count_bins_kernel, keep_in_windows_kernel
+
+    layout, bins = streamed_median._LAYOUT, streamed_median._BINS
+    values = rng.choice([0.0, -0.0, 1e-45, 1e-30, 3.0, 1e9, np.inf, np.nan], (5, 300)).astype(dtype)
+    values[:, :100] = rng.lognormal(0, 5, (5, 100))
+    present = rng.random(values.shape) < 0.8
+    own = value_bins(values)
+    counts = np.zeros((5, bins), np.int64)
+    assert count_bins_kernel(values, present, layout, counts)
+    np.testing.assert_array_equal(counts, [np.bincount(own[r][present[r]], minlength=bins) for r in range(5)])
+    windows = np.array([rng.integers(0, bins // 2, 5), rng.integers(bins // 2, bins, 5)])
+    keys, kept = np.empty(values.size, np.int64), np.empty(values.size, dtype)
+    n = keep_in_windows_kernel(values, present, layout, windows, keys, kept)
+    rows, cols = np.nonzero(present & (own != 0) & (own >= windows[0][:, None]) & (own <= windows[1][:, None]))
+    np.testing.assert_array_equal(keys[:n], rows * bins + own[rows, cols])
+    np.testing.assert_array_equal(kept[:n], values[rows, cols])
+    assert not count_bins_kernel(-values[:, :1] - 1, present[:, :1], layout, counts)  # negatives refused
