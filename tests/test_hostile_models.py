@@ -42,6 +42,11 @@ def _(d):
     return Run(["info", str(d / "nope.bin"), str(write_text(d))], fragments=("no such model file",))
 
 
+@CASES.case("convert_of_a_text")
+def _(d):
+    return Run(["convert", str(write_text(d)), "-o", str(d / "x.bin")], fragments=("not a model file", "PyTorch"))
+
+
 @CASES.case("model_is_a_directory")
 def _(d):
     (d / "models").mkdir()

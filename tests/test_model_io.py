@@ -84,6 +84,16 @@ def test_size_matching_no_hidden_size(tmp_path):
     _expect(tmp_path / "odd.bin", "matches no hidden size", "H=128")
 
 
+def test_a_text_of_another_suffix_is_no_model_of_any_format(tmp_path, sample_text):
+    """Its size is not a .bin's: the message says it is no model, not which H it is nearest to."""
+    (tmp_path / "t.txt").write_bytes(sample_text)
+    _expect(tmp_path / "t.txt", "not a model file", "PyTorch checkpoint", ".npz", "raw float32 .bin",
+            f"{len(sample_text):,} bytes")
+    with pytest.raises(ModelError) as err:
+        load_model(tmp_path / "t.txt")
+    assert "nearest valid" not in str(err.value)
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_non_finite_weights(tmp_path, random_model, bad):
     arr = np.frombuffer(random_model(4).to_bin_bytes(), "<f4").copy()

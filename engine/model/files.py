@@ -78,6 +78,12 @@ def _two_biases_hint(n_floats: int) -> str:
     return ""
 
 
+def _bin_hidden_size(size: int) -> int | None:
+    """The hidden size H whose raw float32 `.bin` model has ``size`` bytes, or None if no H has."""
+    hidden = round(hidden_size_for(size // 4)) if size > 0 and size % 4 == 0 else 0
+    return hidden if hidden >= 1 and 4 * float_count(hidden) == size else None
+
+
 def _load_bin(path: Path) -> Model:
     size = path.stat().st_size
     if size == 0:
@@ -87,9 +93,8 @@ def _load_bin(path: Path) -> Model:
         raise ModelError(f"{path}: size {size:,} bytes is not a whole number of float32 values; "
                          f"nearest valid: {_nearest_valid(size // 4)}")
     n = size // 4
-    root = hidden_size_for(n)
-    hidden = round(root)
-    if hidden < 1 or float_count(hidden) != n:
+    hidden = _bin_hidden_size(size)
+    if hidden is None:
         raise ModelError(f"{path}: size {size:,} bytes matches no hidden size; nearest valid: "
                          f"{_nearest_valid(n)}{_two_biases_hint(n)}")
     try:
@@ -209,8 +214,8 @@ def load_model(path: str | os.PathLike, dtype=np.float32) -> Model:
     ------
     ModelError
         one sentence naming the file and the problem (missing, a directory, empty,
-        a size that matches no H with the nearest valid H, too large for memory, NaN/Inf
-        weights, bad arrays).
+        a size that matches no H with the nearest valid H, a file of another suffix that is no
+        model of any format, too large for memory, NaN/Inf weights, bad arrays).
     """
     path = Path(path)
     try:
@@ -221,6 +226,10 @@ def load_model(path: str | os.PathLike, dtype=np.float32) -> Model:
             return _load_checkpoint(path, dtype)
         if suffix == ".npz" or zipfile.is_zipfile(path):
             return _load_npz(path, dtype)
+        if suffix != ".bin" and _bin_hidden_size(path.stat().st_size) is None:  # a text, say: no .bin size talk
+            raise ModelError(f"{path}: not a model file: neither a PyTorch checkpoint (.pt/.pth state_dict, "
+                             f".safetensors), an .npz archive, nor a raw float32 .bin (no hidden size has "
+                             f"{path.stat().st_size:,} bytes)")
         model = _load_bin(path)
         return model if model.dtype == dtype else model.astype(dtype)
     except OSError as exc:  # the file vanished or failed between the checks and the read
