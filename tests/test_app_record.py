@@ -258,3 +258,10 @@ async def test_a_card_written_right_after_a_toggle_waits_for_the_edits_figures(t
     assert f"| {READOUT_ROW + 1} | −u_wl at readout: {describe} | {fixed(delta, 4, signed=True)} |" in text
     assert any(m.startswith("write: waiting for the figures of −u_wl at readout") for m in messages), messages
     assert any(m.startswith("wrote the finding card") and "without" not in m for m in messages), messages
+
+
+def test_a_recorded_edit_names_the_neuron_selected_when_it_was_switched():
+    from factormap.tui.recorder import edit_fields
+
+    row = [r.edit.key for r in intervention_rows.ROWS].index("ablate_neuron")
+    assert edit_fields(row, True, 88)["name"] == "ablate h[88]"

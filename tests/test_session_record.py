@@ -287,6 +287,26 @@ def test_a_contrast_target_is_attributed_from_then_on(tmp_path, inputs):
     session.close()
 
 
+def test_the_replay_names_an_edit_with_the_neuron_of_each_moment_and_says_the_next_byte_as_null(tmp_path, inputs):
+    """The ablation follows the selected neuron, so its name does too (an older record's template
+    ``ablate h[{neuron}]`` included); the next byte's contrast target is null, not -1; and the
+    prediction's bits are given once."""
+    model, text, model_path, text_path = inputs
+    path = tmp_path / "s.jsonl"
+    write_record(path, model_path, text_path, [
+        ("neuron", {"neuron": 3}),
+        ("edit", {"row": 4, "key": "ablate_neuron", "name": "ablate h[{neuron}]", "on": True}),
+        ("neuron", {"neuron": 11}), ("move", {"t": 40})])
+    result = replay(model, text, read_record(path))
+    assert result.steps[1]["figures"]["edits"][0]["name"] == "ablate h[3]"
+    assert result.steps[2]["figures"]["edits"][0]["name"] == "ablate h[11]"
+    final = result.to_dict()["final"]
+    assert final["state"]["edits_on"] == [{"row": 4, "name": "ablate h[11]"}]
+    assert [e["name"] for e in final["edits"]] == ["ablate h[11]"]
+    assert final["state"]["contrast"] == {"target": None, "against": None}
+    assert "bits" in final["position"] and "bits" not in final["position"]["attribution"]
+
+
 ACTION_ENTRIES = st.one_of(
     st.builds(lambda t: ("move", {"t": t}), st.integers(0, 10**12)),
     st.builds(lambda j: ("neuron", {"neuron": j}), st.integers(0, 4096)),

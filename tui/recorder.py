@@ -45,11 +45,13 @@ class SessionRecorder:
         self.writer.close()
 
 
-def edit_fields(row: int, on: bool, rows=ROWS) -> dict:
+def edit_fields(row: int, on: bool, neuron: int, rows=ROWS) -> dict:
     """The fields of the ``edit`` action of switching row ``row`` of the interventions pane ``on``, with
-    the band's re-runs and the null's directions the row computes (so a replay computes the same)."""
+    the band's re-runs and the null's directions the row computes (so a replay computes the same).
+    ``name`` is the row's label with the selected ``neuron`` filled in (``ablate h[88]``)."""
     edit = rows[row].edit  # rows: the pane's row definitions (user features' rows at the end)
-    return {"row": row, "key": edit.key, "name": edit.label, "on": on, "band_runs": BAND_RUNS, "null_n": NULL_N}
+    return {"row": row, "key": edit.key, "name": edit.label.replace("{neuron}", str(neuron)), "on": on,
+            "band_runs": BAND_RUNS, "null_n": NULL_N}
 
 
 def state_actions(screen) -> list[tuple[str, dict]]:
@@ -60,7 +62,7 @@ def state_actions(screen) -> list[tuple[str, dict]]:
     actions = [("feature", {"name": f.name, "definition": f.definition}) for f in getattr(screen, "user_features", ())]
     actions += [("traces", {"neurons": list(scope.neurons)}), ("neuron", {"neuron": screen.neuron}),
                 ("lens", {"lens": screen.lens}), ("attribution_mode", {"mode": screen.query_one("#attribution").mode})]
-    actions += [("edit", edit_fields(i, True, pane.row_defs)) for i, row in enumerate(pane.rows) if row.on]
+    actions += [("edit", edit_fields(i, True, screen.neuron, pane.row_defs)) for i, row in enumerate(pane.rows) if row.on]
     actions.append(("move", {"t": screen.cursor}))
     return actions
 

@@ -28,9 +28,11 @@ def position_figures(session: Session, t: int, K: int, runs: dict[int, EditedRun
                      target: int = -1) -> dict:
     """The figures of position ``t``: the explorer's status line, attribution pane and Δbits column.
 
-    ``bits`` is ``-log2 p_t(x_{t+1})`` (None at the last byte); ``attribution`` is
-    :meth:`Attribution.to_dict` of ``ln p_t(target)`` (``target`` -1: ``x_{t+1}``, None at the
-    last byte) with offsets 0..K, plus
+    ``bits`` is ``-log2 p_t(x_{t+1})`` of the whole-text pass, the status line's figure (None at the
+    last byte); ``attribution`` is :meth:`Attribution.to_dict` of ``ln p_t(target)`` (``target`` -1:
+    ``x_{t+1}``, None at the last byte) with offsets 0..K, without its own ``bits`` when the target
+    is ``x_{t+1}`` (that is the same prediction's ``bits``, recomputed by the attribution's forward
+    pass, so the two would differ in rounding only), plus
     ``top_neurons_by_energy``: the :data:`TOP_NEURONS` units with the largest ``sum_k g_{k,j}^2``
     and their ``share`` of ``sum_{k,j} g_{k,j}^2`` (None at the last byte); ``delta_bits_at_t``:
     row -> ``bits'_t - bits_t`` under that edit alone; ``traces``: unit -> ``h_t[unit]``.
@@ -47,6 +49,8 @@ def position_figures(session: Session, t: int, K: int, runs: dict[int, EditedRun
         figures["attribution"] = att.to_dict() | {"top_neurons_by_energy": [
             {"neuron": int(j), "share": float(energy[j]) / total if total > 0 else math.nan}
             for j in att.top_neurons(TOP_NEURONS)]}
+        if target < 0:
+            del figures["attribution"]["bits"]
     figures["delta_bits_at_t"] = {str(row): run.delta_at(t) for row, run in sorted(runs.items())}
     if traces:
         h = session.states(t, t + 1)[0]

@@ -13,6 +13,7 @@ from factormap.engine.errors import FactormapError
 from factormap.engine.factor_map.features import FeatureError
 from factormap.engine.factor_map.user_features import parse_feature_definition
 from factormap.engine.interventions.run import EditedRun, intervention_delta
+from factormap.engine.interventions.table import research_edit
 from factormap.engine.model import Model
 from factormap.engine.replay.figures import edit_figures, feature_figures, position_figures
 from factormap.engine.replay.recipes import EditBuilder, EditRecipe, TableEdits
@@ -66,8 +67,18 @@ class ReplayState:
         """JSON-ready state."""
         return {"t": self.t, "lens": self.lens, "neuron": self.neuron, "traces": list(self.traces),
                 "attribution_mode": self.mode, "precision": self.precision, "features": dict(self.features),
-                "contrast": {"target": self.target, "against": self.against},
-                "edits_on": [{"row": row, "name": a["name"]} for row, a in sorted(self.edits.items())]}
+                "contrast": {"target": self.target if self.target >= 0 else None, "against": self.against},
+                "edits_on": [{"row": row, "name": self.edit_name(row)} for row in sorted(self.edits)]}
+
+    def edit_name(self, row: int) -> str:
+        """The name of the edit on in ``row`` with the neuron selected now: the research table's label
+        of its key (``ablate h[88]``; the edit follows the neuron), else the name recorded."""
+        action = self.edits[row]
+        try:
+            label = research_edit(action["key"]).label
+        except KeyError:  # a user feature's edit
+            label = action["name"]
+        return label.replace("{neuron}", str(self.neuron))
 
 
 @dataclass
@@ -131,7 +142,7 @@ class _Replayer:
 
     def _start_edit(self, row: int) -> dict:
         self._stop_edit(row)
-        name = self.state.edits[row]["name"]
+        name = self.state.edit_name(row)
         try:
             recipe = self.build_edit(self.session, self.state.edits[row], self.state.neuron)
         except FactormapError as exc:  # as the app's row says "error: ..." and counts in no total

@@ -82,7 +82,7 @@ class ExplorerRecording:
 
     def on_interventions_pane_toggled(self, message) -> None:
         """Record an edit switched on or off (by a key, the pane's own keys, or a replay)."""
-        self.record("edit", **edit_fields(message.row, message.on, {message.row: message.definition}))
+        self.record("edit", **edit_fields(message.row, message.on, self.neuron, {message.row: message.definition}))
 
     # -- the ":" prompt's words -------------------------------------------------------------
     def run_prompt_command(self, line: str) -> bool:
@@ -150,9 +150,9 @@ class ExplorerRecording:
             if not row.on:
                 continue
             current = row.figures is not None and row.figures[0] == t
-            fields = edit_fields(i, True, pane.row_defs)
+            fields = edit_fields(i, True, self.neuron, pane.row_defs)
             edits.append(CardEdit(
-                row=i, key=fields["key"], name=fields["name"].format(neuron=self.neuron),
+                row=i, key=fields["key"], name=fields["name"],
                 describe=row.spec.describe() if row.spec is not None else "(still being built)",
                 delta_bpc=row.result.delta_bpc if row.result is not None else None,
                 band=(row.band.min, row.band.max) if row.band is not None else None,
@@ -164,7 +164,7 @@ class ExplorerRecording:
     def edits_in_progress(self) -> list[str]:
         """The names of the active edits whose figures are still being computed."""
         pane = self.query_one("#interventions")
-        return [edit_fields(i, True, pane.row_defs)["name"].format(neuron=self.neuron)
+        return [edit_fields(i, True, self.neuron, pane.row_defs)["name"]
                 for i, row in enumerate(pane.rows) if row.on and row.stage not in ("done", "error")]
 
     def _wait_for_edit_figures(self) -> list[str]:
