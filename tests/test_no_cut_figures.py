@@ -14,7 +14,7 @@ from factormap.engine.session import Session
 from factormap.tui.app import FactormapApp
 from tests.app_helpers import make_demo_app, screen_text, settle
 from tests.conftest import REF_MODEL, REF_TEXT
-from tests.test_snapshots import SCREENS, SIZES, stable_plotext_ticks  # noqa: F401  (a fixture)
+from tests.test_snapshots import SIZES, stable_plotext_ticks  # noqa: F401  (a fixture)
 
 CUT_FIGURE = re.compile(
     r"(?:[\d.,]"                  # a number cut: '0.9…', '12,3…', '0.…'
@@ -49,41 +49,24 @@ def test_the_scan_passes_whole_figures(line):
     assert cut_lines(line) == []
 
 
-async def _inspector(pilot) -> None:
-    pilot.app.query_one("#prompt").cursor_blink = False
-    await settle(pilot)
-    await pilot.press("1", "2", "l", "I")
+async def _press(pilot, *keys: str) -> None:
+    await pilot.press(*keys)
     await settle(pilot, attempts=2000)
 
 
-async def _neuron_mode(pilot) -> None:
-    """The attribution pane in its neuron mode (``c`` three times) at a cursor 50 bytes in."""
-    pilot.app.query_one("#prompt").cursor_blink = False
-    await settle(pilot)
-    await pilot.press("5", "0", "l", "c", "c", "c")
-    await settle(pilot, attempts=2000)
-
-
-async def _contrast(pilot) -> None:
-    """The attribution of a contrast, ``:target e a``."""
-    pilot.app.query_one("#prompt").cursor_blink = False
-    await settle(pilot)
-    await pilot.press("5", "0", "l", "colon", *"target", "space", "e", "space", "a", "enter")
-    await settle(pilot, attempts=2000)
-
-
-async def _lens(pilot, presses: int) -> None:
-    await SCREENS["explorer"](pilot)
-    await pilot.press(*["v"] * presses)
-    await settle(pilot, attempts=2000)
-
-
-ALL_SCREENS = SCREENS | {
-    "inspector": _inspector, "neuron-mode": _neuron_mode, "contrast": _contrast,
-    **{f"lens-{n}": (lambda pilot, n=n: _lens(pilot, n)) for n in (1, 2, 3)},
-}
-"""Every screen and pane state scanned: the snapshot screens, the inspector, the attribution pane's
-neuron mode and contrast, and the explorer under each lens."""
+WALK = (
+    ("explorer", "ExplorerScreen", ("1", "2", "l", "i", "1", "i", "2")),  # the snapshot's: t=12, edits 1, 2 on
+    *((f"lens-{n}", "ExplorerScreen", ("v",)) for n in (1, 2, 3)),  # activation, attribution, Δbits
+    ("inspector", "InspectorScreen", ("v", "I")),  # under surprisal again: the neuron over the whole text
+    ("neuron-mode", "ExplorerScreen", ("escape", "i", "1", "i", "2", "3", "8", "l", "c", "c", "c")),  # t=50
+    ("contrast", "ExplorerScreen", ("c", "colon", *"target", "space", "e", "space", "a", "enter")),
+    ("dashboard", "DashboardScreen", ("D",)),
+    ("help", "HelpScreen", ("escape", "question_mark")),
+)
+"""Every screen and pane state scanned, in the order one app session walks through them (state, the
+screen it shows, the keys from the state before): the snapshot screens (explorer, dashboard, help),
+the explorer under each lens, the inspector, the attribution pane's neuron mode (edits off, t=50)
+and the contrast ``:target e a``."""
 
 
 def _reference_app() -> FactormapApp:
@@ -99,11 +82,18 @@ MODELS = {"demo": make_demo_app, "reference": _reference_app}
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("screen", ALL_SCREENS)
 @pytest.mark.parametrize("model", MODELS)
-async def test_no_figure_is_cut_short(stable_plotext_ticks, model, screen, size):
+async def test_no_figure_is_cut_short(stable_plotext_ticks, model, size):
+    """One app session per model and size walks through :data:`WALK` and scans the screen after
+    each step (one session for all nine states: a session costs seconds of start-up and compiles)."""
     app = MODELS[model]()
+    cut: dict[str, list[str]] = {}
     async with app.run_test(size=SIZES[size]) as pilot:
-        await ALL_SCREENS[screen](pilot)
-        text = screen_text(app)
-    assert cut_lines(text) == [], "\n".join(cut_lines(text))
+        app.query_one("#prompt").cursor_blink = False
+        await settle(pilot)
+        for state, screen, keys in WALK:
+            await _press(pilot, *keys)
+            assert type(app.screen).__name__ == screen, (state, app.screen)
+            if lines := cut_lines(screen_text(app)):
+                cut[state] = lines
+    assert cut == {}, "\n".join(f"{state}: {line}" for state, lines in cut.items() for line in lines)
