@@ -106,10 +106,11 @@ async def test_dashboard_opens_and_every_chart_shows_the_reports_numbers():
         for chart_id, key in (("bits-class", "by_class"), ("bits-tag", "by_tag"), ("bits-word", "by_word_position")):
             spec = chart(app, chart_id).spec
             groups = breakdown[key]
-            assert list(spec.labels) == list(groups)
+            assert [label.replace(" ", "_") for label in spec.labels] == list(groups)
             means = [np.nan if g["mean_bits"] is None else g["mean_bits"] for g in groups.values()]
             assert_allclose(spec.values("mean bits"), means, rtol=1e-9)
-            assert_array_equal(spec.positions, [g["worst_position"] for g in groups.values()])
+            assert_array_equal(spec.positions, [-1 if g["worst_position"] is None else g["worst_position"]
+                                                for g in groups.values()])
         worst = chart(app, "worst").spec
         assert_array_equal(worst.positions, breakdown["worst"]["position"])
         assert_allclose(worst.values("bits"), breakdown["worst"]["bits"], rtol=1e-9)
@@ -221,6 +222,7 @@ async def test_save_writes_the_svg_and_the_numbers_beside_it(tmp_path, monkeypat
     assert svg.read_text().lstrip().startswith("<svg")
     data = json.loads(numbers.read_text(), parse_constant=lambda name: pytest.fail(f"{name} is not JSON"))
     assert data["model"] == "random.bin" and data["position"] == 0
+    assert data["text_bytes"] == app.session.n and "n" not in data  # a key names its quantity
     assert set(data) >= {"breakdown", "factor_map", "peaks", "sparsity", "attribution", "interventions"}
     assert sorted(p.name for p in tmp_path.iterdir()) == [numbers.name, svg.name]
 

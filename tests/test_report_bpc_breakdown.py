@@ -33,6 +33,8 @@ def test_json_holds_the_breakdown_and_the_top_n_curve(files, capsys):
                 assert bits[g["worst_position"]] >= g["mean_bits"] - 1e-6
     assert set(breakdown["by_class"]) == {"letter", "digit", "space", "punctuation", "markup", "other"}
     assert breakdown["by_class"]["other"]["mean_bits"] is None          # no such byte: null, not NaN
+    assert breakdown["by_class"]["other"]["worst_position"] is None     # null, not the sentinel -1
+    assert list(breakdown["by_tag"]) == ["outside_tags", "inside_tags"]  # snake_case quantity names
     assert breakdown["worst"]["bits"][0] == pytest.approx(bits.max(), rel=1e-6)
     assert sparsity["top_n"] == list(range(1, 9)) and sparsity["mean_share"][-1] == pytest.approx(1.0)
     assert np.all(np.diff(sparsity["mean_share"]) >= -1e-12)

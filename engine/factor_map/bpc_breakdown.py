@@ -59,9 +59,11 @@ class BitsByGroup:
     worst: np.ndarray
 
     def to_dict(self) -> dict:
-        """JSON-ready figures, one entry per group name."""
-        return {name: {"count": int(self.count[g]), "mean_bits": _float(self.mean_bits[g]),
-                       "share": _float(self.share[g]), "worst_position": int(self.worst[g])}
+        """JSON-ready figures, one entry per group, keyed by its name in snake_case (``outside_tags``);
+        an empty group's ``worst_position`` is None."""
+        return {name.replace(" ", "_"): {
+                    "count": int(self.count[g]), "mean_bits": _float(self.mean_bits[g]), "share": _float(self.share[g]),
+                    "worst_position": int(self.worst[g]) if self.worst[g] >= 0 else None}
                 for g, name in enumerate(self.names)}
 
 

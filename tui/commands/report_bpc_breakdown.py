@@ -46,8 +46,8 @@ def _group_table(title: str, groups: dict):
     for name, g in groups.items():
         mean = stored(g["mean_bits"])
         share = "–" if g["share"] is None else f"{g['share']:.1%}"
-        worst = "–" if g["worst_position"] < 0 else f"{g['worst_position']:,}"
-        table.add_row(escape(name), f"{g['count']:,}", mean, share, worst)
+        worst = "–" if g["worst_position"] is None else f"{g['worst_position']:,}"
+        table.add_row(escape(name.replace("_", " ")), f"{g['count']:,}", mean, share, worst)
     return table
 
 

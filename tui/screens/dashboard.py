@@ -261,7 +261,7 @@ class DashboardScreen(Screen[int | None]):
         """Write the screen (SVG) and the numbers (JSON) to new files named after the inputs."""
         svg = self.whole_svg(f"factormap dashboard: {self.model_path.name} on {self.text_path.name}")
         numbers = {"model": self.model_path.name, "text": self.text_path.name, "position": self.cursor,
-                   "n": self.session.n, "hidden_size": self.session.H} | self.data.to_dict()
+                   "text_bytes": self.session.n, "hidden_size": self.session.H} | self.data.to_dict()
         try:
             svg_path = jobs.reserve_export_path(self.model_path, self.text_path, self.cursor,
                                                 suffixes=(".svg", ".json"))
