@@ -28,9 +28,11 @@ async def test_status_line_shows_the_trust_horizon_and_the_exponent():
 
 
 def test_trust_label_says_where_float32_stops_holding():
-    assert trust_label(82, 0.1114, 4096, 4096) == "trust t<82, λ +0.111/B"
-    assert trust_label(None, -0.667, 11786, 11786) == "trust all, λ −0.667/B"
-    assert trust_label(None, -0.5, 1 << 20, 5 << 20) == "trust ≥ 1,048,576, λ −0.500/B"   # compact: 3 digits
+    # λ as info gives it: fixed 4 decimals, in nats/step
+    assert trust_label(82, 0.1114, 4096, 4096) == "float32 trusted to t<82, λ +0.1114 nats/step"
+    assert trust_label(None, -0.667, 11786, 11786) == "float32 trusted throughout, λ −0.6670 nats/step"
+    assert trust_label(None, -0.5, 1 << 20, 5 << 20) == \
+        "float32 trusted for t<1,048,576, as far as checked, λ −0.5000 nats/step"
 
 
 async def test_a_float64_session_is_explored_in_float64():

@@ -74,7 +74,7 @@ class StatusLine(Widget):
 
         Left (in order of what drops last): the position, the byte, the BPC, a pending command,
         the work still running, the bits of the prediction, the lens, the neuron, the trust figure
-        (:func:`trust_label`; its short form drops the exponent). Right: how to
+        (:func:`trust_label`; its short form drops the exponent, and the "as far as checked"). Right: how to
         reach the keys and the edits, then the file names and H.
         """
         width = self.size.width
@@ -106,9 +106,12 @@ class StatusLine(Widget):
 def trust_label(horizon: int | None, lyapunov: float, positions: int, n: int) -> str:
     """The status line's trust figure (see :mod:`factormap.engine.chaos`).
 
-    ``trust t<82, λ +0.111/B``: float32 states leave float64 ones by more than the tolerance
-    from t = 82 on, and the largest Lyapunov exponent is +0.111 nats per byte. ``trust all`` when
-    they never part (``trust ≥ N`` when only the first N positions were checked).
+    ``float32 trusted to t<82, λ +0.1114 nats/step``: float32 states leave float64 ones by more than
+    the tolerance from t = 82 on, and the largest Lyapunov exponent is +0.1114 nats per step (one
+    step reads one byte); λ is given as ``info`` gives it (:func:`fixed`, 4 decimals, the same unit).
+    ``float32 trusted throughout`` when they never part (``float32 trusted for t<N, as far as
+    checked`` when only the first N positions were checked). The status line's short form is the
+    part before the first ", ".
 
     Args:
         horizon: the trust horizon, or None.
@@ -116,5 +119,6 @@ def trust_label(horizon: int | None, lyapunov: float, positions: int, n: int) ->
         positions: how many positions were checked.
         n: bytes in the text.
     """
-    where = f"t<{horizon:,}" if horizon is not None else ("all" if positions >= n else f"≥ {positions:,}")
-    return f"trust {where}, λ {compact(lyapunov, signed=True)}/B"
+    where = (f"to t<{horizon:,}" if horizon is not None
+             else "throughout" if positions >= n else f"for t<{positions:,}, as far as checked")
+    return f"float32 trusted {where}, λ {fixed(lyapunov, 4, signed=True)} nats/step"
