@@ -73,3 +73,39 @@ async def test_d_moves_on_to_a_feature_direction():
         await pilot.press("d")
         screen = await _inspector_ready(pilot)
         assert screen.inspection.probe.name == "u_word_len" and screen.inspection.probe.neuron is None
+
+
+async def test_the_histogram_labels_its_rows_by_lower_edge_and_fits_80x24_and_d_resets_the_bar():
+    """Each row says it counts the positions at or above its bin's lower edge, in the decimals that
+    tell edges apart; every bar stays on its own row at 80x24; and d starts the bar at 0%."""
+    from textual.widgets import ProgressBar
+
+    from factormap.tui.fields import fixed
+    from factormap.tui.screens.inspector import edge_decimals
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("I")
+        screen = await _inspector_ready(pilot)
+        edges = screen.inspection.histogram_edges
+        lines = str(screen.query_one("#inspector-histogram").render()).splitlines()
+        assert "lower edge" in lines[0]
+        rows = lines[1:1 + BINS]
+        assert [row[1:].split()[1] for row in rows] == [fixed(e, edge_decimals(edges), signed=True)
+                                                        for e in edges[BINS - 1::-1]]
+        assert all(row[1:].split()[0] == "≥" for row in rows)
+        width = screen.query_one("#inspector-histogram").content_size.width
+        assert max(len(row) for row in rows) <= width  # no bar wraps onto the next row
+        assert screen.query_one(ProgressBar).percentage == 1.0
+        screen._inspect = lambda index: None  # hold the new probe's work back: the bar as d leaves it
+        await pilot.press("d")
+        assert screen.query_one(ProgressBar).percentage == 0.0
+
+
+def test_edge_decimals_tell_neighbouring_edges_apart():
+    from factormap.tui.screens.inspector import edge_decimals
+
+    assert edge_decimals(np.linspace(-1, 1, 21)) == 2
+    assert edge_decimals(np.linspace(-5.487, 2.277, 21)) == 2
+    assert edge_decimals(np.linspace(0, 0.2, 21)) == 3

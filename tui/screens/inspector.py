@@ -13,6 +13,7 @@ user's ``:feature`` ones (their factor map is computed on first need).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
@@ -44,7 +45,15 @@ TOP = 10
 BINS = 20
 """Bins of the histogram."""
 BAR = 24
-"""Cells of the longest histogram bar."""
+"""Cells of the longest histogram bar, where the side column has room for them."""
+ROW_LABEL = 10
+"""Cells of a histogram row before its bar: the threshold mark, ``≥`` and the bin's lower edge."""
+
+
+def edge_decimals(edges: np.ndarray) -> int:
+    """Decimals that tell neighbouring bin edges apart: two, or more for bins narrower than 0.1."""
+    width = float(edges[1] - edges[0]) if edges.size > 1 else 1.0
+    return max(2, 1 - math.floor(math.log10(width))) if width > 0 else 2
 
 INSPECTOR_BINDINGS: list[Binding] = [
     Binding("escape,I", "close", "back", tooltip="Back to the explorer without moving", id="inspector-close"),
@@ -102,7 +111,7 @@ class InspectorScreen(Screen[int | None]):
     DEFAULT_CSS = """
     InspectorScreen #inspector-title { height: auto; text-style: bold; padding: 0 1; }
     InspectorScreen #inspector-positions { width: 3fr; height: 1fr; }
-    InspectorScreen #inspector-side { width: 2fr; height: 1fr; padding: 0 1; }
+    InspectorScreen #inspector-side { width: 2fr; height: 1fr; padding: 0 1; scrollbar-gutter: stable; }
     InspectorScreen #inspector-progress { height: 1; }
     """
 
@@ -128,7 +137,7 @@ class InspectorScreen(Screen[int | None]):
         yield Static(id="inspector-title")
         with Horizontal():
             yield OptionList(id="inspector-positions")
-            with Vertical(id="inspector-side"):
+            with VerticalScroll(id="inspector-side"):  # at 80x24 its figures scroll below the histogram
                 yield Static(id="inspector-histogram")
                 yield Static(id="inspector-figures")
         yield ProgressBar(id="inspector-progress", show_eta=False)
@@ -141,6 +150,7 @@ class InspectorScreen(Screen[int | None]):
     # -- work -------------------------------------------------------------------------------
     def _start(self) -> None:
         self.inspection = self.rank = self.cost = None
+        self.query_one(ProgressBar).update(total=1.0, progress=0.0)  # not the last probe's 100%
         self.query_one(OptionList).clear_options()
         self._redraw()
         self._inspect(self.probe_index)
@@ -236,15 +246,23 @@ class InspectorScreen(Screen[int | None]):
             return Text("inspecting the whole text…", style="dim")
         edge = self.threshold_edge
         counts, edges = ins.histogram_counts, ins.histogram_edges
+        decimals = edge_decimals(edges)
         most = max(int(counts.max()), 1)
-        out = Text()
+        room = self.query_one("#inspector-histogram").content_size.width - ROW_LABEL
+        bar = BAR if room <= 0 else min(BAR, room)  # a bar wider than the column would wrap onto the next row
+        out = Text("positions per bin (≥ the bin's lower edge)\n", style="dim")
         for i in range(counts.size - 1, -1, -1):
             mark = "▶" if i == edge else " "
             style = "bold" if i >= edge else "dim"
-            out.append(f"{mark}{fixed(edges[i], 3, signed=True):>8} {'█' * round(BAR * counts[i] / most)}\n", style)
+            label = f"≥ {fixed(edges[i], decimals, signed=True)}"
+            out.append(f"{mark}{label:>{ROW_LABEL - 2}} {'█' * round(bar * counts[i] / most)}\n", style)
         out.append(f"{100 * ins.fraction_at_or_above_edge(edge):.1f}% of positions at or above "
-                   f"{fixed(edges[edge], 3, signed=True)} (+/-: move)")
+                   f"{fixed(edges[edge], decimals, signed=True)} (+/-: move)")
         return out
+
+    def on_resize(self) -> None:
+        """The bars fit the side column's new width."""
+        self._redraw()
 
     def _figures(self) -> Text:
         out = Text()
