@@ -39,3 +39,10 @@ def test_the_next_byte_alone_reads_as_before():
 def test_the_last_byte_has_no_next_byte():
     card = _card(CardPosition(t=19, byte=ord("."), bits=None))
     assert "- the last byte: there is no next byte to predict" in card and "attributed" not in card
+
+
+def test_the_open_line_says_that_each_key_press_applies_one_action():
+    """``--open`` opens the app at the record's start, not at the card's state (found by QA)."""
+    card = _card(_position(target=ord("<"), prob=0.868, target_bits=-math.log2(0.868), value=math.log(0.868)))
+    (line,) = [line for line in card.splitlines() if "--open" in line]
+    assert "record's start" in line and "each > applies one action" in line and "the same state" not in line

@@ -163,7 +163,8 @@ def card_markdown(*, model: FileIdentity, text: FileIdentity, tool_version: str,
              "## Reproduce", "", "From this folder, with the model and text at the paths the record names "
              "(or give them with `--model` and `--text`):", "", "```sh",
              f"{replay}          # every figure above, headless (--json for JSON)",
-             f"{replay} --open   # the same state in the app", "```"]
+             f"{replay} --open   # the app at the record's start: each > applies one action, up to this state",
+             "```"]
     if record_at is not None:
         lines += ["", f"The session it was found in: `factormap-tui replay {shlex.quote(record_at[0])} "
                       f"--at {record_at[1]}`."]

@@ -54,6 +54,17 @@ def edit_fields(row: int, on: bool, neuron: int, rows=ROWS) -> dict:
             "band_runs": BAND_RUNS, "null_n": NULL_N}
 
 
+def contrast_fields(pane) -> dict:
+    """The fields of the ``contrast`` action of the attribution pane's quantity: ``target`` its byte a
+    (-1: the next byte), with ``against`` the byte b of ``ln p(a) − ln p(b)`` when there is one.
+
+    Args:
+        pane: the attribution pane.
+    """
+    return {"target": -1 if pane.target is None else pane.target} | (
+        {} if pane.contrast is None else {"against": pane.contrast})
+
+
 def state_actions(screen) -> list[tuple[str, dict]]:
     """The actions that bring a fresh explorer to ``screen``'s state, in an order that replays to it
     (user features first, the neuron before the edits built from it, the cursor last)."""
@@ -62,6 +73,8 @@ def state_actions(screen) -> list[tuple[str, dict]]:
     actions = [("feature", {"name": f.name, "definition": f.definition}) for f in getattr(screen, "user_features", ())]
     actions += [("traces", {"neurons": list(scope.neurons)}), ("neuron", {"neuron": screen.neuron}),
                 ("lens", {"lens": screen.lens}), ("attribution_mode", {"mode": screen.query_one("#attribution").mode})]
+    if screen.query_one("#attribution").target is not None:
+        actions.append(("contrast", contrast_fields(screen.query_one("#attribution"))))
     actions += [("edit", edit_fields(i, True, screen.neuron, pane.row_defs)) for i, row in enumerate(pane.rows) if row.on]
     actions.append(("move", {"t": screen.cursor}))
     return actions
@@ -92,6 +105,12 @@ def apply_action(screen, entry: dict) -> str | None:
         if pane.rows[entry["row"]].on != entry["on"]:
             pane.toggle(entry["row"])
         return f"edit {entry['row'] + 1} ({entry['name']}) {'on' if entry['on'] else 'off'}"
+    elif action == "contrast":
+        target, against = entry["target"], entry.get("against")
+        try:
+            screen.query_one("#attribution").set_target(None if target < 0 else target, against)
+        except ValueError as exc:  # a record written by hand: a contrast without a target
+            return f"contrast: not replayed ({exc})"
     elif action == "feature" and hasattr(screen, "add_user_feature"):
         screen.add_user_feature(entry["definition"])
     elif action == "feature_removed" and hasattr(screen, "remove_user_feature"):

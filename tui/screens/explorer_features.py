@@ -26,6 +26,7 @@ from factormap.engine.factor_map.compute import compute_factor_map
 from factormap.engine.factor_map.readout import FeatureReadout
 from factormap.tui import motions
 from factormap.tui.fields import compact
+from factormap.tui.recorder import contrast_fields
 
 FEATURE_COMMANDS = {"feature": "NAME=REGEX (RE2) or NAME=@FILE (one number per byte): add a feature",
                     "features": "list the user features",
@@ -160,7 +161,7 @@ class ExplorerFeatures:
         except ValueError as exc:
             self.notify(f"target: {exc}", severity="error", timeout=6)
             return
-        self.record("contrast", target=pane.target_description())
+        self.record("contrast", **contrast_fields(pane))
         self.notify(f"attributing {pane.target_description() or 'the next byte'}", timeout=3)
 
     def user_traces(self) -> dict[str, np.ndarray]:

@@ -27,6 +27,8 @@ from factormap.tui.recorder import SessionRecorder, apply_action, edit_fields, s
 PROMPT_COMMANDS = {"record": "FILE.jsonl: record this session from here on",
                    "write": "FILE.md: write a finding card (with FILE.svg and FILE.jsonl beside it)"}
 """Words the ``:`` prompt takes besides a position, with what they do."""
+REPLAY_NOTICE_SECONDS = 20.0
+"""How long ``replay --open``'s notice that > steps stays up (the footer's > may be past a narrow screen's edge)."""
 CARD_WAIT_SECONDS = 120.0
 """How long a finding card waits for the figures of the edits still being computed (toggled just
 before ``:write``) before it is written without them."""
@@ -48,7 +50,8 @@ class ExplorerRecording:
             self._record_state()
         if self.app_replay:
             self.app.bind("greater_than_sign", "screen.replay_step", description="next action", key_display=">")
-            self.notify(f"replaying {len(self.app_replay)} actions: press > for each", timeout=6)
+            self.notify(f"replay: the app is at the record's start; press > to apply each recorded action in turn "
+                        f"({len(self.app_replay)} in all)", timeout=REPLAY_NOTICE_SECONDS)
 
     @property
     def recorder(self) -> SessionRecorder | None:
