@@ -126,6 +126,19 @@ async def test_search_finds_matches_and_n_N_cycle():
         assert "".join(underlined).count("Anarchism") >= 1
 
 
+async def test_ctrl_j_runs_the_prompt_as_enter_does():
+    # Keys typed before the first frame reach the app through a terminal still in cooked mode,
+    # which turns Enter's CR into LF: Textual reads it as ctrl+j.
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"Anarchism", "ctrl+j")
+        await settle(pilot)
+        assert app.query_one("#prompt").has_class("-hidden")
+        assert app.screen.cursor == APP_TEXT.find(b"Anarchism") > 0
+        assert any("matches of 'Anarchism'" in n.message for n in app._notifications)
+
+
 async def test_search_escapes_and_not_found_notifies():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

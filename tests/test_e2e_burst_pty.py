@@ -102,6 +102,22 @@ def test_commands_written_in_one_go_do_what_they_say(app_inputs, tmp_path, exe):
     assert b"Traceback" not in term.output
 
 
+def test_a_search_typed_before_the_first_frame_runs(app_inputs, tmp_path, exe):
+    # Written at once, before the app puts the terminal in raw mode: the line discipline turns the
+    # line's end into LF, which the app reads as ctrl+j (written as LF here so that no timing matters).
+    term = Terminal([exe, *map(str, app_inputs)], cwd=tmp_path)
+    try:
+        term.send(b"/Wiki\n")
+        term.wait_for(b"3 matches of")
+        term.wait_for(position(TEXT.find(b"Wiki")))
+        term.send(b"q")
+        status = exit_status(term)
+    finally:
+        term.close()
+    assert status == 0, term.output[-2000:]
+    assert b"Traceback" not in term.output
+
+
 def test_a_burst_that_opens_and_closes_two_prompts_ends_where_it_says(app_inputs, tmp_path, exe):
     term = Terminal([exe, *map(str, app_inputs)], cwd=tmp_path)
     try:

@@ -8,7 +8,7 @@ hands every key to :meth:`KeyGrammar.feed_key` as it arrives instead (see
 :meth:`factormap.tui.app.FactormapApp.on_event`), and the grammar's state changes before the next
 key is read. Its states:
 
-- **prompt**: after ``/`` or ``:``, keys edit the prompt line; enter runs it, escape closes it;
+- **prompt**: after ``/`` or ``:``, keys edit the prompt line; enter (or ctrl+j) runs it, escape closes it;
 - **prefix**: after ``g``, ``m``, ``'`` (:data:`factormap.tui.keymap.PREFIX_KEYS`), the next key
   completes the command (``gg``, ``ma``, ``'a``); anything else cancels it;
 - **count**: digits pending before a command (``100l``); a key that is no command drops them;
@@ -23,6 +23,10 @@ import string
 
 from textual import events
 from textual.widgets import Input
+
+SUBMIT_KEYS = ("enter", "ctrl+j")
+"""Keys that run the open prompt. A terminal still in cooked mode (keys typed before the app's first
+frame) translates Enter's CR to LF, which Textual reads as ctrl+j; vim's command line takes it too."""
 
 
 class KeyGrammar:
@@ -61,7 +65,7 @@ class KeyGrammar:
 
     async def _edit_prompt(self, prompt: Input, event: events.Key) -> None:
         """One key typed into the open prompt (it has the focus, so its own bindings come first)."""
-        if event.key == "enter":
+        if event.key in SUBMIT_KEYS:
             kind, value = self._prompt_kind, prompt.value
             self._close_prompt()
             self.submit_prompt(kind, value)
