@@ -58,7 +58,9 @@ async def test_threshold_moves_by_bin_edges_and_escape_leaves_the_cursor():
         assert screen.threshold_edge == start + 1
         shown = str(screen.query_one("#inspector-histogram").render())
         assert f"{100 * ins.fraction_at_or_above_edge(start + 1):.1f}% of positions at or above" in shown
-        assert "null percentile" in str(screen.query_one("#inspector-figures").render())
+        figures = str(screen.query_one("#inspector-figures").render())
+        assert "null percentile" in figures
+        assert f"over a sample of {screen.rank.samples:,} of the {app.session.n - 1:,} predictions" in figures
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, InspectorScreen) and app.screen.cursor == 0

@@ -11,6 +11,7 @@ from factormap.engine.interventions.directions import feature_direction
 from factormap.engine.model import array_shapes, load_model, save_model
 from factormap.engine.session import Session
 from factormap.tui.cli import main
+from factormap.tui.glyphs import escaped
 
 
 @pytest.fixture
@@ -85,3 +86,14 @@ def test_inspect_on_a_pipe_writes_no_blank_line_and_an_error_is_one_line(files, 
     assert main(["inspect", str(tmp_path / "top.npz"), files[1], "--neuron", "0", "--nulls", "2", "--samples", "4"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("factormap-tui: error:") and "too large" in err, repr(err)
+
+
+def test_inspect_tables_mark_the_byte_at_t_without_styles_and_name_the_rank_a_sample(files, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")  # the rank's label on one line
+    data = _json(["inspect", *files, "--neuron", "1", "--top", "3", "--nulls", "0", "--samples", "4", "--json"], capsys)
+    assert main(["inspect", *files, "--neuron", "1", "--top", "3", "--nulls", "0", "--samples", "4"]) == 0
+    out = capsys.readouterr().out  # captured output carries no styles, as a pipe does not
+    assert "reversed" not in out and "context‖byte at t‖after" in out
+    for ctx in data["top_contexts"]:
+        assert f"‖{escaped(ctx['byte'].encode('latin-1'))}‖" in out
+    assert f"over a sample of 4 evenly spaced predictions of the {data['n'] - 1:,}" in out

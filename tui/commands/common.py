@@ -189,3 +189,17 @@ def one_line(message: str) -> str:
     sequence in a file name) become visible escapes instead of moving the cursor or recolouring."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
 
+
+
+def marked_context(before: str, byte: str, after: str):
+    """A byte string's ``before`` ‖ ``byte`` ‖ ``after`` (JSON strings of one character per byte) as
+    a rich Text: the byte bold and reversed, and between ‖ marks that keep it visible where styles
+    are lost (a pipe, NO_COLOR); an empty byte shows as ∅."""
+    from rich.text import Text
+
+    from factormap.tui.glyphs import escaped
+
+    text = Text(escaped(before.encode("latin-1")) + "‖", style="dim")
+    text.append(escaped(byte.encode("latin-1")) or "∅", style="bold reverse")
+    text.append("‖" + escaped(after.encode("latin-1")), style="dim")
+    return text

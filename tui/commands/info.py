@@ -6,9 +6,16 @@ import argparse
 
 from factormap.engine.chaos import Chaos, chaos
 from factormap.engine.session import Session
-from factormap.tui.commands.common import add_precision_argument, load_inputs, one_line, print_json, whole_number
+from factormap.tui.commands.common import (
+    add_precision_argument,
+    load_inputs,
+    marked_context,
+    one_line,
+    print_json,
+    whole_number,
+)
 from factormap.tui.fields import compact, fixed
-from factormap.tui.glyphs import byte_label, escaped
+from factormap.tui.glyphs import byte_label
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,10 +112,7 @@ def run(args: argparse.Namespace) -> int:
                       ("predicted (p)", "left")):
         worst.add_column(col, justify=just)
     for r in data["worst_positions"]:
-        # the ‖ marks keep the target visible where styles are lost (a pipe, NO_COLOR)
-        ctx = Text(escaped(r["context_before"].encode("latin-1")) + "‖", style="dim")
-        ctx.append(escaped(r["target"].encode("latin-1")), style="bold reverse")
-        ctx.append("‖" + escaped(r["context_after"].encode("latin-1")), style="dim")
+        ctx = marked_context(r["context_before"], r["target"], r["context_after"])
         pred = f"{byte_label(r['predicted_byte'])} ({compact(r['predicted_prob'])})"
         worst.add_row(str(r["position"]), compact(r["bits"]), ctx, pred)
     console.print(worst)

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
+from factormap.tui.commands.common import marked_context
 from factormap.tui.fields import fixed, stored
-from factormap.tui.glyphs import escaped
 
 _BAR = 30
-
-
-def _context(ctx: dict) -> Text:
-    """The bytes around a position with the byte itself reversed."""
-    text = Text(escaped(ctx["before"].encode("latin-1")))
-    text.append(escaped(ctx["byte"].encode("latin-1")) or "∅", style="reverse bold")
-    text.append(escaped(ctx["after"].encode("latin-1")))
-    return text
 
 
 def _extremes(data: dict, end: str) -> Table:
@@ -26,9 +17,9 @@ def _extremes(data: dict, end: str) -> Table:
     table.add_column("#", justify="right")
     table.add_column("t", justify="right")
     table.add_column("value", justify="right")
-    table.add_column("context (the byte at t reversed)", no_wrap=True)
+    table.add_column("context‖byte at t‖after", no_wrap=True)
     for i, (t, v, ctx) in enumerate(zip(data[f"{end}_positions"], data[f"{end}_values"], data[f"{end}_contexts"])):
-        table.add_row(str(i + 1), f"{t:,}", stored(v, signed=True), _context(ctx))
+        table.add_row(str(i + 1), f"{t:,}", stored(v, signed=True), marked_context(ctx["before"], ctx["byte"], ctx["after"]))
     return table
 
 
@@ -55,7 +46,8 @@ def _summary(data: dict) -> Table:
     for name, r in data["correlation"].items():
         table.add_row(f"r({escape(name)})", stored(r["r"], signed=True))
     g = data["gradient_energy"]
-    table.add_row(f"rank by gradient energy (of {g['units']} units; {g['samples']} predictions, K={g['max_offset']})",
+    table.add_row(f"rank by gradient energy among {g['units']} units, over a sample of {g['samples']:,} evenly "
+                  f"spaced predictions of the {max(data['n'] - 1, 0):,} (K={g['max_offset']}; report ranks over all)",
                   str(g["rank"]))
     causal = data.get("causal")
     if causal:

@@ -270,8 +270,8 @@ class InspectorScreen(Screen[int | None]):
             out.append("r with each feature: " + ", ".join(
                 f"{name} {compact(r, signed=True)}" for name, r in self.inspection.correlations.items()) + "\n")
         if self.rank is not None:
-            out.append(f"rank by gradient energy: {self.rank.rank} of {self.rank.unit_energy.size} units "
-                       f"({self.rank.samples} predictions)\n")
+            out.append(f"rank by gradient energy: {self.rank.rank} of {self.rank.unit_energy.size} units, over a "
+                       f"sample of {self.rank.samples:,} of the {self.session.n - 1:,} predictions\n")
         if self.cost is not None:
             for label, c in (("every step", self.cost.each_step), ("readout", self.cost.readout)):
                 out.append(f"removed {label}: ΔBPC {compact(c.delta_bpc, signed=True)}, null percentile "
