@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 
 import numpy as np
 import pytest
@@ -281,9 +282,18 @@ def test_a_contrast_target_is_attributed_from_then_on(tmp_path, inputs):
     # at the last byte only a chosen target can be attributed
     assert result.steps[1]["figures"]["attribution"]["target"] == 101
     assert result.steps[2]["figures"]["attribution"] is None
-    assert result.steps[3]["figures"]["note"].startswith("contrast against byte 2: not replayed")
+    contrast = result.steps[3]["figures"]["attribution"]  # ln p(1) − ln p(2), as the app attributes it
+    expected = attribution(session, len(text) - 1, K, target=1, contrast=2)
+    assert (contrast["target"], contrast["contrast"]) == (1, 2) and contrast["grad_norm"] == expected.grad_norms.tolist()
+    assert contrast["value"] == expected.value == math.log(expected.prob) - math.log(expected.contrast_prob)
     with pytest.raises(RecordError, match="a contrast's target must be"):
         RecordWriter(tmp_path / "other.jsonl", {}).write("contrast", target=256)
+    # written by hand: the next byte against itself at t = 0 is no contrast: a note, not a traceback
+    own = tmp_path / "self.jsonl"
+    write_record(own, model_path, text_path, [("contrast", {"target": -1, "against": text[1]})])
+    (step,) = replay(model, text, read_record(own), build_edit).steps
+    assert step["figures"]["note"].startswith("the contrast is not attributed at t = 0")
+    assert step["figures"]["attribution"]["target"] == text[1]
     session.close()
 
 

@@ -183,7 +183,7 @@ class Attribution:
         """JSON-ready figures (per-offset lists; the (K+1, H) arrays are left out)."""
         return {
             "t": self.t, "target": self.target, "contrast": self.contrast, "max_offset": self.K, "prob": self.prob,
-            "bits": self.bits,
+            "bits": self.bits, "contrast_prob": self.contrast_prob, "value": self.value,
             "top_bytes": self.top_bytes.tolist(), "top_probs": self.top_probs.tolist(),
             "inputs": self.inputs.tolist(),
             "grad_norm": self.grad_norms.tolist(), "growth": self.growth.tolist(),

@@ -25,12 +25,13 @@ random-direction control itself) says."""
 
 
 def position_figures(session: Session, t: int, K: int, runs: dict[int, EditedRun], traces=(),
-                     target: int = -1) -> dict:
+                     target: int = -1, against: int | None = None) -> dict:
     """The figures of position ``t``: the explorer's status line, attribution pane and Δbits column.
 
     ``bits`` is ``-log2 p_t(x_{t+1})`` of the whole-text pass, the status line's figure (None at the
     last byte); ``attribution`` is :meth:`Attribution.to_dict` of ``ln p_t(target)`` (``target`` -1:
-    ``x_{t+1}``, None at the last byte) with offsets 0..K, without its own ``bits`` when the target
+    ``x_{t+1}``, None at the last byte), or of ``ln p_t(target) - ln p_t(against)`` with a byte
+    ``against``, with offsets 0..K, without its own ``bits`` when the target
     is ``x_{t+1}`` (that is the same prediction's ``bits``, recomputed by the attribution's forward
     pass, so the two would differ in rounding only), plus
     ``top_neurons_by_energy``: the :data:`TOP_NEURONS` units with the largest ``sum_k g_{k,j}^2``
@@ -43,7 +44,7 @@ def position_figures(session: Session, t: int, K: int, runs: dict[int, EditedRun
     if last and target < 0:
         figures["attribution"] = None
     else:
-        att = attribution(session, t, K, None if target < 0 else target)
+        att = attribution(session, t, K, None if target < 0 else target, contrast=against)
         energy = att.energy.sum(axis=0)
         total = float(energy.sum())
         figures["attribution"] = att.to_dict() | {"top_neurons_by_energy": [

@@ -134,11 +134,11 @@ class _Replayer:
 
     def position(self) -> dict:
         s = self.state
-        figures = position_figures(self.session, s.t, self.K, self.runs, s.traces, s.target)
-        if s.against is not None:
-            figures["attribution"] = None
-            figures["note"] = f"contrast against byte {s.against}: {NOT_REPLAYED}"
-        return figures
+        try:
+            return position_figures(self.session, s.t, self.K, self.runs, s.traces, s.target, s.against)
+        except ValueError as exc:  # a written-by-hand contrast against the byte it attributes, here
+            return position_figures(self.session, s.t, self.K, self.runs, s.traces, s.target) | {
+                "note": f"the contrast is not attributed at t = {s.t}: {exc}"}
 
     def _start_edit(self, row: int) -> dict:
         self._stop_edit(row)
