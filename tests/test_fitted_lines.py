@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from rich.text import Text
 
 from factormap.tui import motions
 from factormap.tui.fields import compact
@@ -177,3 +178,37 @@ async def test_a_narrow_oscilloscope_title_drops_its_keys_whole():
         await pilot.resize_terminal(160, 48)
         await settle(pilot)
         assert str(scope.border_title) == "oscilloscope  a/x add/drop the selected neuron"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_dashboard_notes_drop_whole_phrases_and_captions_name_their_feature(size):
+    """Every chart's border note (the selected item's figures) fits its border by dropping whole
+    phrases (QA: '· enter: first…'); the correlation chart's caption names the feature f of each
+    page; the word-length caption gives k as the whole length it is."""
+    from factormap.tui.widgets.charts import Chart
+    from factormap.tui.widgets.pane_title import TITLE_MARGIN
+
+    app = make_demo_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("D")
+        await settle(pilot, attempts=2000)
+        for chart in app.screen.query(Chart):
+            for page in range(len(chart.specs)):
+                chart.page = page
+                for item in range(len(chart.spec.labels)):
+                    chart.selected = item
+                    note = Text.from_markup(str(chart.border_subtitle)).plain
+                    assert len(note) <= chart.outer_size.width - TITLE_MARGIN, (chart.id, note)
+                    assert note.split(" · ")[0].split("  j/k: ")[0] in chart.spec.notes[item], (chart.id, note)
+                    page_field = f"  j/k: {page + 1}/{len(chart.specs)}"
+                    width = chart.outer_size.width - TITLE_MARGIN
+                    first = chart.spec.notes[item].split(" · ")[0]
+                    if len(chart.specs) > 1 and len(first + page_field) <= width:  # the page before any phrase
+                        assert note.endswith(page_field), note
+        correlation = app.screen.query_one("#chart-neuron-r", Chart)
+        fm = app.screen.data.parts["factor_map"][0]
+        assert [spec.caption.split(":")[0] for spec in correlation.specs] == [f"f = {n}" for n in fm.readouts]
+        caption = app.screen.query_one("#chart-wl-encoding", Chart).spec.caption
+        assert re.fullmatch(r"max \S+ at k = \d+", caption), caption
+        assert all("t=" not in n or re.search(r"t=\d{1,3}(,\d{3})*$", n) for n in correlation.spec.notes)

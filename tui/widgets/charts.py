@@ -7,6 +7,7 @@ widget; drawing only arranges them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +19,9 @@ from textual.markup import escape
 from textual.message import Message
 from textual.reactive import reactive
 from textual_plotext import PlotextPlot
+
+from factormap.tui.fields import Field, fit, tick
+from factormap.tui.widgets.pane_title import TITLE_MARGIN
 
 SERIES_COLORS = ("cyan", "magenta", "green", "orange", "blue", "red")
 """plotext colours of a spec's series, in order."""
@@ -187,10 +191,18 @@ class Chart(PlotextPlot, can_focus=True):
         if spec is None or not spec.labels:
             self.border_subtitle = ""
         else:
-            page = f"  j/k: {self.page + 1}/{len(self.specs)}" if len(self.specs) > 1 else ""
             note = spec.notes[self.selected] if self.selected < len(spec.notes) else spec.labels[self.selected]
-            self.border_subtitle = escape(f"{note}{page}")
+            first, *more = note.split(" · ")  # the note's phrases drop out whole, last first; the page stays
+            fields = [Field(first), *(Field(phrase, 2 + i, separator=" · ") for i, phrase in enumerate(more))]
+            if len(self.specs) > 1:
+                fields.append(Field(f"j/k: {self.page + 1}/{len(self.specs)}", 1))
+            width = self.outer_size.width - TITLE_MARGIN if self.outer_size.width else 10**6
+            self.border_subtitle = escape(fit(fields, width).plain)
         self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Refit the border's note to the new width."""
+        self.replot()
 
     def render(self) -> RenderResult:
         """Build the figure afresh for the widget's present size, then draw it.
@@ -250,11 +262,50 @@ class Chart(PlotextPlot, can_focus=True):
             plt.scatter(x, [float(v) for v in spec.band[1]], marker="-", color="white")
         for name, y in spec.hlines:
             plt.hline(float(y), color="gray")
+        if not spec.ylog:  # plotext's own labels print an ASCII '-'; a log axis has no negative ticks
+            rows = height_of(self.size.height if width is None else None)
+            for side in ("left", "right"):
+                values = axis_values(spec, side)
+                if values.size:
+                    ticks = nice_ticks(float(values.min()), float(values.max()), rows)
+                    plt.yticks(ticks, [tick(t) for t in ticks], yside=side)
         plt.vline(self.selected + 1, color=SELECTION_COLOR)
         plt.xlim(0.5, len(x) + 0.5)  # half an item of margin, so the first and last marks clear the axes
         plt.xticks(*_ticks(x, spec.labels, max(1, (width or self.size.width) // 8)))
         if spec.caption:
             plt.xlabel(spec.caption)
+
+
+def height_of(rows: int | None) -> int:
+    """Y ticks that fit a chart of ``rows`` rows (a saved page, of unknown rows: 5)."""
+    return 5 if not rows else max(2, min(6, rows // 3))
+
+
+def axis_values(spec: ChartSpec, side: str) -> np.ndarray:
+    """The finite figures drawn against the ``side`` y axis (with 0, the foot of a bar)."""
+    parts = [np.asarray(values, np.float64) for name, values in spec.series if (name in spec.right) == (side == "right")]
+    if side == "left":
+        if spec.band is not None:
+            parts += [np.asarray(spec.band[0], np.float64), np.asarray(spec.band[1], np.float64)]
+        parts += [np.array([y for _, y in spec.hlines], np.float64)]
+        if spec.style == "bar" and spec.series and spec.series[0][0] not in spec.right:
+            parts.append(np.zeros(1))
+    values = np.concatenate(parts) if parts else np.zeros(0)
+    return values[np.isfinite(values)] if parts and any(p.size for p in parts) else np.zeros(0)
+
+
+def nice_ticks(lo: float, hi: float, count: int) -> list[float]:
+    """At most about ``count`` ticks at round steps (1, 2 or 5 times a power of ten) within [lo, hi],
+    for labels drawn by :func:`factormap.tui.fields.tick` (the − sign) rather than by plotext."""
+    if not hi > lo:
+        return [lo]
+    power = 10.0 ** math.floor(math.log10((hi - lo) / max(1, count)))
+    for step in (m * power for m in (1, 2, 5, 10, 20, 50)):  # the finest step that gives at most count ticks
+        first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+        if last - first + 1 <= count:
+            break
+    decimals = max(0, -math.floor(math.log10(step)))
+    return [round(k * step, decimals) + 0.0 for k in range(first, last + 1)]  # + 0.0: no −0
 
 
 def _ticks(x: list[int], labels: tuple[str, ...], room: int) -> tuple[list[int], list[str]]:

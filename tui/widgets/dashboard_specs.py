@@ -57,6 +57,11 @@ def _edit_label(key: str) -> str:
     return " ".join(SHORT_EDITS.get(part, short(part)) for part in key.split("."))
 
 
+def _whole(value: float) -> str:
+    """A whole quantity (a word length) as an integer; one that does not exist as ``–``."""
+    return str(int(value)) if np.isfinite(value) else compact(value)
+
+
 def factor_map_specs(result) -> dict[str, list[ChartSpec]]:
     """Word-length encoding, entanglement and propagation from ``(FactorMap, first positions)``."""
     fm, occurrences = result
@@ -66,9 +71,9 @@ def factor_map_specs(result) -> dict[str, list[ChartSpec]]:
         title="word-length encoding: ‖E[h|wl=k] − E[h|wl=0]‖ against word length k",
         labels=tuple(str(k) for k in values),
         series=(("distance", wl.cond_distances),), style="line", positions=occurrences,
-        notes=tuple(f"wl={k}: ‖E[h|wl=k] − E[h|wl=0]‖ = {compact(d)} over {c:,} positions · enter: first at t={t}"
+        notes=tuple(f"wl={k}: ‖E[h|wl=k] − E[h|wl=0]‖ = {compact(d)} over {c:,} positions · enter: first at t={t:,}"
                     for k, d, c, t in zip(values, wl.cond_distances, wl.cond_counts, occurrences)),
-        caption=f"max {compact(wl.max_distance)} at k = {compact(wl.max_distance_value)}")]}
+        caption=f"max {compact(wl.max_distance)} at k = {_whole(wl.max_distance_value)}")]}
     names = fm.direction_cosines.names
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
     cosines = np.array([fm.direction_cosines.cos(a, b) for a, b in pairs])
@@ -93,14 +98,15 @@ def neuron_r_specs(fm, peaks) -> dict[str, list[ChartSpec]]:
     for name, ro in fm.readouts.items():
         r = np.abs(ro.per_neuron_r)
         positions = None if peaks is None else peaks.position
-        where = [""] * r.size if positions is None else [f" · enter: most active at t={t}" for t in positions]
+        where = [""] * r.size if positions is None else [f" · enter: most active at t={t:,}" for t in positions]
         pages.append(ChartSpec(
             title=(f"per-neuron correlation: |r(h_j, {name})| per neuron j; "
                    f"line: |r(h·u_f, f)| = {compact(abs(ro.cov_r))}"),
             labels=tuple(f"h{j}" for j in range(r.size)), series=(("|r|", r),), positions=positions,
             hlines=(("cov direction |r|", abs(ro.cov_r)),),
             notes=tuple(f"h{j}: r = {compact(ro.per_neuron_r[j], signed=True)}{where[j]}" for j in range(r.size)),
-            caption=f"best h{ro.best_neuron} r={compact(ro.best_r, signed=True)} · cov direction r={compact(ro.cov_r, signed=True)}"))
+            caption=(f"f = {name}: best h{ro.best_neuron} r={compact(ro.best_r, signed=True)} · "
+                     f"cov direction r={compact(ro.cov_r, signed=True)}")))
     return {"neuron-r": pages}
 
 
@@ -154,8 +160,9 @@ def interventions_specs(suite, nulls=None) -> dict[str, list[ChartSpec]]:
             labels=tuple(_edit_label(r.key) for r, _ in matched),
             series=(("ΔBPC", np.array([r.delta_bpc for r, _ in matched])),),
             band=(np.array([null.min for _, null in matched]), np.array([null.max for _, null in matched])),
-            notes=tuple(f"{r.key}: {compact(r.delta_bpc, signed=True)}, null {compact(c.null_mean, signed=True)} ± {compact(c.null_sd)}: percentile "
-                        f"{c.percentile:.0f}, z {compact(c.z, signed=True)}" for (r, _), c in zip(matched, comparisons))))
+            notes=tuple(f"{r.key}: {compact(r.delta_bpc, signed=True)} · null {compact(c.null_mean, signed=True)} ± "
+                        f"{compact(c.null_sd)} · percentile {c.percentile:.0f}, z {compact(c.z, signed=True)}"
+                        for (r, _), c in zip(matched, comparisons))))
     return {"interventions": pages}
 
 
