@@ -77,6 +77,8 @@ async def test_top_n_says_how_many_it_shows(size):
         n = (len(shown) - 1) // 2
         assert shown[0] == f"top-{n}:" and 1 <= n <= 5, top[0]
         assert len(top[0]) <= pane.size.width
+        att = pane.attribution  # each p in the compact form, as the head's p (QA: '" 0.000' for 3.1e−6)
+        assert shown[2::2] == [compact(p) for p in att.top_probs[:n]], top[0]
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -256,17 +256,16 @@ class AttributionPane(Widget, can_focus=True):
                     Field(f"{compact(att.bits)} bits", 2)], self.size.width)  # bits = −log2 p: p first
 
     def _top5_line(self, att: Attribution) -> Text:
-        """The most probable next bytes with their probabilities, as many of the five as fit in
-        full or compact form, the label saying how many (``top-5:``, or ``top-4:`` when one is left out)."""
+        """The most probable next bytes with their probabilities in the compact form (as the head's p),
+        as many of the five as fit, the label saying how many (``top-5:``, or ``top-4:`` when one is left out)."""
         entries = list(zip(att.top_bytes, att.top_probs))
         for n in range(len(entries), 0, -1):
-            for form in (lambda p: f"{p:.3f}", compact):
-                line = Text(f"top-{n}:", self._style("muted"))
-                for b, p in entries[:n]:
-                    line.append("  ")
-                    line.append(f"{byte_label(b)} {form(p)}", self._style("cursor") if b == att.target else "")
-                if line.cell_len <= self.size.width:
-                    return line
+            line = Text(f"top-{n}:", self._style("muted"))
+            for b, p in entries[:n]:
+                line.append("  ")
+                line.append(f"{byte_label(b)} {compact(p)}", self._style("cursor") if b == att.target else "")
+            if line.cell_len <= self.size.width:
+                return line
         return line
 
     def _title_line(self, att: Attribution, shown: np.ndarray) -> Text:
