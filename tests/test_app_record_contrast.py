@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from factormap.engine.attribution.prediction import DEFAULT_K
 from factormap.engine.session_record import read_record
+from factormap.tui.cli import main
+from factormap.tui.fields import compact
 from factormap.tui.recorder import SessionRecorder
 from tests.app_helpers import settle
 from tests.test_app_record import files, make_app  # noqa: F401  (fixture)
@@ -34,7 +36,7 @@ async def test_a_live_record_takes_the_contrast_and_goes_on(tmp_path, files):  #
                          {"action": "contrast", "target": -1}]
 
 
-async def test_a_cards_record_replays_to_its_contrast(tmp_path, files):  # noqa: F811
+async def test_a_cards_record_replays_to_its_contrast(tmp_path, files, capsys):  # noqa: F811
     card = tmp_path / "card.md"
     app = make_app(files)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -55,6 +57,10 @@ async def test_a_cards_record_replays_to_its_contrast(tmp_path, files):  # noqa:
         pane = app.query_one("#attribution")
         assert app.screen.cursor == t and (pane.target, pane.contrast) == (ord("e"), ord("a"))
         assert pane.attribution.t == t and pane.attribution.contrast == ord("a")
+        value = pane.attribution.value
+    capsys.readouterr()
+    assert main(["replay", str(tmp_path / "card.jsonl")]) == 0  # headless: the same quantity
+    assert f"attributes ln p(e) − ln p(a) = {compact(value, signed=True)} nats" in capsys.readouterr().out
 
 
 async def test_replay_open_says_it_starts_at_the_records_start_and_that_each_key_press_steps(files):  # noqa: F811

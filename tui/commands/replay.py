@@ -78,12 +78,16 @@ def position_line(figures: dict) -> str:
     """One line of a position's figures: the byte, its bits, the prediction and where its gradient is."""
     line = f"t={figures['t']:,} {byte_label(figures['byte'])}"
     att = figures.get("attribution")
-    if att is None:  # the last byte, or a contrast the replay cannot attribute (its note says so)
+    if att is None:  # the last byte, or an attribution the replay cannot give (its note says so)
         return line if "note" in figures else line + "  (last byte: no prediction)"
     k = max(range(len(att["grad_norm"])), key=lambda i: att["grad_norm"][i])
     neurons = " ".join(f"h{n['neuron']} {n['share']:.0%}" for n in att["top_neurons_by_energy"][:3])
-    line += (f"  {stored(figures['bits'])} bits  predicts {byte_label(att['target'])} "
-             f"p={compact(att['prob'])}  max ‖g_k‖ {compact(att['grad_norm'][k])} at k={k}  {neurons}")
+    a = byte_label(att["target"])
+    quantity = (f"predicts {a} p={compact(att['prob'])}" if att.get("contrast") is None else
+                f"attributes ln p({a}) − ln p({byte_label(att['contrast'])}) = {compact(att['value'], signed=True)} "
+                f"nats (p={compact(att['prob'])}, {compact(att['contrast_prob'])})")
+    line += (f"  {stored(figures['bits'])} bits  {quantity}  max ‖g_k‖ {compact(att['grad_norm'][k])} at k={k}  "
+             f"{neurons}")
     deltas = figures.get("delta_bits_at_t") or {}
     if deltas:
         line += "  Δbits@t " + " ".join(f"#{int(row) + 1} {stored(d, signed=True)}" for row, d in deltas.items())
