@@ -112,6 +112,7 @@ async def test_a_recorded_session_replays_headless_to_the_same_numbers(tmp_path,
     assert main(["replay", str(path)]) == 0
     out = capsys.readouterr().out
     assert f"#2 −u_wl at readout: ΔBPC {fixed(shown['delta_bpc'], 4, signed=True)}" in out and "null percentile" in out
+    assert "sha256 (first 16)" in out and f" {record.text.sha256[:16]} " in out  # labelled a prefix, never cut
 
 
 def test_replay_refuses_other_files_in_one_line(tmp_path, files, capsys):

@@ -383,3 +383,19 @@ def test_ctrl_c_on_an_existing_cluster_cancels_its_tasks_there(client, files):
         return [str(k) for k in dask_scheduler.tasks if str(k).startswith("factormap-task-")]
 
     _wait_for(lambda: not client.run_on_scheduler(sweep_tasks), "the scheduler to drop the sweep's tasks", limit=30)
+
+
+@pytest.mark.parametrize("results_file", [None, "/tmp/out.csv"])
+def test_the_table_names_a_results_file_only_where_there_is_one(results_file, capsys, monkeypatch):
+    from factormap.tui.commands.sweep_view import render
+
+    monkeypatch.setenv("COLUMNS", "54")
+    rows = [{"model": "/m", "text": "/t", "edit": "ablate.1", "delta_bpc": 0.01, "bpc": 0.09,
+             "baseline_bpc": 0.0792, "residual_r": math.nan, "seconds": 0.1}]
+    render({"models": ["/m"], "text": "/t", "results_file": results_file, "tasks": 1, "skipped": 0,
+            "finished": 1, "rows": rows, "failed": []})
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].strip() == "Sweep: 1 of 1 tasks, costliest first"  # the title on one line
+    flat = " ".join(out.split())  # the caption wraps at 54 columns
+    assert ("read back from out.csv" in flat) == (results_file is not None)
+    assert "results file" not in flat and "baseline 0.0792 BPC" in flat

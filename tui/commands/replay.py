@@ -16,6 +16,9 @@ from factormap.tui.fields import compact, stored
 from factormap.tui.glyphs import byte_label
 
 
+SHA_SHOWN = 16
+"""Hex digits of an input's sha256 the table shows: enough to tell files apart, short enough for 80 columns."""
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``replay``."""
     parser.add_argument("session", help="a session record (.jsonl) written by factormap-tui --record or :record")
@@ -143,11 +146,12 @@ def print_tables(data: dict) -> None:
     recorded = data["recorded"]
     inputs = Table(title=Text(one_line(f"replay of {data['session']}: {data['actions']['replayed']} of "
                                        f"{data['actions']['recorded']} actions")), show_header=True)
-    for column in ("input", "name", "bytes", "sha256"):
+    for column in ("input", "name", "bytes"):
         inputs.add_column(column, justify="right" if column == "bytes" else "left")
+    inputs.add_column(f"sha256 (first {SHA_SHOWN})", no_wrap=True)
     for what in ("model", "text"):
         inputs.add_row(what, Text(one_line(recorded[what]["name"])), f"{recorded[what]['bytes']:,}",
-                       recorded[what]["sha256"])
+                       recorded[what]["sha256"][:SHA_SHOWN])
     console.print(inputs)
     console.print(Text(one_line(f"recorded with {recorded['tool']['name']} {recorded['tool']['version']} at "
                                 f"{recorded['created']}, {recorded['precision']}, attribution K={recorded['max_offset']}")))

@@ -124,8 +124,9 @@ def run(args: argparse.Namespace) -> int:
     with SweepProgress(len(tasks), len(rows), quiet=args.json) as progress:
         if todo:
             _run_on_cluster(args, inputs, todo, model_paths, text_path, kept, rows, failed, progress)
-    data = {"models": model_paths, "text": text_path, "tasks": len(tasks), "skipped": len(tasks) - len(todo),
-            "finished": len(rows), "rows": rows, "failed": failed}
+    data = {"models": model_paths, "text": text_path, "results_file": None if args.out is None else str(args.out),
+            "tasks": len(tasks), "skipped": len(tasks) - len(todo), "finished": len(rows), "rows": rows,
+            "failed": failed}
     if args.json:
         print_json(data)
     else:

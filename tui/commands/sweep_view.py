@@ -60,12 +60,13 @@ def render(data: dict) -> None:
     """Print the finished tasks, costliest first: edit, (model), ΔBPC, BPC, residual r, seconds.
 
     Args:
-        data: the sweep's JSON-ready figures (``rows``, ``models``, ``tasks``, ``skipped``).
+        data: the sweep's JSON-ready figures (``rows``, ``models``, ``results_file``, ``tasks``,
+            ``skipped``). The baseline goes in the caption, so the title stays short enough not to wrap.
     """
     many = len(data["models"]) > 1
     baselines = sorted({r["baseline_bpc"] for r in data["rows"]})
     base = f"baseline {fixed(baselines[0], 4)} BPC" if len(baselines) == 1 else f"{len(data['models'])} models"
-    table = Table(title=f"Sweep: {data['finished']} of {data['tasks']} tasks by ΔBPC, costliest first ({base})")
+    table = Table(title=f"Sweep: {data['finished']} of {data['tasks']} tasks, costliest first")
     table.add_column("edit")
     if many:
         table.add_column("model")
@@ -75,6 +76,8 @@ def render(data: dict) -> None:
         cells = [escape(r["edit"])] + ([escape(Path(r["model"]).name)] if many else [])
         table.add_row(*cells, fixed(r["delta_bpc"], 4, signed=True), fixed(r["bpc"], 4), compact(r["residual_r"]),
                       compact(r["seconds"]))
-    table.caption = escape(f"{data['skipped']} task(s) read back from the results file; residual r: the feature's "
-                           "covariance direction refitted on the states edited at every step")
+    read_back = (f"; {data['skipped']} task(s) read back from {Path(data['results_file']).name}"
+                 if data.get("results_file") else "")
+    table.caption = escape(f"{base}{read_back}; residual r: the feature's covariance direction refitted on the "
+                           "states edited at every step")
     Console().print(table)
