@@ -27,14 +27,33 @@ CUT_FIGURE = re.compile(
 """The marks of a figure cut short. A rounded compact form never ends in ``…``; only a cut does."""
 
 
+WORK_UNDER_WAY = ("computing", "drawing", "running", "the whole text", "its readout", "the prediction")
+"""How the app's messages of work under way end before their ``…`` (the one known set of phrases
+that may end in a word and ``…``)."""
+CUT_PHRASE = re.compile(
+    r"(?P<before>.*?)[^\W\d]…"       # a word ending in '…'
+    r"(?=\s*(?:[\u2500-\u259f]|$))"  # against a border (box drawing, block elements) or the line's end
+)
+"""A phrase cut short against a pane's border: Textual ends a border title or a line that is too
+long with ``…`` (``oscilloscope  a/x add/d…``), so a word directly followed by ``…`` there is a cut,
+unless it is one of :data:`WORK_UNDER_WAY`. (A line cut without ``…``, by a widget that clips, leaves
+no mark the scan could read; every fitted line goes through fields.fit instead.)"""
+
+
+def _cut_phrase(line: str) -> bool:
+    return any(not (m.group(0)[:-1].endswith(WORK_UNDER_WAY)) for m in CUT_PHRASE.finditer(line))
+
+
 def cut_lines(text: str) -> list[str]:
-    """The lines of ``text`` that hold a figure cut short."""
-    return [line for line in text.splitlines() if CUT_FIGURE.search(line)]
+    """The lines of ``text`` that hold a figure, or a phrase against a border, cut short."""
+    return [line for line in text.splitlines() if CUT_FIGURE.search(line) or _cut_phrase(line)]
 
 
 @pytest.mark.parametrize("line", [
     "│ 1 [x] −wl step   +1.36  +8.60   +0.9… │", "max |·| 0.00…", "Δwin +10.1…", "bits 0.313 bi…",
     "max |·| = …", "p(e): …", "band ±…", "ΔBPC +…", "r = −…", "t 12/2,6…", "0.…", "7 na…",
+    "╭─ oscilloscope  a/x add/d… ──────╮", "│ interventions  i1–i6 to… │", "wl=9: 2.14 · enter: first…",
+    "╰── h3: r = +0.2 · enter: worst at… ─╯",
 ])
 def test_the_scan_finds_a_figure_cut_short(line):
     assert cut_lines(f"ok line\n{line}\nok") == [line]
@@ -43,7 +62,8 @@ def test_the_scan_finds_a_figure_cut_short(line):
 @pytest.mark.parametrize("line", [
     "band +6.64 … +7.10", "ΔBPC +6.992 (band +6.604 … +7.273, chaotic)", "drawing…",
     "attributing the prediction…", "h[60] x h[37]  t=12", "max |·| 0.00903 at k=12", "p(e)=0.00012",
-    "write-in oracle u_wl", "a…b", "(…)",
+    "write-in oracle u_wl", "a…b", "(…)", "│ computing… │", "drawing…", "│inspecting the whole text…    │",
+    "╭─ oscilloscope ─╮", "│ causal cost: running…", "word… and more",
 ])
 def test_the_scan_passes_whole_figures(line):
     assert cut_lines(line) == []
