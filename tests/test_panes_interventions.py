@@ -209,7 +209,8 @@ async def test_subtract_each_step_reports_its_band_and_residual_readout(session)
         assert row.residual == pytest.approx(expected.r, abs=1e-9)
         assert row.band.min <= row.result.delta_bpc <= row.band.max and row.band.nudged.size == 4
         text = " ".join(pane.render().plain.split())  # the description wraps at spaces
-        assert f"r={compact(expected.r)}" in text and f"residual r(word_len) {compact(expected.r)}" in text
+        assert f" {compact(expected.r)}" in text and f"residual r(word_len) {compact(expected.r)}" in text
+        assert "band of 4 nudged re-runs" in text  # the band says how many runs it spans
 
 
 async def test_an_edit_that_cannot_be_made_says_why_in_its_row(random_model):

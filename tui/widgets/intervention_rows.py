@@ -127,7 +127,8 @@ def row_description(i: int, row: RowState, neuron: int, factor_map_ready: bool,
     """The one line under the table that says what row ``i`` of ``rows`` edits (with its band,
     residual r and null percentile)."""
     if row.spec is not None:
-        band = (f" │ band [{compact(row.band.min, signed=True)}, {compact(row.band.max, signed=True)}] bits"
+        band = (f" │ band of {row.band.nudged.size} nudged re-runs [{compact(row.band.min, signed=True)}, "
+                f"{compact(row.band.max, signed=True)}] bits"
                 if row.band is not None else "")
         residual = (f" │ residual r({rows[i].residual_of}) {compact(row.residual)}"
                     if row.residual is not None else "")

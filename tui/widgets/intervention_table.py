@@ -2,11 +2,12 @@
 
 Every figure is in bits (Δ = edited − baseline): **ΔBPC** over the whole text, **Δ@t** at the
 cursor (``bits'_t − bits_t``), **Δwin** the mean over the visible window, then the **band**
-(min and max ΔBPC of the nudged re-runs), the residual r and ``pNN``, the percentile of the ΔBPC
-among the same edit on random unit directions (the matched null). Numbers are compact (3 significant
-digits, :func:`factormap.tui.fields.compact`) and never cut: when the pane is narrow, the edit
-names take their abbreviations first, then whole columns drop out from the right (band, Δwin,
-Δ@t; ΔBPC always stays).
+(``[min, max]`` ΔBPC of the :data:`~factormap.tui.widgets.intervention_rows.BAND_RUNS` nudged
+re-runs), **r** the residual r, and **null pct** the percentile of the ΔBPC among the same edit on
+random unit directions (the matched null). The last three show only when some row has them.
+Numbers are compact (3 significant digits, :func:`factormap.tui.fields.compact`) and never cut:
+when the pane is narrow, the edit names take their abbreviations first, then whole columns drop
+out from the right (null pct, r, band, Δwin, Δ@t; ΔBPC always stays).
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from rich.text import Text
 from factormap.tui.fields import compact
 from factormap.tui.widgets.intervention_rows import ROWS, RowState
 
-COLUMNS = ("ΔBPC", "Δ@t", "Δwin", "band")
-"""The figure columns, left to right; they drop out from the right when space is short."""
+COLUMNS = ("ΔBPC", "Δ@t", "Δwin", "band", "r", "null pct")
+"""The figure columns, left to right (each headed by its name); they drop out from the right when
+space is short."""
+OPTIONAL = ("band", "r", "null pct")
+"""The columns shown only when some row has a figure in them."""
 PREFIX_CELLS = 7
 """Cells of a row's number and check box (`` 1 [x] ``)."""
 STAGE_WORDS = {"factor map": "fmap", "band": "", "done": "", "residual": ""}
@@ -47,13 +51,11 @@ def row_cells(row: RowState, place: tuple[int, int, int]) -> dict[str, str]:
     band = []
     if row.band is not None:
         band.append(f"[{compact(row.band.min, signed=True)}, {compact(row.band.max, signed=True)}]")
-    if row.residual is not None:
-        band.append(f"r={compact(row.residual)}")
-    if row.null is not None:  # the percentile of its ΔBPC among random directions
-        band.append(f"p{row.null.percentile:.0f}")
     if row.stage in ("fit", "band", "residual", "null"):
         band.append(f"{row.stage} {int(row.fraction * 100)}%")
-    return {"ΔBPC": bpc, "Δ@t": compact(at, signed=True), "Δwin": compact(window, signed=True), "band": " ".join(band)}
+    return {"ΔBPC": bpc, "Δ@t": compact(at, signed=True), "Δwin": compact(window, signed=True), "band": " ".join(band),
+            "r": "" if row.residual is None else compact(row.residual),
+            "null pct": "" if row.null is None else f"{row.null.percentile:.0f}"}
 
 
 def layout(rows: Sequence[RowState], neuron: int, place: tuple[int, int, int], width: int,
@@ -66,7 +68,7 @@ def layout(rows: Sequence[RowState], neuron: int, place: tuple[int, int, int], w
     """
     cells = [row_cells(r, place) if r.on and r.stage != "error" else None for r in rows]
     widths = {c: max([len(c)] + [len(rc[c]) for rc in cells if rc is not None]) for c in COLUMNS}
-    columns = [c for c in COLUMNS if c != "band" or widths["band"] > len("band")]
+    columns = [c for c in COLUMNS if c not in OPTIONAL or any(rc is not None and rc[c] for rc in cells)]
     short_width = max([8] + [len(d.edit.abbreviation.format(neuron=neuron)) for d in defs])  # a user feature's reads whole
     for short in (False, True):  # the band matters more than a long name: names shorten first
         labels = [defs[i].label(neuron, short_width if short else 99) for i in range(len(rows))]
