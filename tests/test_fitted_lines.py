@@ -214,3 +214,18 @@ async def test_dashboard_notes_drop_whole_phrases_and_captions_name_their_featur
         caption = app.screen.query_one("#chart-wl-encoding", Chart).spec.caption
         assert re.fullmatch(r"max \S+ at k = \d+", caption), caption
         assert all("t=" not in n or re.search(r"t=\d{1,3}(,\d{3})*$", n) for n in correlation.spec.notes)
+
+
+async def test_a_contrast_at_60x16_keeps_its_value_whole():
+    """At 60x16 the attribution pane is 28 columns: the contrast's value and unit show whole (it
+    read 't=50: ln p(e)−ln p(a) = +3.6', clipped), t= and the title's 'of …' giving way first."""
+    app = make_app()
+    async with app.run_test(size=(60, 16)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"lllll")
+        pane = app.screen.query_one("#attribution")
+        pane.set_target(ord("e"), ord("a"))
+        pane, lines = await _attribution_lines(app, pilot)
+        assert lines[0].endswith(f"= {compact(pane.attribution.value, signed=True)} nats"), lines[0]
+        assert all(len(line) <= pane.size.width for line in lines[:2]), lines[:2]
+        assert lines[1].startswith("‖g_k‖") and "nats" in lines[1], lines[1]

@@ -243,8 +243,9 @@ class AttributionPane(Widget, can_focus=True):
         a = byte_label(att.target)
         if att.contrast is not None:
             b = byte_label(att.contrast)
-            return fit([Field(f"t={att.t}: {self.target_description()}", 0, style=cursor,
-                              short=f"t={att.t}: ln p({a})−ln p({b})"),
+            return fit([Field(f"t={att.t}:", 1, style=cursor),
+                        Field(self.target_description(), 0, style=cursor, short=f"ln p({a})−ln p({b})",
+                              separator=" "),
                         Field(f"= {compact(att.value, signed=True)} nats", 0, separator=" "),
                         Field(f"p({a})={compact(att.prob)}", 2),
                         Field(f"p({b})={compact(att.contrast_prob)}", 3)],
@@ -273,7 +274,7 @@ class AttributionPane(Widget, can_focus=True):
         k_max = int(np.nanargmax(np.abs(shown)))
         muted = self._style("muted")
         title = MODE_TITLES[self.mode].replace("g_k[j]", f"g_k[{self.neuron}]").replace("h_j", f"h_{self.neuron}")
-        short = title.split(" = ")[0]
+        short = bare = title.split(" = ")[0]
         if self.target is not None:
             title, short = (f"{name} of {self.target_description()}" for name in (title, short))
         fields = [Field(title, 0, short=short, style="bold"),
@@ -282,7 +283,10 @@ class AttributionPane(Widget, can_focus=True):
                         short=f"max {compact(abs(shown[k_max]))}", style=muted)]
         if self.mode == "grad_norm" and att.K >= 8:
             fields.append(Field(f"‖g_8‖/‖g_0‖ {compact(att.growth[8])}", 3, style=muted))
-        return fit(fields, self.size.width)
+        line = fit(fields, self.size.width)
+        if line.cell_len > self.size.width and self.target is not None:  # the line above names the target
+            line = fit([Field(bare, 0, style="bold"), *fields[1:]], self.size.width)
+        return line
 
     def _bar_lines(self, att: Attribution, values: np.ndarray, rows: int) -> list[Text]:
         scale = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
