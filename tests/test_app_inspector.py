@@ -92,7 +92,7 @@ async def test_the_histogram_labels_its_rows_by_lower_edge_and_fits_80x24_and_d_
         screen = await _inspector_ready(pilot)
         edges = screen.inspection.histogram_edges
         lines = str(screen.query_one("#inspector-histogram").render()).splitlines()
-        assert "lower edge" in lines[0]
+        assert lines[0] == "bins, from lower edge"
         rows = lines[1:1 + BINS]
         assert [row[1:].split()[1] for row in rows] == [fixed(e, edge_decimals(edges), signed=True)
                                                         for e in edges[BINS - 1::-1]]

@@ -51,9 +51,10 @@ ROW_LABEL = 10
 
 
 def edge_decimals(edges: np.ndarray) -> int:
-    """Decimals that tell neighbouring bin edges apart: two, or more for bins narrower than 0.1."""
+    """Decimals that tell neighbouring bin edges apart (a rounding step at most a fifth of a bin's
+    width): two, or more for bins narrower than 0.05."""
     width = float(edges[1] - edges[0]) if edges.size > 1 else 1.0
-    return max(2, 1 - math.floor(math.log10(width))) if width > 0 else 2
+    return max(2, math.ceil(-math.log10(width / 5))) if width > 0 else 2
 
 INSPECTOR_BINDINGS: list[Binding] = [
     Binding("escape,I", "close", "back", tooltip="Back to the explorer without moving", id="inspector-close"),
@@ -250,7 +251,7 @@ class InspectorScreen(Screen[int | None]):
         most = max(int(counts.max()), 1)
         room = self.query_one("#inspector-histogram").content_size.width - ROW_LABEL
         bar = BAR if room <= 0 else min(BAR, room)  # a bar wider than the column would wrap onto the next row
-        out = Text("positions per bin (≥ the bin's lower edge)\n", style="dim")
+        out = Text("bins, from lower edge\n", style="dim")
         for i in range(counts.size - 1, -1, -1):
             mark = "▶" if i == edge else " "
             style = "bold" if i >= edge else "dim"
