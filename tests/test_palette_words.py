@@ -56,3 +56,13 @@ async def test_each_prompt_word_opens_the_prompt_with_it_typed(word):
         prompt = app.screen.query_one("#prompt")
         assert not prompt.has_class("-hidden") and prompt.value == f"{word} " and app.screen.focused is prompt
         assert prompt.cursor_position == len(prompt.value)
+
+
+@pytest.mark.parametrize("word", ["record", "write", "target"])
+async def test_a_prompt_word_typed_alone_finds_its_command_first(word):
+    """Before the ':' prompt's own entry, whose description names every word (found by QA: 'record')."""
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        hits = await _hits(pilot, word)
+        assert hits and hits[0].startswith(f":{word} "), hits

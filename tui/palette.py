@@ -46,8 +46,12 @@ class KeyActions(Provider):
     async def search(self, query: str) -> Hits:
         """Commands whose title matches what was typed."""
         matcher = self.matcher(query)
+        words = query.strip().lstrip(":").split()
+        typed = f":{words[0]} " if words else None
         for display, help_, action in self._commands():
             score = matcher.match(display)
+            if typed is not None and display.startswith(typed):
+                score *= 2  # a : command's word typed whole comes first: the ':' prompt's entry names them all too
             if score > 0:  # highlight() reads markup: "h[j]" must stay text
                 yield Hit(score, matcher.highlight(escape(display)), partial(self._run, action), text=display,
                           help=help_)
