@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -154,6 +156,21 @@ async def test_readout_names_are_not_prefixed_twice(session):
         await settle(pilot, osc)
         legend = str(osc.border_subtitle)  # the legend is on the lower border
         assert "h·u_word_len" in legend and "h·h·" not in legend
+
+
+async def test_units_added_and_removed_before_the_ranking_lands_are_kept(session):
+    ranked = [int(j) for j in attribution_summary(session).neurons_by_energy[:4]]
+    added = next(j for j in range(4, session.H) if j not in ranked)  # not one of the placeholders
+    kernels_loaded = threading.Event()  # the ranking waits for it: the keys come first
+    app = PaneApp(Oscilloscope(session, kernels_loaded=kernels_loaded, id="oscilloscope"))
+    async with app.run_test(size=(100, 20)) as pilot:
+        osc = app.query_one(Oscilloscope)
+        osc.add_neuron(added)
+        osc.remove_neuron(ranked[1])
+        assert osc.neurons[-1] == added and ranked[1] not in osc.neurons  # on the placeholders h0-h3
+        kernels_loaded.set()
+        await settle(pilot, osc)
+        assert osc.neurons == (ranked[0], *ranked[2:], added) == osc.view.neurons
 
 
 async def test_a_long_text_is_ranked_on_its_prefix(session, monkeypatch):

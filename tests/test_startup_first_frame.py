@@ -13,7 +13,7 @@ from factormap.engine.model import Model, save_model
 from factormap.tui.app import FactormapApp
 from factormap.tui.opening import Opening
 from factormap.tui.screens.loading import LOADING, LoadingScreen
-from tests.app_helpers import APP_TEXT, make_app, screen_text, settle
+from tests.app_helpers import APP_TEXT, make_app, make_demo_app, screen_text, settle
 from tests.naive import random_model_arrays
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +33,16 @@ def gated_app() -> FactormapApp:
     GatedOpening.gate = threading.Event()
     model = Model(**random_model_arrays(16, 3, 1.0), source="random H=16 seed=3")
     return FactormapApp(GatedOpening(model, APP_TEXT), Path("random.bin"), Path("sample.txt"))
+
+
+def gated_demo_app() -> FactormapApp:
+    from factormap.engine.model import load_model
+    from factormap.engine.text import load_text
+    from factormap.tui.demo import demo_paths
+
+    GatedOpening.gate = threading.Event()
+    model_path, text_path = demo_paths()
+    return FactormapApp(GatedOpening(load_model(model_path), load_text(text_path)), model_path, text_path)
 
 
 def test_the_app_and_its_first_frame_import_no_numba(tmp_path):
@@ -126,3 +136,29 @@ async def test_q_while_the_engine_loads_quits_and_q_after_other_keys_waits_for_t
         GatedOpening.gate.set()
         await settle(pilot)
         assert app.is_running and app.screen.marks == {"q": 0}
+
+
+async def test_units_added_to_the_oscilloscope_while_the_engine_loads_join_the_ranked_ones():
+    keys = [*"jjjjjjjjj", "a"]  # select h9, add it to the traces
+    expected = make_demo_app()
+    async with expected.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        ranked = expected.query_one("#oscilloscope").neurons
+        for key in keys:
+            await pilot.press(key)
+        await settle(pilot)
+        typed_on_the_explorer = expected.query_one("#oscilloscope").neurons
+    assert len(ranked) == 4 and 9 not in ranked and ranked != (0, 1, 2, 3)
+    assert typed_on_the_explorer == (*ranked, 9)
+
+    app = gated_demo_app()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.pause()
+        for key in keys:
+            await pilot.press(key)
+        assert isinstance(app.screen, LoadingScreen)
+        GatedOpening.gate.set()
+        await settle(pilot)
+        scope = app.screen.query_one("#oscilloscope")
+        assert scope.neurons == typed_on_the_explorer  # not the placeholders h0-h3 and h9
+        assert scope.view.neurons == scope.neurons

@@ -64,7 +64,8 @@ class Oscilloscope(FittedTitle, PlotextPlot):
     Args:
         session: the engine session whose states are drawn.
         neurons: the units to draw; None shows the four with the most gradient energy, ranked in
-            a worker (the first four units until the ranking is ready).
+            a worker (the first four units until the ranking is ready; units added or removed by
+            hand meanwhile are kept once it lands, the ranked units filling in the rest).
         kernels_loaded: set once the attribution kernels are loaded, when another process is
             compiling them (a first run); the ranking waits for it rather than compile them too.
         id: the DOM id.
@@ -97,6 +98,10 @@ class Oscilloscope(FittedTitle, PlotextPlot):
         self._waiting = False
         self._last_start = -math.inf
         self._ranking = neurons is None and session.n > 2
+        self._added: list[int] = []
+        """Units added by hand while the ranking runs (shown after the ranked ones once it lands)."""
+        self._removed: set[int] = set()
+        """Units removed by hand while the ranking runs (left out of the ranked ones)."""
         if neurons is None:
             count = min(DEFAULT_NEURON_COUNT, session.H)
             self._neurons_label = f"units 0–{count - 1}" + (" until the gradient-energy ranking is ready"
@@ -141,14 +146,19 @@ class Oscilloscope(FittedTitle, PlotextPlot):
 
     def add_neuron(self, j: int) -> None:
         """Add unit ``j`` to the traces (no-op when already shown)."""
-        self._stop_ranking()
         if j not in self.neurons:
             self._neurons_label = "selected units"
             self.neurons = self._checked((*self.neurons, j))
+        if self._ranking:
+            self._removed.discard(j)
+            if j not in self._added:
+                self._added.append(j)
 
     def remove_neuron(self, j: int) -> None:
         """Remove unit ``j`` from the traces (no-op when absent)."""
-        self._stop_ranking()
+        if self._ranking:
+            self._removed.add(j)
+            self._added = [k for k in self._added if k != j]
         if j in self.neurons:
             self._neurons_label = "selected units"
             self.neurons = tuple(k for k in self.neurons if k != j)
@@ -159,8 +169,16 @@ class Oscilloscope(FittedTitle, PlotextPlot):
         self._neurons_label = label
         self.neurons = self._checked(neurons)
 
+    def _apply_ranking(self, ranked: list[int], label: str) -> None:
+        """Show the ranked units, less those removed by hand meanwhile, then those added by hand."""
+        if self._added or self._removed:
+            ranked = [j for j in ranked if j not in self._removed]
+            ranked += [j for j in self._added if j not in ranked]
+            label = "selected units"
+        self.set_default_neurons(ranked, label)
+
     def _stop_ranking(self) -> None:
-        """A choice of units by hand (or from outside) wins over the ranking still running."""
+        """A set of units from outside (a replayed record) wins over the ranking still running."""
         if self._ranking:
             self._ranking = False
             self.workers.cancel_group(self, "oscilloscope-rank")
@@ -273,7 +291,7 @@ class Oscilloscope(FittedTitle, PlotextPlot):
             self.notify(f"oscilloscope: {event.worker.error}", severity="error")
         elif event.state == WorkerState.SUCCESS and group == "oscilloscope-rank":
             if self._ranking:
-                self.set_default_neurons(*event.worker.result)
+                self._apply_ranking(*event.worker.result)
         elif event.state == WorkerState.SUCCESS:
             self._building = False
             self.view, self._frame = event.worker.result
