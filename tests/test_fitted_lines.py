@@ -182,7 +182,7 @@ async def test_a_narrow_oscilloscope_title_drops_its_keys_whole():
         assert str(scope.border_title) == "oscilloscope  a/x add/drop the selected neuron"
 
 
-@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+@pytest.mark.parametrize("size", [(60, 16), (80, 24), (160, 48)])
 async def test_dashboard_notes_drop_whole_phrases_and_captions_name_their_feature(size):
     """Every chart's border note (the selected item's figures) fits its border by dropping whole
     phrases (QA: '· enter: first…'); the correlation chart's caption names the feature f of each
@@ -196,6 +196,8 @@ async def test_dashboard_notes_drop_whole_phrases_and_captions_name_their_featur
         await pilot.press("D")
         await settle(pilot, attempts=2000)
         for chart in app.screen.query(Chart):
+            title = Text.from_markup(str(chart.border_title)).plain  # the concept, then the formula if it fits
+            assert len(title) <= chart.outer_size.width - TITLE_MARGIN and chart.placeholder.startswith(title), title
             for page in range(len(chart.specs)):
                 chart.page = page
                 for item in range(len(chart.spec.labels)):

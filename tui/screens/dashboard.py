@@ -147,7 +147,8 @@ class DashboardScreen(Screen[int | None]):
         with VerticalScroll(id="dash-charts"):
             for chart_id, placeholder in specs.CHARTS.items():
                 chart = Chart(placeholder, id=f"chart-{chart_id}")
-                chart.border_title = placeholder
+                concept, _, quantity = placeholder.partition(": ")  # the concept stays, the formula drops whole
+                chart.set_title(Field(concept), Field(quantity, 1, separator=": "))
                 yield chart
         yield ProgressBar(total=1.0, show_eta=False, id="dash-progress")
         yield Footer()

@@ -21,7 +21,7 @@ from textual.reactive import reactive
 from textual_plotext import PlotextPlot
 
 from factormap.tui.fields import Field, fit, tick
-from factormap.tui.widgets.pane_title import TITLE_MARGIN
+from factormap.tui.widgets.pane_title import TITLE_MARGIN, FittedTitle
 
 SERIES_COLORS = ("cyan", "magenta", "green", "orange", "blue", "red")
 """plotext colours of a spec's series, in order."""
@@ -70,7 +70,7 @@ class ChartSpec:
         return -1 if self.positions is None or not 0 <= i < len(self.positions) else int(self.positions[i])
 
 
-class Chart(PlotextPlot, can_focus=True):
+class Chart(FittedTitle, PlotextPlot, can_focus=True):
     """A chart of :class:`ChartSpec` pages with a selected item.
 
     Attributes:

@@ -71,7 +71,7 @@ def factor_map_specs(result) -> dict[str, list[ChartSpec]]:
         title="word-length encoding: ‖E[h|wl=k] − E[h|wl=0]‖ against word length k",
         labels=tuple(str(k) for k in values),
         series=(("distance", wl.cond_distances),), style="line", positions=occurrences,
-        notes=tuple(f"wl={k}: ‖E[h|wl=k] − E[h|wl=0]‖ = {compact(d)} over {c:,} positions · enter: first at t={t:,}"
+        notes=tuple(f"wl={k}: ‖E[h|wl=k] − E[h|wl=0]‖ = {compact(d)} · over {c:,} positions · enter: first at t={t:,}"
                     for k, d, c, t in zip(values, wl.cond_distances, wl.cond_counts, occurrences)),
         caption=f"max {compact(wl.max_distance)} at k = {_whole(wl.max_distance_value)}")]}
     names = fm.direction_cosines.names
@@ -150,7 +150,8 @@ def interventions_specs(suite, nulls=None) -> dict[str, list[ChartSpec]]:
                f"(baseline {fixed(suite.baseline_bpc, 4)})"),
         labels=tuple(_edit_label(r.key) for r in rows), series=(("ΔBPC", np.array([r.delta_bpc for r in rows])),),
         band=(np.array([r.band_min for r in rows]), np.array([r.band_max for r in rows])),
-        notes=tuple(f"{r.key}: {compact(r.delta_bpc, signed=True)} (band {compact(r.band_min, signed=True)} – {compact(r.band_max, signed=True)})" for r in rows))]
+        notes=tuple(f"{r.key}: {compact(r.delta_bpc, signed=True)} · band {compact(r.band_min, signed=True)} – "
+                    f"{compact(r.band_max, signed=True)}" for r in rows))]
     matched = [(r, nulls.nulls[r.key]) for r in rows if nulls is not None and r.key in nulls.nulls]
     if matched:
         comparisons = [null.compare(r.delta_bpc) for r, null in matched]
