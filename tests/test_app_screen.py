@@ -61,7 +61,7 @@ async def test_too_small_shows_a_notice_instead_of_a_broken_layout():
 
 async def test_status_line_shows_names_position_and_the_streamed_bpc():
     app = make_app()
-    async with app.run_test(size=(160, 40)) as pilot:
+    async with app.run_test(size=(200, 40)) as pilot:  # the file names drop first: at 160 the trust figure takes them
         await settle(pilot)
         text = screen_text(app)
         bpc = app.session.bpc
