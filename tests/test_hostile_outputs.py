@@ -145,36 +145,6 @@ def folder(tmp_path):
         subprocess.run(["umount", str(MOUNTS.pop())], check=False, capture_output=True, timeout=30)
 
 
-# -- the tmpfs ----------------------------------------------------------------------------------
-
-MOUNTS: list[Path] = []
-
-
-def _tmpfs(folder: Path, read_only: bool = False) -> Path:
-    """A 64 KiB tmpfs at ``folder/disk`` holding ``old.npz`` (old contents), remounted read-only if
-    asked; the case is skipped where it cannot be mounted."""
-    disk = folder / "disk"
-    disk.mkdir()
-    try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], check=True,
-                       capture_output=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        pytest.skip("cannot mount a tmpfs here (not root, or no mount in this container)")
-    MOUNTS.append(disk)
-    (disk / "old.npz").write_bytes(b"old contents")
-    if read_only:
-        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True, capture_output=True, timeout=30)
-    return disk
-
-
-@pytest.fixture
-def folder(tmp_path):
-    """The case's folder; any tmpfs mounted in it is unmounted afterwards."""
-    yield tmp_path
-    while MOUNTS:
-        subprocess.run(["umount", str(MOUNTS.pop())], check=False, capture_output=True, timeout=30)
-
-
 @pytest.mark.parametrize("name", CASES.builds)
 def test_hostile_case(folder, name):
     CASES.check(folder, name)
