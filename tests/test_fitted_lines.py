@@ -231,3 +231,21 @@ async def test_a_contrast_at_60x16_keeps_its_value_whole():
         assert lines[0].endswith(f"= {compact(pane.attribution.value, signed=True)} nats"), lines[0]
         assert all(len(line) <= pane.size.width for line in lines[:2]), lines[:2]
         assert lines[1].startswith("‖g_k‖") and "nats" in lines[1], lines[1]
+
+
+def test_the_interventions_description_breaks_between_whole_phrases():
+    """The line under the interventions table is broken between phrases, so the lines the pane has
+    room for end whole (QA at 100x30: '…(computes the factor map' with 'first)' on a dropped line)."""
+    from factormap.tui.widgets.interventions_view import phrase_lines
+
+    needs = "(computes the factor map first)"
+    text = f" 3: subtract the write-in oracle direction u_wl at every step {needs}"
+    figures = " 1: −u_wl every step │ band of 4 nudged re-runs [+6.64, +7.10] bits │ residual r(wl) 0.0123"
+    for width in range(len(needs) + 1, 100):
+        for line_set in (phrase_lines(text, width), phrase_lines(figures, width)):
+            assert all(len(line) <= width for line in line_set), (width, line_set)
+        assert " ".join(phrase_lines(text, width)).split() == text.split()  # every word, in order
+        assert any(line.strip() == needs or line.endswith(f" {needs}") for line in phrase_lines(text, width)), width
+        if width >= max(len(phrase) for phrase in figures.split(" │ ")) + 3:  # each " │ phrase" fits a line
+            for line in phrase_lines(figures, width):
+                assert line.endswith(("every step", "bits", "0.0123")), (width, line)

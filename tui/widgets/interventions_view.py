@@ -6,8 +6,10 @@ turns that state into text, and never starts a worker. Columns: :mod:`interventi
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
+from rich.console import Console
 from rich.text import Text
 
 from factormap.tui.fields import Field, compact, fit
@@ -17,6 +19,9 @@ from factormap.tui.widgets.intervention_rows import row_description
 
 if TYPE_CHECKING:
     from factormap.tui.widgets.interventions_pane import InterventionsPane
+
+_CONSOLE = Console(width=10**4)
+"""What rich's wrap measures cells with (only its width rules are read)."""
 
 
 def pane_text(pane: InterventionsPane) -> Text:
@@ -32,10 +37,9 @@ def pane_text(pane: InterventionsPane) -> Text:
                                                   width, pane.row_defs)
     name_width = max(len(label) for label in labels)
     rows = [_row_line(pane, i, labels[i].ljust(name_width), columns, widths, cells[i]) for i in range(len(pane.rows))]
-    description = Text(row_description(pane.highlighted, pane.rows[pane.highlighted], pane.selected_neuron,
-                                       pane.factor_map is not None, pane.row_defs), muted)
-    # wrapped at spaces, so a figure in it is never cut by the pane's edge
-    extras = list(description.wrap(pane.app.console, max(1, width)))
+    description = row_description(pane.highlighted, pane.rows[pane.highlighted], pane.selected_neuron,
+                                  pane.factor_map is not None, pane.row_defs)
+    extras = [Text(line, muted) for line in phrase_lines(description, max(1, width))]
     for feature, value in pane.through_recurrence().items():
         extras.insert(0, fit([Field("   through the recurrence", 0, short="   recurrence"),
                               Field(f"({feature}):", 0, separator=" "),
@@ -52,6 +56,20 @@ def pane_text(pane: InterventionsPane) -> Text:
     header = table.header_line(name_width, columns, widths, muted)
     lines = ([header] if room else []) + rows + extras[:max(0, room - 1)]
     return Text("\n").join(lines)
+
+
+def phrase_lines(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` cells, broken between its phrases (before `` │ `` and a
+    closing parenthetical), so that the lines the pane has room for end with whole phrases; a phrase
+    wider than a line is broken at its spaces, so a figure is never cut by the pane's edge."""
+    lines: list[str] = []
+    for phrase in re.split(r" (?=│ |\([^()]*\)$)", text):
+        joined = f"{lines[-1]} {phrase}" if lines else phrase
+        if lines and Text(joined).cell_len <= width:
+            lines[-1] = joined
+        else:
+            lines.extend(line.plain.rstrip() for line in Text(f" {phrase}" if lines else phrase).wrap(_CONSOLE, width))
+    return lines
 
 
 def _row_line(pane: InterventionsPane, i: int, label: str, columns: list[str], widths: dict[str, int],
