@@ -32,7 +32,7 @@ def test_columns_drop_out_whole_as_the_pane_narrows():
         assert columns[0] == "ΔBPC" and columns == list(SHOWN[:len(columns)])
         seen.append(tuple(columns))
         assert cells[0] == {"ΔBPC": "+6.64", "Δ@t": "+10.1", "Δwin": "+7.41", "band": "[+6.64, +7.10]", "r": "0.331",
-                            "null pct": ""}
+                            "null": ""}
         assert cells[1]["ΔBPC"] == "42%" and cells[1]["Δ@t"] == "…"
         if len(columns) > 1:
             assert table.PREFIX_CELLS + max(map(len, labels)) + sum(widths[c] + 1 for c in columns) <= width
@@ -53,8 +53,8 @@ def test_each_figure_sits_under_its_own_header():
     labels, columns, widths, cells = table.layout(rows, 0, (5, 0, 100), 120)
     assert columns == list(table.COLUMNS)
     header = table.header_line(max(map(len, labels)), columns, widths, "").plain
-    for c in ("band", "r", "null pct"):  # each right-aligned over its figure
+    for c in ("band", "r", "null"):  # each right-aligned over its figure
         end = header.index(c) + len(c)
         cell_end = 7 + max(map(len, labels)) + sum(widths[k] + 1 for k in columns[:columns.index(c) + 1])
         assert end == cell_end, (c, header)
-    assert cells[0]["null pct"] == "100" and cells[0]["r"] == "0.331"
+    assert cells[0]["null"] == "p100" and cells[0]["r"] == "0.331"

@@ -3,11 +3,11 @@
 Every figure is in bits (Δ = edited − baseline): **ΔBPC** over the whole text, **Δ@t** at the
 cursor (``bits'_t − bits_t``), **Δwin** the mean over the visible window, then the **band**
 (``[min, max]`` ΔBPC of the :data:`~factormap.tui.widgets.intervention_rows.BAND_RUNS` nudged
-re-runs), **r** the residual r, and **null pct** the percentile of the ΔBPC among the same edit on
-random unit directions (the matched null). The last three show only when some row has them.
+re-runs), **r** the residual r, and **null** ``pNN``, the percentile NN of the ΔBPC among the same
+edit on random unit directions (the matched null). The last three show only when some row has them.
 Numbers are compact (3 significant digits, :func:`factormap.tui.fields.compact`) and never cut:
 when the pane is narrow, the edit names take their abbreviations first, then whole columns drop
-out from the right (null pct, r, band, Δwin, Δ@t; ΔBPC always stays).
+out from the right (null, r, band, Δwin, Δ@t; ΔBPC always stays).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from rich.text import Text
 from factormap.tui.fields import compact
 from factormap.tui.widgets.intervention_rows import ROWS, RowState
 
-COLUMNS = ("ΔBPC", "Δ@t", "Δwin", "band", "r", "null pct")
+COLUMNS = ("ΔBPC", "Δ@t", "Δwin", "band", "r", "null")
 """The figure columns, left to right (each headed by its name); they drop out from the right when
 space is short."""
-OPTIONAL = ("band", "r", "null pct")
+OPTIONAL = ("band", "r", "null")
 """The columns shown only when some row has a figure in them."""
 PREFIX_CELLS = 7
 """Cells of a row's number and check box (`` 1 [x] ``)."""
@@ -55,7 +55,7 @@ def row_cells(row: RowState, place: tuple[int, int, int]) -> dict[str, str]:
         band.append(f"{row.stage} {int(row.fraction * 100)}%")
     return {"ΔBPC": bpc, "Δ@t": compact(at, signed=True), "Δwin": compact(window, signed=True), "band": " ".join(band),
             "r": "" if row.residual is None else compact(row.residual),
-            "null pct": "" if row.null is None else f"{row.null.percentile:.0f}"}
+            "null": "" if row.null is None else f"p{row.null.percentile:.0f}"}
 
 
 def layout(rows: Sequence[RowState], neuron: int, place: tuple[int, int, int], width: int,
