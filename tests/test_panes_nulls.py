@@ -37,7 +37,7 @@ async def test_readout_row_shows_its_null_percentile_and_z(session):
         expected = direct.compare(row.result.delta_bpc)
         assert (row.null.percentile, row.null.null_n) == (expected.percentile, NULL_N)
         assert row.null.z == pytest.approx(expected.z)
-        assert f"p{expected.percentile:.0f}" in row_cells(row, (0, 0, 1))["band"]
+        assert f"p{expected.percentile:.0f}" in row_cells(row, (0, 0, 1))["null"]
         line = row_description(READOUT_ROW, row, 0, True)
         assert f"null: percentile {expected.percentile:.0f}, z {compact(expected.z, signed=True)}" in line
 
