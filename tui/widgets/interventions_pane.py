@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from factormap.engine.factor_map.compute import FactorMap, compute_factor_map
 from factormap.engine.interventions.run import EditedRun, InterventionResult, intervention_delta
 from factormap.engine.session import Session
+from factormap.tui.fields import Field
 from factormap.tui.widgets.intervention_rows import (
     ROWS,
     InterventionRow,
@@ -34,6 +35,7 @@ from factormap.tui.widgets.intervention_rows import (
     user_feature_rows,
 )
 from factormap.tui.widgets.interventions_view import pane_text
+from factormap.tui.widgets.pane_title import FittedTitle
 from factormap.tui.widgets.reach import reach
 
 DEFAULT_WINDOW = 256
@@ -42,7 +44,7 @@ READOUT_DIRECTIONS = {"u_wl": "word_len", "u_tag": "in_tag"}
 """The directions :class:`InterventionsPane.FactorMapReady` offers: label -> factor-map feature."""
 
 
-class InterventionsPane(Widget, can_focus=True):
+class InterventionsPane(FittedTitle, Widget, can_focus=True):
     """Rows of switchable interventions with their ΔBPC, Δbits at the cursor and in the window.
 
     Args:
@@ -194,8 +196,9 @@ class InterventionsPane(Widget, can_focus=True):
         self.refresh()
 
     def _retitle(self) -> None:
-        """The border title names the keys of the rows there are now (user features add rows)."""
-        self.border_title = f"interventions  {toggle_keys(len(self.rows))} toggle"
+        """The border title names the keys of the rows there are now (user features add rows); where
+        the border is short, 'toggle' and then the keys drop out whole."""
+        self.set_title(Field("interventions"), Field(toggle_keys(len(self.rows)), 1), Field("toggle", 2, separator=" "))
 
     def toggle(self, index: int) -> None:
         """Switch row ``index`` (0-based) on or off; switching cancels any run still going for it."""
