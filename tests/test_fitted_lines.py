@@ -12,7 +12,7 @@ from factormap.tui import motions
 from factormap.tui.fields import compact
 from factormap.tui.dashboard_jobs import PARTS
 from factormap.tui.lenses import LENS_ORDER, LENSES
-from factormap.tui.screens.dashboard import PART_WORK
+from factormap.tui.screens.dashboard import PART_WORK, work_under_way
 from tests.app_helpers import make_app, make_demo_app, screen_text, settle
 
 SIZES = [(80, 24), (100, 30), (160, 48)]
@@ -47,9 +47,8 @@ async def test_the_dashboard_head_keeps_the_work_under_way_whole(size):
         await pilot.press("D")
         await pilot.pause()
         head = app.screen.query_one("#dash-head")
-        app.screen._todo = list(PARTS)
-        for name in PARTS:
-            app.screen._progress(name, 0.5)
+        for part, name in enumerate(PARTS, start=1):
+            head.work = work_under_way(name, part, len(PARTS))
             line = head.render().plain  # read at once: the dashboard's own progress sets the work too
             assert line.startswith("dashboard · demo_model.bin") and line.endswith(f"of {len(PARTS)}"), line
             assert len(line) <= head.size.width

@@ -65,6 +65,11 @@ PART_WORK = {"breakdown": "the BPC breakdown", "factor_map": "the factor map", "
              "interventions": "the interventions", "nulls": "the edits' matched nulls"}
 """What each part of :data:`~factormap.tui.dashboard_jobs.PARTS` computes, as the head says it."""
 
+def work_under_way(name: str | None, part: int, parts: int) -> str:
+    """What the head says while part ``part`` of ``parts`` (counted from 1), ``name``, is computed."""
+    return f"computing {PART_WORK.get(name, 'the charts')}, part {part} of {parts}"
+
+
 _DATA: weakref.WeakKeyDictionary[Session, DashboardData] = weakref.WeakKeyDictionary()
 
 
@@ -203,7 +208,7 @@ class DashboardScreen(Screen[int | None]):
         complete = all(part in self.data.parts or part in self._failed for part in PARTS)
         bar.set_class(complete, "-hidden")
         part = min(int(done) + 1, len(todo))   # the part under way, counted from 1
-        work = "" if complete else f"computing {PART_WORK.get(name, 'the charts')}, part {part} of {len(todo)}"
+        work = "" if complete else work_under_way(name, part, len(todo))
         self.query_one(DashboardHead).work = work
 
     def _show(self, name: str) -> None:
