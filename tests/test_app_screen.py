@@ -165,7 +165,7 @@ def test_the_readme_key_table_lists_every_binding():
 
 async def test_help_lists_the_panes_own_keys_too():
     app = make_app()
-    async with app.run_test(size=(120, 60)) as pilot:
+    async with app.run_test(size=(120, 120)) as pilot:  # tall enough for the whole help, prompt table included
         await settle(pilot)
         await pilot.press("question_mark")
         await settle(pilot)

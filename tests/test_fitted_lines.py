@@ -203,10 +203,15 @@ async def test_dashboard_notes_drop_whole_phrases_and_captions_name_their_featur
                     chart.selected = item
                     note = Text.from_markup(str(chart.border_subtitle)).plain
                     assert len(note) <= chart.outer_size.width - TITLE_MARGIN, (chart.id, note)
-                    assert note.split(" · ")[0].split("  j/k: ")[0] in chart.spec.notes[item], (chart.id, note)
+                    shown = note.split(" · ")[0].split("  j/k: ")[0]
+                    if chart.spec.numbered(chart.size.width):  # the axis numbers the items
+                        shown = shown.removeprefix(f"{item + 1}: ")
+                    assert shown in chart.spec.notes[item], (chart.id, note)
                     page_field = f"  j/k: {page + 1}/{len(chart.specs)}"
                     width = chart.outer_size.width - TITLE_MARGIN
                     first = chart.spec.notes[item].split(" · ")[0]
+                    if chart.spec.numbered(chart.size.width):
+                        first = f"{item + 1}: {first}"
                     if len(chart.specs) > 1 and len(first + page_field) <= width:  # the page before any phrase
                         assert note.endswith(page_field), note
         correlation = app.screen.query_one("#chart-neuron-r", Chart)
@@ -248,3 +253,32 @@ def test_the_interventions_description_breaks_between_whole_phrases():
         if width >= max(len(phrase) for phrase in figures.split(" │ ")) + 3:  # each " │ phrase" fits a line
             for line in phrase_lines(figures, width):
                 assert line.endswith(("every step", "bits", "0.0123")), (width, line)
+
+
+@pytest.mark.parametrize("spare", [0, 2])
+@pytest.mark.parametrize("width", [24, 41])
+async def test_a_fitted_title_that_fills_its_border_is_not_cut_by_textual(width, spare):
+    """``fit`` is given what Textual leaves a border title (TITLE_MARGIN): a title that fills it
+    exactly is drawn whole; one 2 cells longer drops its last field rather than being ended with
+    the ``…`` Textual puts on a title that is too long."""
+    from textual.app import App
+    from textual.widgets import Static
+
+    from factormap.tui.fields import Field
+    from factormap.tui.widgets.pane_title import FittedTitle
+
+    class Pane(FittedTitle, Static):
+        DEFAULT_CSS = f"Pane {{ border: round white; width: {width}; height: 4; }}"
+
+    class PaneApp(App):
+        def compose(self):
+            yield Pane("body")
+
+    app = PaneApp()
+    async with app.run_test(size=(60, 8)) as pilot:
+        pane = app.query_one(Pane)
+        pane.set_title(Field("p" * (width - 16 + spare)), Field("q" * 9, 1, separator=" "))
+        await pilot.pause()
+        top = screen_text(app).splitlines()[0]
+        assert "…" not in top, top
+        assert ("q" * 9 in top) == (spare == 0), top

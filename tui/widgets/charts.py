@@ -47,6 +47,10 @@ class ChartSpec:
         hlines: (name, y) reference lines.
         ylog: a logarithmic y axis.
         right: names of series drawn against the right y axis.
+        ordered: the labels are points of an ordered axis (neurons; a line chart's labels always
+            are): where they do not all fit, every few are shown. Other labels are categories, of
+            which none may go missing: where they do not all fit, the items are numbered 1..n on
+            the axis instead and the selected item's note starts with its number.
     """
 
     title: str
@@ -60,6 +64,14 @@ class ChartSpec:
     hlines: tuple[tuple[str, float], ...] = ()
     ylog: bool = False
     right: tuple[str, ...] = field(default_factory=tuple)
+    ordered: bool = False
+
+    def numbered(self, width: int) -> bool:
+        """True when the items are numbered on a chart ``width`` cells wide (see ``ordered``)."""
+        if self.ordered or self.style == "line" or not self.labels:
+            return False
+        spacing = (width - PLOT_LEFT_COLUMNS) / len(self.labels)
+        return max(map(len, self.labels)) + 1 > spacing
 
     def values(self, name: str) -> np.ndarray:
         """The values of the series called ``name``."""
@@ -192,6 +204,8 @@ class Chart(FittedTitle, PlotextPlot, can_focus=True):
             self.border_subtitle = ""
         else:
             note = spec.notes[self.selected] if self.selected < len(spec.notes) else spec.labels[self.selected]
+            if spec.numbered(self.size.width):
+                note = f"{self.selected + 1}: {note}"
             first, *more = note.split(" · ")  # the note's phrases drop out whole, last first; the page stays
             fields = [Field(first), *(Field(phrase, 2 + i, separator=" · ") for i, phrase in enumerate(more))]
             if len(self.specs) > 1:
@@ -258,8 +272,11 @@ class Chart(FittedTitle, PlotextPlot, can_focus=True):
             else:
                 plt.plot(x, y, color=color, label=label, yside=side, marker="braille")
         if spec.band is not None:
-            plt.scatter(x, [float(v) for v in spec.band[0]], marker="-", color="white", label="band")
-            plt.scatter(x, [float(v) for v in spec.band[1]], marker="-", color="white")
+            plt.scatter(x, [float(v) for v in spec.band[0]], marker="─", color="white", label="band")
+            plt.scatter(x, [float(v) for v in spec.band[1]], marker="─", color="white")
+        if spec.right:  # plotext's legend marks a right-axis series by its marker alone: name the axes
+            plt.ylabel(", ".join(n for n, _ in spec.series if n not in spec.right), yside="left")
+            plt.ylabel(", ".join(spec.right), yside="right")
         for name, y in spec.hlines:
             plt.hline(float(y), color="gray")
         if not spec.ylog:  # plotext's own labels print an ASCII '-'; a log axis has no negative ticks
@@ -271,7 +288,11 @@ class Chart(FittedTitle, PlotextPlot, can_focus=True):
                     plt.yticks(ticks, [tick(t) for t in ticks], yside=side)
         plt.vline(self.selected + 1, color=SELECTION_COLOR)
         plt.xlim(0.5, len(x) + 0.5)  # half an item of margin, so the first and last marks clear the axes
-        plt.xticks(*_ticks(x, spec.labels, max(1, (width or self.size.width) // 8)))
+        width = width or self.size.width
+        if spec.numbered(width):
+            plt.xticks(x, [str(i) for i in x])
+        else:
+            plt.xticks(*_ticks(x, spec.labels, max(1, width // 8)))
         if spec.caption:
             plt.xlabel(spec.caption)
 

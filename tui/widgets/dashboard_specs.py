@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from factormap.engine.interventions.table import research_edit
 from factormap.tui.fields import compact, fixed
 from factormap.tui.glyphs import escaped
 from factormap.tui.widgets.charts import ChartSpec
@@ -57,6 +58,16 @@ def _edit_label(key: str) -> str:
     return " ".join(SHORT_EDITS.get(part, short(part)) for part in key.split("."))
 
 
+def _edit_name(row) -> str:
+    """An intervention row's edit as the interventions pane names it (``−u_wl every step``), or its
+    description up to the parenthesis that explains it: never its JSON key."""
+    try:
+        label = research_edit(row.key).label
+    except KeyError:
+        label = "{"
+    return row.edits.split(" (")[0] if "{" in label else label
+
+
 def _whole(value: float) -> str:
     """A whole quantity (a word length) as an integer; one that does not exist as ``–``."""
     return str(int(value)) if np.isfinite(value) else compact(value)
@@ -102,7 +113,7 @@ def neuron_r_specs(fm, peaks) -> dict[str, list[ChartSpec]]:
         pages.append(ChartSpec(
             title=(f"per-neuron correlation: |r(h_j, {name})| per neuron j; "
                    f"line: |r(h·u_f, f)| = {compact(abs(ro.cov_r))}"),
-            labels=tuple(f"h{j}" for j in range(r.size)), series=(("|r|", r),), positions=positions,
+            labels=tuple(f"h{j}" for j in range(r.size)), series=(("|r|", r),), positions=positions, ordered=True,
             hlines=(("cov direction |r|", abs(ro.cov_r)),),
             notes=tuple(f"h{j}: r = {compact(ro.per_neuron_r[j], signed=True)}{where[j]}" for j in range(r.size)),
             caption=(f"f = {name}: best h{ro.best_neuron} r={compact(ro.best_r, signed=True)} · "
@@ -150,7 +161,7 @@ def interventions_specs(suite, nulls=None) -> dict[str, list[ChartSpec]]:
                f"(baseline {fixed(suite.baseline_bpc, 4)})"),
         labels=tuple(_edit_label(r.key) for r in rows), series=(("ΔBPC", np.array([r.delta_bpc for r in rows])),),
         band=(np.array([r.band_min for r in rows]), np.array([r.band_max for r in rows])),
-        notes=tuple(f"{r.key}: {compact(r.delta_bpc, signed=True)} · band {compact(r.band_min, signed=True)} – "
+        notes=tuple(f"{_edit_name(r)}: {compact(r.delta_bpc, signed=True)} · band {compact(r.band_min, signed=True)} – "
                     f"{compact(r.band_max, signed=True)}" for r in rows))]
     matched = [(r, nulls.nulls[r.key]) for r in rows if nulls is not None and r.key in nulls.nulls]
     if matched:
@@ -161,7 +172,7 @@ def interventions_specs(suite, nulls=None) -> dict[str, list[ChartSpec]]:
             labels=tuple(_edit_label(r.key) for r, _ in matched),
             series=(("ΔBPC", np.array([r.delta_bpc for r, _ in matched])),),
             band=(np.array([null.min for _, null in matched]), np.array([null.max for _, null in matched])),
-            notes=tuple(f"{r.key}: {compact(r.delta_bpc, signed=True)} · null {compact(c.null_mean, signed=True)} ± "
+            notes=tuple(f"{_edit_name(r)}: {compact(r.delta_bpc, signed=True)} · null {compact(c.null_mean, signed=True)} ± "
                         f"{compact(c.null_sd)} · percentile {c.percentile:.0f}, z {compact(c.z, signed=True)}"
                         for (r, _), c in zip(matched, comparisons))))
     return {"interventions": pages}
@@ -170,7 +181,7 @@ def interventions_specs(suite, nulls=None) -> dict[str, list[ChartSpec]]:
 def _group_spec(title: str, table, unit: str = "") -> ChartSpec:
     return ChartSpec(
         title=title, labels=table.names, series=(("mean bits", table.mean_bits),), positions=table.worst,
-        notes=tuple(f"{unit}{name}: {compact(m)} bits × {c:,} = {s:.1%} of all bits · enter: worst at t={w}"
+        notes=tuple(f"{unit}{name}: {compact(m)} bits × {c:,} · {s:.1%} of all bits · enter: worst at t={w}"
                     for name, m, c, s, w in zip(table.names, table.mean_bits, table.count, table.share, table.worst)))
 
 

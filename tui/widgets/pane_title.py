@@ -12,8 +12,9 @@ from textual.markup import escape
 
 from factormap.tui.fields import Field, fit
 
-TITLE_MARGIN = 4
-"""Cells of a border's top edge that a title cannot use: both corners and a blank beside each."""
+TITLE_MARGIN = 6
+"""Cells of a border's edge that a title cannot use: each corner, then a ``─`` and a blank (``╭─ title ─╮``);
+Textual cuts a title longer than the rest and ends it with ``…``."""
 
 
 class FittedTitle:
