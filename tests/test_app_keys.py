@@ -220,7 +220,7 @@ async def test_v_cycles_the_lens_and_the_legend():
             seen.append((app.screen.lens, screen_text(app)))
             await press(pilot, "v")
         assert [lens for lens, _ in seen] == ["surprisal", "activation", "attribution", "delta_bits"]
-        assert "bits the model spent on each byte" in seen[0][1]
+        assert "−log2 p of each byte under the model" in seen[0][1]
         assert "h_t after each byte" in seen[1][1]
         assert "cursor's prediction" in seen[2][1]
         assert "no intervention active" in seen[3][1]

@@ -75,9 +75,9 @@ def _styles(tints: tuple[str, ...], twins: tuple[str, ...]) -> tuple[Style, ...]
 LENSES: dict[str, Lens] = {
     lens.name: lens
     for lens in (
-        Lens("surprisal", "surprisal", "bits the model spent on each byte",
+        Lens("surprisal", "surprisal", "−log2 p of each byte under the model",
              (0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0), SEQUENTIAL,
-             ("<¼", "½", "1", "2", "3", "4", "6", "8+"), ("bits spent on each byte",), unit="bits"),
+             ("<¼", "½", "1", "2", "3", "4", "6", "8+"), ("the model's cost of each byte",), unit="bits"),
         Lens("activation", "activation", "selected neuron's h_t after each byte",
              (-0.75, -0.4, -0.1, 0.1, 0.4, 0.75), DIVERGING,
              ("−1", "−.6", "−.2", "0", ".2", ".6", "1"), ("h_t after each byte",)),
@@ -85,10 +85,11 @@ LENSES: dict[str, Lens] = {
              (0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8), SEQUENTIAL,
              ("0", ".1", ".2", ".3", ".4", ".6", ".8", "max"),
              ("share of the cursor's prediction", "share of the prediction")),
-        Lens("delta_bits", "Δbits", "bits added by the edits (italic better, underlined worse)",
+        Lens("delta_bits", "Δbits", "added by the edits (italic better, underlined worse)",
              (-1.0, -0.25, -0.02, 0.02, 0.25, 1.0), DIVERGING,
              ("≤−1", "−.5", "−.1", "0", ".1", ".5", "≥1"),
-             ("bits added (italic better, underlined worse)", "bits added: italic better", "italic better"),
+             ("added by the edits (italic better, underlined worse)", "italic better, underlined worse",
+              "italic better"),
              ("italic",) * 3 + ("",) + ("underline",) * 3, unit="bits"),
     )
 }
