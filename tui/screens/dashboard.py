@@ -22,7 +22,7 @@ from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from factormap.engine.errors import OutputError
@@ -42,6 +42,7 @@ from factormap.tui.json_form import json_ready
 from factormap.tui.screens.help import GLOBAL_KEYS, QUIT_KEY, HelpScreen, key_table
 from factormap.tui.widgets import dashboard_specs as specs
 from factormap.tui.widgets.charts import Chart
+from factormap.tui.widgets.fitted_footer import FittedFooter
 
 SAVE_SIZE = (100, 20)
 """Cells of each chart page in the saved SVG."""
@@ -156,7 +157,7 @@ class DashboardScreen(Screen[int | None]):
                 chart.set_title(Field(concept), Field(quantity, 1, separator=": "))
                 yield chart
         yield ProgressBar(total=1.0, show_eta=False, id="dash-progress")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         """Draw what is known; compute the rest in a thread worker."""

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from factormap.engine.session import Session
@@ -38,6 +38,7 @@ from factormap.tui.widgets.legend import Legend
 from factormap.tui.widgets.oscilloscope import Oscilloscope
 from factormap.tui.widgets.status_line import StatusLine, trust_label
 from factormap.tui.widgets.text_pane import TextBox, TextPane
+from factormap.tui.widgets.fitted_footer import FittedFooter
 
 MIN_SIZE = (60, 16)
 """Below this many columns or rows the screen shows "terminal too small" instead of the panes."""
@@ -124,7 +125,7 @@ class ExplorerScreen(KeyGrammar, ExplorerKeys, ExplorerRecording, ExplorerFeatur
         # next key replace them (":1000" became ":000").
         yield Input(id="prompt", classes="-hidden", select_on_focus=False)
         yield StatusLine(self.model_path.name, self.text_path.name, s.H, s.n, id="status")
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         """Start the whole-text pass, then the trust figures, and show the first position."""

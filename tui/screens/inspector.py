@@ -25,7 +25,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, ProgressBar, Static
+from textual.widgets import OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -39,6 +39,7 @@ from factormap.engine.workbench.probe import Probe
 from factormap.tui.fields import compact, fixed
 from factormap.tui.glyphs import escaped
 from factormap.tui.screens.help import QUIT_KEY
+from factormap.tui.widgets.fitted_footer import FittedFooter
 
 TOP = 10
 """Positions listed at each end."""
@@ -142,7 +143,7 @@ class InspectorScreen(Screen[int | None]):
                 yield Static(id="inspector-histogram")
                 yield Static(id="inspector-figures")
         yield ProgressBar(id="inspector-progress", show_eta=False)
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         """Start on the neuron."""

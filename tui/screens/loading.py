@@ -25,12 +25,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Footer
 from textual.worker import get_current_worker
 
 from factormap.tui import text_layout as tl
 from factormap.tui.fields import Field, fit
 from factormap.tui.glyphs import byte_label
+from factormap.tui.widgets.fitted_footer import FittedFooter
 
 if TYPE_CHECKING:
     from factormap.tui.opening import Opening
@@ -142,7 +142,7 @@ class LoadingScreen(Screen):
             box.border_title = "text · surprisal"
             yield TextGlimpse(self.opening.text, id="glimpse")
         yield LoadingStatus(self.opening, self.model_path.name, self.text_path.name, id="status")
-        yield Footer()
+        yield FittedFooter()
 
     def open_engine(self) -> None:
         """Open the engine in a thread worker (the app calls this once its first frame is painted:
