@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from factormap.engine.model import save_model
+from tests.child_signals import terminal_signals
 
 
 def _console_script():
@@ -54,7 +55,8 @@ def _wait_until_working(proc, text_size: int) -> None:
 def test_ctrl_c_exits_130_without_a_traceback(long_job, command):
     model, text = long_job
     proc = subprocess.Popen([_console_script(), command[0], str(model), str(text), *command[1:]],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                            preexec_fn=terminal_signals)
     try:
         _wait_until_working(proc, text.stat().st_size)
         proc.send_signal(signal.SIGINT)

@@ -27,6 +27,7 @@ from factormap.engine.sweep.plan import parse_units, plan_sweep
 from factormap.engine.sweep.results import COLUMNS, read_rows, write_rows
 from factormap.engine.sweep.task import SweepInputs, feature_directions
 from factormap.tui.cli import main
+from tests.child_signals import terminal_signals
 
 distributed = pytest.importorskip("distributed")
 
@@ -288,7 +289,7 @@ def test_ctrl_c_cancels_the_tasks_and_keeps_the_finished_ones(warm, files):
     out = model.parent / "out.json"
     proc = subprocess.Popen(CLI + ["sweep", str(model), str(text), "--random-directions", "400", "--workers", "2",
                                    "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=terminal_signals)
     try:
         _wait_for(lambda: out.is_file() or proc.poll() is not None, "the first finished task")
         os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the command and its workers
@@ -369,7 +370,8 @@ def test_ctrl_c_on_an_existing_cluster_cancels_its_tasks_there(client, files):
     out = model.parent / "out.csv"
     proc = subprocess.Popen(CLI + ["sweep", str(model), str(text), "--random-directions", "400", "--scheduler",
                                    client.scheduler.address, "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=terminal_signals)
     try:
         _wait_for(lambda: out.is_file() or proc.poll() is not None, "the first finished task")
         os.killpg(proc.pid, signal.SIGINT)
