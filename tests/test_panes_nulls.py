@@ -10,6 +10,7 @@ from factormap.tui.fields import compact
 from factormap.tui.widgets.intervention_rows import ROWS, row_description
 from factormap.tui.widgets.intervention_table import row_cells
 from factormap.tui.widgets.interventions_pane import InterventionsPane
+from factormap.tui.widgets.interventions_view import through_recurrence
 from tests.panes_support import PANE_TEXT, PaneApp, wait_for_workers
 
 READOUT_ROW = 1
@@ -52,6 +53,6 @@ async def test_both_subtraction_rows_on_show_the_part_through_the_recurrence(ses
             if all(r.result is not None for r in pane.rows[:2]):
                 break
         each, readout = (r.result.delta_bpc for r in pane.rows[:2])
-        assert pane.through_recurrence() == {"word_len": pytest.approx(each - readout)}
+        assert through_recurrence(pane) == {"word_len": pytest.approx(each - readout)}
         await pilot.pause()
         assert "through the recurrence (word_len)" in pane.render().plain

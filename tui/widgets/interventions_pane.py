@@ -395,12 +395,3 @@ class InterventionsPane(FittedTitle, Widget, can_focus=True):
     def render(self) -> RenderResult:
         """The rows and the lines below them (:func:`interventions_view.pane_text`)."""
         return pane_text(self)
-
-    def through_recurrence(self) -> dict[str, float]:
-        """feature -> ΔBPC of subtracting its direction at every step minus at the readout only, for
-        the features whose two rows both have their whole-text result."""
-        results = {self.row_defs[i].edit.key: r.result.delta_bpc for i, r in enumerate(self.rows)
-                   if r.on and r.result is not None}
-        return {key.partition(".")[2]: value - results[f"subtract_at_readout.{key.partition('.')[2]}"]
-                for key, value in results.items()
-                if key.startswith("subtract_each_step.") and f"subtract_at_readout.{key.partition('.')[2]}" in results}

@@ -40,7 +40,7 @@ def pane_text(pane: InterventionsPane) -> Text:
     description = row_description(pane.highlighted, pane.rows[pane.highlighted], pane.selected_neuron,
                                   pane.factor_map is not None, pane.row_defs)
     extras = [Text(line, muted) for line in phrase_lines(description, max(1, width))]
-    for feature, value in pane.through_recurrence().items():
+    for feature, value in through_recurrence(pane).items():
         extras.insert(0, fit([Field("   through the recurrence", 0, short="   recurrence"),
                               Field(f"({feature}):", 0, separator=" "),
                               Field("every step − readout =", 1, short="", separator=" "),
@@ -86,3 +86,13 @@ def _row_line(pane: InterventionsPane, i: int, label: str, columns: list[str], w
     if i == pane.highlighted and pane.has_focus:
         line.stylize(pane.get_component_rich_style("interventions-pane--highlight"))
     return line
+
+
+def through_recurrence(pane: InterventionsPane) -> dict[str, float]:
+    """feature -> ΔBPC of subtracting its direction at every step minus at the readout only, for
+    the features whose two rows both have their whole-text result."""
+    results = {pane.row_defs[i].edit.key: r.result.delta_bpc for i, r in enumerate(pane.rows)
+               if r.on and r.result is not None}
+    return {key.partition(".")[2]: value - results[f"subtract_at_readout.{key.partition('.')[2]}"]
+            for key, value in results.items()
+            if key.startswith("subtract_each_step.") and f"subtract_at_readout.{key.partition('.')[2]}" in results}
