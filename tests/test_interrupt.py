@@ -69,6 +69,45 @@ def test_ctrl_c_exits_130_without_a_traceback(long_job, command):
     assert out == ""
 
 
+LOST_INTERRUPT = """
+import ctypes, signal, sys, time, types
+from factormap.tui import cli, commands
+
+stored = []
+
+def callback():
+    signal.raise_signal(signal.SIGINT)  # Ctrl-C, met at the callback's first Python line
+    stored.append("machine code")       # what llvmlite's object-cache callback goes on to do
+
+# The same code, as if defined in the module named on the command line.
+callback = types.FunctionType(callback.__code__, {**globals(), "__name__": sys.argv[1]})
+
+def run(args):
+    ctypes.CFUNCTYPE(None)(callback)()  # as LLVM calls back during a compile
+    print("stored" if stored else "lost", file=sys.stderr)
+    for _ in range(1000):  # the rest of the command: ten seconds
+        time.sleep(0.01)
+    print("ran to its end")
+    return 0
+
+module = types.ModuleType("factormap.tui.commands.compile_for_test")
+module.add_arguments, module.run = (lambda parser: None), run
+sys.modules[module.__name__] = module
+commands.COMMANDS["compile"] = ("compile_for_test", "stands in for a command compiling its kernels")
+sys.exit(cli.main(["compile"]))
+"""
+
+
+@pytest.mark.parametrize("callback_module, kept", [
+    ("llvmlite.binding.executionengine", "stored"),  # held back until llvmlite's callback is over
+    ("some_other_library", "lost"),                   # lost in the callback, then sent again
+])
+def test_ctrl_c_met_inside_a_ctypes_callback_still_ends_the_command(callback_module, kept):
+    proc = subprocess.run([sys.executable, "-c", LOST_INTERRUPT, callback_module], capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL, preexec_fn=terminal_signals)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", kept + "\n")
+
+
 def _buffered_env():
     """The environment without PYTHONUNBUFFERED: stdout then reaches the pipe only when flushed."""
     return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}

@@ -14,6 +14,7 @@ import sys
 
 from factormap.tui.commands import COMMANDS
 from factormap.tui.commands.common import PROG, Parser, UsageError, add_precision_argument, one_line
+from factormap.tui.interrupts import raise_lost_interrupts
 
 
 def _command_parser(name: str):
@@ -44,6 +45,7 @@ def _open_parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    raise_lost_interrupts()  # Ctrl-C during a numba compile (see factormap.tui.interrupts)
     try:
         if argv and argv[0] in COMMANDS:
             parser, module = _command_parser(argv[0])
