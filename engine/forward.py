@@ -8,7 +8,7 @@ Definitions (the same everywhere in factormap):
 
 The recurrence runs in a numba kernel (float32 with a vectorised rational tanh; float64 models use
 libm tanh for exact checks). The readout of float32 states is a numba kernel that accumulates the
-logits of four positions at a time and reduces them with a vectorised exp; float64 goes through numpy.
+logits of six positions at a time in registers and reduces them with a vectorised exp; float64 goes through numpy.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 
 from factormap.engine.config import PROB_FLOOR, VOCAB
 from factormap.engine.kernels import aligned_copy, read_only
+from factormap.engine.kernels.logit_tile import panels
 from factormap.engine.kernels.readout import readout_kernel
 from factormap.engine.kernels.recurrence import recur_exact_kernel, recur_fast_kernel
 from factormap.engine.kernels.state_edits import no_edits
@@ -124,8 +125,8 @@ def readout_into(model: Model, states: np.ndarray, targets, bits: np.ndarray, pr
     """:func:`readout` written into given arrays (``bits`` may be shorter than ``states``: the rows
     past its end get only ``pred_byte`` and ``pred_prob``).
 
-    float32 states of a float32 model go through one numba kernel (the logits accumulated four
-    positions at a time, exp approximated to 3e-7 relative); rows whose logits could be too large
+    float32 states of a float32 model go through one numba kernel (the logits accumulated in
+    register tiles of six positions, exp approximated to 3e-7 relative); rows whose logits could be too large
     for float32 sums to keep the bits' accuracy (bound ``max|by| + sum_j |h_j| max_k |Wy[k, j]|``
     above :data:`~factormap.engine.kernels.readout.FLOAT32_LOGIT_LIMIT`), and anything not float32,
     through numpy in float64, the exact reference path.
@@ -140,7 +141,7 @@ def readout_into(model: Model, states: np.ndarray, targets, bits: np.ndarray, pr
         raise ValueError(f"targets must be bytes (0..255) or -1, got {tg.max()}")
     if states.dtype == np.float32 and model.dtype == np.float32:
         w = kernel_weights(model)
-        readout_kernel(w.WyT, w.by, w.logit_bound, read_only(np.ascontiguousarray(states)),
+        readout_kernel(w.WyT_panels, w.by, w.logit_bound, read_only(np.ascontiguousarray(states)),
                        read_only(tg), bits, pred_byte, pred_prob)
         rows = np.flatnonzero(np.isnan(pred_prob))
     else:
@@ -182,6 +183,12 @@ class KernelWeights:
     def WyT(self) -> np.ndarray:
         """(H, 256) ``Wy`` transposed."""
         return aligned_copy(self._Wy.T)
+
+    @cached_property
+    def WyT_panels(self) -> np.ndarray:
+        """``WyT`` as the readout kernel streams it: (256 // PANEL, H, PANEL) panels
+        (:func:`~factormap.engine.kernels.logit_tile.panels`)."""
+        return panels(self._Wy.T)
 
     @cached_property
     def by(self) -> np.ndarray:
