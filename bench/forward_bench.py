@@ -17,13 +17,24 @@ where present, else a random H = 128 model.
 Where the ceiling is (measured on Zen 4 at load 7-11, 2026-12-02, CPU-timed best-of as in the last
 rows, which print both stages alone):
 
-- The recurrence (1/3 of the flop) is bound by L2, not by the FMA units. ``WhT`` is 64 KB and L1
-  32 KB, so every step streams it from L2: the product alone (``kernels/matvec.py``, accumulators
-  in registers, no horizontal sums) runs at 0.62 of the 1-core floor from a 64 KB ``W`` against 1.0
-  from a 32 KB one (AVX2 code on the same core: 0.53 against 0.71-0.88). Alternating the row
-  order at every step, so that each step starts on the rows still in L1, lifts the product to
-  0.74-0.80 (AVX2: 0.65) and the recurrence, with its tanh and the step-to-step dependency, to
-  0.75 (AVX2: 0.65-0.73).
+- The recurrence (1/3 of the flop) is bound by L1 and L2, not by the FMA units, the tanh or the
+  step-to-step dependency. ``bench/matvec_bound.py`` times its product alone (``kernels/matvec.py``,
+  accumulators in registers, each output fed to the next as h is) by the size of ``W`` (2026-12-02,
+  load 1.4-2.1, two runs of each, AVX-512 / AVX2 code): from 16 or 32 KB (in L1) it runs at
+  0.66-0.77 / 0.62-0.76 of the 1-core floor (one load per FMA: no reuse of ``W`` within a step);
+  from 64 KB (``WhT`` at H = 128; L1 holds 32 KB) at 0.53-0.55 / 0.46-0.48 in one row order and at
+  0.63-0.67 / 0.58-0.67 alternating the order at every step (each step starts on the half of ``WhT``
+  the last one left in L1); the recurrence, on the reference model, at 0.61-0.66 / 0.50-0.59. So a
+  step costs the L1 rate for half of ``WhT`` plus the L2 rate for the other half (about 0.26 + 0.35
+  us: the 32 KB product plus half the 64 KB one-order product, against 0.56-0.62 us measured), and
+  0.8 of the floor would need the L2 half to overlap the L1 half, which none of the tries below did.
+  Tried (recurrence best-of, A/B in one process, AVX-512): 8 accumulators (BLOCK 128, one block)
+  1-3% faster (AVX2: 40-50% slower, spills); even/odd partial sums, no gain (AVX2: 13% slower); the
+  tanh replaced by a clip, no gain (AVX2: 6%); software prefetch of the rows 8-64 ahead, 0-30%
+  slower (prefetched L2 rows evict the L1 rows still to come); rows ordered so that each cache set's
+  L1 rows come before its L2 rows with the L2 rows prefetched early, 16-27% slower; the second half
+  of one column block's rows in the same loop as the first half of the next block's (L2 and L1 loads
+  interleaved, same sums bit for bit), no gain. A 64-byte aligned ``out`` changes nothing.
 - The readout (2/3 of the flop) runs at 1.0 of the floor (AVX2 code: 0.81-0.85): its logits alone
   run at 1.2x the floor (OpenBLAS's sgemm is not the FMA peak), and the 256 exps and the argmax of
   every position take 18% of its time (twice that share in AVX2 code).

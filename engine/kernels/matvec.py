@@ -10,11 +10,12 @@ fused multiply-adds. Columns past the last whole block are left to the caller.
 
 ``descending`` visits the blocks and, in each block, the rows in the reverse order. At H = 128
 ``WhT`` is 64 KB and L1 holds 32 KB, so a pass in one fixed order streams all of it from L2 at every
-step, and L2 -> L1 sustains only about 0.62 of one core's FMA rate on Zen 4 (measured: this product
-runs at 0.62 of the GEMM floor from a 64 KB ``W``, at 1.0 from a 32 KB one). A recurrence that
-alternates the order at every step starts each step on the rows it used last, still in L1 (0.80
-of the floor measured on the same product). The order is the order of each column's sum, so the
-two orders round differently (one rounding per row, ``fma``, either way).
+step: on Zen 4 this product runs at 0.53-0.55 of the 1-thread GEMM floor from a 64 KB ``W`` against
+0.66-0.77 from a 16 or 32 KB one (``bench/matvec_bound.py``; AVX2 code 0.46-0.48 against
+0.62-0.76). A recurrence that alternates the order at every step starts each step on the rows it
+used last, still in L1 (0.63-0.67, AVX2 code 0.58-0.67: the L1 rate for half of ``W`` plus the L2
+rate for the other half). The order is the order of each column's sum, so the two orders round
+differently (one rounding per row, ``fma``, either way).
 """
 
 from llvmlite import ir
