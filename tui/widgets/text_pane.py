@@ -2,18 +2,21 @@
 
 Only the visible rows are laid out and drawn (a 100 MB text costs what a short one does). A key
 press changes ``cursor``; the pane scrolls just enough to keep it visible and redraws from arrays
-it already holds: the session's bits, the window's states, the last attribution and Δbits.
+it already holds: the session's bits, the window's states, the last attribution and Δbits. A move
+that does not scroll repaints only the rows of the old and the new cursor (the tints of the window
+stay; the styles cache keeps the other rows), so a key held down costs two rows a frame, not all.
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Size
-from textual.reactive import reactive
+from textual.geometry import Region, Size
+from textual.reactive import reactive, var
 from textual.strip import Strip
 from textual import events
 from textual.containers import Vertical
@@ -46,7 +49,8 @@ class TextPane(Widget, can_focus=True):
     TextPane { width: 1fr; height: 1fr; }
     """
 
-    cursor: reactive[int] = reactive(0, always_update=True)
+    # var: a reactive would repaint every row on each move; watch_cursor repaints what changed
+    cursor: var[int] = var(0, always_update=True)
     lens: reactive[str] = reactive("surprisal")
     neuron: reactive[int] = reactive(0)
 
@@ -93,7 +97,8 @@ class TextPane(Widget, can_focus=True):
     def set_heat(self, t: int, heat: np.ndarray) -> None:
         """Hold the attribution heat of the prediction at ``t``: ``heat[k]`` tints byte t-k (0..1)."""
         self._heat = (t, heat)
-        self.refresh_tints()
+        if self.lens == "attribution":  # other lenses do not show it (a lens change retints)
+            self.refresh_tints()
 
     def set_delta_bits(self, delta_bits: np.ndarray | None) -> None:
         """Hold per-position Δbits of the active interventions (None: no edit is active)."""
@@ -143,10 +148,27 @@ class TextPane(Widget, can_focus=True):
         else:
             self.top = tl.rows_up(text, row, width, rows // 3)
 
-    def watch_cursor(self) -> None:
-        """Scroll to keep the cursor visible and redraw."""
+    def watch_cursor(self, old: int, new: int) -> None:
+        """Scroll to keep the cursor visible; redraw every row after a scroll, else the two rows
+        that hold the old and the new cursor."""
+        top = self.top
         self._scroll_to_cursor()
-        self.refresh_tints()
+        if self.top != top or self._layout_key is None or not self.is_mounted:
+            self.refresh_tints()
+            return
+        self._layout()
+        for t in {old, new}:
+            y = self._row_of(t)
+            if y is None:
+                self.refresh_tints()
+                return
+            self.refresh(Region(0, y, self.row_width, 1))
+
+    def _row_of(self, t: int) -> int | None:
+        """The visible row that holds position ``t`` (None when it is not in view)."""
+        if not self._rows[0] <= t < self._window_end:
+            return None
+        return bisect.bisect_right(self._rows, t) - 1
 
     def watch_lens(self) -> None:
         """Tint with the new lens."""
@@ -196,7 +218,7 @@ class TextPane(Widget, can_focus=True):
         return out
 
     def _layout(self) -> None:
-        key = (self.top, self.row_width, self.page_rows, self.cursor, self.lens)
+        key = (self.top, self.row_width, self.page_rows, self.lens)  # the cursor is drawn per row
         if key == self._layout_key:
             return
         geometry = key[:3]
