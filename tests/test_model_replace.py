@@ -1,9 +1,11 @@
-"""Model.replace: the arrays it keeps are shared, the ones it replaces are checked copies."""
+"""Model.replace: the arrays it keeps are shared, the ones it replaces are checked copies; so are
+the kernels' aligned copies of them."""
 
 import numpy as np
 import pytest
 
 from factormap.engine.errors import ModelError
+from factormap.engine.forward import kernel_weights
 from factormap.engine.model import ARRAY_NAMES, Model
 
 
@@ -46,3 +48,18 @@ def test_replace_refuses_a_wrong_shape_in_one_line(random_model):
     m = random_model(3)
     with pytest.raises(ModelError, match=r"array Wh has shape \(4, 4\), expected \(3, 3\)"):
         m.replace(Wh=np.zeros((4, 4), np.float32))
+
+
+def test_kernel_weights_of_an_edited_model_share_the_copies_of_the_kept_arrays(random_model, rng):
+    m = random_model(6)
+    base = kernel_weights(m)
+    kept = base.WxT, base.bh, base.WyT_panels
+    Wh = rng.standard_normal((6, 6)).astype(np.float32)
+    edited = kernel_weights(m.replace(Wh=Wh), like=m)
+    assert edited.WxT is kept[0] and edited.bh is kept[1] and edited.WyT_panels is kept[2]
+    np.testing.assert_array_equal(edited.WhT, Wh.T)
+    readout_edit = kernel_weights(m.replace(by=np.zeros(256, np.float32)), like=m)
+    assert readout_edit.WyT_panels is kept[2]
+    assert readout_edit.by is not base.by and not np.any(readout_edit.by)
+    np.testing.assert_array_equal(readout_edit.logit_bound[:-1], base.logit_bound[:-1])
+    assert readout_edit.logit_bound[-1] == 0.0

@@ -32,7 +32,7 @@ import numpy as np
 from factormap.engine.chunk_pipeline import ChunkPipeline
 from factormap.engine.config import PROB_FLOOR
 from factormap.engine.errors import Cancelled
-from factormap.engine.forward import next_targets, readout
+from factormap.engine.forward import kernel_weights, next_targets, readout
 from factormap.engine.interventions.edits import edited_recur
 from factormap.engine.interventions.plan import Plan, compile_plan
 
@@ -106,6 +106,8 @@ class EditedRun(ChunkPipeline):
         self._run_model = self.plan.model.astype(dtype) if self.plan.model.dtype != dtype else self.plan.model
         base = session.model.astype(dtype) if session.model.dtype != dtype else session.model
         self._readout_model = self.plan.readout.folded_into_readout(base)
+        for edited in (self._run_model, self._readout_model):  # the arrays an edit kept: copies shared
+            kernel_weights(edited, like=base)
         super().__init__(session.n, thread_name="factormap-edit-readout")
         self._delta = np.full(self.n - 1, np.nan, np.float32) if keep_delta_bits else None
         self._delta_sum = 0.0
