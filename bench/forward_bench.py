@@ -35,15 +35,20 @@ rows, which print both stages alone):
   L1 rows come before its L2 rows with the L2 rows prefetched early, 16-27% slower; the second half
   of one column block's rows in the same loop as the first half of the next block's (L2 and L1 loads
   interleaved, same sums bit for bit), no gain. A 64-byte aligned ``out`` changes nothing.
-- The readout (2/3 of the flop) runs at 1.0 of the floor (AVX2 code: 0.81-0.85): its logits alone
-  run at 1.2x the floor (OpenBLAS's sgemm is not the FMA peak), and the 256 exps and the argmax of
-  every position take 18% of its time (twice that share in AVX2 code).
-- So the two kernels alone give at most 1 / ((1/3) / 0.75 + (2/3) / 1.0) = 0.90 of the floor
-  (AVX2 code: 0.78), on one core and, with the readout split so that both threads finish
-  together, on two (the recurrence is sequential: one thread runs it all). Measured per CPU
-  second at load 8-10: 1 MB on one core 0.83 of the 1-core floor, on two 0.79 of the 2-core floor
-  per CPU second of the busier thread (AVX2 code: 0.70 and 0.69); the rest goes to the bits,
-  checkpoints and chunk hand-over, and to the caches other processes share.
+- The readout (2/3 of the flop) runs at 0.93-1.02 of the floor (AVX2 code: 0.86-0.93; 2026-12-02,
+  load 1.4-1.9, A/B in two processes, against 0.85-0.93 and 0.72-0.80 when the logits were summed
+  through memory and the argmax was numba's loop). Its logits are register tiles emitted as LLVM
+  IR (``kernels/logit_tile.py``) and run alone at 1.13-1.19 of the floor (OpenBLAS's sgemm is not
+  the FMA peak); the max and argmax, the 256 exps and the target's log take 0.09-0.10 us per byte
+  more.
+- So the two kernels alone give at most 1 / ((1/3) / 0.66 + (2/3) / 0.96) = 0.83 of the floor
+  (AVX2 code: 0.81), on one core and, with the readout split so that both threads finish
+  together, on two (the recurrence is sequential: one thread runs it all). Measured at load 1.4:
+  1 MB on one core 0.70 of the 1-core floor, on two 0.72 of the 2-core floor (0.75 per CPU second
+  of the busier thread; the two threads' CPU seconds differ by 3-4%, at 16 MB too). The pass's own
+  work (bits, checkpoints, chunk hand-over) is 0.03-0.04 us per byte; the rest of the distance is
+  how far a typical call is from the best one on a shared machine: the stages' medians of 60
+  calls (0.68 and 0.93 us/B at load 1.4) are what they take inside the pass (0.73 and 0.90).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A text is processed in chunks: the sequential stage of chunk i (a recurrence, on the calling thread)
 overlaps the readout stage of chunk i-1 (on one helper thread); both release the GIL, so two cores
-work at once. Where the readout is the slower stage (the session's, by 0.87 against 0.56 us per
+work at once. Where the readout is the slower stage (the session's, by 0.78 against 0.57 us per
 byte best-of on Zen 4), the calling thread reads out the last rows of each chunk itself, as many
 as make both threads finish together (from the last chunk's CPU times), and half of the last
 chunk, which no recurrence follows. Where nothing would overlap a readout, the calling thread does
