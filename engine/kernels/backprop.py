@@ -18,6 +18,7 @@ from numba.extending import overload
 from factormap.engine.config import NUMBA_FLAGS_EXACT
 from factormap.engine.kernels import read_only
 from factormap.engine.kernels.block_product import TILE_ROWS, tile_product
+from factormap.engine.kernels.fastmath import EXP_LOWEST, exp_f32
 from factormap.engine.kernels.matvec import add_matvec
 from factormap.engine.kernels.recurrence import add_rows_times
 
@@ -58,53 +59,24 @@ def _offset_sums(g, h, w, v):
     return sq, a, a_exact
 
 
-@njit(**BLOCK_FLAGS)
-def backprop_kernel(Wh, WxT, states, inputs, g0, out, stats):
-    """One prediction: ``out[0, k] = g_k``, ``out[1, k] = g_k * h_{t-k}`` and ``out[2, k] = g_k^2``
-    for k = 0..K, and each offset's statistics.
-
-    ``states`` holds ``h_{t-K} .. h_t`` in forward order (``states[K-k] = h_{t-k}``) and
-    ``inputs[k] = x_{t-k}``. ``g_0 = g0``, ``g_{k+1} = Wh^T ((1 - h_{t-k}^2) * g_k)`` by
-    :func:`add_product`, its rows in descending order at odd k; ``stats[0, k] = ||g_k||``,
-    ``stats[1, k] = g_k . Wx[:, x_{t-k}]``, ``stats[2, k] = ((1 - h_{t-k}^2) * g_k) . Wx[:, x_{t-k}]``.
-    """
-    K = out.shape[1] - 1
-    H = g0.shape[0]
-    v = np.empty(H, out.dtype)
-    grads, neuron, energy = out[0], out[1], out[2]
-    for i in range(H):
-        grads[0, i] = g0[i]
-    for k in range(K + 1):
-        h = states[K - k]
-        g = grads[k]
-        w = WxT[inputs[k]]
-        sq, a, a_exact = _offset_sums(g, h, w, v)
-        stats[0, k] = np.sqrt(sq)
-        stats[1, k] = a
-        stats[2, k] = a_exact
-        by_unit, squares = neuron[k], energy[k]
-        for j in range(H):
-            by_unit[j] = g[j] * h[j]
-            squares[j] = g[j] * g[j]
-        if k == K:
-            break
-        nxt = grads[k + 1]
-        for i in range(H):
-            nxt[i] = 0
-        add_product(nxt, Wh, v, k % 2 == 1)
-    return out
+def softmax_exp(x, like):
+    """``exp(x)`` of a float64 ``x <= 0``. In numba code, :func:`~factormap.engine.kernels.fastmath.exp_f32`
+    (relative error below 1e-7, vectorised) when ``like``, an array of the model's dtype, is float32 and
+    ``x > EXP_LOWEST``, else ``np.exp`` (float64 models keep a float64 softmax)."""
+    return np.exp(x)
 
 
-@njit(**NUMBA_FLAGS_EXACT)
-def prediction_gradient_kernel(WyT, Wy, by, h, target, g0, probs, top):
-    """One prediction's readout: ``probs = softmax(Wy @ h + by)``, ``g0 = Wy^T (onehot(target) - probs)``
-    and ``top``, the ``len(top)`` most probable bytes (most probable first, the lower byte on ties).
+@overload(softmax_exp, inline="always")
+def _softmax_exp_numba(x, like):
+    if isinstance(like, types.Array) and like.dtype == types.float32:
+        return lambda x, like: np.float64(exp_f32(np.float32(x)))
+    return lambda x, like: np.exp(x)
 
-    Both products go through :func:`add_product` in the model's dtype (``WyT`` (H, 256) and ``Wy``
-    (256, H) are both given so that each is a sum of contiguous rows); the softmax is float64. A
-    logit that is not finite (readout weights near float32's largest) has all of them summed again
-    in float64, where ``|h| <= 1`` keeps them finite.
-    """
+
+@njit(inline="always", **BLOCK_FLAGS)
+def _readout(WyT, Wy, by, h, target, contrast, g0, probs, top, top_probs):
+    """The readout of one prediction (inlined into :func:`backprop_kernel`): ``probs``, ``top``,
+    ``top_probs`` and ``g0``."""
     H = h.shape[0]
     sums = np.empty(256, h.dtype)
     for k in range(256):
@@ -115,7 +87,7 @@ def prediction_gradient_kernel(WyT, Wy, by, h, target, g0, probs, top):
     for k in range(256):
         logits[k] = sums[k]
         finite &= np.isfinite(sums[k])
-    if not finite:
+    if not finite:  # readout weights near float32's largest: |h| <= 1 keeps float64 logits finite
         for k in range(256):
             logits[k] = by[k]
         for j in range(H):
@@ -126,18 +98,30 @@ def prediction_gradient_kernel(WyT, Wy, by, h, target, g0, probs, top):
     most = logits[0]
     for k in range(1, 256):
         most = max(most, logits[k])
+    weights = np.empty(256, np.float64)
     total = 0.0
+    lowest = 0.0
     for k in range(256):
-        logits[k] = np.exp(logits[k] - most)
-        total += logits[k]
-    residual = sums  # copied into ``logits``: the buffer now takes onehot - p
+        x = logits[k] - most
+        lowest = min(lowest, x)
+        weights[k] = softmax_exp(x, h)
+    if lowest < EXP_LOWEST:  # exp_f32 stops at exp(-87): the few smaller ones exactly
+        for k in range(256):
+            if logits[k] - most < EXP_LOWEST:
+                weights[k] = np.exp(logits[k] - most)
     for k in range(256):
-        p = logits[k] / total
+        total += weights[k]
+    for k in range(256):
+        p = weights[k] / total
         probs[k] = p
-        residual[k] = (1.0 if k == target else 0.0) - p
-    for j in range(H):
-        g0[j] = 0
-    add_product(g0, Wy, residual, False)
+        sums[k] = (1.0 if k == target else 0.0) - p  # the buffer now takes onehot - p
+    if contrast >= 0:
+        for j in range(H):
+            g0[j] = np.float64(Wy[target, j]) - np.float64(Wy[contrast, j])
+    else:
+        for j in range(H):
+            g0[j] = 0
+        add_product(g0, Wy, sums, False)
     n, filled = top.shape[0], 0
     for k in range(256):  # insertion into ``top``, kept in descending order of the logits
         if filled < n:
@@ -149,6 +133,58 @@ def prediction_gradient_kernel(WyT, Wy, by, h, target, g0, probs, top):
             top[i] = top[i - 1]
             i -= 1
         top[i] = k
+    for i in range(n):
+        top_probs[i] = probs[top[i]]
+
+
+@njit(**BLOCK_FLAGS)
+def backprop_kernel(Wh, WxT, WyT, Wy, by, states, inputs, target, contrast, out, stats, probs, top, top_probs):
+    """One prediction, from its readout back K offsets, in one call.
+
+    ``states[k] = h_{t-k}`` and ``inputs[k] = x_{t-k}`` for k = 0..K, in offset order like every
+    output (LLVM's overlap test of a loop's arrays gives up when one of them steps backwards, and
+    the loop then runs scalar).
+
+    The readout: ``probs = softmax(Wy @ h_t + by)`` (float64, exponentials by :func:`softmax_exp`;
+    a logit that is not finite has all of them summed again in float64, where ``|h| <= 1`` keeps
+    them finite), ``top`` the ``len(top)`` most probable bytes (most probable first, the lower
+    byte on ties) and ``top_probs`` their probabilities; ``g_0 = Wy^T (onehot(target) - probs)``,
+    or with ``contrast >= 0`` the float64 difference ``Wy[target] - Wy[contrast]``. Both readout
+    products go through :func:`add_product` in the model's dtype (``WyT`` (H, 256) and ``Wy``
+    (256, H) are both given so that each is a sum of contiguous rows).
+
+    Then ``out[0, k] = g_k``, ``out[1, k] = g_k * h_{t-k}``, ``out[2, k] = g_k^2`` with
+    ``g_{k+1} = Wh^T ((1 - h_{t-k}^2) * g_k)`` by :func:`add_product` (rows in descending order at
+    odd k); ``stats[0, k] = ||g_k||``, ``stats[1, k] = ||g_k|| / ||g_0||`` (NaN unless
+    ``0 < ||g_0|| < inf``), ``stats[2, k] = g_k . Wx[:, x_{t-k}]`` and ``stats[3, k] = ((1 -
+    h_{t-k}^2) * g_k) . Wx[:, x_{t-k}]``.
+    """
+    K = out.shape[1] - 1
+    H = states.shape[1]
+    grads, neuron, energy = out[0], out[1], out[2]
+    _readout(WyT, Wy, by, states[0], target, contrast, grads[0], probs, top, top_probs)
+    v = np.empty(H, out.dtype)
+    for k in range(K + 1):
+        h = states[k]
+        g = grads[k]
+        sq, a, a_exact = _offset_sums(g, h, WxT[inputs[k]], v)
+        stats[0, k] = np.sqrt(sq)
+        stats[2, k] = a
+        stats[3, k] = a_exact
+        by_unit, squares = neuron[k], energy[k]
+        for j in range(H):
+            by_unit[j] = g[j] * h[j]
+            squares[j] = g[j] * g[j]
+        if k == K:
+            break
+        nxt = grads[k + 1]
+        for i in range(H):
+            nxt[i] = 0
+        add_product(nxt, Wh, v, k % 2 == 1)
+    first = stats[0, 0]
+    for k in range(K + 1):
+        stats[1, k] = stats[0, k] / first if 0 < first < np.inf else np.nan
+    return out
 
 
 def block_product(V, W, G):
@@ -299,11 +335,10 @@ def warm(exact: bool = True) -> None:
     for dtype in (np.float32, np.float64)[:1 + exact]:
         Wh, WxT = read_only(np.zeros((H, H), dtype)), read_only(np.zeros((256, H), dtype))
         states = np.zeros((K + 3, H), dtype)
-        backprop_kernel(Wh, WxT, states[:K + 1], xs[:K + 1], np.zeros(H, dtype), np.empty((3, K + 1, H), dtype),
-                        np.empty((3, K + 1), dtype))
         WyT, Wy = read_only(np.zeros((H, 256), dtype)), read_only(np.zeros((256, H), dtype))
-        prediction_gradient_kernel(WyT, Wy, read_only(np.zeros(256, dtype)), states[K], 0, np.empty(H, dtype),
-                                   np.empty(256, dtype), np.empty(5, np.int64))
+        backprop_kernel(Wh, WxT, WyT, Wy, read_only(np.zeros(256, dtype)), states[:K + 1], xs[:K + 1], 0, -1,
+                        np.empty((3, K + 1, H), dtype), np.empty((4, K + 1), dtype), np.empty(256, dtype),
+                        np.empty(5, np.uint8), np.empty(5, dtype))
         stats = np.zeros((3, K + 1, 3), dtype)
         offsets_kernel(np.zeros((3, H), dtype), states, xs, WxT, Wh, 0, stats, np.zeros((K + 1, H)))
         top_share_kernel(np.zeros((3, H), dtype), 2, np.empty(3, dtype))
