@@ -323,9 +323,13 @@ class EditWeights:
         if self.V.shape[0] != Wh.shape[0]:
             raise FactormapError(f"V has {self.V.shape[0]} rows but the model has H = {Wh.shape[0]}.")
         W = np.asarray(Wh, np.float64)
+        V = self.V
+        # one direction: a broadcast product, the same single rounding per entry as the k = 1
+        # matrix product, which cost BLAS 33 us of a 1.5 ms edited run at H = 128
+        times = np.matmul if V.shape[1] > 1 else np.multiply
         if self.side == "left":
-            return W - self.V @ (self.V.T @ W)
-        return W - (W @ self.V) @ self.V.T
+            return W - times(V, V.T @ W)
+        return W - times(W @ V, V.T)
 
     def nudged(self, rng: np.random.Generator, eps: float) -> "EditWeights":
         """The same edit with every column of V moved about ``eps`` (itself for ``eps == 0``: a
