@@ -47,7 +47,8 @@ class Floor:
         gflops: best float32 GEMM GFLOP/s by thread count (keys ``"1"``, ``"2"``).
         isa: the vector ISA of numba's code (``AVX-512``, ``AVX2``, ``SSE``), from the registers a
             vectorised float32 loop compiles to.
-        llvm_cpu: the CPU name numba's LLVM targets (``NUMBA_CPU_NAME`` when set, else the host's).
+        llvm_cpu: the CPU name numba's LLVM targets (``NUMBA_CPU_NAME`` when set, else the host's),
+            and whether ``NUMBA_CPU_FEATURES`` sets its features (``bench/run --isa avx2``).
         blas: the BLAS library and the core type it chose, per threadpoolctl.
         cpu: the CPU model from /proc/cpuinfo.
     """
@@ -67,7 +68,8 @@ class Floor:
     def describe(self) -> str:
         """One line: CPU, ISA, BLAS and the two GEMM rates."""
         rates = ", ".join(f"{v:.1f} on {k} thread{'s' if k != '1' else ''}" for k, v in self.gflops.items())
-        return (f"{self.cpu}; numba vector ISA {self.isa} (LLVM CPU {self.llvm_cpu}); {self.blas}; "
+        return (f"{self.cpu}; numba vector ISA {self.isa} (LLVM CPU {self.llvm_cpu}); "
+                f"{self.blas}, its kernels chosen by the CPU whatever numba targets; "
                 f"float32 GEMM floor GFLOP/s: {rates}")
 
 
@@ -95,11 +97,10 @@ def _numba_isa() -> tuple[str, str]:
     axpy(np.float32(2), x, x.copy())
     asm = next(iter(axpy.inspect_asm().values()))
     isa = "AVX-512" if re.search(r"%zmm\d", asm) else "AVX2" if re.search(r"%ymm\d", asm) else "SSE"
-    if config.CPU_NAME:
-        return isa, config.CPU_NAME
     import llvmlite.binding as llvm
 
-    return isa, llvm.get_host_cpu_name()
+    cpu = config.CPU_NAME or llvm.get_host_cpu_name()
+    return isa, cpu if config.CPU_FEATURES is None else f"{cpu}, features from NUMBA_CPU_FEATURES"
 
 
 def _gemm_worker() -> dict:
