@@ -15,13 +15,20 @@ the last), so they are matrix-vector products: every step reads all of ``Wh`` (6
 H = 128) once, and L1 holds 32 KB, so the chain runs at the rate L2 feeds L1, about 0.62 of the
 GEMM floor in one fixed order and 0.8 with the order alternating from step to step (as
 ``backprop_kernel`` does; measured in :mod:`factormap.engine.kernels.matvec`). That alone puts the
-products at about 1.25x the floor; the readout (two products and 256 float64 exponentials,
-about 5 us) and Python around the two kernel calls (the states' copy, the result's arrays and
-frozen dataclass, about 10 us) come on top, so 2x the floor leaves little room: 59 us against a
-floor of 26.4 us (2.2x) at load 9 on 2 cores (AMD EPYC Zen 4, AVX-512). The summary is not bound
-that way: a block of predictions makes each step a (rows, H) by (H, H) product, whose register
-tiles reach 0.64-0.84 of the 1-thread GEMM beside them (``block_product.tile_product``), and its
-exact medians take one pass (``streamed_median``), two only when a median leaves its guessed window.
+products at about 1.25x the floor (the chain of 64 alone measured 34-36 us, 1.5x, pinned at load
+1-2). The rest is one kernel call (``backprop_kernel``: the readout, its 256 exponentials by
+``exp_f32`` in float32 models, and every offset's statistics, about 13 us of it at K = 64: 6.7 us
+at K = 0, dispatch included) and about 8 us of Python (the states' copy and its reversal into the
+kernel's offset order, the result arrays; the frozen dataclass is filled through its ``__dict__``).
+Measured pinned in thread time, median over the 960 positions of the reference text: 54-59 us
+against a floor of 23.7 us (2.3-2.5x) at load 0.8-2 on 2 cores (AMD EPYC Zen 4, AVX-512), from
+67 us before the kernels were merged. The summary is not bound that way: a block of predictions
+makes each step a (rows, H) by (H, H) product, whose register tiles reach 0.64-0.84 of the 1-thread
+GEMM beside them (``block_product.tile_product``), and its exact medians take one pass
+(``streamed_median``), two only when a median leaves its guessed window; it reached 0.38 of the
+2-core floor on 1 MB (32.7 s against 12.4 s, idle), held back by the work between two blocks' kernel
+calls that runs on one core while the other waits (the medians' bins, the sums over the norms,
+the top-10 share, numpy's passes over each block's (K+1, 16,384) arrays).
 """
 
 from __future__ import annotations
