@@ -184,7 +184,8 @@ class AttributionPane(Widget, can_focus=True):
         elif (event.state == WorkerState.SUCCESS and event.worker.result is not None
               and event.worker.result.t == self.cursor):
             self.attribution = event.worker.result
-            self.refresh()
+            # after the frame under way: the key's own frame (text pane, status line) goes out first
+            self.call_after_refresh(self.refresh)
             self.post_message(self.Computed(self.attribution))
 
     # -- drawing ------------------------------------------------------------------------------

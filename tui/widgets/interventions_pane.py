@@ -310,7 +310,7 @@ class InterventionsPane(FittedTitle, Widget, can_focus=True):
                 if r.on and r.run is not None and (r.run.complete or not r.run.plan.feeds_recurrence)}
         if runs:
             self._cursor_figures(self._place(), runs)
-        self.refresh()
+        self.call_after_refresh(self.refresh)  # a key's own frame (text pane, status line) first
 
     def _place(self) -> tuple[int, int, int]:
         return (self.cursor, *self.window)

@@ -1,8 +1,10 @@
 """The neuron oscilloscope: selected hidden units as traces over a window that follows the cursor.
 
 Drawing a plotext chart costs milliseconds of pure Python, and so does turning its ANSI output into
-segments, so both happen in a thread worker and the widget only hands out the lines of the last
-finished frame (``render_line``). At most one build runs at a time; cursor moves that arrive
+segments, so both happen off the event loop and the widget only hands out the lines of the last
+finished frame (``render_line``): a thread worker reads the window's states and has the chart drawn
+in a child process (:mod:`.frame_process`; in the worker itself until the child is ready), so that
+the chart does not hold the GIL the event loop needs for the keys. At most one build runs at a time; cursor moves that arrive
 meanwhile only mark the view stale, and the next build starts from the newest cursor once the
 running one has finished (its result is applied on the main thread) and at least
 :data:`MIN_FRAME_INTERVAL` after the previous start. A burst of key presses therefore costs at most
@@ -38,6 +40,7 @@ from textual_plotext import Plot, PlotextPlot
 from factormap.engine.attribution.summary import attribution_summary
 from factormap.engine.session import Session
 from factormap.tui.fields import Field
+from factormap.tui.widgets import frame_process
 from factormap.tui.widgets.ansi_strips import ansi_to_strips
 from factormap.tui.widgets.oscilloscope_frame import (
     Y_AXIS_COLUMNS,
@@ -141,6 +144,7 @@ class Oscilloscope(FittedTitle, PlotextPlot):
         """Move the window to follow position ``t`` (cheap: the redraw is coalesced)."""
         t = min(max(0, int(t)), self.session.n - 1)
         if t != self.cursor:
+            frame_process.start()  # the keys have begun: frames are drawn off the GIL from now on
             self.cursor = t
             self.replot()
 
@@ -272,11 +276,14 @@ class Oscilloscope(FittedTitle, PlotextPlot):
                                 states[:, list(request.neurons)],
                                 {name: states @ u for name, u in request.readouts}, request.size)
         width, height = request.size
-        return view, ansi_to_strips(self._draw(self.plt, view, request), width, height)
+        ansi = frame_process.draw(view, request, self.session.x[view.t0:view.t1])
+        if ansi is None:  # the child is not ready (or failed): draw here, holding the GIL meanwhile
+            ansi = self._draw(self.plt, view, request)
+        return view, ansi_to_strips(ansi, width, height)
 
     def _draw(self, plt: Plot, view: OscilloscopeView, request: FrameRequest) -> str:
         """The frame of ``view`` built on ``plt`` (the worker's, or the resize redraw's)."""
-        return draw_frame(plt, view, request, self.session.x)
+        return draw_frame(plt, view, request, self.session.x[view.t0:view.t1])
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Show a finished frame (and start the next build if the cursor moved meanwhile), apply

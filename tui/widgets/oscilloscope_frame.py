@@ -116,10 +116,10 @@ def y_ticks(height: int) -> list[float]:
     return [-1, 1]
 
 
-def draw_frame(plt: Plot, view: OscilloscopeView, request: FrameRequest, text: np.ndarray) -> str:
-    """The plotext frame of ``view`` built on ``plt`` as ANSI text; ``text`` holds the byte of each
-    position (the x labels). ``plt`` is used by one build at a time: the worker's, or the resize
-    redraw's."""
+def draw_frame(plt: Plot, view: OscilloscopeView, request: FrameRequest, window_bytes: np.ndarray) -> str:
+    """The plotext frame of ``view`` built on ``plt`` as ANSI text; ``window_bytes`` holds the byte
+    of each position t0..t1-1 (the x labels). ``plt`` is used by one build at a time: the worker's,
+    the child process's (:mod:`.frame_process`) or the resize redraw's."""
     plt.clear_data()
     xs = list(range(view.t0, view.t1))
     compact = view.size[1] <= COMPACT_ROWS
@@ -143,7 +143,7 @@ def draw_frame(plt: Plot, view: OscilloscopeView, request: FrameRequest, text: n
     cols_per_byte = max(1, (view.size[0] - Y_AXIS_COLUMNS) // max(1, len(xs)))
     stride = max(1, -(-3 // cols_per_byte))
     ticks = sorted({*xs[(view.t - view.t0) % stride::stride], view.t})
-    plt.xticks(ticks, [byte_label(int(text[k])) for k in ticks])
+    plt.xticks(ticks, [byte_label(int(window_bytes[k - view.t0])) for k in ticks])
     plt.title("" if compact else f"t={view.t}  {request.neurons_label}")
     plt.frame(not compact)
     plt.plotsize(*view.size)
