@@ -9,8 +9,8 @@ from factormap.engine.kernels.logit_tile import PANEL, TILE_POSITIONS, max_and_f
 
 
 @njit
-def _tile(Wp, by, states, t0, out):
-    tile_logits(Wp, by, states, t0, out)
+def _tile(Wp, by, states, t0, count, out):
+    tile_logits(Wp, by, states, t0, count, out)
 
 
 @njit
@@ -24,9 +24,13 @@ def test_a_tile_holds_the_logits_of_its_positions(rng, H):
     by = rng.standard_normal(256).astype(np.float32)
     states = rng.uniform(-1, 1, (TILE_POSITIONS + 3, H)).astype(np.float32)
     out = np.full((TILE_POSITIONS, 256), np.nan, np.float32)
-    _tile(panels(WyT), by, states, 2, out)
+    _tile(panels(WyT), by, states, 2, TILE_POSITIONS, out)
     want = states[2:2 + TILE_POSITIONS].astype(np.float64) @ WyT.astype(np.float64) + by
     np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5 * H)
+    whole = out.copy()
+    _tile(panels(WyT), by, states, 2, 2, out)  # a short tile: its last row repeated
+    np.testing.assert_array_equal(out[:2], whole[:2])
+    np.testing.assert_array_equal(out[2:], np.tile(whole[1], (TILE_POSITIONS - 2, 1)))
 
 
 def test_panels_split_the_logits_in_whole_panels(rng):
@@ -50,7 +54,7 @@ def test_max_and_first_of_negative_rows(rng):
 
 
 def test_a_rows_bits_do_not_depend_on_its_place_in_a_tile(random_model, rng):
-    """Every row is summed the same way in a whole tile and in a padded last one."""
+    """Every row is summed the same way in a whole tile and in a short last one."""
     model = random_model(37, seed=3)
     h = rng.uniform(-1, 1, 37).astype(np.float32)
     n = 2 * TILE_POSITIONS + 1

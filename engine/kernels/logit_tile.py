@@ -4,8 +4,9 @@ A tile is :data:`TILE_POSITIONS` positions by one panel of :data:`PANEL` logits.
 IR vectors (SSA values, so they stay in registers: numba loops over an array in memory load and
 store it at every FMA group); each row j of the panel is loaded once for the whole tile and
 multiplied by ``h[j]`` of each position (``fma``, j in order, from ``by``). So every logit of
-every row is the same chain of roundings wherever its row falls in a tile (a row of a short last
-tile is computed in a zero-padded tile): a readout gives the same bits however it is split.
+every row is the same chain of roundings wherever its row falls in a tile (a short last tile
+repeats its last row in the places past the end): a readout gives the same bits however it is
+split. The kernel has one call site of the tile, so LLVM compiles one copy of it.
 
 The panel's width follows the vector ISA numba compiles for (the registers are the budget): on
 AVX-512, 6 positions x 64 logits are 24 of the 32 zmm, leaving the panel's 4 vectors; on AVX2,
@@ -56,28 +57,32 @@ def _splat(builder, value):
 
 
 @intrinsic
-def tile_logits(typingctx, Wp, by, states, t0, out):
-    """``out[p] = by + WyT.T @ states[t0 + p]`` for p < :data:`TILE_POSITIONS` (those rows of
-    ``states`` must exist), ``Wp`` being :func:`panels` of ``WyT``; ``V = len(by)`` a multiple of
-    :data:`PANEL`. float32, C-contiguous."""
+def tile_logits(typingctx, Wp, by, states, t0, count, out):
+    """``out[p] = by + WyT.T @ states[t0 + min(p, count - 1)]`` for p < :data:`TILE_POSITIONS`
+    (rows t0 .. t0 + count - 1 of ``states`` must exist, 1 <= count), ``Wp`` being :func:`panels`
+    of ``WyT``; ``V = len(by)`` a multiple of :data:`PANEL`. float32, C-contiguous."""
     if not (_is_float32_c(Wp, 3) and _is_float32_c(by, 1) and _is_float32_c(states, 2)
-            and _is_float32_c(out, 2) and isinstance(t0, types.Integer)):
+            and _is_float32_c(out, 2) and isinstance(t0, types.Integer) and isinstance(count, types.Integer)):
         return None
-    sig = types.void(Wp, by, states, t0, out)
+    sig = types.void(Wp, by, states, t0, count, out)
     vectors = PANEL // LANES
 
     def codegen(context, builder, signature, args):
-        Wp_a, by_a, states_a, _, out_a = (
+        Wp_a, by_a, states_a, _, _, out_a = (
             context.make_array(ty)(context, builder, arg) if isinstance(ty, types.Array) else None
             for ty, arg in zip(signature.args, args))
         first = context.cast(builder, args[3], signature.args[3], types.intp)
+        last = builder.sub(builder.add(first, context.cast(builder, args[4], signature.args[4], types.intp)), _const(1))
         H = builder.extract_value(states_a.shape, 1)
         V = builder.extract_value(by_a.shape, 0)
         vec_t = ir.VectorType(ir.FloatType(), LANES)
         fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vec_t, [vec_t] * 3),
                                              f"llvm.fma.v{LANES}f32")
         sums = [[cgutils.alloca_once(builder, vec_t) for _ in range(vectors)] for _ in range(TILE_POSITIONS)]
-        state_rows = [builder.mul(builder.add(first, _const(p)), H) for p in range(TILE_POSITIONS)]
+        state_rows = []
+        for p in range(TILE_POSITIONS):
+            row = builder.add(first, _const(p))
+            state_rows.append(builder.mul(builder.select(builder.icmp_signed("<=", row, last), row, last), H))
         with cgutils.for_range(builder, builder.udiv(V, _const(PANEL))) as panel_loop:
             base = builder.mul(panel_loop.index, _const(PANEL))
             bias = [builder.load(_vector_at(builder, by_a.data, builder.add(base, _const(c * LANES))), align=4)

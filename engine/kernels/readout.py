@@ -57,17 +57,12 @@ def readout_kernel(Wp, by, logit_bound, states, targets, bits, pred_byte, pred_p
     :data:`FLOAT32_LOGIT_LIMIT` is skipped with ``pred_prob[t] = NaN``, for the caller to compute
     in float64.
     """
-    n, H = states.shape
+    n = states.shape[0]
     V = by.shape[0]
     logits = np.empty((TILE_POSITIONS, V), np.float32)
-    padded = np.zeros((TILE_POSITIONS, H), np.float32)
     for t0 in range(0, n, TILE_POSITIONS):
         count = min(TILE_POSITIONS, n - t0)
-        if count == TILE_POSITIONS:
-            tile_logits(Wp, by, states, t0, logits)
-        else:
-            padded[:count] = states[t0:n]
-            tile_logits(Wp, by, padded, 0, logits)
+        tile_logits(Wp, by, states, t0, count, logits)
         for p in range(count):
             t = t0 + p
             if not _fits_float32(logit_bound, states[t]):
