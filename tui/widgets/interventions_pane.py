@@ -149,6 +149,7 @@ class InterventionsPane(FittedTitle, Widget, can_focus=True):
         """The Δbits last posted in :class:`DeltaBitsChanged`."""
         self.cursor = 0
         self.window: tuple[int, int] = (0, min(session.n, DEFAULT_WINDOW))
+        self._shown = None  # the Text last drawn: a move that changes none of it repaints nothing
         self._window_set = False
         self._selected_neuron = 0
         self._retitle()
@@ -310,7 +311,8 @@ class InterventionsPane(FittedTitle, Widget, can_focus=True):
                 if r.on and r.run is not None and (r.run.complete or not r.run.plan.feeds_recurrence)}
         if runs:
             self._cursor_figures(self._place(), runs)
-        self.call_after_refresh(self.refresh)  # a key's own frame (text pane, status line) first
+        if pane_text(self) != self._shown:  # with no edit on, a key changes nothing here
+            self.call_after_refresh(self.refresh)  # after the key's own frame (text pane, status)
 
     def _place(self) -> tuple[int, int, int]:
         return (self.cursor, *self.window)
@@ -394,4 +396,5 @@ class InterventionsPane(FittedTitle, Widget, can_focus=True):
     # -- drawing ------------------------------------------------------------------------------
     def render(self) -> RenderResult:
         """The rows and the lines below them (:func:`interventions_view.pane_text`)."""
-        return pane_text(self)
+        self._shown = pane_text(self)
+        return self._shown
