@@ -8,8 +8,8 @@ printed as a fraction of the 2-core forward floor (98,304 flop per byte at the 2
 The baseline and each edited run are timed turn about (A/B/A/B...), so that a change of the
 machine's load moves both medians alike. On a busy machine the wall-clock time grows with the load;
 the CPU time of both threads (recurrence and readout overlap on two cores) is printed beside it, the
-edited run's beside the baseline's: the ratio that load does not move much. Runs on a random H = 128
-model and generated text where ../shared/reference is absent.
+edited run's beside the baseline's: the ratio that load does not move much. Runs on the demo model and
+text (:func:`common.input_paths`) where ../shared/reference is absent.
 """
 
 from __future__ import annotations
