@@ -32,13 +32,15 @@ RATE = 30.0
 
 
 def _record_paints(pane, shown, log: list[tuple[float, int]]) -> None:
-    """Log ``(time, t)`` whenever ``pane`` paints a frame whose position ``shown()`` differs from the last."""
+    """Log ``(time, t)`` whenever ``pane`` paints a frame whose position ``shown()`` differs from the
+    last: at its first line painted, whichever it is (the text pane repaints only the rows a move
+    changes)."""
     paint = pane.render_line
     last = [None]
 
     def logged(y: int):
         t = shown()
-        if y == 0 and t is not None and t != last[0]:
+        if t is not None and t != last[0]:
             last[0] = t
             log.append((time.perf_counter(), t))
         return paint(y)
