@@ -11,6 +11,9 @@ numba compiles one kernel at a time per process (a global compiler lock, and the
 cache costs the sum of every kernel's compile time. :func:`start_child_warmup` hands some modules to
 a child Python process, which compiles them on another core meanwhile; ``warm_engine(ahead=...)``
 then loads those from the cache it filled (``python -m factormap.engine.warmup`` is the child).
+Modules given to the child as ``shared`` are compiled by whichever of the two processes gets to
+them first (each claims a module by creating a file in a folder they share), so that the split
+stays even whichever kernels compile longest on this machine and at this version.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ import argparse
 import importlib
 import os
 import pkgutil
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -68,21 +73,30 @@ def warm_engine(on_module: Callable[[Warmed], None] | None = None, skip: Collect
     report each as it finishes. Without ``exact`` only the fast float32 paths are compiled.
 
     Modules that ``ahead`` is compiling in a child process come last, once the child has ended,
-    so that they load from the cache it filled (or compile here if it failed).
+    so that they load from the cache it filled (or compile here if it failed); so do the shared
+    modules it claimed first (:meth:`ChildWarmup.claim`).
     """
     done = []
+
+    def warm(name: str) -> None:
+        t0 = time.perf_counter()
+        importlib.import_module(name).warm(exact)
+        done.append(Warmed(name, time.perf_counter() - t0))
+        if on_module is not None:
+            on_module(done[-1])
+
     try:  # whatever fails, even finding the modules, ``ahead.loaded`` is set: waiters must not hang
         later = [] if ahead is None else [name for name in ahead.modules if name not in skip]
-        names = [name for name in warmed_modules(skip) if name not in later]
-        for i, name in enumerate(names + later):
-            if i == len(names):
-                ahead.wait()
-            t0 = time.perf_counter()
-            importlib.import_module(name).warm(exact)
-            item = Warmed(name, time.perf_counter() - t0)
-            done.append(item)
-            if on_module is not None:
-                on_module(item)
+        for name in [name for name in warmed_modules(skip) if name not in later]:
+            importlib.import_module(name)
+            if ahead is not None and not ahead.claim(name):
+                later.append(name)
+            else:
+                warm(name)
+        if later:
+            ahead.wait()
+        for name in later:
+            warm(name)
     finally:
         if ahead is not None:
             ahead.loaded.set()
@@ -111,20 +125,41 @@ def needs_compiling(name: str) -> bool:
 
 
 class ChildWarmup:
-    """A child Python process calling ``warm(exact)`` of some engine modules, filling numba's cache.
+    """A child Python process calling ``warm(exact)`` of some engine modules, filling numba's cache,
+    then of those ``shared`` modules that it claims before the parent does.
 
     Its standard streams are closed, so nothing it prints reaches the terminal of the parent.
     Until :attr:`loaded` is set (by :func:`warm_engine`, once it has loaded them here), code that
     calls those modules' kernels should wait on it: calling them earlier would compile them in
     this process too, at the same time as the child.
+
+    Attributes
+    ----------
+    modules
+        the modules the child compiles.
+    shared
+        the modules either process compiles, whichever claims it first.
+    loaded
+        set once the parent has loaded the child's modules.
     """
 
-    def __init__(self, modules: Sequence[str], exact: bool = True) -> None:
-        self.modules = tuple(modules)
+    def __init__(self, modules: Sequence[str], exact: bool = True, shared: Sequence[str] = ()) -> None:
+        self.modules, self.shared = tuple(modules), tuple(shared)
         self.loaded = threading.Event()
-        argv = [sys.executable, "-m", __name__, *([] if exact else ["--fast"]), *self.modules]
-        self._process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
+        self._claims = tempfile.mkdtemp(prefix="factormap-warmup-")
+        argv = [sys.executable, "-m", __name__, *([] if exact else ["--fast"]), "--claims", self._claims,
+                *(f"--shared={name}" for name in self.shared), *self.modules]
+        try:
+            self._process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL)
+        except OSError:
+            shutil.rmtree(self._claims, ignore_errors=True)
+            raise
+
+    def claim(self, name: str) -> bool:
+        """Whether the parent is to compile module ``name``: True unless it is shared and the
+        child claimed it first (the parent's claim, once made, keeps the child off it)."""
+        return name not in self.shared or claim_module(self._claims, name)
 
     def wait(self, timeout: float = CHILD_TIMEOUT) -> bool:
         """Wait for the child to end (killing it after ``timeout`` seconds); whether it succeeded."""
@@ -134,6 +169,8 @@ class ChildWarmup:
             self._process.kill()
             self._process.wait()
             return False
+        finally:
+            shutil.rmtree(self._claims, ignore_errors=True)
 
     def stop(self) -> None:
         """End the child now if it is still compiling (the parent is quitting).
@@ -145,29 +182,48 @@ class ChildWarmup:
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+        shutil.rmtree(self._claims, ignore_errors=True)
 
 
-def start_child_warmup(modules: Sequence[str], exact: bool = True) -> ChildWarmup | None:
-    """Start a :class:`ChildWarmup` for those of ``modules`` whose kernels need compiling, or None
-    when all of them are in the cache already (loading them here is faster than a child) or no
-    process can be started (they then compile here)."""
+def claim_module(folder: str, name: str) -> bool:
+    """Claim module ``name`` for this process by creating its file in ``folder``: False when the
+    other process did first (True, to compile it here, when the folder is gone: the child ended)."""
+    try:
+        os.close(os.open(os.path.join(folder, name), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def start_child_warmup(modules: Sequence[str], exact: bool = True, shared: Sequence[str] = ()) -> ChildWarmup | None:
+    """Start a :class:`ChildWarmup` for those of ``modules`` and ``shared`` whose kernels need
+    compiling, or None when none of ``modules`` does (loading them here is faster than a child)
+    or no process can be started (they then compile here)."""
     cold = [name for name in modules if needs_compiling(name)]
     if not cold:
         return None
     try:
-        return ChildWarmup(cold, exact)
+        return ChildWarmup(cold, exact, [name for name in shared if needs_compiling(name)])
     except OSError:
         return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m factormap.engine.warmup [--fast] MODULE...``: warm the named modules (the child)."""
+    """``python -m factormap.engine.warmup [--fast] [--claims DIR --shared=NAME...] MODULE...``: warm
+    the named modules, then each shared one that this process claims in DIR first (the child)."""
     parser = argparse.ArgumentParser(prog=f"python -m {__name__}")
     parser.add_argument("--fast", action="store_true", help="only the fast float32 paths (exact=False)")
+    parser.add_argument("--claims", help="folder where the two processes claim shared modules")
+    parser.add_argument("--shared", action="append", default=[], help="a module either process may compile")
     parser.add_argument("modules", nargs="+")
     args = parser.parse_args(argv)
     for name in args.modules:
         importlib.import_module(name).warm(not args.fast)
+    for name in args.shared:
+        if needs_compiling(name) and claim_module(args.claims, name):
+            importlib.import_module(name).warm(not args.fast)
     return 0
 
 

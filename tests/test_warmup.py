@@ -88,11 +88,17 @@ def test_the_app_compiles_only_the_fast_float32_kernels():
 
 
 class _RecordedChild:
-    """Stands in for a ChildWarmup: records when the parent waits for it."""
+    """Stands in for a ChildWarmup: records when the parent waits for it; shares ``shared`` through
+    the claims folder ``claims``."""
 
-    def __init__(self, modules, log):
-        self.modules, self.log = tuple(modules), log
+    def __init__(self, modules, log, shared=(), claims=None):
+        self.modules, self.log, self.shared, self.claims = tuple(modules), log, tuple(shared), claims
         self.loaded = threading.Event()
+
+    def claim(self, name):
+        from factormap.engine.warmup import claim_module
+
+        return name not in self.shared or claim_module(self.claims, name)
 
     def wait(self, timeout=None):
         self.log.append("wait")
@@ -110,10 +116,47 @@ def test_modules_compiled_ahead_are_warmed_last_after_the_child_ends():
     assert ahead.loaded.is_set()
 
 
+def test_a_shared_module_the_child_claimed_first_is_loaded_after_it_ends_and_one_the_app_claimed_in_order(tmp_path):
+    from factormap.engine.warmup import claim_module
+
+    log = []
+    claims = str(tmp_path)
+    assert claim_module(claims, "factormap.engine.kernels.value_bins")  # the child got there first
+    shared = ("factormap.engine.kernels.value_bins", "factormap.engine.session")
+    ahead = _RecordedChild(["factormap.engine.kernels.readout"], log, shared, claims)
+    warm_engine(lambda w: log.append(w.module), skip=("factormap.engine.kernels.training",), exact=False,
+                ahead=ahead)
+    assert log[-3:] == ["wait", "factormap.engine.kernels.readout", "factormap.engine.kernels.value_bins"]
+    assert "factormap.engine.session" in log[:-3]
+    assert not claim_module(claims, "factormap.engine.session")  # the child will leave it alone
+
+
+def test_the_child_warms_its_modules_then_the_shared_ones_it_claims(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    from factormap.engine import warmup
+
+    warmed = []
+    for name in ("own", "taken", "free"):
+        module = types.ModuleType(f"factormap.engine.fake_{name}")
+        module.warm = lambda exact, name=name: warmed.append((name, exact))
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setattr(warmup, "needs_compiling", lambda name: True)
+    assert warmup.claim_module(str(tmp_path), "factormap.engine.fake_taken")  # the app claimed it
+    assert warmup.main(["--fast", "--claims", str(tmp_path), "--shared=factormap.engine.fake_taken",
+                        "--shared=factormap.engine.fake_free", "factormap.engine.fake_own"]) == 0
+    assert warmed == [("own", False), ("free", False)]
+    assert not warmup.claim_module(str(tmp_path), "factormap.engine.fake_free")
+
+
 class _HeldChild:
     """Stands in for a ChildWarmup still compiling the attribution kernels until ``release`` is set."""
 
     modules = ("factormap.engine.kernels.backprop",)
+
+    def claim(self, name):
+        return True
 
     def __init__(self):
         self.release, self.loaded = threading.Event(), threading.Event()

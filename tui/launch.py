@@ -30,7 +30,12 @@ SWITCH_INTERVAL = 0.001
 """Seconds a thread may hold the GIL while others wait (Python's default is 0.005)."""
 COMPILED_AHEAD = ("factormap.engine.kernels.backprop",)
 """Engine modules that a child process compiles, on a first run, while the app compiles the rest
-(only fast float32 paths, as the app): the attribution kernels take about as long as all the others."""
+(only fast float32 paths, as the app): the attribution kernels, a share of the compile time as
+large as the forward pass's (bench/compile_bench.py)."""
+COMPILED_BY_EITHER = ("factormap.engine.kernels.value_bins",)
+"""Engine modules that the child or the app compiles, whichever is done with its own share first:
+their kernels are shared with no other module's, and which share ends first depends on the
+machine (the forward pass's tiles, the vector ISA)."""
 
 
 def demo_inputs() -> tuple[str, str, str]:
@@ -71,7 +76,7 @@ def launch(model_path: str | None, text_path: str | None, record: str | None = N
     # Workers hold the GIL between their numba and BLAS calls; hand it back to the event loop sooner.
     sys.setswitchinterval(SWITCH_INTERVAL)
     # The engine (numba) is imported behind the first frame, in a worker: see Opening.
-    app = FactormapApp(Opening(model, text, COMPILED_AHEAD), model_path, text_path, notice=notice,
+    app = FactormapApp(Opening(model, text, COMPILED_AHEAD, COMPILED_BY_EITHER), model_path, text_path, notice=notice,
                        recorder=recorder, replay_actions=replay)
     app.one_line_errors = True
     app.driver_class = _key_reading(app.driver_class, app)

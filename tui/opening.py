@@ -26,11 +26,14 @@ class Opening:
         text: the text's bytes.
         compile_ahead: engine modules that a child process compiles on a first run while this
             process compiles the others (empty: no child).
+        compile_shared: engine modules that either process compiles, whichever gets to them
+            first (see :mod:`factormap.engine.warmup`).
     """
 
     model: Model
     text: bytes
     compile_ahead: Sequence[str] = ()
+    compile_shared: Sequence[str] = ()
 
     @property
     def H(self) -> int:
@@ -52,7 +55,8 @@ class Opening:
         from factormap.engine.warmup import start_child_warmup
 
         # Before the session's imports, so that the child starts compiling as early as it can.
-        warmup_ahead = start_child_warmup(self.compile_ahead, exact=False) if self.compile_ahead else None
+        warmup_ahead = (start_child_warmup(self.compile_ahead, exact=False, shared=self.compile_shared)
+                        if self.compile_ahead else None)
         from factormap.engine.session import Session
 
         return Session(self.model, self.text), warmup_ahead
