@@ -8,6 +8,11 @@ warmup`` run first) and with an empty one (``NUMBA_CACHE_DIR`` pointed at a new 
 is timed for :mod:`bare_app` (Textual alone) in the same run: absolute start-up times do not travel
 between machines, the excess over a bare Textual app does. Medians of several starts. Uses
 ../shared/reference where present, else the demo.
+
+With an empty cache, ready is bound by numba compiling the app's share of the kernels and the
+warm-up child's share at once, one per core (:mod:`factormap.engine.warmup`): the larger of the two
+shares, which ``compile_bench.py`` prints kernel by kernel, plus the ~1.3 s before the app's share
+starts (the first frame, importing the engine, the explorer).
 """
 
 from __future__ import annotations
