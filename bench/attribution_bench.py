@@ -21,8 +21,8 @@ products at about 1.25x the floor (the chain of 64 alone measured 34-36 us, 1.5x
 at K = 0, dispatch included) and about 8 us of Python (the states' copy and its reversal into the
 kernel's offset order, the result arrays; the frozen dataclass is filled through its ``__dict__``).
 Measured pinned in thread time, median over the 960 positions of the reference text: 54-59 us
-against a floor of 23.7 us (2.3-2.5x) at load 0.8-2 on 2 cores (AMD EPYC Zen 4, AVX-512); calls
-of the two-kernel version interleaved with this one in one process took 0.89-0.93 of its time
+against a floor of 23.7 us (2.3-2.5x) at load 0.8-2 on 2 cores (AMD EPYC Zen 4, AVX-512); its calls
+took 0.89-0.93 of the time of the two-kernel version's, interleaved with them in one process
 (paired medians, 4,795 calls each, 4 processes, load 1.3-1.7). The summary is not bound that way: a block of predictions
 makes each step a (rows, H) by (H, H) product, whose register tiles reach 0.64-0.84 of the 1-thread
 GEMM beside them (``block_product.tile_product``), and its exact medians take one pass
