@@ -9,6 +9,10 @@ else the demo) with one ``l`` key event every 1/30 s and records, from the panes
 - oscilloscope: frames painted per second while the key is held, and the time from the text
   pane's frame of the final cursor to the oscilloscope's (the app may still be working through
   queued keys after the last press; that lag is the text pane's figure, printed for comparison).
+  One burst gives one such settle, and where the last key lands in the chart's frame cycle
+  decides it (a few ms to two frames), so it is measured after the long burst and after each of
+  :data:`SETTLE_BURSTS` short ones that follow (``l`` held for half a second, then released):
+  median and worst.
 
 Targets: attribution within 20 ms (median); oscilloscope >= 15 frames/s and settled within 100 ms.
 The figures include the app's own work on each key (text pane, status line) on this machine.
@@ -29,6 +33,7 @@ from factormap.tui.app import FactormapApp
 
 PRESSES = 200
 RATE = 30.0
+SETTLE_BURSTS, BURST_PRESSES = 10, 15
 
 
 def _record_paints(pane, shown, log: list[tuple[float, int]]) -> None:
@@ -62,25 +67,47 @@ async def _drive(model_path: str, text_path: str) -> dict:
         _record_paints(scope, lambda: scope.view.t if scope.view else None, scope_log)
         _record_paints(attribution, lambda: attribution.attribution.t if attribution.attribution else None,
                        attribution_log)
-        presses = []
-        start = screen.cursor
-        for i in range(PRESSES):
-            presses.append((time.perf_counter(), start + i + 1))
-            app.post_message(events.Key("l", "l"))
-            await asyncio.sleep(1 / RATE)
+        presses = await _hold(app, screen.cursor, PRESSES)
         last_press = presses[-1][0]
-        final = start + PRESSES
-        for _ in range(200):
-            if scope_log and scope_log[-1][1] == final and attribution_log and attribution_log[-1][1] == final:
-                break
-            await asyncio.sleep(0.01)
+        final = presses[-1][1]
+        await _shown(final, scope_log, attribution_log)
         held = [p for p, _ in scope_log if presses[0][0] <= p <= last_press]
-        text_final = next((p for p, t in text_log if t == final), float("nan"))
-        settle = next((p - text_final for p, t in scope_log if t == final), float("nan"))
+        settles = [_settle(final, text_log, scope_log)]
+        for _ in range(SETTLE_BURSTS):
+            await asyncio.sleep(0.3)
+            burst = await _hold(app, screen.cursor, BURST_PRESSES)
+            await _shown(burst[-1][1], scope_log, text_log)
+            settles.append(_settle(burst[-1][1], text_log, scope_log))
+            final = burst[-1][1]
         latencies, skipped = _latencies(presses, attribution_log)
         text_latencies, _ = _latencies(presses, text_log)
-        return {"fps": len(held) / (last_press - presses[0][0]), "settle": settle, "latencies": latencies,
+        return {"fps": len(held) / (last_press - presses[0][0]), "settles": settles, "latencies": latencies,
                 "skipped": skipped, "cursor": screen.cursor, "final": final, "text": text_latencies}
+
+
+async def _hold(app, start: int, count: int) -> list[tuple[float, int]]:
+    """``l`` pressed ``count`` times at :data:`RATE` from cursor ``start``: ``(time, position)`` of each."""
+    presses = []
+    for i in range(count):
+        presses.append((time.perf_counter(), start + i + 1))
+        app.post_message(events.Key("l", "l"))
+        await asyncio.sleep(1 / RATE)
+    return presses
+
+
+async def _shown(t: int, *logs: list[tuple[float, int]]) -> None:
+    """Wait (2 s at most) until every pane of ``logs`` has painted position ``t``."""
+    for _ in range(200):
+        if all(log and log[-1][1] == t for log in logs):
+            return
+        await asyncio.sleep(0.01)
+
+
+def _settle(t: int, text_log: list[tuple[float, int]], scope_log: list[tuple[float, int]]) -> float:
+    """Seconds from the text pane's first frame of position ``t`` to the oscilloscope's (NaN if either
+    never came)."""
+    text_final = next((p for p, shown in text_log if shown == t), float("nan"))
+    return next((p - text_final for p, shown in scope_log if shown == t), float("nan"))
 
 
 def _latencies(presses: list[tuple[float, int]], log: list[tuple[float, int]]) -> tuple[list[float], int]:
@@ -110,9 +137,11 @@ def main() -> None:
                                statistics.median(figures["text"]) * 1e3, "ms"))
     common.emit(common.Row("oscilloscope frames while held", figures["fps"], "frames/s", target=">= 15/s",
                            met=figures["fps"] >= 15))
-    settle = figures["settle"] * 1e3
-    common.emit(common.Row("oscilloscope settle after the last key's text frame", settle, "ms", target="<= 100 ms",
-                           met=settle <= 100))
+    settles = [1e3 * s for s in figures["settles"]]
+    settle = statistics.median(settles)
+    common.emit(common.Row(f"oscilloscope settle after the last key's text frame, median of {len(settles)} bursts",
+                           settle, "ms", target="<= 100 ms", met=settle <= 100))
+    common.emit(common.Row("oscilloscope settle, worst burst", max(settles), "ms"))
     if figures["cursor"] != figures["final"]:
         print(f"# the cursor ended at {figures['cursor']}, not {figures['final']}: presses were lost")
 
