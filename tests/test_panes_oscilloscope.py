@@ -80,6 +80,36 @@ async def test_burst_of_cursor_moves_coalesces(session):
         assert osc.draw_count - before <= 2
 
 
+async def test_a_move_during_a_failed_build_is_still_drawn(session, monkeypatch):
+    """A build that fails is reported, and the cursor it missed while it ran gets its frame."""
+    from factormap.tui.widgets import frame_process
+
+    failing, release = threading.Event(), threading.Event()
+
+    def draw(view, request, window_bytes):
+        if view.t == 10 and not failing.is_set():
+            failing.set()
+            release.wait(10)
+            raise RuntimeError("plotext failed")
+        return None  # drawn in the worker thread
+
+    app = OscilloscopeApp(session, neurons=[0, 1])
+    errors = []
+    async with app.run_test(size=(100, 20)) as pilot:
+        osc = app.query_one(Oscilloscope)
+        await settle(pilot, osc)
+        monkeypatch.setattr(frame_process, "draw", draw)
+        monkeypatch.setattr(app, "notify", lambda message, **kw: errors.append(message))
+        osc.set_cursor(10)
+        while not failing.is_set():
+            await pilot.pause(0.01)
+        osc.set_cursor(20)
+        release.set()
+        await settle(pilot, osc)
+        assert errors == ["oscilloscope: plotext failed"]
+        assert_view_matches(session, osc, 20)
+
+
 async def test_neurons_and_readouts(session, rng):
     app = OscilloscopeApp(session, neurons=[5])
     async with app.run_test(size=(100, 20)) as pilot:

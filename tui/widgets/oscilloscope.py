@@ -293,9 +293,11 @@ class Oscilloscope(FittedTitle, PlotextPlot):
             return
         event.stop()
         if event.state == WorkerState.ERROR:
+            self.notify(f"oscilloscope: {event.worker.error}", severity="error")
             if group == "oscilloscope-draw":
                 self._building = False
-            self.notify(f"oscilloscope: {event.worker.error}", severity="error")
+                if self._stale:  # the cursor moved during the failed build: its frame is still due
+                    self.replot()
         elif event.state == WorkerState.SUCCESS and group == "oscilloscope-rank":
             if self._ranking:
                 self._apply_ranking(*event.worker.result)
