@@ -30,7 +30,7 @@ import numpy as np
 from factormap.engine.config import PROB_FLOOR, VOCAB
 from factormap.engine.errors import ModelError
 from factormap.engine.forward import kernel_weights
-from factormap.engine.kernels.backprop import backprop_kernel
+from factormap.engine.kernels.backprop import backprop_kernel, matrix_product
 from factormap.engine.model import Model
 from factormap.engine.session import Session
 
@@ -65,7 +65,7 @@ def readout_gradients(model: Model, states: np.ndarray, targets) -> tuple[np.nda
         A gradient is beyond the model's float range (readout weights near float32's largest).
     """
     with np.errstate(over="ignore", invalid="ignore"):  # overflowing rows are redone in float64 below
-        probs = states @ model.WyT
+        probs = matrix_product(states, model.WyT)  # not BLAS: a sweep's shards then give the serial bits
         probs += model.by
     overflowed = ~np.isfinite(probs).all(axis=1)
     if overflowed.any():
@@ -78,7 +78,7 @@ def readout_gradients(model: Model, states: np.ndarray, targets) -> tuple[np.nda
     residual = -probs
     residual[np.arange(states.shape[0]), np.asarray(targets, np.int64)] += 1
     with np.errstate(over="ignore", invalid="ignore"):
-        grads = residual @ model.Wy
+        grads = matrix_product(residual, model.Wy)
     if not np.isfinite(grads).all():
         raise ModelError(f"{model.source}: the readout's gradients overflow {model.dtype} (its weights are too "
                          f"large for it); load the model as float64")

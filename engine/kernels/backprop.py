@@ -218,6 +218,23 @@ def _tiled_block_product(V, W, G):
 
 
 @njit(**BLOCK_FLAGS)
+def matrix_product_kernel(V, W, G):
+    """``G = V @ W`` of float32 C-contiguous arrays by :func:`block_product`: each entry is one chain
+    of FMAs in the order of ``W``'s rows, so a row's result depends neither on the other rows nor
+    on a thread count (OpenBLAS's sgemm rounds differently on 1 and 2 threads)."""
+    block_product(V, W, G)
+    return G
+
+
+def matrix_product(V: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``V @ W``: by :func:`matrix_product_kernel` when both are float32, else numpy's (float64)."""
+    if V.dtype == W.dtype == np.float32:
+        V, W = read_only(np.ascontiguousarray(V)), read_only(np.ascontiguousarray(W))
+        return matrix_product_kernel(V, W, np.empty((V.shape[0], W.shape[1]), np.float32))
+    return V @ W
+
+
+@njit(**BLOCK_FLAGS)
 def _rows_times_matrix(V, W, G):
     """``G[r] = V[r] @ W`` for every row; four rows of V and four rows of W per accumulator pass."""
     R, H = V.shape
@@ -342,3 +359,5 @@ def warm(exact: bool = True) -> None:
         stats = np.zeros((3, K + 1, 3), dtype)
         offsets_kernel(np.zeros((3, H), dtype), states, xs, WxT, Wh, 0, stats, np.zeros((K + 1, H)))
         top_share_kernel(np.zeros((3, H), dtype), 2, np.empty(3, dtype))
+    matrix_product(np.zeros((K + 1, H), np.float32), WyT.astype(np.float32))  # both readout products
+    matrix_product(np.zeros((K + 1, 256), np.float32), Wy.astype(np.float32))
