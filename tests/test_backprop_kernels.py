@@ -30,18 +30,15 @@ def test_block_product_is_numpys(rng, dtype, R, H):
     np.testing.assert_allclose(G, V.astype(np.float64) @ W.astype(np.float64), rtol=rtol, atol=rtol * np.sqrt(H))
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(16, 256), (256, 16), (128, 256), (256, 128), (5, 256)])  # the readout's two products
-def test_matrix_product_is_numpys_and_each_row_its_own(rng, dtype, shape):
+def test_float32_matrix_product_is_numpys_and_each_row_its_own(rng, shape):
     R = 2 * TILE_ROWS + 5
-    V, W = rng.standard_normal((R, shape[0])).astype(dtype), rng.standard_normal(shape).astype(dtype)
+    V, W = rng.standard_normal((R, shape[0])).astype(np.float32), rng.standard_normal(shape).astype(np.float32)
     G = backprop.matrix_product(V, W)
-    rtol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(G, V.astype(np.float64) @ W.astype(np.float64), rtol=rtol,
-                               atol=rtol * np.sqrt(shape[0]))
-    if dtype == np.float32:  # the same bits for a row wherever it falls: in a tile, past them, alone
-        parts = [backprop.matrix_product(V[a:b], W) for a, b in ((0, 1), (1, TILE_ROWS + 3), (TILE_ROWS + 3, R))]
-        np.testing.assert_array_equal(np.concatenate(parts), G)
+    np.testing.assert_allclose(G, V.astype(np.float64) @ W.astype(np.float64), rtol=1e-5, atol=1e-5 * np.sqrt(shape[0]))
+    # the same bits for a row wherever it falls: in a tile, past them, alone
+    parts = [backprop.matrix_product(V[a:b], W) for a, b in ((0, 1), (1, TILE_ROWS + 3), (TILE_ROWS + 3, R))]
+    np.testing.assert_array_equal(np.concatenate(parts), G)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
