@@ -144,8 +144,8 @@ def test_checkpoints_leave_a_complete_model_when_the_run_dies(text_file, tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.bin", "t.txt"]
 
 
-def test_output_path_with_rich_markup_is_printed_literally(text_file, tmp_path, capsys):
-    folder = tmp_path / "a[/b]"
+def test_output_path_with_rich_markup_is_printed_literally_and_whole(text_file, tmp_path, capsys):
+    folder = tmp_path / ("a[/b]" + "c" * 80)  # longer than the console's width: not broken across lines
     folder.mkdir(parents=True)
     out = folder / "x.bin"
     assert main(["train", str(text_file), "-o", str(out), "--epochs", "1", *FAST]) == 0

@@ -151,5 +151,5 @@ def run(args: argparse.Namespace) -> int:
         how = "interrupted; saved the best model so far" if interrupted else "done"
         Console().print(f"{how}: BPC {result.bpc:.4f} (epoch {result.best_epoch} of {result.epochs_run}), "
                         f"{result.chars_per_second:,.0f} chars/s (compiling excluded); wrote {', '.join(map(str, targets))}",
-                        markup=False, highlight=False)
+                        markup=False, highlight=False, soft_wrap=True)  # a path is never broken at the width
     return 130 if interrupted else 0
