@@ -54,7 +54,7 @@ def _stop() -> None:
     try:
         _child.stdin.close()
         _child.wait(timeout=1)
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, subprocess.TimeoutExpired, KeyboardInterrupt):  # Ctrl-C again while it ends
         _child.kill()
 
 
