@@ -3,7 +3,9 @@
 Every test run compiles the kernels from the current source into a cache directory of its own
 (``NUMBA_CACHE_DIR``, removed at exit): numba does not invalidate a cached kernel when a function it
 inlines from another file changes, so a warm cache once hid a sign flip in a state edit (issue 16).
-Subprocesses the tests start inherit the variable, and so share the run's cache.
+Subprocesses the tests start inherit the variable, and so share the run's cache; so do the two
+pytest-xdist workers the suite runs on (``-n 2`` in ``pyproject.toml``), which the controller starts
+after this file made the directory.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-NUMBA_CACHE_DIR = tempfile.mkdtemp(prefix="factormap-test-numba-")
+if "PYTEST_XDIST_WORKER" in os.environ:  # a pytest-xdist worker: the run's directory, made by the controller
+    NUMBA_CACHE_DIR = os.environ["FACTORMAP_TEST_NUMBA_CACHE_DIR"]
+else:
+    NUMBA_CACHE_DIR = tempfile.mkdtemp(prefix="factormap-test-numba-")
+    os.environ["FACTORMAP_TEST_NUMBA_CACHE_DIR"] = NUMBA_CACHE_DIR
+    atexit.register(shutil.rmtree, NUMBA_CACHE_DIR, ignore_errors=True)
 os.environ["NUMBA_CACHE_DIR"] = NUMBA_CACHE_DIR
-atexit.register(shutil.rmtree, NUMBA_CACHE_DIR, ignore_errors=True)
 if "numba" in sys.modules:  # a plugin imported numba before this file: it read the variable already
     sys.modules["numba"].config.CACHE_DIR = NUMBA_CACHE_DIR
 
