@@ -8,7 +8,9 @@ as make both threads finish together (from the last chunk's CPU times), and half
 chunk, which no recurrence follows. Where nothing would overlap a readout, the calling thread does
 it all and no helper thread is started: in a process limited to one core, and for a short last
 chunk of a pass that has needed no helper yet (a text of 1 KB: starting a thread, and waiting for
-the scheduler to run it, cost more than its readout on a busy machine). Work advances lazily
+the scheduler to run it, cost more than its readout on a busy machine). The helper thread ends
+with the pass's last readout, or at :meth:`ChunkPipeline.close`: a session or edited run that is
+done, or dropped, holds no thread. Work advances lazily
 (:meth:`ChunkPipeline.ensure`) or streamed (:meth:`ChunkPipeline.run`), thread-safely, and no
 chunk is ever computed twice.
 """
@@ -141,6 +143,9 @@ class ChunkPipeline:
             self._pending = None
             self._chunk_read_out(self._pending_start, self._pending_stop)
             self._bits_done = self._pending_stop
+            if self._bits_done >= self.n:  # nothing is left to read out: the helper thread ends now
+                self._pool.shutdown(wait=False)
+                self._pool = None
 
     def _advance_chunk(self) -> None:
         """Run the next chunk's sequential stage and start its readout (caller holds the lock)."""
@@ -208,9 +213,9 @@ class ChunkPipeline:
                 return
 
     def close(self) -> None:
-        """Stop the readout helper thread."""
-        if self._pool is not None:
-            with self._advance_lock:
-                self._settle()
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        """Finish the outstanding readout and stop the readout helper thread."""
+        with self._advance_lock:
+            self._settle()
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
