@@ -1,5 +1,7 @@
 """A session's readout shared between the helper and the caller's thread gives the same bits."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -38,6 +40,20 @@ def test_the_tail_balances_the_two_stages(random_model, sample_text):
     session.close()
 
 
+def _helper_readouts(session) -> list:
+    """The threads the session's helper readouts run on, as they run (the pool itself ends with
+    the pass, so it cannot tell afterwards whether one ran)."""
+    threads = []
+    helper_readout = session._timed_readout
+
+    def recorded(start, states):
+        threads.append(threading.current_thread())
+        helper_readout(start, states)
+
+    session._timed_readout = recorded
+    return threads
+
+
 def _run(session) -> np.ndarray:
     for _ in session.run():
         pass
@@ -48,8 +64,9 @@ def _run(session) -> np.ndarray:
 def test_a_text_of_one_chunk_is_read_out_without_a_helper_thread(random_model, sample_text):
     model = random_model(37, seed=5)
     session = Session(model, sample_text, chunk=len(sample_text))
+    helpers = _helper_readouts(session)
     session.ensure(session.n)
-    assert session._pool is None
+    assert helpers == []
     several = Session(model, sample_text, checkpoint_every=64, chunk=128)
     np.testing.assert_array_equal(session.bits, _run(several))
 
@@ -59,8 +76,9 @@ def test_one_core_reads_out_on_the_callers_thread_with_the_same_bits(random_mode
     two = Session(model, sample_text * 4, checkpoint_every=64, chunk=256, full_states_limit=0)
     one = Session(model, sample_text * 4, checkpoint_every=64, chunk=256, full_states_limit=0)
     one._one_core = True
+    helpers = _helper_readouts(one)
     one.ensure(one.n)
-    assert one._pool is None
+    assert helpers == []
     np.testing.assert_array_equal(one.bits, _run(two))
 
 
@@ -90,9 +108,10 @@ def test_a_long_last_chunk_is_shared_even_before_a_helper_ran(random_model, samp
     model = random_model(37, seed=5)
     text = (sample_text * 20)[:ChunkPipeline.SHARED_LAST_ROWS + 100]
     shared = Session(model, text, checkpoint_every=64, chunk=len(text) + 64)
+    helpers = _helper_readouts(shared)
     shared.ensure(shared.n)
     if not shared._one_core:
-        assert shared._pool is not None, "one chunk, but long enough to share"
+        assert helpers and threading.current_thread() not in helpers, "one chunk, but long enough to share"
     alone = Session(model, text, checkpoint_every=64, chunk=len(text) + 64)
     alone._one_core = True
     alone.ensure(alone.n)
