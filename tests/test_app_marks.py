@@ -37,3 +37,16 @@ async def test_a_key_that_names_no_mark_says_marks_are_letters():
         await press(pilot, "m", "escape")  # escape cancels quietly
         assert len([n for n in app._notifications if "marks are" in n.message]) == 2
         assert app.screen.cursor == 3
+
+
+async def test_a_key_that_types_nothing_cancels_a_prefix_quietly():
+    # an arrow's character is empty, and "" is in every string: it set a mark named "", and after
+    # i it raised int("") (found by the monkey test)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "3", "l", "m", "left", "apostrophe", "down", "i", "right")
+        assert app.screen.marks == {} and app.screen.pending == "" and app.screen.cursor == 3
+        assert not [n.message for n in app._notifications if n.severity != "information"]
+        await press(pilot, "m", "a", "l", "apostrophe", "a")
+        assert app.screen.cursor == 3
