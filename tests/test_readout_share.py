@@ -116,3 +116,23 @@ def test_a_long_last_chunk_is_shared_even_before_a_helper_ran(random_model, samp
     alone._one_core = True
     alone.ensure(alone.n)
     np.testing.assert_array_equal(_run(shared), alone.bits)
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_a_finished_pass_holds_no_helper_thread(random_model, sample_text, edited):
+    # a session (or an edited run) kept after its pass, as the app keeps each toggled
+    # intervention's, must not keep its readout thread: one per run would pile up
+    from factormap.engine.interventions.run import EditedRun
+    from factormap.engine.interventions.specs import SubtractEachStep
+
+    session = Session(random_model(8), (sample_text * 20)[:3000], checkpoint_every=100, chunk=1000)
+    pipeline = EditedRun(session, [SubtractEachStep(np.ones(8))]) if edited else session
+    pipeline._one_core = False  # the helper starts even where this process has one core
+    helpers = _helper_readouts(pipeline)
+    for progress in pipeline.run():
+        pass
+    assert progress.settled == pipeline.n and helpers, "the pass ran without a helper thread"
+    for thread in set(helpers):
+        thread.join(timeout=10)
+    assert not [t.name for t in helpers if t.is_alive()]
+    assert np.isfinite(session.bpc)

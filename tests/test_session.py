@@ -122,29 +122,3 @@ def test_the_loop_may_close_the_session_at_any_progress(random_model, sample_tex
         worker.join(timeout=60)
         assert not worker.is_alive(), f"closing after progress {stop_after} deadlocked"
 
-
-def _new_threads(before: set, prefix: str) -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t not in before and t.name.startswith(prefix)]
-
-
-@pytest.mark.parametrize("edited", [False, True])
-def test_a_finished_pass_holds_no_helper_thread(random_model, sample_text, edited):
-    # a session (or an edited run) kept after its pass, as the app keeps each toggled
-    # intervention's, must not keep its readout thread: one per run would pile up
-    from factormap.engine.interventions.run import EditedRun
-    from factormap.engine.interventions.specs import SubtractEachStep
-
-    model, text = random_model(8), _long_text(sample_text, 3000)
-    session = Session(model, text, checkpoint_every=100, chunk=1000)
-    before = set(threading.enumerate())
-    pipeline = EditedRun(session, [SubtractEachStep(np.ones(8))]) if edited else session
-    pipeline._one_core = False  # the helper starts even where this process has one core
-    prefix = "factormap-edit-readout" if edited else "factormap-readout"
-    helpers = []
-    for progress in pipeline.run():
-        helpers += [t for t in _new_threads(before, prefix) if t not in helpers]
-    assert progress.settled == pipeline.n and helpers, "the pass ran without a helper thread"
-    for thread in helpers:
-        thread.join(timeout=10)
-    assert not [t.name for t in helpers if t.is_alive()]
-    assert np.isfinite(session.bpc)

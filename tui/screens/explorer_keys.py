@@ -97,24 +97,24 @@ class ExplorerKeys:
     @reported
     def complete_prefix(self, prefix: str, char: str) -> None:
         """Finish ``prefix`` with the key ``char`` (anything unexpected cancels it; a printable key
-        that names no mark says that marks are letters). ``char`` is empty for a key that types
-        nothing (an arrow), which completes no prefix."""
+        that names no mark says that marks are letters)."""
         count = self.take_count(default=-1)
-        letter = len(char) == 1 and char in string.ascii_letters  # "" is in every string
+        if not char:  # a key that types nothing (an arrow); and "" is in every string below
+            return
         if prefix == "g" and char == "g":
             self.move_to(0 if count < 0 else count, jump=True)
-        elif prefix == "m" and letter:
+        elif prefix == "m" and char in string.ascii_letters:
             self.marks[char] = self.cursor
             self.notify(f"mark {char} at {self.cursor:,}", timeout=2)
-        elif prefix in ("m", "'") and not letter and not prefix == char == "'":
-            if char.isprintable() and char:  # escape and the like cancel quietly
+        elif prefix in ("m", "'") and char not in string.ascii_letters and not prefix == char == "'":
+            if char.isprintable():  # escape and the like cancel quietly
                 self.notify(f"marks are the letters a–z and A–Z, not {char!r}", severity="warning", timeout=3)
         elif prefix == "'":
             if char not in self.marks:
                 self.notify(f"mark {char} is not set", severity="warning", timeout=3)
             else:
                 self.move_to(self.marks[char], jump=True)
-        elif prefix == "i" and len(char) == 1 and char in string.digits:
+        elif prefix == "i" and char in string.digits:
             rows = len(self.query_one("#interventions").rows)
             if 1 <= int(char) <= rows:
                 self.action_toggle_intervention(int(char) - 1)
