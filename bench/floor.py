@@ -48,7 +48,8 @@ class Floor:
         isa: the vector ISA of numba's code (``AVX-512``, ``AVX2``, ``SSE``), from the registers a
             vectorised float32 loop compiles to.
         llvm_cpu: the CPU name numba's LLVM targets (``NUMBA_CPU_NAME`` when set, else the host's),
-            and whether ``NUMBA_CPU_FEATURES`` sets its features (``bench/run --isa avx2``).
+            and whether ``NUMBA_CPU_FEATURES`` sets its features (``bench/run --isa avx2``) or the
+            engine turned off the host's 256-bit preference (``-prefer-256-bit``).
         blas: the BLAS library and the core type it chose, per threadpoolctl.
         cpu: the CPU model from /proc/cpuinfo.
     """
@@ -84,9 +85,13 @@ def _cpu_model() -> str:
 
 
 def _numba_isa() -> tuple[str, str]:
-    """(ISA, LLVM CPU name) of the code numba generates here, from a freshly compiled loop."""
+    """(ISA, LLVM CPU name) of the code numba generates here for the engine, from a freshly compiled
+    loop: the engine's kernels package is imported first, since it sets numba's CPU features
+    (:mod:`factormap.engine.kernels.vector_width`)."""
     import numpy as np
     from numba import config, njit
+
+    from factormap.engine.kernels.vector_width import NO_256_BIT_PREFERENCE, COMPILED_FEATURES
 
     @njit(fastmath=True, cache=False, error_model="numpy")
     def axpy(a, x, y):
@@ -100,7 +105,9 @@ def _numba_isa() -> tuple[str, str]:
     import llvmlite.binding as llvm
 
     cpu = config.CPU_NAME or llvm.get_host_cpu_name()
-    return isa, cpu if config.CPU_FEATURES is None else f"{cpu}, features from NUMBA_CPU_FEATURES"
+    if "NUMBA_CPU_FEATURES" in os.environ:
+        return isa, f"{cpu}, features from NUMBA_CPU_FEATURES"
+    return isa, f"{cpu}, {NO_256_BIT_PREFERENCE}" if NO_256_BIT_PREFERENCE in COMPILED_FEATURES.split(",") else cpu
 
 
 def _gemm_worker() -> dict:

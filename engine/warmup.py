@@ -106,22 +106,32 @@ def warm_engine(on_module: Callable[[Warmed], None] | None = None, skip: Collect
 def needs_compiling(name: str) -> bool:
     """Whether some kernel of module ``name`` has no current entry in numba's on-disk cache.
 
-    A kernel counts as cached when its cache index holds an entry for its present source and numba
-    version, whatever the signature: enough to tell a first run from a later one. Reads numba's
+    A kernel counts as cached when its cache index holds an entry for its present source, numba
+    version and the CPU features numba compiles for here, whatever the signature: enough to tell a
+    first run from a later one (and a cache filled for other features, e.g. before
+    :mod:`~factormap.engine.kernels.vector_width` widened them, from a current one). Reads numba's
     cache index through its private attributes; where those differ, says False (no child is started
     and the module compiles here as it would anyway).
     """
-    from numba.core.registry import CPUDispatcher
+    from numba.core.registry import CPUDispatcher, cpu_target
 
-    for value in vars(importlib.import_module(name)).values():
+    module = importlib.import_module(name)  # first: the kernels package sets numba's CPU features
+    codegen = cpu_target.target_context.codegen().magic_tuple()
+    for value in vars(module).values():
         if not isinstance(value, CPUDispatcher) or value.__module__ != name:
             continue
         if value.targetoptions.get("inline") == "always":
             continue  # compiled only inside its callers
         load_index = getattr(getattr(getattr(value, "_cache", None), "_cache_file", None), "_load_index", None)
-        if callable(load_index) and not load_index():
+        if callable(load_index) and not any(_key_codegen(key) == codegen for key in load_index()):
             return True
     return False
+
+
+def _key_codegen(key) -> tuple | None:
+    """The code generator's (triple, CPU name, features) in a key of numba's cache index, which is
+    ``(signature, magic_tuple, hashes)``; None for a key of another shape."""
+    return key[1] if isinstance(key, tuple) and len(key) == 3 else None
 
 
 class ChildWarmup:

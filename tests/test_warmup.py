@@ -212,6 +212,30 @@ def test_a_child_process_fills_an_empty_cache_and_is_not_started_once_it_is_full
     assert any(p.suffix == ".nbc" for p in tmp_path.rglob("*"))
 
 
+def test_a_cache_filled_for_other_cpu_features_counts_as_empty(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import llvmlite.binding as llvm
+
+    other = f"{llvm.get_host_cpu_features().flatten()},+prefer-128-bit"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    env.pop("NUMBA_CPU_FEATURES", None)
+
+    def run(code: str, **extra: str) -> str:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**env, **extra},
+                              check=True, timeout=300).stdout.strip()
+
+    fill = ("from factormap.engine.kernels import fastmath; fastmath.warm(exact=False); "
+            "from factormap.engine.warmup import needs_compiling; "
+            "print(needs_compiling('factormap.engine.kernels.fastmath'))")
+    assert run(fill, NUMBA_CPU_FEATURES=other) == "False"
+    check = "from factormap.engine.warmup import needs_compiling; print(needs_compiling('factormap.engine.kernels.fastmath'))"
+    assert run(check) == "True"
+    assert run(check, NUMBA_CPU_FEATURES=other) == "False"
+
+
 def test_no_child_when_no_process_can_be_started(monkeypatch):
     import subprocess
 

@@ -9,9 +9,15 @@ the float64 and ``exact=True`` ones. ``factormap-tui warmup``
 (:func:`factormap.engine.warmup.warm_engine`) finds every such ``warm()`` and calls it, so the
 on-disk cache is full before the app's first frame. A ``warm()`` must be fast once the cache is
 warm and must not touch files of the user.
+
+Importing this package sets the CPU features numba compiles every kernel for
+(:mod:`.vector_width`), so it imports numba.
 """
 
 import numpy as np
+
+# Before any kernel module compiles: numba's CPU features (512-bit vectors on AVX-512 hosts).
+from factormap.engine.kernels import vector_width  # noqa: F401
 
 
 #: Bytes of a cache line: arrays the kernels stream start on one, so no SIMD load straddles two.

@@ -16,27 +16,21 @@ panel is one contiguous stream. :func:`max_and_first` is the reduction that foll
 too (numba's own loops for it took as long as the 256 exps).
 """
 
-import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils, config
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from factormap.engine.kernels import aligned_copy
 from factormap.engine.kernels.matvec import LANES, _const, _is_float32_c
-
-
-def _has_avx512() -> bool:
-    """Whether numba's code uses AVX-512 here (``NUMBA_CPU_FEATURES`` when set, else the host's)."""
-    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else llvm.get_host_cpu_features().flatten()
-    return "+avx512f" in features.split(",")
+from factormap.engine.kernels.vector_width import WIDE_VECTORS
 
 
 #: Positions whose logits are accumulated together.
 TILE_POSITIONS = 6
 #: Logits per panel: 4 zmm on AVX-512, 2 ymm (one IR vector of :data:`LANES`) without it.
-PANEL = (4 if _has_avx512() else 1) * LANES
+PANEL = (4 if WIDE_VECTORS else 1) * LANES
 
 
 def panels(WyT: np.ndarray) -> np.ndarray:
