@@ -91,7 +91,7 @@ def _numba_isa() -> tuple[str, str]:
     import numpy as np
     from numba import config, njit
 
-    from factormap.engine.kernels.vector_width import NO_256_BIT_PREFERENCE, COMPILED_FEATURES
+    from factormap.engine.kernels.vector_width import COMPILED_FEATURES, NO_256_BIT_PREFERENCE
 
     @njit(fastmath=True, cache=False, error_model="numpy")
     def axpy(a, x, y):

@@ -5,12 +5,14 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import llvmlite.binding as llvm
 import pytest
 
 from factormap.engine.kernels.vector_width import NO_256_BIT_PREFERENCE, full_width_features, uses_512_bit_vectors
 
+BENCH = Path(__file__).resolve().parents[1] / "bench"
 HOST = llvm.get_host_cpu_features().flatten()
 HOST_HAS_AVX512 = "+avx512f" in HOST.split(",")
 
@@ -28,23 +30,14 @@ def test_wide_means_avx512_with_the_preference_off():
 
 
 PROBE = """
-import json, re
+import json, sys
+sys.path.insert(0, {bench!r})
 {before}
+import floor  # its ISA probe imports the engine's kernels first, as the engine does
 from factormap.engine.kernels import vector_width
 from factormap.engine.kernels.logit_tile import PANEL
-from factormap.engine.kernels.fastmath import VECTOR_FLAGS
-from numba import njit
-import numpy as np
-
-@njit(**dict(VECTOR_FLAGS, cache=False))
-def axpy(a, x, y):
-    for i in range(y.shape[0]):
-        y[i] += a * x[i]
-
-x = np.ones(256, np.float32)
-axpy(np.float32(2), x, x.copy())
-asm = next(iter(axpy.inspect_asm().values()))
-print(json.dumps({{"wide": vector_width.WIDE_VECTORS, "panel": PANEL, "zmm": bool(re.search(r"%zmm\\d", asm)),
+isa, _ = floor._numba_isa()
+print(json.dumps({{"wide": vector_width.WIDE_VECTORS, "panel": PANEL, "zmm": isa == "AVX-512",
                   "features": vector_width.COMPILED_FEATURES}}))
 """
 EARLIER_COMPILE = "from numba import njit; njit(lambda: 1)()"
@@ -52,7 +45,7 @@ EARLIER_COMPILE = "from numba import njit; njit(lambda: 1)()"
 
 def probe(tmp_path, before: str = "", **env: str) -> dict:
     base = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CPU_FEATURES", "NUMBA_CPU_NAME")}
-    out = subprocess.run([sys.executable, "-c", PROBE.format(before=before)], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", PROBE.format(before=before, bench=str(BENCH))], capture_output=True, text=True,
                          env={**base, "NUMBA_CACHE_DIR": str(tmp_path), **env}, check=True, timeout=300).stdout
     return json.loads(out.strip().splitlines()[-1])
 

@@ -10,8 +10,8 @@ that LLVM names ``rocketlake`` (2 GHz), A/B in the same hour, the readout alone 
 0.78 us per byte, the recurrence alone from 0.73 to 0.58 and one attribution from 87 to 65 us.
 
 So, before numba builds its code generator, :func:`prefer_full_width` sets numba's CPU features
-to the host's with that tuning off (``-prefer-256-bit``; LLVM's AVX-512 cores without it, such
-as AMD's Zen 4, already use zmm). It leaves numba as it is when the user chose the features
+to the host's with that tuning off (``-prefer-256-bit``; on AVX-512 cores LLVM does not tune so, the
+switch changes nothing). It leaves numba as it is when the user chose the features
 (``NUMBA_CPU_FEATURES`` or ``NUMBA_CPU_NAME``) or when this process had compiled numba code before
 the engine was imported; :data:`WIDE_VECTORS` then says what numba really does. numba's on-disk
 cache keys each kernel by these features, so kernels compiled either way never mix.
