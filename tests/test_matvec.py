@@ -6,7 +6,7 @@ from numba import njit
 
 from factormap.engine.forward import forward
 from factormap.engine.kernels.fastmath import VECTOR_FLAGS
-from factormap.engine.kernels.matvec import BLOCK, add_matvec
+from factormap.engine.kernels.matvec import BLOCK, NARROW_BLOCK, add_matvec
 
 
 @njit(**VECTOR_FLAGS)
@@ -15,7 +15,8 @@ def _add_matvec(acc, W, v, descending):
 
 
 @pytest.mark.parametrize("descending", [False, True])
-@pytest.mark.parametrize("rows, cols", [(128, 128), (5, 2 * BLOCK + 8), (3, BLOCK - 1), (130, BLOCK), (1, 1)])
+@pytest.mark.parametrize("rows, cols", [(128, 128), (5, 2 * BLOCK + 8), (3, BLOCK - 1), (130, BLOCK),
+                                        (4, BLOCK + NARROW_BLOCK + 3), (1, 1)])
 def test_add_matvec_matches_numpy(rng, rows, cols, descending):
     W = rng.standard_normal((rows, cols)).astype(np.float32)
     v = rng.standard_normal(rows).astype(np.float32)
