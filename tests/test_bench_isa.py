@@ -22,7 +22,19 @@ def test_avx2_env_turns_off_every_avx512_feature_and_keeps_the_rest():
         "+64bit", "+avx", "+avx2", "+fma", "-avx512f", "-avx512bw", "-avx512fp16", "-avx10.1-512",
         "-amx-avx512", "-amx-tile", "+sse4.2"]
     assert env["NUMBA_CACHE_DIR"] == str(isa.cache_dir("avx2")) != str(isa.cache_dir("native"))
-    assert isa.isa_env("native", ZEN4) == {}
+    assert isa.isa_env("native", ZEN4) == {"NUMBA_CACHE_DIR": str(isa.cache_dir("native"))}
+
+
+def test_the_cache_folder_follows_the_engine_source(tmp_path):
+    (tmp_path / "kernels").mkdir()
+    (tmp_path / "kernels" / "matvec.py").write_text("BLOCK = 64\n")
+    (tmp_path / "recurrence.py").write_text("from matvec import BLOCK\n")
+    before = isa.cache_dir("native", tmp_path)
+    assert isa.cache_dir("native", tmp_path) == before
+    assert isa.cache_dir("avx2", tmp_path) != before
+    (tmp_path / "kernels" / "matvec.py").write_text("BLOCK = 128\n")  # an inlined helper edited
+    assert isa.cache_dir("native", tmp_path) != before
+    assert isa.engine_root().joinpath("kernels", "matvec.py").is_file()
 
 
 def test_avx2_is_refused_in_one_line_where_the_cpu_has_none():
