@@ -6,7 +6,8 @@ With ``h_s = tanh(bh + Wx[:, x_s] + Wh @ h_{s-1})``, a gradient ``g = d L / d h_
 kernel in :mod:`factormap.engine.kernels.recurrence`: for one prediction by :func:`add_product`
 (float32 accumulators in registers, the rows in alternating order from one offset to the next);
 for a block of predictions by :func:`block_product` (float32 register tiles of six predictions by
-sixteen units; float64 four predictions and four rows of ``Wh`` per pass over the accumulators),
+sixteen units, eight by thirty-two on AVX-512; float64 four predictions and four rows of ``Wh``
+per pass over the accumulators),
 as fast as a single-threaded BLAS product or faster, without BLAS's thread pool (which stalls when
 the other core is busy).
 """
@@ -17,7 +18,7 @@ from numba.extending import overload
 
 from factormap.engine.config import NUMBA_FLAGS_EXACT
 from factormap.engine.kernels import read_only
-from factormap.engine.kernels.block_product import TILE_ROWS, tile_product
+from factormap.engine.kernels.block_product import TILE_ROWS, narrow_tile_product, tile_product
 from factormap.engine.kernels.fastmath import EXP_LOWEST, exp_f32
 from factormap.engine.kernels.matvec import add_matvec
 from factormap.engine.kernels.recurrence import add_rows_times
@@ -202,7 +203,7 @@ def _block_product_numba(V, W, G):
 
 
 def _tiled_block_product(V, W, G):
-    done = tile_product(V, W, G)
+    done = narrow_tile_product(V, W, G, tile_product(V, W, G, 0))
     R, H = V.shape
     tiled_rows = R - R % TILE_ROWS
     for r in range(R):
