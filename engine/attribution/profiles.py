@@ -6,8 +6,8 @@ For every prediction t in a block, the same quantities as :func:`factormap.engin
 offset and neuron, and the top-n energy share of ``g_0``. One numba kernel advances the block's
 gradients one offset at a time for all rows together (``G_{k+1} = ((1 - H_k^2) * G_k) @ Wh``) and
 computes each offset's statistics in the pass that forms ``(1 - H_k^2) * G_k``; large blocks are
-split between the cores, one kernel call (GIL released) per part. Entries of offsets past the
-start of the text (k > t) are NaN and add no energy.
+split between the cores, each part's readout gradients and kernel calls (GIL released) on a
+thread of its own. Entries of offsets past the start of the text (k > t) are NaN and add no energy.
 """
 
 from __future__ import annotations
@@ -115,7 +115,6 @@ def offset_profiles(session: Session, start: int, stop: int, K: int, top_n: int 
     if target is not None and not 0 <= int(target) < 256:
         raise ValueError(f"target must be a byte value 0..255, got {target}")
     targets = session.x[start + 1:stop + 1] if target is None else np.full(count, int(target), np.int64)
-    G, _ = readout_gradients(model, states[K:], targets)
     top_share = np.empty(count, model.dtype)
     w = kernel_weights(model)
     parts = max(1, min(_cores(), count // MIN_ROWS_PER_THREAD))
@@ -124,11 +123,16 @@ def offset_profiles(session: Session, start: int, stop: int, K: int, top_n: int 
     part_stats = [np.full((3, K + 1, b - a), np.nan, model.dtype) for a, b in zip(bounds[:-1], bounds[1:])]
     energies = np.zeros((parts, K + 1, model.H))
 
+    # A float32 row's readout gradient does not depend on the rows beside it (matrix_product's
+    # tiles), so each part reads out its own rows on its thread; numpy's float64 product rounds
+    # by its blocking, so a float64 block is read out whole, whatever the number of parts.
+    whole = None if model.dtype == np.float32 else readout_gradients(model, states[K:], targets)[0]
+
     def run(i: int) -> None:
         a, b = bounds[i], bounds[i + 1]
-        top_share_kernel(G[a:b], top_n, top_share[a:b])  # before offsets_kernel overwrites g_0
-        offsets_kernel(G[a:b], states[a:b + K], xs[a:b + K], w.WxT, w.Wh, start + a,
-                       part_stats[i], energies[i])
+        G = readout_gradients(model, states[K + a:K + b], targets[a:b])[0] if whole is None else whole[a:b]
+        top_share_kernel(G, top_n, top_share[a:b])  # before offsets_kernel overwrites g_0
+        offsets_kernel(G, states[a:b + K], xs[a:b + K], w.WxT, w.Wh, start + a, part_stats[i], energies[i])
 
     if parts == 1:
         run(0)
