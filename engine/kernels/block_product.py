@@ -72,15 +72,15 @@ def _tile_sums(vectors: int):
                         for q, row in enumerate(slots):
                             at = builder.add(builder.mul(builder.add(top, _const(q)), inner), j)
                             vq = builder.load(builder.gep(V_arr.data, [at]))
-                            splat = builder.shuffle_vector(
-                                builder.insert_element(zero_vec, vq, ir.Constant(ir.IntType(32), 0)), zero_vec, splat_mask)
+                            lane0 = builder.insert_element(zero_vec, vq, ir.Constant(ir.IntType(32), 0))
+                            splat = builder.shuffle_vector(lane0, zero_vec, splat_mask)
                             for c, slot in enumerate(row):
                                 builder.store(builder.call(fma, [w[c], splat, builder.load(slot)]), slot)
                     for q, row in enumerate(slots):
                         out = builder.add(builder.mul(builder.add(top, _const(q)), cols), base)
                         for c, slot in enumerate(row):
-                            builder.store(builder.load(slot), vector_at(G_arr.data, builder.add(out, _const(c * LANES))),
-                                          align=4)
+                            at = vector_at(G_arr.data, builder.add(out, _const(c * LANES)))
+                            builder.store(builder.load(slot), at, align=4)
             return builder.add(first_col, builder.mul(blocks, _const(width)))
 
         return sig, codegen
