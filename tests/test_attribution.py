@@ -219,6 +219,30 @@ def test_offset_profiles_of_a_block_match_single_attributions(model64, sample_te
         assert np.all(np.isnan(block.grad_norms[att.K + 1:, c]))
 
 
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 1e-4)])
+def test_a_block_of_several_sweeps_matches_single_attributions(random_model, sample_text, dtype, rtol):
+    """Rows on either side of each sweep's edge, from near the start of the text (the first
+    sweep's deep offsets are NaN), and the energy over all of them."""
+    from factormap.engine.kernels.backprop import ROWS_PER_SWEEP
+
+    text = (sample_text * (3 * ROWS_PER_SWEEP // len(sample_text) + 1))[:2 * ROWS_PER_SWEEP + 60]
+    session = Session(random_model(40, seed=3).astype(dtype), text)
+    start, stop, K = 2, 2 * ROWS_PER_SWEEP + 41, 6
+    block = offset_profiles(session, start, stop, K=K)
+    edges = [0, ROWS_PER_SWEEP, 2 * ROWS_PER_SWEEP]
+    for c in sorted({c for e in edges for c in (e - 1, e, e + 1) if 0 <= c < stop - start}):
+        att = attribution(session, start + c, K)
+        np.testing.assert_allclose(block.grad_norms[:att.K + 1, c], att.grad_norms, rtol=rtol)
+        np.testing.assert_allclose(block.input_attr_exact[:att.K + 1, c], att.input_attr_exact,
+                                   rtol=rtol, atol=rtol * 1e-3)
+        assert np.all(np.isnan(block.grad_norms[att.K + 1:, c]))
+    energy = np.zeros((K + 1, session.H))
+    for t in range(start, stop):
+        grads = attribution(session, t, K).grads
+        energy[:len(grads)] += np.asarray(grads, np.float64) ** 2
+    np.testing.assert_allclose(block.energy, energy, rtol=10 * rtol)
+
+
 def test_float32_block_profiles_match_the_numpy_bptt_reference(random_model, sample_text):
     """The float32 block kernel (register tiles of the products, and the rows and columns past
     them at H = 88) from the start of the text, where offsets k > t are NaN."""

@@ -279,6 +279,13 @@ def _rows_times_matrix(V, W, G):
     return G
 
 
+#: Rows :func:`offsets_kernel` takes through every offset together: their gradients and the
+#: products' inputs (256 KB each at H = 128) stay in a core's L2. Whole blocks of 8,192 rows made the two
+#: threads of a summary stream 12 MB per offset from memory: 138 ms a part with both running,
+#: 112 ms with sweeps of 512 rows (Zen 5, the same bits).
+ROWS_PER_SWEEP = 512
+
+
 @njit(**BLOCK_FLAGS)
 def offsets_kernel(G, states, xs, WxT, Wh, start, stats, energy):
     """Backpropagate a block of predictions through every offset, with each offset's statistics.
@@ -288,28 +295,33 @@ def offsets_kernel(G, states, xs, WxT, Wh, start, stats, energy):
     For each k <= t writes ``stats[0, k, r] = ||g_k||``, ``stats[1, k, r] = g_k . Wx[:, x_{t-k}]``,
     ``stats[2, k, r] = ((1 - h_{t-k}^2) * g_k) . Wx[:, x_{t-k}]`` and adds ``g_{k,j}^2`` into
     ``energy[k, j]``; then ``g_{k+1} = ((1 - h_{t-k}^2) * g_k) @ Wh`` for all rows at once.
+
+    The rows go through every offset :data:`ROWS_PER_SWEEP` at a time, so that their gradients stay
+    in L2 from one offset to the next; each ``energy[k]`` still adds its rows in order.
     """
     R, H = G.shape
     K = stats.shape[1] - 1
-    V = np.empty_like(G)  # row r is written at offset k before the product reads it
-    for k in range(K + 1):
-        first = max(0, k - start)
-        if first >= R:
-            break
-        for r in range(first, R):
-            g = G[r]
-            h = states[K - k + r]
-            w = WxT[xs[K - k + r]]
-            v = V[r]
-            sq, a, a_exact = _offset_sums(g, h, w, v)
-            e = energy[k]
-            for j in range(H):
-                e[j] += g[j] * g[j]
-            stats[0, k, r] = np.sqrt(sq)
-            stats[1, k, r] = a
-            stats[2, k, r] = a_exact
-        if k < K:
-            block_product(V[first:], Wh, G[first:])
+    V = np.empty((min(R, ROWS_PER_SWEEP), H), G.dtype)  # row r - r0: written at offset k, then read
+    for r0 in range(0, R, ROWS_PER_SWEEP):
+        r1 = min(R, r0 + ROWS_PER_SWEEP)
+        for k in range(K + 1):
+            first = max(r0, k - start)
+            if first >= r1:
+                break
+            for r in range(first, r1):
+                g = G[r]
+                h = states[K - k + r]
+                w = WxT[xs[K - k + r]]
+                v = V[r - r0]
+                sq, a, a_exact = _offset_sums(g, h, w, v)
+                e = energy[k]
+                for j in range(H):
+                    e[j] += g[j] * g[j]
+                stats[0, k, r] = np.sqrt(sq)
+                stats[1, k, r] = a
+                stats[2, k, r] = a_exact
+            if k < K:
+                block_product(V[first - r0:r1 - r0], Wh, G[first:r1])
     return stats
 
 
