@@ -11,9 +11,9 @@ script (and the floor's ISA probe) an environment in which numba compiles AVX2 c
   host's never share numba's cache and a second run finds its kernels warm.
 
 Every bench run, native too, gets a cache folder named after the ISA and a fingerprint of the
-engine's source (:func:`source_fingerprint`): numba does not invalidate a cached kernel when a
-function it inlines from another file changes, so a run after an edit of ``kernels/matvec.py``
-would otherwise time the kernels compiled before it.
+engine's source (as the engine's own cache folder is, :mod:`factormap.engine.kernels.cache_folder`),
+in the temporary folder: a run never times kernels compiled from other source, and never fills
+the engine's cache with AVX2 kernels.
 
 OpenBLAS picks its kernels from the CPU itself (these variables do not reach it), so the floor
 stays the machine's own: an AVX2 figure over it says what the AVX2 code leaves on the table.
@@ -21,10 +21,10 @@ stays the machine's own: an AVX2 figure over it says what the AVX2 code leaves o
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import tempfile
 from pathlib import Path
+
+from factormap.engine.source_fingerprint import ENGINE_ROOT, source_fingerprint
 
 #: The ``--isa`` choices: numba's default (the host's ISA), or AVX2.
 ISA_CHOICES = ("native", "avx2")
@@ -37,24 +37,10 @@ def host_features() -> list[str]:
     return llvm.get_host_cpu_features().flatten().split(",")
 
 
-def engine_root() -> Path:
-    """The folder of the ``factormap.engine`` package that will run (found without importing it)."""
-    return Path(importlib.util.find_spec("factormap.engine").origin).parent
-
-
-def source_fingerprint(root: Path) -> str:
-    """12 hex digits of the SHA-256 of every ``.py`` file under ``root``: their paths and contents."""
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:12]
-
-
-def cache_dir(isa: str, root: Path | None = None) -> Path:
+def cache_dir(isa: str, root: Path = ENGINE_ROOT) -> Path:
     """numba's cache folder for bench runs compiled for ``isa`` from the engine source under
-    ``root`` (default :func:`engine_root`); kept between runs of the same source."""
-    fingerprint = source_fingerprint(engine_root() if root is None else root)
-    return Path(tempfile.gettempdir()) / f"factormap-bench-numba-{isa}-{fingerprint}"
+    ``root``; kept between runs of the same source."""
+    return Path(tempfile.gettempdir()) / f"factormap-bench-numba-{isa}-{source_fingerprint(root)}"
 
 
 def _needs_avx512(feature: str) -> bool:

@@ -11,13 +11,15 @@ on-disk cache is full before the app's first frame. A ``warm()`` must be fast on
 warm and must not touch files of the user.
 
 Importing this package sets the CPU features numba compiles every kernel for
-(:mod:`.vector_width`), so it imports numba.
+(:mod:`.vector_width`) and the folder numba caches them in (:mod:`.cache_folder`), so it imports
+numba.
 """
 
 import numpy as np
 
-# Before any kernel module compiles: numba's CPU features (512-bit vectors on AVX-512 hosts).
-from factormap.engine.kernels import vector_width  # noqa: F401
+# Before any kernel module compiles: numba's cache folder, named after the engine's source, and its
+# CPU features (512-bit vectors on AVX-512 hosts).
+from factormap.engine.kernels import cache_folder, vector_width  # noqa: F401
 
 
 #: Bytes of a cache line: arrays the kernels stream start on one, so no SIMD load straddles two.
