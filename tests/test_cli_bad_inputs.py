@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from factormap.engine.model import files as model_files
+from factormap.engine import bin_format
 from factormap.engine import text as text_module
 from factormap.engine.config import MAX_MODEL_BYTES
 from factormap.engine.forward import forward
@@ -70,13 +70,14 @@ def app_launches(monkeypatch):
 
     class RecordingApp:
         return_code = 0
+        refused_input = None
         warmup_ahead = None
         driver_class = None
 
         def __init__(self, opening, model_path, text_path, notice=None, warmup_ahead=None, recorder=None,
                      replay_actions=None):
             # The app opens the engine behind its first frame; the session it would open:
-            self.session = Session(opening.model, opening.text)
+            self.session = Session(opening.load_model(), opening.text)
             launched.append((model_path, text_path, self.session))
             self.recorder = recorder
 
@@ -214,7 +215,7 @@ def test_model_too_large_for_memory(tmp_path, text_file, capsys, app_launches, m
     size = 4 * float_count(2_000)
     with open(path, "wb") as fh:
         fh.truncate(size)
-    monkeypatch.setattr(model_files, "available_memory", lambda: size)
+    monkeypatch.setattr(bin_format, "available_memory", lambda: size)
     _refused(capsys, app_launches, path, text_file, "memory", f"{size:,} bytes are available", named=path)
 
 
@@ -402,3 +403,16 @@ def test_model_in_a_folder_we_may_not_search(locked_folder, text_file, capsys, a
 def test_text_in_a_folder_we_may_not_search(locked_folder, model_file, capsys, app_launches):
     _refused(capsys, app_launches, model_file, locked_folder / "t.txt", "not readable",
              named=locked_folder / "t.txt")
+
+
+def test_input_the_app_refuses_is_refused_in_one_line_after_it(model_file, text_file, capsys, app_launches):
+    from factormap.tui import app as app_module
+
+    message = f"{model_file}: " + "a problem found once the app had started, longer than the terminal " * 3
+
+    def run(self, **kwargs):  # as the app's refuse_input leaves it
+        self.return_code, self.refused_input = 2, message
+
+    app_module.FactormapApp.run = run  # the fixture's stand-in class, made for this test
+    assert main([str(model_file), str(text_file)]) == 2
+    assert capsys.readouterr().err == f"factormap-tui: error: {message}\n"

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from factormap.engine.model import files as model_files
+from factormap.engine import bin_format
 from factormap.engine.config import MAX_MODEL_BYTES
 from factormap.engine.errors import ModelError, OutputError
 from factormap.engine.model import ARRAY_NAMES, Model, float_count, load_model, save_model
@@ -165,7 +165,7 @@ def test_model_above_the_fixed_cap_is_refused_unread(tmp_path, monkeypatch):
 def test_model_larger_than_free_memory_is_refused_unread(tmp_path, monkeypatch):
     size = 4 * float_count(20_000)  # a valid H under the cap: 1.6 GB
     p = _sparse(tmp_path / "big.bin", size)
-    monkeypatch.setattr(model_files, "available_memory", lambda: 2 * size)
+    monkeypatch.setattr(bin_format, "available_memory", lambda: 2 * size)
     monkeypatch.setattr(np, "fromfile", _never_called)
     _expect(p, "memory", f"{3 * size:,}", f"{2 * size:,} bytes are available")
 
@@ -173,7 +173,7 @@ def test_model_larger_than_free_memory_is_refused_unread(tmp_path, monkeypatch):
 def test_memory_check_passes_a_model_that_fits(tmp_path, random_model, monkeypatch):
     p = tmp_path / "m.bin"
     save_model(random_model(4), p)
-    monkeypatch.setattr(model_files, "available_memory", lambda: 3 * p.stat().st_size)
+    monkeypatch.setattr(bin_format, "available_memory", lambda: 3 * p.stat().st_size)
     assert load_model(p).H == 4
 
 
@@ -182,7 +182,7 @@ def test_npz_larger_than_free_memory_is_refused_unread(tmp_path, random_model, m
     p = tmp_path / "m.npz"
     np.savez_compressed(p, **{n: getattr(m, n) for n in ARRAY_NAMES})
     assert p.stat().st_size < 4 * m.n_params  # compressed: the file size alone would not tell
-    monkeypatch.setattr(model_files, "available_memory", lambda: 4 * m.n_params)
+    monkeypatch.setattr(bin_format, "available_memory", lambda: 4 * m.n_params)
     monkeypatch.setattr(np, "load", _never_called)
     _expect(p, "memory", "available")
 

@@ -1,4 +1,4 @@
-"""The first frame comes before numba (issue 19): the app is importable and drawable without it,
+"""The first frame comes before numpy and numba (issue 19): the app is importable and drawable without them,
 keys typed while the engine loads reach the explorer in order, and ``q`` quits meanwhile."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ import textwrap
 import threading
 from pathlib import Path
 
-from factormap.engine.model import Model, save_model
+from factormap.engine.bin_format import check_bin_model
+from factormap.engine.model import ARRAY_NAMES, Model, save_model
 from factormap.tui.app import FactormapApp
-from factormap.tui.opening import Opening
+from factormap.tui.opening import ModelFile, Opening
 from factormap.tui.screens.loading import LOADING, LoadingScreen
 from tests.app_helpers import APP_TEXT, make_app, make_demo_app, screen_text, settle
 from tests.naive import random_model_arrays
@@ -45,23 +46,23 @@ def gated_demo_app() -> FactormapApp:
     return FactormapApp(GatedOpening(load_model(model_path), load_text(text_path)), model_path, text_path)
 
 
-def test_the_app_and_its_first_frame_import_no_numba(tmp_path):
+def test_the_app_and_its_first_frame_import_no_numpy_for_a_bin_model(tmp_path):
     model_path, text_path = tmp_path / "m.bin", tmp_path / "t.txt"
     save_model(Model(**random_model_arrays(8, 0, 1.0)), model_path)
     text_path.write_bytes(b"hello world, " * 20)
     # A fresh interpreter: this one has imported numba long ago. The launch path up to the first
-    # frame: the command line, the checked inputs (numpy only), the app, then its loading screen
-    # drawn while the opening waits.
+    # frame: the command line, the checked inputs (a .bin model is checked without numpy and
+    # loaded by the opening), the app, then its loading screen drawn while the opening waits.
     script = textwrap.dedent(f"""
         import asyncio, os, sys, threading
         from pathlib import Path
         from factormap.tui import cli, launch
         from factormap.tui.commands.common import load_inputs
-        model, text = load_inputs({str(model_path)!r}, {str(text_path)!r})
-        assert "numba" not in sys.modules, "loading the inputs imported numba"
+        model, text = load_inputs({str(model_path)!r}, {str(text_path)!r}, defer_bin=True)
+        assert model.H == 8 and "numpy" not in sys.modules, "checking a .bin model imported numpy"
         from factormap.tui.app import FactormapApp
         from factormap.tui.opening import Opening
-        assert "numba" not in sys.modules, "importing the app imported numba"
+        assert "numpy" not in sys.modules, "importing the app imported numpy"
 
         class Held(Opening):
             def open(self):
@@ -73,15 +74,33 @@ def test_the_app_and_its_first_frame_import_no_numba(tmp_path):
                 await pilot.pause()
                 strips = app.screen._compositor.render_strips()
                 shown = "\\n".join("".join(s.text for s in strip) for strip in strips)
-                assert "text · surprisal" in shown and "hello world" in shown, shown
-                assert "numba" not in sys.modules, "drawing the first frame imported numba"
-                print("first frame drawn without numba", flush=True)
+                assert "text · surprisal" in shown and "hello world" in shown and "H8" in shown, shown
+                assert "numpy" not in sys.modules, "drawing the first frame imported numpy"
+                print("first frame drawn without numpy", flush=True)
                 os._exit(0)  # the held worker would keep the interpreter waiting
         asyncio.run(first_frame())
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "first frame drawn without numba" in done.stdout
+    assert "first frame drawn without numpy" in done.stdout
+
+
+async def test_a_model_file_that_no_longer_loads_is_refused_by_the_app(tmp_path):
+    # checked by the command line, then changed before the opening reads it
+    path = tmp_path / "m.bin"
+    arrays = random_model_arrays(8, 0, 1.0)
+    arrays["Wh"][0, 0] = float("nan")
+    save_model(Model(**random_model_arrays(8, 0, 1.0)), path)
+    checked = ModelFile(path, check_bin_model(path), "float32")
+    path.write_bytes(b"".join(arrays[name].astype("<f4").tobytes() for name in ARRAY_NAMES))
+    app = FactormapApp(Opening(checked, APP_TEXT), path, Path("sample.txt"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.return_code is not None:
+                break
+    assert app.return_code == 2 and app.session is None
+    assert app.refused_input == f"{path}: 1 NaN or Inf value(s) in Wh; the weights are unusable"
 
 
 async def test_the_loading_screen_shows_the_text_and_says_the_engine_loads():

@@ -83,6 +83,7 @@ class FactormapApp(App[int]):
         self.notice = notice
         self.warmup_ahead = warmup_ahead
         self.one_line_errors = False
+        self.refused_input: str | None = None
         self.on_quit: Callable[[int, bool], None] | None = None
         self.recorder = recorder
         self.replay_actions = list(replay_actions or [])
@@ -206,6 +207,13 @@ class FactormapApp(App[int]):
             return False
         active = self.screen.active_bindings.get(event.key)
         return active is not None and active.enabled and active.binding.action in ("app.quit", "quit")
+
+    def refuse_input(self, message: str) -> None:
+        """End the app because an input file cannot be used after all (``message`` names the file
+        and the problem): launch then refuses it as the command line refuses bad input, in one line
+        with exit status 2, once the terminal is restored."""
+        self.refused_input = message
+        self.exit(return_code=2)
 
     def _handle_exception(self, error: Exception) -> None:
         """With ``one_line_errors`` (set by launch), an unexpected error ends the app with one line."""

@@ -67,8 +67,9 @@ def launch(model_path: str | None, text_path: str | None, record: str | None = N
     notice = None
     if model_path is None and text_path is None:
         model_path, text_path, notice = demo_inputs()
-    model, text = load_inputs(model_path, text_path, precision)
-    recorder = _recorder(record, model_path, text_path, str(model.dtype)) if record is not None else None
+    # A .bin model is checked here and loaded behind the first frame, which does not wait for numpy.
+    model, text = load_inputs(model_path, text_path, precision, defer_bin=True)
+    recorder = _recorder(record, model_path, text_path, precision) if record is not None else None
 
     from factormap.tui.app import FactormapApp
     from factormap.tui.opening import Opening
@@ -102,6 +103,8 @@ def launch(model_path: str | None, text_path: str | None, record: str | None = N
             app.session.close()
         if app.recorder is not None:
             app.recorder.close()
+    if app.refused_input is not None:
+        raise UsageError(app.refused_input)
     return code
 
 

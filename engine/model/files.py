@@ -20,83 +20,23 @@ from pathlib import Path
 
 import numpy as np
 
+from factormap.engine.bin_format import bin_hidden_size, check_bin_size, check_fits, \
+    check_model_path
 from factormap.engine.checkpoints import CHECKPOINT_SUFFIXES, arrays_from_state_dict, checkpoint_kind, \
     read_checkpoint
-from factormap.engine.config import MAX_MODEL_BYTES
 from factormap.engine.errors import ModelError
-from factormap.engine.memory import available_memory
-from factormap.engine.model.weights import ARRAY_NAMES, Model, array_shapes, float_count, hidden_size_for
+from factormap.engine.model.weights import ARRAY_NAMES, Model, array_shapes
 from factormap.engine.output import atomic_write_bytes
-
-#: Loading and running a model holds about this many copies of its weights at once: the bytes
-#: read from the file, the model's own arrays, and the transposed copies the kernels stream.
-MODEL_MEMORY_FACTOR = 3
 
 #: Everything that can go wrong while numpy unpacks a hostile or damaged `.npz` archive.
 _NPZ_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, KeyError,
                NotImplementedError, RuntimeError, MemoryError)
 
 
-def _check_path(path: Path) -> None:
-    if not path.exists():
-        raise ModelError(f"{path}: no such model file")
-    if path.is_dir():
-        raise ModelError(f"{path}: is a directory, not a model file")
-    if not path.is_file():
-        raise ModelError(f"{path}: is not a regular file (a device, pipe or socket), not a model file")
-    if not os.access(path, os.R_OK):
-        raise ModelError(f"{path}: model file is not readable (permission denied)")
-
-
-def _check_fits(path: Path, weight_bytes: int, what: str = "model file is") -> None:
-    """Refuse weights stored in ``weight_bytes`` bytes if above the cap or the available memory."""
-    if weight_bytes > MAX_MODEL_BYTES:
-        raise ModelError(f"{path}: {what} {weight_bytes:,} bytes, larger than any model this tool will load "
-                         f"({MAX_MODEL_BYTES:,} bytes)")
-    free = available_memory()
-    if free is not None and MODEL_MEMORY_FACTOR * weight_bytes > free:
-        raise ModelError(f"{path}: {what} {weight_bytes:,} bytes and running it needs about "
-                         f"{MODEL_MEMORY_FACTOR * weight_bytes:,} bytes of memory, but only "
-                         f"{free:,} bytes are available")
-
-
-def _nearest_valid(n_floats: int) -> str:
-    root = hidden_size_for(max(n_floats, 0))
-    lo = max(1, math.floor(root))
-    cands = sorted({lo, lo + 1}, key=lambda h: abs(float_count(h) - n_floats))
-    h = cands[0]
-    return f"H={h} would need {4 * float_count(h):,} bytes"
-
-
-def _two_biases_hint(n_floats: int) -> str:
-    """A hint when ``n_floats`` is a model of some H plus H more floats: PyTorch's two hidden biases."""
-    hidden = round(hidden_size_for(n_floats))  # within 1 of the H that has H² + 514·H + 256 floats
-    for h in (hidden - 1, hidden, hidden + 1):
-        if h >= 1 and float_count(h) + h == n_floats:
-            return (f"; it is exactly H={h} with a second hidden bias: this format has one bh = "
-                    f"bias_ih_l0 + bias_hh_l0 (sum them, or open the .pt/.safetensors file itself)")
-    return ""
-
-
-def _bin_hidden_size(size: int) -> int | None:
-    """The hidden size H whose raw float32 `.bin` model has ``size`` bytes, or None if no H has."""
-    hidden = round(hidden_size_for(size // 4)) if size > 0 and size % 4 == 0 else 0
-    return hidden if hidden >= 1 and 4 * float_count(hidden) == size else None
-
-
 def _load_bin(path: Path) -> Model:
     size = path.stat().st_size
-    if size == 0:
-        raise ModelError(f"{path}: model file is empty (expected {4 * float_count(128):,} bytes for H=128)")
-    _check_fits(path, size)
-    if size % 4:
-        raise ModelError(f"{path}: size {size:,} bytes is not a whole number of float32 values; "
-                         f"nearest valid: {_nearest_valid(size // 4)}")
+    hidden = check_bin_size(path, size)
     n = size // 4
-    hidden = _bin_hidden_size(size)
-    if hidden is None:
-        raise ModelError(f"{path}: size {size:,} bytes matches no hidden size; nearest valid: "
-                         f"{_nearest_valid(n)}{_two_biases_hint(n)}")
     try:
         flat = np.fromfile(path, dtype="<f4")
     except MemoryError:
@@ -157,7 +97,7 @@ def _check_npz_members(path: Path, archive: zipfile.ZipFile) -> None:
             raise ModelError(f"{path}: member {n}.npy unpacks to {members[n].file_size:,} bytes but its "
                              f"{shape} {dtype} array needs {need:,}; the archive is damaged or hostile")
         total += need
-    _check_fits(path, total, "model unpacks to")
+    check_fits(path, total, "model unpacks to")
 
 
 def _npz_unpacked_bytes(path: Path) -> int:
@@ -172,7 +112,7 @@ def _load_npz(path: Path, dtype) -> Model:
     try:
         with zipfile.ZipFile(path) as archive:
             _check_npz_members(path, archive)
-        _check_fits(path, _npz_unpacked_bytes(path), "model unpacks to")
+        check_fits(path, _npz_unpacked_bytes(path), "model unpacks to")
         with np.load(path, allow_pickle=False) as data:
             missing = [n for n in ARRAY_NAMES if n not in data.files]
             if missing and any("weight" in f for f in data.files):  # a state_dict saved by name
@@ -193,7 +133,7 @@ def _load_npz(path: Path, dtype) -> Model:
 
 
 def _load_checkpoint(path: Path, dtype) -> Model:
-    _check_fits(path, path.stat().st_size)
+    check_fits(path, path.stat().st_size)
     return Model(**_as_float(path, read_checkpoint(path), dtype), source=str(path))
 
 
@@ -219,14 +159,14 @@ def load_model(path: str | os.PathLike, dtype=np.float32) -> Model:
     """
     path = Path(path)
     try:
-        _check_path(path)
+        check_model_path(path)
         suffix = path.suffix.lower()
         if suffix in CHECKPOINT_SUFFIXES or (suffix not in (".bin", ".npz")
                                              and checkpoint_kind(path) in ("torch", "safetensors")):
             return _load_checkpoint(path, dtype)
         if suffix == ".npz" or zipfile.is_zipfile(path):
             return _load_npz(path, dtype)
-        if suffix != ".bin" and _bin_hidden_size(path.stat().st_size) is None:  # a text, say: no .bin size talk
+        if suffix != ".bin" and bin_hidden_size(path.stat().st_size) is None:  # a text, say: no .bin size talk
             raise ModelError(f"{path}: not a model file: neither a PyTorch checkpoint (.pt/.pth state_dict, "
                              f".safetensors), an .npz archive, nor a raw float32 .bin (no hidden size has "
                              f"{path.stat().st_size:,} bytes)")

@@ -1,4 +1,5 @@
-"""The Model: an immutable set of tanh-RNN weights, and the sizes of a model of hidden size H.
+"""The Model: an immutable set of tanh-RNN weights (the sizes of a model of hidden size H are in
+:mod:`factormap.engine.bin_format`).
 
 The recurrence is ``h_t = tanh(bh + Wx[:, x_t] + Wh @ h_{t-1})`` with ``h_{-1} = 0``, and ``h_t``
 predicts ``x_{t+1}`` through ``softmax(Wy @ h_t + by)``.
@@ -6,40 +7,15 @@ predicts ``x_{t+1}`` through ``softmax(Wy @ h_t + by)``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
+from factormap.engine.bin_format import ARRAY_NAMES, array_shapes, float_count, hidden_size_for, nonfinite_error
 from factormap.engine.checkpoints import arrays_from_state_dict, to_numpy
-from factormap.engine.config import NEVER_PREDICTED_LOGIT, VOCAB
+from factormap.engine.config import NEVER_PREDICTED_LOGIT
 from factormap.engine.errors import ModelError
-
-ARRAY_NAMES = ("Wx", "Wh", "bh", "Wy", "by")
-"""The model's arrays, in the order of the `.bin` layout."""
-
-
-def float_count(hidden: int) -> int:
-    """Number of float32 values in a `.bin` model of hidden size ``hidden``."""
-    return hidden * hidden + (2 * VOCAB + 1) * hidden + VOCAB
-
-
-def hidden_size_for(n_floats: int) -> float:
-    """The real root H of ``H**2 + 513*H + 256 = n_floats`` (an integer for a valid file)."""
-    b = 2 * VOCAB + 1
-    return (-b + math.sqrt(b * b - 4 * (VOCAB - n_floats))) / 2
-
-
-def array_shapes(hidden: int) -> dict[str, tuple[int, ...]]:
-    """Name -> shape of each array of a model of hidden size ``hidden``, in the `.bin` order."""
-    return {
-        "Wx": (hidden, VOCAB),
-        "Wh": (hidden, hidden),
-        "bh": (hidden,),
-        "Wy": (VOCAB, hidden),
-        "by": (VOCAB,),
-    }
 
 
 def _checked_array(name: str, value, hidden: int, dtype, source: str) -> np.ndarray:
@@ -60,7 +36,7 @@ def _checked_array(name: str, value, hidden: int, dtype, source: str) -> np.ndar
         arr[np.isneginf(arr)] = NEVER_PREDICTED_LOGIT
     if not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise ModelError(f"{source}: {bad} NaN or Inf value(s) in {name}; the weights are unusable")
+        raise nonfinite_error(source, bad, name)
     arr.setflags(write=False)
     return arr
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from factormap.engine.model import Model
+    from factormap.tui.opening import ModelFile
 
 # The engine (numpy, numba) is imported inside the functions that need it, so that importing the
 # command line is instant and a Ctrl-C during start-up already lands in cli.main's handler.
@@ -100,18 +101,28 @@ def load_model_file(model_path: str, precision: str = "float32") -> Model:
         raise UsageError(str(exc)) from None
 
 
-def load_inputs(model_path: str, text_path: str, precision: str = "float32") -> tuple[Model, bytes]:
+def load_inputs(model_path: str, text_path: str, precision: str = "float32", *,
+                defer_bin: bool = False) -> tuple[Model | ModelFile, bytes]:
     """Load the model (its arrays in ``precision``) and the text, turning every documented
-    problem into a :class:`UsageError`."""
-    import numpy as np
+    problem into a :class:`UsageError`.
 
+    With ``defer_bin``, a raw `.bin` model is checked without numpy (every check the loader makes,
+    :func:`~factormap.engine.bin_format.check_bin_model`) and returned as a
+    :class:`~factormap.tui.opening.ModelFile` that loads it later: the explorer's first frame does
+    not wait for numpy. Other formats are loaded at once.
+    """
     from factormap.engine.errors import FactormapError
-    from factormap.engine.model import load_model
     from factormap.engine.text import load_text
 
     mp, tp = Path(model_path), Path(text_path)
     try:
-        model = load_model(mp, np.dtype(precision))
+        model = _checked_bin(mp, precision) if defer_bin else None
+        if model is None:
+            import numpy as np
+
+            from factormap.engine.model import load_model
+
+            model = load_model(mp, np.dtype(precision))
     except FactormapError as exc:
         if _is_file(tp) and _is_file(mp) and looks_like_model(tp):
             raise UsageError(f"the arguments look swapped: {tp} is a model and {mp} is not; "
@@ -122,6 +133,14 @@ def load_inputs(model_path: str, text_path: str, precision: str = "float32") -> 
     except FactormapError as exc:
         raise UsageError(str(exc)) from None
     return model, text
+
+
+def _checked_bin(path: Path, precision: str) -> ModelFile | None:
+    """``path`` checked as a raw `.bin` model, to be loaded later; None for any other format."""
+    from factormap.engine.bin_format import check_bin_model, reads_as_raw_bin
+    from factormap.tui.opening import ModelFile
+
+    return ModelFile(path, check_bin_model(path), precision) if reads_as_raw_bin(path) else None
 
 
 def add_force_argument(parser: argparse.ArgumentParser) -> None:

@@ -150,7 +150,13 @@ class LoadingScreen(Screen):
         self.run_worker(self._open, thread=True, group="open", exclusive=True, name="open the engine")
 
     def _open(self) -> None:
-        session, warmup_ahead = self.opening.open()
+        from factormap.engine.errors import FactormapError
+
+        try:
+            session, warmup_ahead = self.opening.open()
+        except FactormapError as exc:  # the model file changed since the command line checked it
+            self.app.call_from_thread(self.app.refuse_input, str(exc))
+            return
         if get_current_worker().is_cancelled:  # the app quit meanwhile: nothing may outlive it
             if warmup_ahead is not None:
                 warmup_ahead.stop()
