@@ -6,7 +6,8 @@ the process's start, the first drawn frame (the text pane's title is on the scre
 every engine kernel), then ``q`` to the process's end. With a warm numba cache (``factormap-tui
 warmup`` run first) and with an empty one (``NUMBA_CACHE_DIR`` pointed at a new folder). The same
 is timed for :mod:`bare_app` (Textual alone) in the same run: absolute start-up times do not travel
-between machines, the excess over a bare Textual app does. Medians of several starts. Uses
+between machines, the excess over a bare Textual app does. Medians of several starts, the bare app's
+and the warm ones turn about. Uses
 ../shared/reference where present, else the demo.
 
 With an empty cache, ready is bound by numba compiling the app's share of the kernels and the
@@ -46,8 +47,11 @@ def main() -> None:
     print(f"# start-up and quit in an 80x24 pty ({Path(text).name}); {common.machine()}")
     print(common.header())
     subprocess.run([exe, "warmup"], env=env, check=True, capture_output=True)
-    bare = medians([run_in_pty(BARE_APP, env) for _ in range(WARM_RUNS)])
-    warm = medians([run_in_pty([exe, model, text], env) for _ in range(WARM_RUNS)])
+    bare_runs, warm_runs = [], []
+    for _ in range(WARM_RUNS):  # turn about, so that a change of the machine's load moves both alike
+        bare_runs.append(run_in_pty(BARE_APP, env))
+        warm_runs.append(run_in_pty([exe, model, text], env))
+    bare, warm = medians(bare_runs), medians(warm_runs)
     cold_runs = []
     for _ in range(COLD_RUNS):
         with tempfile.TemporaryDirectory() as cache:
