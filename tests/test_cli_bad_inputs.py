@@ -20,7 +20,7 @@ from factormap.engine import bin_format
 from factormap.engine import text as text_module
 from factormap.engine.config import MAX_MODEL_BYTES
 from factormap.engine.forward import forward
-from factormap.engine.model import ARRAY_NAMES, float_count, save_model
+from factormap.engine.model import ARRAY_NAMES, float_count, load_model, save_model
 from factormap.engine.session import Session
 from factormap.tui.cli import main
 
@@ -416,3 +416,13 @@ def test_input_the_app_refuses_is_refused_in_one_line_after_it(model_file, text_
     app_module.FactormapApp.run = run  # the fixture's stand-in class, made for this test
     assert main([str(model_file), str(text_file)]) == 2
     assert capsys.readouterr().err == f"factormap-tui: error: {message}\n"
+
+
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+def test_the_explorer_opens_a_bin_model_in_the_precision_asked(model_file, text_file, app_launches, precision):
+    # the .bin is checked without numpy and read behind the first frame, in that precision
+    assert main([str(model_file), str(text_file), "--precision", precision]) == 0
+    (_, _, session), = app_launches
+    assert session.model.dtype == np.dtype(precision)
+    expected = load_model(model_file, np.dtype(precision))
+    assert all(np.array_equal(getattr(session.model, name), getattr(expected, name)) for name in ARRAY_NAMES)
