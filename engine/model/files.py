@@ -1,13 +1,10 @@
 """Reading and writing model files: raw `.bin`, `.npz`, and PyTorch checkpoints, told apart by suffix
 or contents.
 
-The `.bin` format is raw little-endian float32 with no header, in this order::
-
-    Wx[H][256], Wh[H][H], bh[H], Wy[256][H], by[256]
-
-so a file holds ``H**2 + 513*H + 256`` floats and H is solved from its size (329,216 bytes is
-H = 128). An `.npz` holds arrays named ``Wx, Wh, bh, Wy, by`` of those shapes. PyTorch checkpoints
-(``torch.save`` state_dicts, `.safetensors`) are read through :mod:`factormap.engine.checkpoints`.
+The `.bin` format (raw little-endian float32, no header: ``Wx, Wh, bh, Wy, by``) and its checks
+are in :mod:`factormap.engine.bin_format`. An `.npz` holds arrays named ``Wx, Wh, bh, Wy, by`` of
+those shapes. PyTorch checkpoints (``torch.save`` state_dicts, `.safetensors`) are read through
+:mod:`factormap.engine.checkpoints`.
 """
 
 from __future__ import annotations
@@ -20,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from factormap.engine.bin_format import bin_hidden_size, check_bin_size, check_fits, \
+from factormap.engine.bin_format import ARRAY_NAMES, array_shapes, bin_hidden_size, check_bin_size, check_fits, \
     check_model_path
 from factormap.engine.checkpoints import CHECKPOINT_SUFFIXES, arrays_from_state_dict, checkpoint_kind, \
     read_checkpoint
 from factormap.engine.errors import ModelError
-from factormap.engine.model.weights import ARRAY_NAMES, Model, array_shapes
+from factormap.engine.model.weights import Model
 from factormap.engine.output import atomic_write_bytes
 
 #: Everything that can go wrong while numpy unpacks a hostile or damaged `.npz` archive.

@@ -12,7 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
-from factormap.engine.bin_format import ARRAY_NAMES, array_shapes, float_count, hidden_size_for, nonfinite_error
+from factormap.engine.bin_format import ARRAY_NAMES, array_shapes, float_count, nonfinite_error
 from factormap.engine.checkpoints import arrays_from_state_dict, to_numpy
 from factormap.engine.config import NEVER_PREDICTED_LOGIT
 from factormap.engine.errors import ModelError
