@@ -223,7 +223,7 @@ def test_offset_profiles_of_a_block_match_single_attributions(model64, sample_te
 def test_a_block_of_several_sweeps_matches_single_attributions(random_model, sample_text, dtype, rtol):
     """Rows on either side of each sweep's edge, from near the start of the text (the first
     sweep's deep offsets are NaN), and the energy over all of them."""
-    from factormap.engine.kernels.backprop import ROWS_PER_SWEEP
+    from factormap.engine.kernels.block_backprop import ROWS_PER_SWEEP
 
     text = (sample_text * (3 * ROWS_PER_SWEEP // len(sample_text) + 1))[:2 * ROWS_PER_SWEEP + 60]
     session = Session(random_model(40, seed=3).astype(dtype), text)

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 from numba import njit
 
-from factormap.engine.kernels import backprop
+from factormap.engine.kernels import backprop, block_backprop
 from factormap.engine.kernels.block_product import TILE_ROWS
 from factormap.engine.kernels.matvec import LANES
 
 
 @njit(cache=False)
 def _block_product(V, W, G):
-    backprop.block_product(V, W, G)
+    block_backprop.block_product(V, W, G)
 
 
 @njit(cache=False)
@@ -34,10 +34,10 @@ def test_block_product_is_numpys(rng, dtype, R, H):
 def test_float32_matrix_product_is_numpys_and_each_row_its_own(rng, shape):
     R = 2 * TILE_ROWS + 5
     V, W = rng.standard_normal((R, shape[0])).astype(np.float32), rng.standard_normal(shape).astype(np.float32)
-    G = backprop.matrix_product(V, W)
+    G = block_backprop.matrix_product(V, W)
     np.testing.assert_allclose(G, V.astype(np.float64) @ W.astype(np.float64), rtol=1e-5, atol=1e-5 * np.sqrt(shape[0]))
     # the same bits for a row wherever it falls: in a tile, past them, alone
-    parts = [backprop.matrix_product(V[a:b], W) for a, b in ((0, 1), (1, TILE_ROWS + 3), (TILE_ROWS + 3, R))]
+    parts = [block_backprop.matrix_product(V[a:b], W) for a, b in ((0, 1), (1, TILE_ROWS + 3), (TILE_ROWS + 3, R))]
     np.testing.assert_array_equal(np.concatenate(parts), G)
 
 

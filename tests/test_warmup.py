@@ -79,7 +79,7 @@ def test_the_app_compiles_only_the_fast_float32_kernels():
     compiled = {name: sigs for name, sigs in json.loads(out).items() if sigs}
     kernels = "factormap.engine.kernels."
     assert {kernels + "recurrence.recur_fast_kernel", kernels + "readout.readout_kernel",
-            kernels + "backprop.backprop_kernel", kernels + "backprop.offsets_kernel"} <= set(compiled)
+            kernels + "backprop.backprop_kernel", kernels + "block_backprop.offsets_kernel"} <= set(compiled)
     float64_weights = "Array(float64, 2, 'C', True"  # models pass their weights read-only
     assert not any(float64_weights in sig for sigs in compiled.values() for sig in sigs)
     assert kernels + "recurrence.recur_exact_kernel" not in compiled

@@ -30,12 +30,12 @@ SWITCH_INTERVAL = 0.001
 """Seconds a thread may hold the GIL while others wait (Python's default is 0.005)."""
 COMPILED_AHEAD = ("factormap.engine.kernels.backprop",)
 """Engine modules that a child process compiles, on a first run, while the app compiles the rest
-(only fast float32 paths, as the app): the attribution kernels, a share of the compile time as
-large as the forward pass's (bench/compile_bench.py)."""
-COMPILED_BY_EITHER = ("factormap.engine.kernels.value_bins",)
-"""Engine modules that the child or the app compiles, whichever is done with its own share first:
-their kernels are shared with no other module's, and which share ends first depends on the
-machine (the forward pass's tiles, the vector ISA)."""
+(only fast float32 paths, as the app): the kernel of one prediction's attribution, whose compile
+takes about as long as the forward pass's two kernels with numba's set-up (bench/compile_bench.py)."""
+COMPILED_BY_EITHER = ("factormap.engine.kernels.block_backprop", "factormap.engine.kernels.value_bins")
+"""Engine modules that the child or the app compiles, whichever is done with its own share first
+(the app takes them in this order, the child too): their kernels are shared with no other module's,
+and which share ends first depends on the machine (the forward pass's tiles, the vector ISA)."""
 
 
 def demo_inputs() -> tuple[str, str, str]:

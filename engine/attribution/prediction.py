@@ -30,7 +30,8 @@ import numpy as np
 from factormap.engine.config import PROB_FLOOR, VOCAB
 from factormap.engine.errors import ModelError
 from factormap.engine.forward import kernel_weights
-from factormap.engine.kernels.backprop import backprop_kernel, matrix_product
+from factormap.engine.kernels.backprop import backprop_kernel
+from factormap.engine.kernels.block_backprop import matrix_product
 from factormap.engine.model import Model
 from factormap.engine.session import Session
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from factormap.engine.attribution.prediction import readout_gradients
 from factormap.engine.forward import kernel_weights
-from factormap.engine.kernels.backprop import offsets_kernel, top_share_kernel
+from factormap.engine.kernels.block_backprop import offsets_kernel, top_share_kernel
 from factormap.engine.session import Session
 
 #: Fewest predictions worth a thread of their own: one kernel call covers all K offsets of its
