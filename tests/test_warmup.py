@@ -118,7 +118,8 @@ def test_modules_compiled_ahead_are_warmed_last_after_the_child_ends():
 
 def test_the_first_runs_split_names_modules_the_app_warms_each_once():
     """What the launch hands the child or shares: each a module the app warms, none named twice (a
-    misspelt name is imported only on a first run, where it would fail the opening)."""
+    misspelt name is imported only on a first run, where it would fail the opening), the shared ones
+    in the order the app reaches them."""
     from factormap.engine.warmup import warmed_modules
     from factormap.tui.jobs import NOT_WARMED_BY_THE_APP
     from factormap.tui.launch import COMPILED_AHEAD, COMPILED_BY_EITHER
@@ -126,6 +127,8 @@ def test_the_first_runs_split_names_modules_the_app_warms_each_once():
     named = [*COMPILED_AHEAD, *COMPILED_BY_EITHER]
     assert len(set(named)) == len(named)
     assert set(named) <= set(warmed_modules(skip=NOT_WARMED_BY_THE_APP))
+    app_order = [name for name in warmed_modules(skip=NOT_WARMED_BY_THE_APP) if name in COMPILED_BY_EITHER]
+    assert app_order == list(COMPILED_BY_EITHER)  # both claim in one order (bench/compile_bench.py assumes it)
 
 
 def test_a_shared_module_the_child_claimed_first_is_loaded_after_it_ends_and_one_the_app_claimed_in_order(tmp_path):

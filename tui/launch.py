@@ -34,8 +34,9 @@ COMPILED_AHEAD = ("factormap.engine.kernels.backprop",)
 takes about as long as the forward pass's two kernels with numba's set-up (bench/compile_bench.py)."""
 COMPILED_BY_EITHER = ("factormap.engine.kernels.block_backprop", "factormap.engine.kernels.value_bins")
 """Engine modules that the child or the app compiles, whichever is done with its own share first
-(the app takes them in this order, the child too): their kernels are shared with no other module's,
-and which share ends first depends on the machine (the forward pass's tiles, the vector ISA)."""
+(the child claims them in this order, the app in the engine's sorted module order, which is the
+same here): their kernels are shared with no other module's, and which share ends first depends on
+the machine (the forward pass's tiles, the vector ISA)."""
 
 
 def demo_inputs() -> tuple[str, str, str]:
