@@ -229,3 +229,25 @@ async def test_an_edit_that_cannot_be_made_says_why_in_its_row(random_model):
         assert pane.rows[4].figures[3] != pane.rows[4].figures[3]
         assert " – " in pane.render().plain.split("\n")[5]
     session.close()
+
+
+async def test_a_cursor_move_repaints_the_pane_only_when_a_figure_it_shows_changes(session):
+    pane = InterventionsPane(session, id="interventions")
+    app = PaneApp(pane)
+    async with app.run_test(size=(100, 6)) as pilot:  # no room for the header: the border names the columns
+        await wait_for_workers(pilot)
+        assert pane.border_subtitle
+        painted = []
+        render = pane.render
+        pane.render = lambda: painted.append(pane.cursor) or render()
+        for t in range(1, 20):  # no edit on: every row reads the same at every position
+            pane.set_cursor(t)
+            await pilot.pause()
+        await wait_for_workers(pilot)
+        assert painted == []
+        pane.toggle(READOUT_ROW)
+        await settle(pilot, pane)
+        painted.clear()
+        pane.set_cursor(60)  # an edit on: its Δbits at the cursor is shown, so the move repaints
+        await wait_for_workers(pilot)
+        assert painted and painted[-1] == 60

@@ -150,6 +150,8 @@ class InterventionsPane(FittedTitle, Widget, can_focus=True):
         self.cursor = 0
         self.window: tuple[int, int] = (0, min(session.n, DEFAULT_WINDOW))
         self._shown = None  # the Text last drawn: a move that changes none of it repaints nothing
+        self.subtitle_shown: str | None = None
+        """The lower border's text as :func:`~.interventions_view.pane_text` last set it."""
         self._window_set = False
         self._selected_neuron = 0
         self._retitle()

@@ -52,7 +52,9 @@ def pane_text(pane: InterventionsPane) -> Text:
     if pane.factor_map_fraction is not None:
         extras.insert(0, Text(f"   factor map {progress_bar(pane.factor_map_fraction)}", muted))
     room = max(0, pane.size.height - len(rows))
-    pane.border_subtitle = "" if room else table.subtitle(columns)
+    subtitle = "" if room else table.subtitle(columns)
+    if subtitle != pane.subtitle_shown:  # setting border_subtitle repaints the pane, even to the same text
+        pane.subtitle_shown = pane.border_subtitle = subtitle
     header = table.header_line(name_width, columns, widths, muted)
     lines = ([header] if room else []) + rows + extras[:max(0, room - 1)]
     return Text("\n").join(lines)
